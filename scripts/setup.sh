@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything webgpu-em needs on a fresh Debian (bookworm) machine:
+# Node dependencies, and a WebGPU-capable software Vulkan driver when Dawn finds no adapter.
+# Safe to run again; it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[setup] $*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root for: $*  (run this script as root or install sudo)"; return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing Node dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+adapter_found() { node scripts/probe-adapter.mjs >/dev/null 2>&1; }
+
+if adapter_found; then
+  log "WebGPU adapter: $(node scripts/probe-adapter.mjs 2>/dev/null)"
+else
+  if ! command -v apt-get >/dev/null; then
+    log "no WebGPU adapter and no apt-get: install a Vulkan driver that Dawn accepts (Mesa >= 23 lavapipe or a GPU driver)"
+    exit 1
+  fi
+  # bookworm's own Mesa 22.3 lavapipe is refused by Dawn; backports has Mesa 25.
+  src=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$src" ] && ! grep -q 'bookworm-backports' "$src"; then
+    log "enabling bookworm-backports for a newer Mesa"
+    as_root sed -i 's/^Suites: bookworm bookworm-updates$/& bookworm-backports/' "$src"
+  elif [ ! -f "$src" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' | as_root tee /etc/apt/sources.list.d/backports.list >/dev/null
+  fi
+  log "installing the lavapipe software Vulkan driver (mesa-vulkan-drivers from bookworm-backports)"
+  apt_install libvulkan1
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
+  if adapter_found; then
+    log "WebGPU adapter: $(node scripts/probe-adapter.mjs 2>/dev/null)"
+  else
+    log "still no WebGPU adapter after installing lavapipe:"
+    node scripts/probe-adapter.mjs || true
+    exit 1
+  fi
+fi
+
+if [ "${WEBGPU_EM_SKIP_BUILD:-0}" != 1 ]; then
+  log "building (tsc)"
+  npm run --silent build
+fi
+log "ready"

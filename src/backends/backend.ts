@@ -1,0 +1,71 @@
+import type { Matrix } from '../data/matrix.js';
+
+/**
+ * What a backend needs to evaluate log w_k + log N(x | mu_k, Sigma_k) for every sample and
+ * component (full covariance). Float64 on the host; a GPU backend rounds to float32.
+ */
+export interface ComponentParameters {
+  readonly nComponents: number;
+  readonly nFeatures: number;
+  /** log w_k, length K. */
+  readonly logWeights: Float64Array;
+  /** mu_k, K x D row-major. */
+  readonly means: Float64Array;
+  /**
+   * M_k = C_k^-1 where Sigma_k = C_k C_k^T, packed lower-triangular (K x D(D+1)/2), so that
+   * the squared Mahalanobis distance is ||M_k (x - mu_k)||^2.
+   */
+  readonly precisionCholesky: Float64Array;
+  /** log det M_k = sum_i log (M_k)_ii, length K. */
+  readonly logDetPrecisionCholesky: Float64Array;
+}
+
+/**
+ * Responsibility-weighted sums over all samples, for parameters theta and per-component shifts c_k:
+ * everything the M-step needs, and the log-likelihood of theta.
+ */
+export interface SufficientStatistics {
+  readonly nComponents: number;
+  readonly nFeatures: number;
+  /** Sum of sample weights (the number of samples when unweighted). */
+  readonly weightSum: number;
+  /** sum_n log p(x_n | theta). */
+  readonly logLikelihoodSum: number;
+  /** N_k = sum_n r_nk, length K. */
+  readonly nk: Float64Array;
+  /** sum_n r_nk (x_n - c_k), K x D. */
+  readonly firstMoment: Float64Array;
+  /** sum_n r_nk (x_n - c_k)(x_n - c_k)^T, packed lower, K x D(D+1)/2. */
+  readonly secondMoment: Float64Array;
+}
+
+/** Per-sample results of an E-step. */
+export interface EStepResult {
+  /** log p(x_n | theta), length N. */
+  readonly logLikelihood: Float64Array;
+  /** r_nk, N x K row-major; present when asked for. */
+  readonly responsibilities: Float64Array | null;
+}
+
+/** Samples resident on a backend (uploaded once, evaluated many times). */
+export interface BoundData {
+  readonly rows: number;
+  readonly cols: number;
+  /** One E-step plus the weighted sums, in one pass over the data. */
+  sufficientStatistics(params: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics>;
+  /** Per-sample log-likelihoods and, when asked, responsibilities. */
+  eStep(params: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult>;
+  /** Frees what the data holds on the backend. Idempotent. */
+  dispose(): void;
+}
+
+/** Turns (parameters, data) into sufficient statistics. Knows nothing of the EM loop. */
+export interface MixtureBackend {
+  /** The backend actually used. */
+  readonly name: 'cpu' | 'webgpu';
+  /** The adapter that runs it, or null on the CPU. */
+  readonly adapterDescription: string | null;
+  bindData(x: Matrix): Promise<BoundData>;
+  /** Frees everything the backend owns (devices it created included). Idempotent. */
+  dispose(): void;
+}

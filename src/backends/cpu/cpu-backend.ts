@@ -1,0 +1,119 @@
+import type { Matrix } from '../../data/matrix.js';
+import type {
+  BoundData,
+  ComponentParameters,
+  EStepResult,
+  MixtureBackend,
+  SufficientStatistics,
+} from '../backend.js';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/**
+ * The float64 reference: the same math as the GPU kernels, written plainly, sharing no code
+ * with them. It is the oracle in tests and the fallback when no adapter exists.
+ */
+export class CpuBackend implements MixtureBackend {
+  readonly name = 'cpu' as const;
+  readonly adapterDescription = null;
+
+  async bindData(x: Matrix): Promise<BoundData> {
+    return new CpuBoundData(x);
+  }
+
+  dispose(): void {}
+}
+
+class CpuBoundData implements BoundData {
+  readonly rows: number;
+  readonly cols: number;
+  private readonly x: Float64Array;
+
+  constructor(m: Matrix) {
+    this.rows = m.rows;
+    this.cols = m.cols;
+    this.x = Float64Array.from(m.data);
+  }
+
+  async sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
+    const { nComponents: K, nFeatures: D } = p;
+    const P = (D * (D + 1)) / 2;
+    const nk = new Float64Array(K);
+    const first = new Float64Array(K * D);
+    const second = new Float64Array(K * P);
+    const logProb = new Float64Array(K);
+    const diff = new Float64Array(D);
+    let logLikelihoodSum = 0;
+    for (let n = 0; n < this.rows; n++) {
+      const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
+      logLikelihoodSum += lse;
+      for (let k = 0; k < K; k++) {
+        const r = Math.exp(logProb[k] - lse);
+        if (r === 0) continue;
+        nk[k] += r;
+        for (let i = 0; i < D; i++) diff[i] = this.x[n * D + i] - shifts[k * D + i];
+        for (let i = 0; i < D; i++) {
+          const ri = r * diff[i];
+          first[k * D + i] += ri;
+          const row = k * P + (i * (i + 1)) / 2;
+          for (let j = 0; j <= i; j++) second[row + j] += ri * diff[j];
+        }
+      }
+    }
+    return {
+      nComponents: K,
+      nFeatures: D,
+      weightSum: this.rows,
+      logLikelihoodSum,
+      nk,
+      firstMoment: first,
+      secondMoment: second,
+    };
+  }
+
+  async eStep(p: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult> {
+    const { nComponents: K, nFeatures: D } = p;
+    const logLikelihood = new Float64Array(this.rows);
+    const resp = options.responsibilities ? new Float64Array(this.rows * K) : null;
+    const logProb = new Float64Array(K);
+    const diff = new Float64Array(D);
+    for (let n = 0; n < this.rows; n++) {
+      const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
+      logLikelihood[n] = lse;
+      if (resp) for (let k = 0; k < K; k++) resp[n * K + k] = Math.exp(logProb[k] - lse);
+    }
+    return { logLikelihood, responsibilities: resp };
+  }
+
+  dispose(): void {}
+}
+
+/** Fills logProb[k] = log w_k + log N(x | mu_k, Sigma_k) and returns their log-sum-exp. */
+function logResponsibilities(
+  p: ComponentParameters,
+  x: Float64Array,
+  offset: number,
+  logProb: Float64Array,
+  diff: Float64Array,
+): number {
+  const { nComponents: K, nFeatures: D } = p;
+  const P = (D * (D + 1)) / 2;
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) {
+    for (let i = 0; i < D; i++) diff[i] = x[offset + i] - p.means[k * D + i];
+    let maha = 0;
+    for (let i = 0; i < D; i++) {
+      const row = k * P + (i * (i + 1)) / 2;
+      let y = 0;
+      for (let j = 0; j <= i; j++) y += p.precisionCholesky[row + j] * diff[j];
+      maha += y * y;
+    }
+    const lp = p.logWeights[k] + p.logDetPrecisionCholesky[k] - 0.5 * (D * LOG_2PI + maha);
+    logProb[k] = lp;
+    if (lp > max) max = lp;
+  }
+  if (max === -Infinity) return -Infinity;
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.exp(logProb[k] - max);
+  return max + Math.log(s);
+}

@@ -1,0 +1,71 @@
+import type { ComponentParameters } from '../backend.js';
+
+/**
+ * Host side of the structs the kernels read. The WGSL declarations in shaders/ list the same
+ * fields in the same order; test/layout.test.ts checks that they agree.
+ */
+
+/** Fields of the `Chunk` uniform (all u32), in declaration order. */
+export const CHUNK_FIELDS = [
+  'row_offset',
+  'row_count',
+  'rows_per_block',
+  'block_offset',
+  'has_row_weights',
+  'grid_width',
+  '_pad0',
+  '_pad1',
+] as const;
+
+export type ChunkUniform = Record<Exclude<(typeof CHUNK_FIELDS)[number], `_pad${number}`>, number>;
+
+/** Fields of the `Reduce` uniform (all u32), in declaration order. */
+export const REDUCE_FIELDS = ['block_count', 'stride', '_pad0', '_pad1'] as const;
+
+export type ReduceUniform = Record<Exclude<(typeof REDUCE_FIELDS)[number], `_pad${number}`>, number>;
+
+/** Packs a uniform of u32 fields; padding fields are zero. */
+export function packU32Struct<F extends readonly string[]>(fields: F, values: Record<string, number>): Uint32Array {
+  return Uint32Array.from(fields, (name) => (name.startsWith('_pad') ? 0 : values[name]));
+}
+
+/** Rows summed per workgroup tile in gmm_full_stats.wgsl (its TILE). */
+export const STATS_TILE_ROWS = 32;
+/** Most statistics one stats thread owns (its MAX_PER_THREAD). */
+export const STATS_MAX_PER_THREAD = 12;
+/** Largest D the kernels' private arrays hold (their MAX_D). */
+export const MAX_FEATURES = 64;
+/** Threads per workgroup of the E-step (its WORKGROUP). */
+export const ESTEP_WORKGROUP = 64;
+/** Threads per workgroup of reduce_partials.wgsl. */
+export const REDUCE_WORKGROUP = 64;
+
+/** Number of sums per component: pairs i >= j over (x - c, 1), i.e. 1 + D + D(D+1)/2. */
+export const statsPerComponent = (d: number): number => ((d + 1) * (d + 2)) / 2;
+
+/** Offsets (in floats) of the sections of the `comp` storage buffer. */
+export function componentLayout(k: number, d: number) {
+  const packed = (d * (d + 1)) / 2;
+  const means = 0;
+  const cholesky = k * d;
+  const logConst = cholesky + k * packed;
+  const shifts = logConst + k;
+  return { means, cholesky, logConst, shifts, length: shifts + k * d };
+}
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** Packs parameters (and shifts, when given) into the `comp` buffer layout, as float32. */
+export function packComponents(p: ComponentParameters, shifts: Float64Array | null): Float32Array {
+  const { nComponents: k, nFeatures: d } = p;
+  const layout = componentLayout(k, d);
+  const out = new Float32Array(layout.length);
+  out.set(p.means, layout.means);
+  out.set(p.precisionCholesky, layout.cholesky);
+  for (let c = 0; c < k; c++) {
+    // Summed in float64, rounded once.
+    out[layout.logConst + c] = p.logWeights[c] + p.logDetPrecisionCholesky[c] - d * HALF_LOG_2PI;
+  }
+  if (shifts) out.set(shifts, layout.shifts);
+  return out;
+}

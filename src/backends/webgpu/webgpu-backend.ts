@@ -1,0 +1,453 @@
+import type { Matrix } from '../../data/matrix.js';
+import { WebGpuEmError } from '../../errors.js';
+import { BufferUsage } from '../../gpu/constants.js';
+import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
+import type {
+  BoundData,
+  ComponentParameters,
+  EStepResult,
+  MixtureBackend,
+  SufficientStatistics,
+} from '../backend.js';
+import {
+  CHUNK_FIELDS,
+  ESTEP_WORKGROUP,
+  MAX_FEATURES,
+  REDUCE_FIELDS,
+  REDUCE_WORKGROUP,
+  STATS_MAX_PER_THREAD,
+  STATS_TILE_ROWS,
+  componentLayout,
+  packComponents,
+  packU32Struct,
+  statsPerComponent,
+  type ChunkUniform,
+} from './layout.js';
+
+/** Most bytes the per-block partial sums may take. */
+const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Fewest rows one statistics workgroup sums (amortises its setup). */
+const MIN_ROWS_PER_BLOCK = 256;
+
+/** E-step and sufficient statistics on WebGPU compute shaders (kernels in shaders/). */
+export class WebGpuBackend implements MixtureBackend {
+  readonly name = 'webgpu' as const;
+  readonly adapterDescription: string;
+
+  private constructor(readonly context: GpuContext) {
+    this.adapterDescription = context.adapterDescription;
+  }
+
+  static async create(options: AcquireOptions = {}): Promise<WebGpuBackend> {
+    return new WebGpuBackend(await GpuContext.acquire(options));
+  }
+
+  async bindData(x: Matrix): Promise<BoundData> {
+    if (x.cols > MAX_FEATURES) {
+      throw new WebGpuEmError(
+        'usage',
+        `the webgpu backend fits full covariances for at most ${MAX_FEATURES} features, the data has ${x.cols}; ` +
+          "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
+      );
+    }
+    return new GpuBoundData(this.context, x);
+  }
+
+  dispose(): void {
+    this.context.release();
+  }
+}
+
+interface Chunk {
+  readonly firstRow: number;
+  readonly rows: number;
+  readonly data: GPUBuffer;
+}
+
+/** Buffers and bind groups for one K, made on first use. */
+interface Workspace {
+  readonly k: number;
+  readonly comp: GPUBuffer;
+  readonly resp: GPUBuffer;
+  readonly loglik: GPUBuffer;
+  readonly estep: GPUComputePipeline;
+  readonly estepGroups: GPUBindGroup[];
+  readonly estepGrid: Array<[number, number]>;
+  readonly uniforms: GPUBuffer;
+  readonly uniformStride: number;
+  stats: StatsWorkspace | null;
+}
+
+interface StatsWorkspace {
+  readonly stride: number;
+  readonly partials: GPUBuffer;
+  readonly out: GPUBuffer;
+  readonly staging: GPUBuffer;
+  readonly rowWeights: GPUBuffer;
+  readonly statsPipeline: GPUComputePipeline;
+  readonly statsGroups: GPUBindGroup[];
+  readonly statsBlocks: number[];
+  readonly reducePipeline: GPUComputePipeline;
+  readonly reduceGroup: GPUBindGroup;
+  readonly reduceWorkgroups: number;
+}
+
+class GpuBoundData implements BoundData {
+  readonly rows: number;
+  readonly cols: number;
+  private readonly chunks: Chunk[] = [];
+  private workspace: Workspace | null = null;
+  private disposed = false;
+  /** Calls run one at a time: they share the workspace and its staging buffer. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: GpuContext,
+    x: Matrix,
+  ) {
+    this.rows = x.rows;
+    this.cols = x.cols;
+    const maxRows = Math.max(1, Math.floor(ctx.limits.maxStorageBufferBindingSize / (x.cols * 4)));
+    try {
+      for (let first = 0; first < x.rows; first += maxRows) {
+        const rows = Math.min(maxRows, x.rows - first);
+        const data = ctx.uploadBuffer(
+          `samples[${first}..${first + rows})`,
+          x.data.subarray(first * x.cols, (first + rows) * x.cols),
+        );
+        this.chunks.push({ firstRow: first, rows, data });
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
+    return this.serial(() => this.runStatistics(p, shifts));
+  }
+
+  eStep(p: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult> {
+    return this.serial(() => this.runEStep(p, options.responsibilities));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
+    this.chunks.length = 0;
+    this.releaseWorkspace();
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      if (this.disposed) throw new WebGpuEmError('usage', 'this data was disposed; bind it again');
+      return work();
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private releaseWorkspace(): void {
+    const w = this.workspace;
+    if (!w) return;
+    this.workspace = null;
+    for (const b of [w.comp, w.resp, w.loglik, w.uniforms]) this.ctx.destroyBuffer(b);
+    if (w.stats) {
+      for (const b of [w.stats.partials, w.stats.out, w.stats.staging, w.stats.rowWeights]) this.ctx.destroyBuffer(b);
+    }
+  }
+
+  /** Largest rows per chunk the scratch buffers allow for K components. */
+  private chunkRowsFor(k: number): number {
+    const maxBinding = this.ctx.limits.maxStorageBufferBindingSize;
+    return Math.min(this.rows, Math.floor(maxBinding / (k * 4)));
+  }
+
+  private async ensureWorkspace(k: number): Promise<Workspace> {
+    if (this.workspace?.k === k) return this.workspace;
+    this.releaseWorkspace();
+    const { ctx } = this;
+    const d = this.cols;
+    // Rows per chunk are capped by the data buffers and by the N x K responsibility scratch.
+    const scratchRows = this.chunkRowsFor(k);
+    if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
+      await this.rechunk(scratchRows);
+    }
+    const estep = await ctx.pipeline('gmm_full_estep.wgsl', { D: d, K: k });
+    const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
+    const maxRows = Math.max(...this.chunks.map((c) => c.rows));
+    const comp = ctx.createBuffer(
+      'component parameters',
+      componentLayout(k, d).length * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_DST,
+    );
+    const resp = ctx.createBuffer('responsibilities', maxRows * k * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+    const loglik = ctx.createBuffer('log-likelihoods', maxRows * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+    const uniforms = ctx.createBuffer(
+      'chunk uniforms',
+      uniformStride * (this.chunks.length + 1),
+      BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+    );
+    const estepGrid = this.chunks.map((c) => this.grid(Math.ceil(c.rows / ESTEP_WORKGROUP)));
+    const estepGroups = this.chunks.map((c, i) =>
+      ctx.device.createBindGroup({
+        label: `E-step bindings, chunk ${i}`,
+        layout: estep.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: uniforms, offset: i * uniformStride, size: CHUNK_FIELDS.length * 4 } },
+          { binding: 1, resource: { buffer: c.data } },
+          { binding: 2, resource: { buffer: comp } },
+          { binding: 3, resource: { buffer: resp } },
+          { binding: 4, resource: { buffer: loglik } },
+        ],
+      }),
+    );
+    this.workspace = { k, comp, resp, loglik, estep, estepGroups, estepGrid, uniforms, uniformStride, stats: null };
+    return this.workspace;
+  }
+
+  /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them). */
+  private async rechunk(maxRows: number): Promise<void> {
+    if (maxRows < 1) {
+      throw new WebGpuEmError('usage', 'too many components for one row of responsibilities in a storage binding');
+    }
+    const staging = this.ctx.createBuffer('rechunk read-back', this.rows * this.cols * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    try {
+      await this.ctx.guard('rechunk', () => {
+        const encoder = this.ctx.device.createCommandEncoder({ label: 'rechunk' });
+        for (const c of this.chunks) {
+          encoder.copyBufferToBuffer(c.data, 0, staging, c.firstRow * this.cols * 4, c.rows * this.cols * 4);
+        }
+        this.ctx.device.queue.submit([encoder.finish()]);
+      });
+      const all = await this.ctx.readFloats(staging, this.rows * this.cols);
+      for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
+      this.chunks.length = 0;
+      for (let first = 0; first < this.rows; first += maxRows) {
+        const rows = Math.min(maxRows, this.rows - first);
+        const data = this.ctx.uploadBuffer(`samples[${first}..${first + rows})`, all.subarray(first * this.cols, (first + rows) * this.cols));
+        this.chunks.push({ firstRow: first, rows, data });
+      }
+    } finally {
+      this.ctx.destroyBuffer(staging);
+    }
+  }
+
+  private async ensureStats(w: Workspace): Promise<StatsWorkspace> {
+    if (w.stats) return w.stats;
+    const { ctx } = this;
+    const d = this.cols;
+    const k = w.k;
+    const entries = statsPerComponent(d);
+    const workgroup = entries <= 64 ? 64 : entries <= 128 ? 128 : 256;
+    if (Math.ceil(entries / workgroup) > STATS_MAX_PER_THREAD) {
+      throw new WebGpuEmError('usage', `D = ${d} needs more statistics per component than the kernel holds`);
+    }
+    const stride = k * entries + 1;
+    const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES);
+    const maxBlocks = Math.floor(maxBytes / (stride * 4));
+    if (maxBlocks < 1) {
+      throw new WebGpuEmError(
+        'usage',
+        `K = ${k} components of D = ${d} features need ${stride * 4} bytes of sums, over the adapter's ` +
+          `storage binding limit of ${ctx.limits.maxStorageBufferBindingSize}; use fewer components or features`,
+      );
+    }
+    const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (k + 1 > maxPerDim) {
+      throw new WebGpuEmError('usage', `K = ${k} exceeds the adapter's ${maxPerDim - 1} components per dispatch`);
+    }
+    const largest = Math.max(...this.chunks.map((c) => c.rows));
+    let rowsPerBlock = Math.max(
+      MIN_ROWS_PER_BLOCK,
+      Math.ceil(this.rows / maxBlocks) + this.chunks.length,
+      Math.ceil(largest / maxPerDim),
+    );
+    rowsPerBlock = Math.ceil(rowsPerBlock / STATS_TILE_ROWS) * STATS_TILE_ROWS;
+    const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
+    const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
+
+    const statsPipeline = await ctx.pipeline('gmm_full_stats.wgsl', { D: d, K: k, WORKGROUP: workgroup });
+    const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
+    const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
+    const out = ctx.createBuffer('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+    const staging = ctx.createBuffer('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const rowWeights = ctx.createBuffer('row weights (none)', 4, BufferUsage.STORAGE);
+
+    let blockOffset = 0;
+    const uniformData = new Uint32Array((w.uniformStride / 4) * (this.chunks.length + 1));
+    const statsGroups = this.chunks.map((c, i) => {
+      const u: ChunkUniform = {
+        row_offset: c.firstRow,
+        row_count: c.rows,
+        rows_per_block: rowsPerBlock,
+        block_offset: blockOffset,
+        has_row_weights: 0,
+        grid_width: w.estepGrid[i][0],
+      };
+      uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
+      blockOffset += statsBlocks[i];
+      return ctx.device.createBindGroup({
+        label: `statistics bindings, chunk ${i}`,
+        layout: statsPipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 } },
+          { binding: 1, resource: { buffer: c.data } },
+          { binding: 2, resource: { buffer: w.comp } },
+          { binding: 3, resource: { buffer: w.resp } },
+          { binding: 4, resource: { buffer: w.loglik } },
+          { binding: 5, resource: { buffer: rowWeights } },
+          { binding: 6, resource: { buffer: partials } },
+        ],
+      });
+    });
+    const reduceSlot = this.chunks.length * w.uniformStride;
+    uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
+    ctx.write(w.uniforms, uniformData);
+    const reduceGroup = ctx.device.createBindGroup({
+      label: 'reduce bindings',
+      layout: reducePipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: w.uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 } },
+        { binding: 1, resource: { buffer: partials } },
+        { binding: 2, resource: { buffer: out } },
+      ],
+    });
+    w.stats = {
+      stride,
+      partials,
+      out,
+      staging,
+      rowWeights,
+      statsPipeline,
+      statsGroups,
+      statsBlocks,
+      reducePipeline,
+      reduceGroup,
+      reduceWorkgroups: Math.ceil(stride / REDUCE_WORKGROUP),
+    };
+    if (w.stats.reduceWorkgroups > maxPerDim) {
+      throw new WebGpuEmError('usage', `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`);
+    }
+    return w.stats;
+  }
+
+  /** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */
+  private grid(count: number): [number, number] {
+    const maxPerDim = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    const width = Math.min(count, maxPerDim);
+    return [width, Math.ceil(count / width)];
+  }
+
+  private writeChunkUniforms(w: Workspace): void {
+    // The E-step reads only row_count and grid_width; the stats fields are filled by ensureStats.
+    if (w.stats) return;
+    const data = new Uint32Array((w.uniformStride / 4) * this.chunks.length);
+    this.chunks.forEach((c, i) => {
+      const u: ChunkUniform = {
+        row_offset: c.firstRow,
+        row_count: c.rows,
+        rows_per_block: 0,
+        block_offset: 0,
+        has_row_weights: 0,
+        grid_width: w.estepGrid[i][0],
+      };
+      data.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
+    });
+    this.ctx.write(w.uniforms, data);
+  }
+
+  private async runStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
+    this.checkParameters(p);
+    const w = await this.ensureWorkspace(p.nComponents);
+    const s = await this.ensureStats(w);
+    const { ctx } = this;
+    const packed = packComponents(p, shifts);
+    await ctx.guard('an EM iteration', () => {
+      ctx.write(w.comp, packed);
+      const encoder = ctx.device.createCommandEncoder({ label: 'EM iteration' });
+      const pass = encoder.beginComputePass({ label: 'E-step and statistics' });
+      this.chunks.forEach((_, i) => {
+        pass.setPipeline(w.estep);
+        pass.setBindGroup(0, w.estepGroups[i]);
+        pass.dispatchWorkgroups(...w.estepGrid[i]);
+        pass.setPipeline(s.statsPipeline);
+        pass.setBindGroup(0, s.statsGroups[i]);
+        pass.dispatchWorkgroups(s.statsBlocks[i], p.nComponents + 1);
+      });
+      pass.setPipeline(s.reducePipeline);
+      pass.setBindGroup(0, s.reduceGroup);
+      pass.dispatchWorkgroups(s.reduceWorkgroups);
+      pass.end();
+      encoder.copyBufferToBuffer(s.out, 0, s.staging, 0, s.stride * 4);
+      ctx.device.queue.submit([encoder.finish()]);
+    });
+    const out = await ctx.guard('reading the statistics', () => ctx.readFloats(s.staging, s.stride));
+    return unpackStatistics(out, p.nComponents, this.cols, this.rows);
+  }
+
+  private async runEStep(p: ComponentParameters, wantResp: boolean): Promise<EStepResult> {
+    this.checkParameters(p);
+    const w = await this.ensureWorkspace(p.nComponents);
+    this.writeChunkUniforms(w);
+    const { ctx } = this;
+    const k = p.nComponents;
+    const respOut = wantResp
+      ? ctx.createBuffer('responsibilities read-back', this.rows * k * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST)
+      : null;
+    const llOut = ctx.createBuffer('log-likelihood read-back', this.rows * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    try {
+      await ctx.guard('an E-step', () => {
+        ctx.write(w.comp, packComponents(p, null));
+        const encoder = ctx.device.createCommandEncoder({ label: 'E-step' });
+        this.chunks.forEach((c, i) => {
+          const pass = encoder.beginComputePass({ label: `E-step chunk ${i}` });
+          pass.setPipeline(w.estep);
+          pass.setBindGroup(0, w.estepGroups[i]);
+          pass.dispatchWorkgroups(...w.estepGrid[i]);
+          pass.end();
+          if (respOut) encoder.copyBufferToBuffer(w.resp, 0, respOut, c.firstRow * k * 4, c.rows * k * 4);
+          encoder.copyBufferToBuffer(w.loglik, 0, llOut, c.firstRow * 4, c.rows * 4);
+        });
+        ctx.device.queue.submit([encoder.finish()]);
+      });
+      const ll = await ctx.guard('reading log-likelihoods', () => ctx.readFloats(llOut, this.rows));
+      const resp = respOut ? await ctx.guard('reading responsibilities', () => ctx.readFloats(respOut, this.rows * k)) : null;
+      return { logLikelihood: Float64Array.from(ll), responsibilities: resp ? Float64Array.from(resp) : null };
+    } finally {
+      ctx.destroyBuffer(respOut);
+      ctx.destroyBuffer(llOut);
+    }
+  }
+
+  private checkParameters(p: ComponentParameters): void {
+    if (p.nFeatures !== this.cols) {
+      throw new WebGpuEmError('usage', `parameters have D = ${p.nFeatures} but the data has ${this.cols} columns`);
+    }
+  }
+}
+
+/** Splits the reduced vector into N_k, first and second moments (see gmm_full_stats.wgsl). */
+function unpackStatistics(out: Float32Array, k: number, d: number, rows: number): SufficientStatistics {
+  const entries = statsPerComponent(d);
+  const packed = (d * (d + 1)) / 2;
+  const nk = new Float64Array(k);
+  const first = new Float64Array(k * d);
+  const second = new Float64Array(k * packed);
+  for (let c = 0; c < k; c++) {
+    const base = c * entries;
+    for (let e = 0; e < packed; e++) second[c * packed + e] = out[base + e];
+    for (let i = 0; i < d; i++) first[c * d + i] = out[base + packed + i];
+    nk[c] = out[base + packed + d];
+  }
+  return {
+    nComponents: k,
+    nFeatures: d,
+    weightSum: rows,
+    logLikelihoodSum: out[k * entries],
+    nk,
+    firstMoment: first,
+    secondMoment: second,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Loads WGSL kernels from the package's `shaders/` folder: one source for Node and the browser.
+ * In Node they are read from disk; in a browser they are fetched next to the module (bundlers
+ * such as Vite see the `new URL(..., import.meta.url)` pattern and ship the files).
+ */
+export type ShaderLoader = (name: string) => Promise<string>;
+
+const cache = new Map<string, Promise<string>>();
+let customLoader: ShaderLoader | null = null;
+
+/** Replaces how kernels are found (for bundlers that inline them). Clears the cache. */
+export function setShaderLoader(loader: ShaderLoader | null): void {
+  customLoader = loader;
+  cache.clear();
+}
+
+/** The WGSL source of `shaders/<name>`. */
+export function loadShader(name: string): Promise<string> {
+  let source = cache.get(name);
+  if (!source) {
+    source = (customLoader ?? defaultLoader)(name);
+    cache.set(name, source);
+    source.catch(() => cache.delete(name));
+  }
+  return source;
+}
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+async function defaultLoader(name: string): Promise<string> {
+  if (isNode) {
+    const { readFile } = await import('node:fs/promises');
+    // src/gpu/ (sources) and dist/src/gpu/ (build) sit at different depths below the package root.
+    const candidates = [new URL(`../../shaders/${name}`, import.meta.url), new URL(`../../../shaders/${name}`, import.meta.url)];
+    for (const url of candidates) {
+      try {
+        return await readFile(url, 'utf8');
+      } catch {
+        // try the next location
+      }
+    }
+    throw new Error(`WGSL kernel ${name} not found in ${candidates.map((u) => u.pathname).join(' or ')}`);
+  }
+  const response = await fetch(new URL(`../../shaders/${name}`, import.meta.url));
+  if (!response.ok) throw new Error(`WGSL kernel ${name} could not be fetched: HTTP ${response.status}`);
+  return response.text();
+}

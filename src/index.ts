@@ -1,0 +1,29 @@
+/**
+ * webgpu-em: Gaussian mixture models fitted with EM on the GPU through WebGPU, with a float64
+ * CPU reference backend.
+ */
+export { GaussianMixture } from './models/gaussian-mixture.js';
+export type {
+  GaussianMixtureOptions,
+  FitOptions,
+  CovarianceType,
+  InitMethod,
+  Matrix64,
+} from './models/gaussian-mixture.js';
+export type { IterationRecord } from './models/em.js';
+export type { InitialModel } from './models/init.js';
+export type { GmmParameters } from './models/gmm-parameters.js';
+export { toMatrix } from './data/matrix.js';
+export type { Matrix, MatrixInput } from './data/matrix.js';
+export { WebGpuEmError } from './errors.js';
+export type { ErrorKind } from './errors.js';
+export { createBackend } from './backends/select.js';
+export type { BackendChoice, GpuOptions } from './backends/select.js';
+export type {
+  MixtureBackend,
+  BoundData,
+  ComponentParameters,
+  SufficientStatistics,
+  EStepResult,
+} from './backends/backend.js';
+export { setShaderLoader } from './gpu/shader-source.js';

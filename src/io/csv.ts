@@ -1,0 +1,444 @@
+import type { Matrix } from '../data/matrix.js';
+import { dataError, usageError } from '../errors.js';
+
+/** Options for {@link parseCsv}. */
+export interface CsvOptions {
+  /**
+   * Whether the first non-blank line is a header row. `'auto'` (the default) treats it as a header
+   * when none of its cells parses as a number.
+   */
+  header?: boolean | 'auto';
+  /** Name used in error messages (usually the file name). Default `'<input>'`. */
+  source?: string;
+}
+
+/** What {@link parseCsv} returns: the samples, and the header's column names when there is a header. */
+export interface CsvResult {
+  matrix: Matrix;
+  columnNames: string[] | null;
+}
+
+/** Most values a matrix may hold (row-major offsets must fit in a signed 32-bit integer). */
+const MAX_VALUES = 2 ** 31;
+/** Largest finite float32. */
+const F32_MAX = 3.4028234663852886e38;
+/** Exact powers of ten representable in a double (10^0 .. 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+const TAB = 9;
+const SPACE = 32;
+const QUOTE = 34;
+const COMMA = 44;
+const SEMICOLON = 59;
+/** Delimiter code meaning "runs of whitespace". */
+const WHITESPACE = -1;
+
+const DELIMITER_NAMES: Record<number, string> = {
+  [COMMA]: 'comma',
+  [SEMICOLON]: 'semicolon',
+  [TAB]: 'tab',
+  [WHITESPACE]: 'whitespace',
+};
+
+/**
+ * Parses delimited text (CSV, TSV, semicolon- or whitespace-separated) into a float32 matrix.
+ *
+ * The delimiter is detected from the first non-blank line (tab, then semicolon, then comma, else runs
+ * of spaces/tabs). Blank lines are skipped, CRLF line ends and a UTF-8 byte order mark are accepted,
+ * cells may be surrounded by spaces and may be double-quoted (`""` inside quotes is a literal quote;
+ * a quoted cell cannot span lines). Every data cell must be a finite number that fits in float32;
+ * anything else raises a data error naming the source, the 1-based line and column, and what to do.
+ */
+export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
+  const source = options.source ?? '<input>';
+  const headerOption = options.header ?? 'auto';
+  if (headerOption !== 'auto' && headerOption !== true && headerOption !== false) {
+    throw usageError(`header must be true, false or 'auto'; got ${JSON.stringify(headerOption)}`);
+  }
+  if (typeof text !== 'string') {
+    throw usageError(`parseCsv expects the file contents as a string; got ${typeof text}`);
+  }
+  if (text.indexOf('\n') === -1 && text.indexOf('\r') !== -1) text = text.replace(/\r/g, '\n'); // old Mac line ends
+
+  const len = text.length;
+  let lineNo = 0;
+  let lineStart = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let lineEnd = 0;
+  let next = lineStart;
+
+  /** Advances to the next physical line; false at the end of the text. */
+  const advance = (): boolean => {
+    if (next > len || (next === len && lineNo > 0)) return false;
+    if (next === len) {
+      // empty text: one empty line
+      lineStart = lineEnd = len;
+      next = len + 1;
+      lineNo++;
+      return true;
+    }
+    lineStart = next;
+    let nl = text.indexOf('\n', lineStart);
+    if (nl === -1) nl = len;
+    next = nl + 1;
+    lineEnd = nl > lineStart && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    lineNo++;
+    return true;
+  };
+
+  const isBlankLine = (): boolean => {
+    for (let i = lineStart; i < lineEnd; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== SPACE && c !== TAB && c !== 11 && c !== 12 && c !== 13) return false;
+    }
+    return true;
+  };
+
+  // First non-blank line: decides the delimiter and whether there is a header.
+  let found = false;
+  while (advance()) {
+    if (!isBlankLine()) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    throw dataError(`${source}: no data rows (the input is empty or blank); provide one sample per line`);
+  }
+
+  const delim = detectDelimiter(text, lineStart, lineEnd);
+  const delimName = DELIMITER_NAMES[delim];
+  const firstCells = splitQuoted(text, lineStart, lineEnd, delim, source, lineNo);
+  const cols = firstCells.length;
+  const firstLineNo = lineNo;
+  const firstIsNumeric = firstCells.map((cell) => isFiniteF32(parseCellString(cell)));
+  const isHeader = headerOption === 'auto' ? !firstIsNumeric.some((x) => x) : headerOption;
+  const columnNames = isHeader ? firstCells : null;
+
+  const columnLabel = (c: number): string =>
+    columnNames && columnNames[c] !== undefined && columnNames[c] !== ''
+      ? ` (${JSON.stringify(clip(columnNames[c]))})`
+      : '';
+
+  const raggedError = (line: number, got: number): Error => {
+    const ref = isHeader ? `the header (line ${firstLineNo})` : `line ${firstLineNo} (the first row)`;
+    return dataError(
+      `${source}: line ${line} has ${got} column${got === 1 ? '' : 's'} but ${ref} has ${cols} (delimiter: ${delimName}); every row needs the same number of columns: check that line for missing or extra delimiters`,
+    );
+  };
+
+  const cellError = (line: number, col: number, raw: string): Error => {
+    let hint = '';
+    if (line === firstLineNo && !isHeader) {
+      hint =
+        headerOption === 'auto'
+          ? ` (line ${line} was read as data because some of its cells are numbers; if it is a header row, read the file with header set to true)`
+          : ' (header is off; if line ' + line + ' is a header row, read the file with header enabled)';
+    }
+    return dataError(
+      `${source}: line ${line}, column ${col + 1}${columnLabel(col)}: ${describeBadCell(raw, delim)}${hint}`,
+    );
+  };
+
+  // Output buffer, grown by doubling; the first estimate comes from the length of the first line.
+  const firstLen = Math.max(1, next - lineStart);
+  let capacity = Math.min(
+    MAX_VALUES,
+    Math.ceil(len / 2) + cols,
+    (Math.ceil(((len - lineStart) / firstLen) * 1.05) + 1) * cols,
+  );
+  let data = new Float32Array(Math.max(capacity, cols));
+  capacity = data.length;
+  let n = 0; // values written
+  let rows = 0;
+
+  const reserveRow = (line: number): void => {
+    if (n + cols <= capacity) return;
+    if (n + cols > MAX_VALUES) {
+      throw dataError(
+        `${source}: line ${line}: too much data (more than 2^31 values: ${rows + 1} rows x ${cols} columns); split the file or subsample it`,
+      );
+    }
+    const grown = new Float32Array(Math.min(MAX_VALUES, Math.max(capacity * 2, n + cols)));
+    grown.set(data.subarray(0, n));
+    data = grown;
+    capacity = grown.length;
+  };
+
+  const padIsTab = delim !== TAB;
+
+  /** Slow path for one cell text [s, e): Number() with the forms it accepts but we do not rejected. */
+  const slowValue = (s: number, e: number): number => parseCellString(text.slice(s, e));
+
+  /** Parses a line with a single-character delimiter and no quotes. */
+  const parseDelimitedRow = (): void => {
+    let i = lineStart;
+    const end = lineEnd;
+    for (let col = 0; ; col++) {
+      if (col >= cols) throw raggedError(lineNo, countCells(text, lineStart, lineEnd, delim));
+      let c = i < end ? text.charCodeAt(i) : -1;
+      while (c === SPACE || (c === TAB && padIsTab)) c = ++i < end ? text.charCodeAt(i) : -1;
+      const start = i;
+      let neg = false;
+      if (c === 45 || c === 43) {
+        neg = c === 45;
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      }
+      let mant = 0;
+      let digits = 0;
+      let frac = 0;
+      let dot = false;
+      for (;;) {
+        if (c >= 48 && c <= 57) {
+          mant = mant * 10 + (c - 48);
+          digits++;
+          if (dot) frac++;
+        } else if (c === 46 && !dot) {
+          dot = true;
+        } else break;
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      }
+      while (c === SPACE || (c === TAB && padIsTab)) c = ++i < end ? text.charCodeAt(i) : -1;
+      let v: number;
+      if ((c === delim || c === -1) && digits > 0 && digits <= 15) {
+        v = frac === 0 ? mant : mant / POW10[frac];
+        if (neg) v = -v;
+      } else {
+        // Exponent, long mantissa or something invalid: find the end of the cell, then use Number().
+        while (c !== delim && c !== -1) c = ++i < end ? text.charCodeAt(i) : -1;
+        let numEnd = i;
+        while (numEnd > start && isPad(text.charCodeAt(numEnd - 1))) numEnd--;
+        v = slowValue(start, numEnd);
+        if (!isFiniteF32(v)) throw cellError(lineNo, col, text.slice(start, numEnd));
+      }
+      data[n + col] = v;
+      if (c === -1) {
+        if (col + 1 !== cols) throw raggedError(lineNo, col + 1);
+        return;
+      }
+      i++; // past the delimiter
+    }
+  };
+
+  /** Parses a line of whitespace-separated cells without quotes. */
+  const parseWhitespaceRow = (): void => {
+    let i = lineStart;
+    const end = lineEnd;
+    let col = 0;
+    for (;;) {
+      let c = i < end ? text.charCodeAt(i) : -1;
+      while (c === SPACE || c === TAB || c === 11 || c === 12 || c === 13) c = ++i < end ? text.charCodeAt(i) : -1;
+      if (c === -1) break;
+      if (col >= cols) throw raggedError(lineNo, countCells(text, lineStart, lineEnd, delim));
+      const start = i;
+      let neg = false;
+      if (c === 45 || c === 43) {
+        neg = c === 45;
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      }
+      let mant = 0;
+      let digits = 0;
+      let frac = 0;
+      let dot = false;
+      for (;;) {
+        if (c >= 48 && c <= 57) {
+          mant = mant * 10 + (c - 48);
+          digits++;
+          if (dot) frac++;
+        } else if (c === 46 && !dot) {
+          dot = true;
+        } else break;
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      }
+      let v: number;
+      if ((c === SPACE || c === TAB || c === -1) && digits > 0 && digits <= 15) {
+        v = frac === 0 ? mant : mant / POW10[frac];
+        if (neg) v = -v;
+      } else {
+        while (c !== -1 && !isPad(c)) c = ++i < end ? text.charCodeAt(i) : -1;
+        v = slowValue(start, i);
+        if (!isFiniteF32(v)) throw cellError(lineNo, col, text.slice(start, i));
+      }
+      data[n + col] = v;
+      col++;
+    }
+    if (col !== cols) throw raggedError(lineNo, col);
+  };
+
+  /** Parses a line that contains a double quote: split first, then convert each cell. */
+  const parseQuotedRow = (): void => {
+    const cells = splitQuoted(text, lineStart, lineEnd, delim, source, lineNo);
+    if (cells.length !== cols) throw raggedError(lineNo, cells.length);
+    for (let col = 0; col < cols; col++) {
+      const v = parseCellString(cells[col]);
+      if (!isFiniteF32(v)) throw cellError(lineNo, col, cells[col]);
+      data[n + col] = v;
+    }
+  };
+
+  let nextQuote = text.indexOf('"', lineStart);
+  const parseLine = (): void => {
+    reserveRow(lineNo);
+    if (nextQuote !== -1 && nextQuote < lineStart) nextQuote = text.indexOf('"', lineStart);
+    if (nextQuote !== -1 && nextQuote < lineEnd) parseQuotedRow();
+    else if (delim === WHITESPACE) parseWhitespaceRow();
+    else parseDelimitedRow();
+    n += cols;
+    rows++;
+  };
+
+  if (!isHeader) parseLine();
+  while (advance()) {
+    // Blank-line test: look at the first character before scanning the whole line.
+    const c0 = lineStart < lineEnd ? text.charCodeAt(lineStart) : -1;
+    if (c0 === -1 || ((c0 === SPACE || c0 === TAB || c0 === 11 || c0 === 12 || c0 === 13) && isBlankLine())) continue;
+    parseLine();
+  }
+
+  if (rows === 0) {
+    throw dataError(
+      `${source}: no data rows (only the header on line ${firstLineNo}); add samples below the header, or set header to false if line ${firstLineNo} is data`,
+    );
+  }
+  const out = n === data.length ? data : data.slice(0, n);
+  return { matrix: { data: out, rows, cols }, columnNames };
+}
+
+function isPad(c: number): boolean {
+  return c === SPACE || c === TAB || c === 11 || c === 12 || c === 13;
+}
+
+function isFiniteF32(v: number): boolean {
+  // v - v is NaN for NaN and +-Infinity.
+  if (v - v !== 0) return false;
+  return (v <= F32_MAX && v >= -F32_MAX) || Number.isFinite(Math.fround(v));
+}
+
+/**
+ * Converts one (already unquoted) cell to a number, or NaN when it is not a plain decimal number:
+ * empty cells, hex/binary/octal literals and everything Number() rejects are NaN. Infinity passes
+ * through (callers reject it with isFiniteF32).
+ */
+function parseCellString(cell: string): number {
+  const s = cell.trim();
+  if (s.length === 0) return NaN;
+  if (s.charCodeAt(0) === 48 && s.length > 1) {
+    const c1 = s.charCodeAt(1) | 0x20;
+    if (c1 === 120 || c1 === 98 || c1 === 111) return NaN; // 0x.., 0b.., 0o..
+  }
+  return Number(s);
+}
+
+/** Tab, then semicolon, then comma (outside quotes), else runs of whitespace. */
+function detectDelimiter(text: string, start: number, end: number): number {
+  let tabs = 0;
+  let semis = 0;
+  let commas = 0;
+  let inQuote = false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) inQuote = !inQuote;
+    else if (inQuote) continue;
+    else if (c === TAB) tabs++;
+    else if (c === SEMICOLON) semis++;
+    else if (c === COMMA) commas++;
+  }
+  if (tabs > 0) return TAB;
+  if (semis > 0) return SEMICOLON;
+  if (commas > 0) return COMMA;
+  return WHITESPACE;
+}
+
+/** Number of cells on a line (for ragged-row messages); tolerant of quoting errors. */
+function countCells(text: string, start: number, end: number, delim: number): number {
+  try {
+    return splitQuoted(text, start, end, delim, '', 0).length;
+  } catch {
+    return delim === WHITESPACE
+      ? text.slice(start, end).trim().split(/\s+/).length
+      : text.slice(start, end).split(String.fromCharCode(delim)).length;
+  }
+}
+
+/**
+ * Splits one line into cells, honouring double quotes. Unquoted cells are trimmed; quoted cells keep
+ * their inner text (with `""` turned into `"`).
+ */
+function splitQuoted(text: string, start: number, end: number, delim: number, source: string, line: number): string[] {
+  const cells: string[] = [];
+  const isSep = delim === WHITESPACE ? isPad : (c: number) => c === delim;
+  const isSpace = delim === TAB ? (c: number) => c === SPACE : isPad;
+  let i = start;
+  for (;;) {
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    if (delim === WHITESPACE && i >= end) break;
+    const col = cells.length + 1;
+    if (i < end && text.charCodeAt(i) === QUOTE) {
+      let value = '';
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q === -1 || q >= end) {
+          throw dataError(
+            `${source}: line ${line}, column ${col}: unterminated quoted cell; close the double quote on the same line (quoted cells cannot span lines)`,
+          );
+        }
+        value += text.slice(j, q);
+        if (q + 1 < end && text.charCodeAt(q + 1) === QUOTE) {
+          value += '"';
+          j = q + 2;
+        } else {
+          j = q + 1;
+          break;
+        }
+      }
+      while (j < end && isSpace(text.charCodeAt(j))) j++;
+      if (j < end && !isSep(text.charCodeAt(j))) {
+        throw dataError(
+          `${source}: line ${line}, column ${col}: unexpected text after a closing double quote; quote the whole cell or escape inner quotes as ""`,
+        );
+      }
+      cells.push(value);
+      i = j;
+    } else {
+      let j = i;
+      while (j < end && !isSep(text.charCodeAt(j))) j++;
+      cells.push(text.slice(i, j).trim());
+      i = j;
+    }
+    if (i >= end) break;
+    i++; // past the separator
+    if (delim !== WHITESPACE && i >= end) {
+      cells.push(''); // trailing delimiter: an empty last cell
+      break;
+    }
+  }
+  return cells;
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** What is wrong with a cell that is not a finite float32, and what to do about it. */
+function describeBadCell(raw: string, delim: number): string {
+  const s = raw.trim();
+  if (s === '') {
+    return 'empty cell; every data cell needs a finite number: fill in or drop missing values (a trailing delimiter also makes an empty last column)';
+  }
+  const quoted = JSON.stringify(clip(s));
+  const lower = s.toLowerCase();
+  if (['nan', '-nan', '+nan', 'na', 'n/a', 'null', 'none', 'missing', '?'].includes(lower)) {
+    return `missing value ${quoted}; impute it or drop the row (every data cell must be a finite number)`;
+  }
+  if (/^[+-]?(inf|infinity)$/.test(lower)) {
+    return `infinite value ${quoted}; replace or drop it (every data cell must be a finite number)`;
+  }
+  const v = Number(s);
+  if (!Number.isNaN(v) && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) {
+    return `value ${quoted} is outside the float32 range (about +-3.4e38); rescale that column`;
+  }
+  if (delim !== COMMA && /^[+-]?\d+,\d+$/.test(s)) {
+    return `${quoted} is not a number: decimal commas are not supported, use '.' as the decimal separator`;
+  }
+  return `${quoted} is not a number; every data cell must be a finite decimal number (e.g. 1, -2.5e-3, +.5)`;
+}

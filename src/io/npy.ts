@@ -1,0 +1,340 @@
+import type { Matrix } from '../data/matrix.js';
+import { dataError, usageError } from '../errors.js';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+const MAX_VALUES = 2 ** 31;
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const CONVERT_HINT = 'convert with np.save(path, x.astype(np.float32))';
+
+const DTYPE_NAMES: Record<string, string> = {
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  f16: 'float128',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  u2: 'uint16',
+  u4: 'uint32',
+  u8: 'uint64',
+  b1: 'bool',
+  c8: 'complex64',
+  c16: 'complex128',
+  O: 'object',
+};
+
+/** True when the bytes start with the .npy magic string. */
+export function isNpy(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 2-D C-ordered little-endian float32
+ * (`<f4`) or float64 (`<f8`) array of samples x features. float64 values are rounded to float32; a
+ * value that is NaN, infinite or beyond the float32 range raises a data error with its (0-based) row
+ * and column. The result never aliases `bytes`.
+ */
+export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
+  if (!(bytes instanceof Uint8Array)) {
+    throw usageError(`parseNpy expects the file contents as a Uint8Array; got ${typeof bytes}`);
+  }
+  if (!isNpy(bytes)) {
+    throw dataError(
+      `${source}: not a .npy file (it does not start with the \\x93NUMPY magic string); save the array with np.save(path, x)`,
+    );
+  }
+  if (bytes.length < 10) throw truncated(source, 'the header is cut short');
+  const major = bytes[6];
+  const minor = bytes[7];
+  if (![1, 2, 3].includes(major) || minor !== 0) {
+    throw dataError(
+      `${source}: unsupported .npy format version ${major}.${minor} (supported: 1.0, 2.0, 3.0); re-save the array with np.save from a current NumPy`,
+    );
+  }
+  let headerLen: number;
+  let headerStart: number;
+  if (major === 1) {
+    headerLen = bytes[8] | (bytes[9] << 8);
+    headerStart = 10;
+  } else {
+    if (bytes.length < 12) throw truncated(source, 'the header is cut short');
+    headerLen = (bytes[8] | (bytes[9] << 8) | (bytes[10] << 16)) + bytes[11] * 2 ** 24;
+    headerStart = 12;
+  }
+  const dataStart = headerStart + headerLen;
+  if (dataStart > bytes.length) {
+    throw truncated(source, `the header says it is ${headerLen} bytes long but only ${bytes.length - headerStart} follow`);
+  }
+  const headerBytes = bytes.subarray(headerStart, dataStart);
+  let headerText = '';
+  if (major === 3) headerText = new TextDecoder('utf-8').decode(headerBytes);
+  else for (let i = 0; i < headerBytes.length; i++) headerText += String.fromCharCode(headerBytes[i]);
+
+  let header: unknown;
+  try {
+    header = new PyLiteralParser(headerText).parseTop();
+  } catch (e) {
+    throw dataError(
+      `${source}: malformed .npy header (${(e as Error).message}); re-save the array with np.save(path, x)`,
+    );
+  }
+  if (!isRecord(header)) {
+    throw dataError(`${source}: malformed .npy header (not a dictionary); re-save the array with np.save(path, x)`);
+  }
+  for (const key of ['descr', 'fortran_order', 'shape']) {
+    if (!(key in header)) {
+      throw dataError(`${source}: malformed .npy header (no '${key}' field); re-save the array with np.save(path, x)`);
+    }
+  }
+
+  const descr = header.descr;
+  if (typeof descr !== 'string') {
+    throw dataError(
+      `${source}: header field 'descr' describes a structured dtype; only plain float32 ('<f4') or float64 ('<f8') arrays are accepted: ${CONVERT_HINT}`,
+    );
+  }
+  let itemSize: 4 | 8;
+  if (descr === '<f4') itemSize = 4;
+  else if (descr === '<f8') itemSize = 8;
+  else {
+    const order = descr[0];
+    const code = /^[<>=|]/.test(descr) ? descr.slice(1) : descr;
+    const name = DTYPE_NAMES[code] ?? (code.startsWith('U') || code.startsWith('S') ? 'string' : 'unknown');
+    const what =
+      order === '>' && (code === 'f4' || code === 'f8')
+        ? `big-endian ${name}`
+        : `${order === '>' ? 'big-endian ' : ''}${name}`;
+    throw dataError(
+      `${source}: header field 'descr' is '${descr}' (${what}); only little-endian float32 ('<f4') and float64 ('<f8') are accepted: ${CONVERT_HINT}`,
+    );
+  }
+
+  if (header.fortran_order !== false) {
+    throw dataError(
+      `${source}: header field 'fortran_order' is ${header.fortran_order === true ? 'True' : String(header.fortran_order)} (column-major data); save C-ordered data with np.save(path, np.ascontiguousarray(x))`,
+    );
+  }
+
+  const shape = header.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
+    throw dataError(
+      `${source}: malformed .npy header (field 'shape' is not a tuple of non-negative integers); re-save the array with np.save(path, x)`,
+    );
+  }
+  const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+  if (shape.length === 1) {
+    throw dataError(
+      `${source}: header field 'shape' is ${shapeText}, a 1-D array; save a 2-D array of samples x features, e.g. np.save(path, x.reshape(-1, 1)) for one feature`,
+    );
+  }
+  if (shape.length !== 2) {
+    throw dataError(
+      `${source}: header field 'shape' is ${shapeText}, a ${shape.length}-D array; save a 2-D array of samples x features, e.g. np.save(path, x.reshape(len(x), -1))`,
+    );
+  }
+  const [rows, cols] = shape as number[];
+  if (rows === 0 || cols === 0) {
+    throw dataError(
+      `${source}: header field 'shape' is ${shapeText}: no data; save an array with at least one row (sample) and one column (feature)`,
+    );
+  }
+  if (rows * cols > MAX_VALUES) {
+    throw dataError(
+      `${source}: header field 'shape' is ${shapeText}: more than 2^31 values; split or subsample the data`,
+    );
+  }
+  const count = rows * cols;
+  const byteLength = count * itemSize;
+  if (bytes.length - dataStart < byteLength) {
+    throw truncated(
+      source,
+      `shape ${shapeText} ${descr === '<f4' ? 'float32' : 'float64'} needs ${byteLength} bytes of data but only ${bytes.length - dataStart} follow the header`,
+    );
+  }
+
+  const offset = bytes.byteOffset + dataStart;
+  const out = new Float32Array(count);
+  if (itemSize === 4) {
+    if (LITTLE_ENDIAN_HOST) {
+      out.set(
+        offset % 4 === 0
+          ? new Float32Array(bytes.buffer, offset, count)
+          : new Float32Array(bytes.slice(dataStart, dataStart + byteLength).buffer),
+      );
+    } else {
+      const view = new DataView(bytes.buffer, offset, byteLength);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+    }
+    checkFinite(out, cols, source, null);
+  } else {
+    let src: Float64Array;
+    if (LITTLE_ENDIAN_HOST) {
+      src =
+        offset % 8 === 0
+          ? new Float64Array(bytes.buffer, offset, count)
+          : new Float64Array(bytes.slice(dataStart, dataStart + byteLength).buffer);
+    } else {
+      const view = new DataView(bytes.buffer, offset, byteLength);
+      src = new Float64Array(count);
+      for (let i = 0; i < count; i++) src[i] = view.getFloat64(i * 8, true);
+    }
+    out.set(src);
+    checkFinite(out, cols, source, src);
+  }
+  return { data: out, rows, cols };
+}
+
+function checkFinite(out: Float32Array, cols: number, source: string, original: Float64Array | null): void {
+  for (let i = 0; i < out.length; i++) {
+    const x = out[i];
+    if (x - x !== 0) {
+      const v = original ? original[i] : x;
+      const where = `row ${Math.floor(i / cols)} (0-based), column ${i % cols} (0-based)`;
+      if (Number.isFinite(v)) {
+        throw dataError(
+          `${source}: value ${v} at ${where} is outside the float32 range (about +-3.4e38); rescale the data before saving`,
+        );
+      }
+      throw dataError(
+        `${source}: non-finite value ${v} at ${where}; remove or impute it, e.g. x = x[np.isfinite(x).all(axis=1)]`,
+      );
+    }
+  }
+}
+
+function truncated(source: string, detail: string): Error {
+  return dataError(`${source}: truncated .npy file (${detail}); copy or save the file again`);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Writes a 2-D C-ordered array as a version 1.0 .npy file: dtype `<f4` for a Float32Array, `<f8` for
+ * a Float64Array. The header is padded so the data starts at a multiple of 64 bytes, as NumPy does.
+ */
+export function encodeNpy(data: Float32Array | Float64Array, rows: number, cols: number): Uint8Array {
+  if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) {
+    throw usageError('encodeNpy expects a Float32Array or Float64Array');
+  }
+  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
+    throw usageError(`encodeNpy: rows and cols must be non-negative integers; got ${rows} x ${cols}`);
+  }
+  if (data.length !== rows * cols) {
+    throw usageError(
+      `encodeNpy: data has ${data.length} values but rows x cols = ${rows} x ${cols} = ${rows * cols}; fix rows/cols or the data length`,
+    );
+  }
+  const itemSize = data instanceof Float32Array ? 4 : 8;
+  const dict = `{'descr': '<f${itemSize}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
+  const header = dict + ' '.repeat(pad) + '\n';
+  const dataStart = 10 + header.length;
+  const out = new Uint8Array(dataStart + data.length * itemSize);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  if (LITTLE_ENDIAN_HOST) {
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart);
+  } else {
+    const view = new DataView(out.buffer, dataStart);
+    for (let i = 0; i < data.length; i++) {
+      if (itemSize === 4) view.setFloat32(i * 4, data[i], true);
+      else view.setFloat64(i * 8, data[i], true);
+    }
+  }
+  return out;
+}
+
+/**
+ * A parser for the Python literal in a .npy header: dicts, tuples, lists, strings, integers,
+ * True/False/None.
+ */
+class PyLiteralParser {
+  private i = 0;
+
+  constructor(private readonly s: string) {}
+
+  parseTop(): unknown {
+    const v = this.value();
+    this.ws();
+    if (this.i < this.s.length) throw new Error(`unexpected ${JSON.stringify(this.s[this.i])} after the dictionary`);
+    return v;
+  }
+
+  private ws(): void {
+    while (this.i < this.s.length && /\s/.test(this.s[this.i])) this.i++;
+  }
+
+  private value(): unknown {
+    this.ws();
+    const c = this.s[this.i];
+    if (c === undefined) throw new Error('unexpected end of header');
+    if (c === '{') return this.dict();
+    if (c === '(') return this.sequence(')');
+    if (c === '[') return this.sequence(']');
+    if (c === "'" || c === '"') return this.string();
+    const m = /^(True|False|None|[+-]?\d+L?)/.exec(this.s.slice(this.i, this.i + 40));
+    if (!m) throw new Error(`unexpected ${JSON.stringify(c)} at character ${this.i}`);
+    this.i += m[0].length;
+    if (m[0] === 'True') return true;
+    if (m[0] === 'False') return false;
+    if (m[0] === 'None') return null;
+    return Number.parseInt(m[0], 10);
+  }
+
+  private string(): string {
+    const quote = this.s[this.i++];
+    let out = '';
+    while (this.i < this.s.length && this.s[this.i] !== quote) {
+      if (this.s[this.i] === '\\') this.i++;
+      out += this.s[this.i++] ?? '';
+    }
+    if (this.i >= this.s.length) throw new Error('unterminated string');
+    this.i++;
+    return out;
+  }
+
+  private sequence(close: string): unknown[] {
+    this.i++;
+    const out: unknown[] = [];
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] === close) {
+        this.i++;
+        return out;
+      }
+      out.push(this.value());
+      this.ws();
+      if (this.s[this.i] === ',') this.i++;
+      else if (this.s[this.i] !== close) throw new Error(`expected ',' or '${close}' at character ${this.i}`);
+    }
+  }
+
+  private dict(): Record<string, unknown> {
+    this.i++;
+    const out: Record<string, unknown> = {};
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] === '}') {
+        this.i++;
+        return out;
+      }
+      const key = this.value();
+      if (typeof key !== 'string') throw new Error('a dictionary key is not a string');
+      this.ws();
+      if (this.s[this.i] !== ':') throw new Error(`expected ':' at character ${this.i}`);
+      this.i++;
+      out[key] = this.value();
+      this.ws();
+      if (this.s[this.i] === ',') this.i++;
+      else if (this.s[this.i] !== '}') throw new Error(`expected ',' or '}' at character ${this.i}`);
+    }
+  }
+}

@@ -1,0 +1,417 @@
+import type { BoundData, MixtureBackend } from '../backends/backend.js';
+import { createBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
+import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
+import { dataError, usageError } from '../errors.js';
+import { EmRun, type IterationRecord } from './em.js';
+import { freeParameterCount, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
+import {
+  kmeansPlusPlusCentres,
+  parametersFromCentres,
+  parametersFromRandomResponsibilities,
+  randomFromDataCentres,
+  readInitialModel,
+  type InitialModel,
+} from './init.js';
+import { choleskyPacked, packedIndex, packedSize, unpackSymmetric } from './linalg.js';
+import { Random } from './random.js';
+
+/** Covariance families. */
+export type CovarianceType = 'full';
+
+/** How to choose the initial parameters. */
+export type InitMethod = 'kmeans++' | 'random' | 'random-from-data';
+
+/** Options of {@link GaussianMixture}, named and defaulted as in scikit-learn. */
+export interface GaussianMixtureOptions {
+  /** Number of mixture components K (>= 1). */
+  nComponents: number;
+  /** Covariance family; default 'full'. */
+  covarianceType?: CovarianceType;
+  /** Stop when the lower bound changes by less than this; default 1e-3. 0 runs exactly maxIter iterations. */
+  tol?: number;
+  /** Most EM iterations per initialisation; default 100. */
+  maxIter?: number;
+  /** Added to every covariance diagonal, for numerical stability; default 1e-6. */
+  regCovar?: number;
+  /** Number of initialisations; the one with the best lower bound is kept. Default 1. */
+  nInit?: number;
+  /** Initialisation: a method, or a model to start from exactly. Default 'kmeans++'. */
+  init?: InitMethod | InitialModel | GaussianMixture;
+  /** Seed of every random choice; the same seed gives the same result. Default 0. */
+  seed?: number;
+  /** 'auto' (default) uses WebGPU when an adapter exists, else the float64 CPU backend. */
+  backend?: BackendChoice;
+  /** A GPUDevice to use instead of creating one (it is not destroyed by dispose()). */
+  device?: GPUDevice;
+  /** Node only: the Dawn adapter to use, by name. */
+  adapter?: string;
+}
+
+/** Options of {@link GaussianMixture.fit}. */
+export interface FitOptions {
+  /** Aborts the fit between iterations. */
+  signal?: AbortSignal;
+  /** Called after every iteration. */
+  onIteration?: (record: IterationRecord & { initIndex: number }) => void;
+}
+
+/** A row-major float64 matrix returned by the API. */
+export interface Matrix64 {
+  readonly data: Float64Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+interface RunState {
+  converged: boolean;
+  nIter: number;
+  lowerBound: number;
+  history: readonly IterationRecord[];
+}
+
+type Resolved = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> & GpuOptions;
+
+/**
+ * A Gaussian mixture fitted by expectation-maximisation, shaped like scikit-learn's
+ * `GaussianMixture`. The E-step and the weighted sums run on the backend (WebGPU or the float64
+ * CPU reference); the M-step runs in float64 on the host.
+ *
+ * ```ts
+ * const gmm = new GaussianMixture({ nComponents: 3 });
+ * await gmm.fit(X);
+ * const labels = await gmm.predict(X);
+ * gmm.dispose();
+ * ```
+ */
+export class GaussianMixture {
+  readonly options: Readonly<Resolved>;
+  private backendPromise: Promise<MixtureBackend> | null = null;
+  private fitted: GmmParameters | null = null;
+  private run: EmRun | null = null;
+  private runData: BoundData | null = null;
+  private runState: RunState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
+  private rng: Random;
+
+  constructor(options: GaussianMixtureOptions) {
+    this.options = resolveOptions(options);
+    this.rng = new Random(this.options.seed);
+  }
+
+  /** The backend that runs (or ran) the E-steps: 'webgpu' or 'cpu'. Resolves the backend if needed. */
+  async backendName(): Promise<'webgpu' | 'cpu'> {
+    return (await this.backend()).name;
+  }
+
+  /** The adapter's description, or null on the CPU backend. */
+  async adapterDescription(): Promise<string | null> {
+    return (await this.backend()).adapterDescription;
+  }
+
+  /**
+   * Fits the mixture to X ({ data, rows, cols } row-major, or number[][]). With nInit > 1 the
+   * initialisation with the best lower bound wins. Resolves to this model.
+   */
+  async fit(x: MatrixInput, options: FitOptions = {}): Promise<this> {
+    const matrix = toMatrix(x);
+    let best: { params: GmmParameters; state: RunState } | null = null;
+    try {
+      for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
+        await this.initialize(matrix);
+        while (!this.run!.done) {
+          options.signal?.throwIfAborted();
+          const record = await this.step();
+          options.onIteration?.({ ...record, initIndex });
+        }
+        if (!best || this.runState.lowerBound > best.state.lowerBound) {
+          best = { params: this.fitted!, state: { ...this.runState } };
+        }
+      }
+    } finally {
+      this.releaseRun();
+    }
+    this.fitted = best!.params;
+    this.runState = best!.state;
+    return this;
+  }
+
+  /**
+   * Starts a stepwise fit: validates X, uploads it to the backend and draws the initial
+   * parameters (the next draw of the seeded stream, so repeated calls give the nInit restarts).
+   * Follow with {@link step} until {@link done}.
+   */
+  async initialize(x: MatrixInput): Promise<void> {
+    const matrix = toMatrix(x);
+    this.checkSamples(matrix);
+    this.releaseRun();
+    const initial = this.initialParameters(matrix);
+    const backend = await this.backend();
+    this.runData = await backend.bindData(matrix);
+    try {
+      this.run = new EmRun(this.runData, initial, this.options);
+    } catch (error) {
+      this.releaseRun();
+      throw error;
+    }
+    this.fitted = initial;
+    this.runState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
+  }
+
+  /** Runs one EM iteration of the fit started by {@link initialize}. */
+  async step(): Promise<IterationRecord> {
+    const run = this.run;
+    if (!run) throw usageError('step() needs initialize(X) first');
+    if (run.done) throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
+    const record = await run.step();
+    this.fitted = run.params;
+    this.runState = {
+      converged: run.converged,
+      nIter: run.nIter,
+      lowerBound: run.lowerBound,
+      history: run.history,
+    };
+    return record;
+  }
+
+  /** True when the stepwise fit has converged or run maxIter iterations. */
+  get done(): boolean {
+    return this.run?.done ?? true;
+  }
+
+  /** Whether the lower bound's change fell below tol in the best run. */
+  get converged(): boolean {
+    return this.runState.converged;
+  }
+
+  /** Iterations run by the best initialisation. */
+  get nIter(): number {
+    return this.runState.nIter;
+  }
+
+  /** scikit-learn's `lower_bound_`: mean log-likelihood per sample at the last E-step. */
+  get lowerBound(): number {
+    return this.runState.lowerBound;
+  }
+
+  /** One record per iteration of the best initialisation. */
+  get history(): readonly IterationRecord[] {
+    return this.runState.history;
+  }
+
+  /** Number of features D seen by fit. */
+  get nFeatures(): number {
+    return this.params().nFeatures;
+  }
+
+  /** Mixture weights, length K. */
+  get weights(): Float64Array {
+    return Float64Array.from(this.params().weights);
+  }
+
+  /** Component means, K x D row-major. */
+  get means(): Matrix64 {
+    const p = this.params();
+    return { data: Float64Array.from(p.means), rows: p.nComponents, cols: p.nFeatures };
+  }
+
+  /** Full covariances, K x D x D row-major (scikit-learn's `covariances_` for 'full'). */
+  get covariances(): Float64Array {
+    const p = this.params();
+    const d = p.nFeatures;
+    const out = new Float64Array(p.nComponents * d * d);
+    for (let k = 0; k < p.nComponents; k++) unpackSymmetric(p.covariances, d, out, k * d * d, k * packedSize(d));
+    return out;
+  }
+
+  /** The current parameters (packed covariances), for model files and warm starts. */
+  get parameters(): GmmParameters {
+    return this.params();
+  }
+
+  /** Most likely component of each sample. */
+  async predict(x: MatrixInput): Promise<Int32Array> {
+    const proba = await this.predictProba(x);
+    const k = proba.cols;
+    const labels = new Int32Array(proba.rows);
+    for (let n = 0; n < proba.rows; n++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (proba.data[n * k + c] > proba.data[n * k + best]) best = c;
+      labels[n] = best;
+    }
+    return labels;
+  }
+
+  /** Responsibilities p(k | x_n), N x K. */
+  async predictProba(x: MatrixInput): Promise<Matrix64> {
+    const result = await this.evaluate(x, true);
+    return { data: result.responsibilities!, rows: result.logLikelihood.length, cols: this.params().nComponents };
+  }
+
+  /** log p(x_n) under the model, per sample. */
+  async scoreSamples(x: MatrixInput): Promise<Float64Array> {
+    return (await this.evaluate(x, false)).logLikelihood;
+  }
+
+  /** Mean log-likelihood per sample. */
+  async score(x: MatrixInput): Promise<number> {
+    const ll = await this.scoreSamples(x);
+    let s = 0;
+    for (const v of ll) s += v;
+    return s / ll.length;
+  }
+
+  /** Bayesian information criterion on X (lower is better). */
+  async bic(x: MatrixInput): Promise<number> {
+    const m = toMatrix(x);
+    return -2 * (await this.score(m)) * m.rows + this.freeParameters() * Math.log(m.rows);
+  }
+
+  /** Akaike information criterion on X (lower is better). */
+  async aic(x: MatrixInput): Promise<number> {
+    const m = toMatrix(x);
+    return -2 * (await this.score(m)) * m.rows + 2 * this.freeParameters();
+  }
+
+  /** Number of free parameters of the model. */
+  freeParameters(): number {
+    const p = this.params();
+    return freeParameterCount(p.nComponents, p.nFeatures);
+  }
+
+  /** Draws n samples from the fitted mixture (seeded), with the component of each. */
+  sample(n: number): { x: Matrix64; labels: Int32Array } {
+    if (!Number.isInteger(n) || n < 1) throw usageError(`sample(n) needs an integer n >= 1, got ${n}`);
+    const p = this.params();
+    const d = p.nFeatures;
+    const P = packedSize(d);
+    const chol = [];
+    for (let k = 0; k < p.nComponents; k++) chol.push(choleskyPacked(p.covariances, d, k * P)!);
+    const rng = new Random(this.options.seed ^ 0x5bd1e995);
+    const x = new Float64Array(n * d);
+    const labels = new Int32Array(n);
+    const z = new Float64Array(d);
+    for (let s = 0; s < n; s++) {
+      let u = rng.uniform();
+      let k = 0;
+      while (k < p.nComponents - 1 && u >= p.weights[k]) u -= p.weights[k++];
+      labels[s] = k;
+      for (let i = 0; i < d; i++) z[i] = rng.normal();
+      for (let i = 0; i < d; i++) {
+        let v = p.means[k * d + i];
+        for (let j = 0; j <= i; j++) v += chol[k][packedIndex(i, j)] * z[j];
+        x[s * d + i] = v;
+      }
+    }
+    return { x: { data: x, rows: n, cols: d }, labels };
+  }
+
+  /** Frees GPU buffers and the device webgpu-em created. The model's parameters stay usable on the CPU. */
+  dispose(): void {
+    this.releaseRun();
+    const pending = this.backendPromise;
+    this.backendPromise = null;
+    pending?.then((b) => b.dispose()).catch(() => {});
+  }
+
+  private releaseRun(): void {
+    this.runData?.dispose();
+    this.runData = null;
+    this.run = null;
+  }
+
+  private backend(): Promise<MixtureBackend> {
+    if (!this.backendPromise) {
+      this.backendPromise = createBackend(this.options.backend, this.options);
+      this.backendPromise.catch(() => (this.backendPromise = null));
+    }
+    return this.backendPromise;
+  }
+
+  private params(): GmmParameters {
+    if (!this.fitted) throw usageError('this GaussianMixture is not fitted yet; call fit(X) first');
+    return this.fitted;
+  }
+
+  private checkSamples(m: Matrix): void {
+    const k = this.options.nComponents;
+    if (m.rows < k) {
+      throw dataError(
+        `X has ${m.rows} samples but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
+      );
+    }
+  }
+
+  private initialParameters(m: Matrix): GmmParameters {
+    const { init, nComponents: k, regCovar } = this.options;
+    const rng = new Random(this.rng.fork());
+    if (init instanceof GaussianMixture) {
+      const p = init.params();
+      if (p.nComponents !== k || p.nFeatures !== m.cols) {
+        throw dataError(
+          `the initial model has K = ${p.nComponents}, D = ${p.nFeatures} but this fit has K = ${k}, D = ${m.cols}; use a matching model`,
+        );
+      }
+      return p;
+    }
+    if (typeof init === 'object') {
+      const read = readInitialModel(init, k, m.cols);
+      return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar);
+    }
+    switch (init) {
+      case 'kmeans++':
+        return parametersFromCentres(m, kmeansPlusPlusCentres(m, k, rng), regCovar);
+      case 'random-from-data':
+        return parametersFromCentres(m, randomFromDataCentres(m, k, rng), regCovar);
+      case 'random':
+        return parametersFromRandomResponsibilities(m, k, rng, regCovar);
+    }
+  }
+
+  private async evaluate(x: MatrixInput, responsibilities: boolean) {
+    const p = this.params();
+    const m = toMatrix(x);
+    if (m.cols !== p.nFeatures) {
+      throw dataError(`X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`);
+    }
+    const bound = await (await this.backend()).bindData(m);
+    try {
+      return await bound.eStep(toComponentParameters(p), { responsibilities });
+    } finally {
+      bound.dispose();
+    }
+  }
+}
+
+function resolveOptions(o: GaussianMixtureOptions): Resolved {
+  if (!o || typeof o !== 'object') throw usageError('GaussianMixture needs an options object: { nComponents }');
+  const r: Resolved = {
+    nComponents: o.nComponents,
+    covarianceType: o.covarianceType ?? 'full',
+    tol: o.tol ?? 1e-3,
+    maxIter: o.maxIter ?? 100,
+    regCovar: o.regCovar ?? 1e-6,
+    nInit: o.nInit ?? 1,
+    init: o.init ?? 'kmeans++',
+    seed: o.seed ?? 0,
+    backend: o.backend ?? 'auto',
+    device: o.device,
+    adapter: o.adapter,
+  };
+  if (!Number.isInteger(r.nComponents) || r.nComponents < 1) {
+    throw usageError(`nComponents must be an integer >= 1, got ${r.nComponents}`);
+  }
+  if (r.covarianceType !== 'full') {
+    throw usageError(`covarianceType '${String(r.covarianceType)}' is not available; use 'full'`);
+  }
+  if (!(r.tol >= 0)) throw usageError(`tol must be >= 0, got ${r.tol}`);
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 1) throw usageError(`maxIter must be an integer >= 1, got ${r.maxIter}`);
+  if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar)) throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
+  if (!Number.isInteger(r.nInit) || r.nInit < 1) throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
+  if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
+  if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
+    throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);
+  }
+  if (typeof r.init === 'string' && !['kmeans++', 'random', 'random-from-data'].includes(r.init)) {
+    throw usageError(`init must be 'kmeans++', 'random', 'random-from-data' or a model, got '${r.init}'`);
+  }
+  return r;
+}

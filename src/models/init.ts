@@ -1,0 +1,278 @@
+import type { Matrix } from '../data/matrix.js';
+import { dataError } from '../errors.js';
+import { mStep, type GmmParameters } from './gmm-parameters.js';
+import { packedIndex, packedSize } from './linalg.js';
+import type { Random } from './random.js';
+
+/**
+ * Parameters to start EM from, as users write them: flat row-major arrays or nested arrays.
+ * `weights` and `covariances` may be omitted together: then they are estimated from each
+ * sample's nearest mean.
+ */
+export interface InitialModel {
+  /** K x D. */
+  readonly means: ArrayLike<number> | ArrayLike<ArrayLike<number>>;
+  /** K. */
+  readonly weights?: ArrayLike<number> | null;
+  /** Full covariances, K x D x D. */
+  readonly covariances?: ArrayLike<number> | ArrayLike<ArrayLike<ArrayLike<number>>> | null;
+}
+
+/** Squared Euclidean distance between sample n and centre k, in float64. */
+function squaredDistance(x: Float32Array, n: number, centres: Float64Array, k: number, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) {
+    const t = x[n * d + i] - centres[k * d + i];
+    s += t * t;
+  }
+  return s;
+}
+
+/**
+ * Greedy k-means++ (Arthur and Vassilvitskii, with scikit-learn's 2 + ln K candidates per step):
+ * each new centre is drawn with probability proportional to the squared distance to the
+ * nearest centre chosen so far.
+ */
+export function kmeansPlusPlusCentres(x: Matrix, k: number, rng: Random): Float64Array {
+  const { rows: n, cols: d, data } = x;
+  const centres = new Float64Array(k * d);
+  const pick = (slot: number, row: number): void => {
+    for (let i = 0; i < d; i++) centres[slot * d + i] = data[row * d + i];
+  };
+  pick(0, rng.integer(n));
+  const closest = new Float64Array(n);
+  let potential = 0;
+  for (let r = 0; r < n; r++) {
+    closest[r] = squaredDistance(data, r, centres, 0, d);
+    potential += closest[r];
+  }
+  const trials = 2 + Math.floor(Math.log(k));
+  const candidateDist = new Float64Array(n);
+  const bestDist = new Float64Array(n);
+  const one = new Float64Array(d);
+  for (let c = 1; c < k; c++) {
+    let bestRow = -1;
+    let bestPotential = Infinity;
+    for (let t = 0; t < trials; t++) {
+      const row = potential > 0 ? sampleProportional(closest, potential, rng) : rng.integer(n);
+      for (let i = 0; i < d; i++) one[i] = data[row * d + i];
+      let pot = 0;
+      for (let r = 0; r < n; r++) {
+        const dist = Math.min(closest[r], squaredDistance(data, r, one, 0, d));
+        candidateDist[r] = dist;
+        pot += dist;
+      }
+      if (pot < bestPotential) {
+        bestPotential = pot;
+        bestRow = row;
+        bestDist.set(candidateDist);
+      }
+    }
+    pick(c, bestRow);
+    closest.set(bestDist);
+    potential = bestPotential;
+  }
+  return centres;
+}
+
+function sampleProportional(weights: Float64Array, total: number, rng: Random): number {
+  let target = rng.uniform() * total;
+  for (let i = 0; i < weights.length; i++) {
+    target -= weights[i];
+    if (target < 0) return i;
+  }
+  // Rounding left a little over: take the last sample with weight.
+  for (let i = weights.length - 1; i >= 0; i--) if (weights[i] > 0) return i;
+  return weights.length - 1;
+}
+
+/** K distinct samples, drawn uniformly, as centres. */
+export function randomFromDataCentres(x: Matrix, k: number, rng: Random): Float64Array {
+  const { rows: n, cols: d, data } = x;
+  const chosen = new Set<number>();
+  const centres = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) {
+    let row = rng.integer(n);
+    while (chosen.has(row)) row = rng.integer(n);
+    chosen.add(row);
+    for (let i = 0; i < d; i++) centres[c * d + i] = data[row * d + i];
+  }
+  return centres;
+}
+
+/**
+ * Weights, means and covariances from hard assignments to the nearest centre. A centre that
+ * gets no sample keeps its position, with the covariance of the whole data set.
+ */
+export function parametersFromCentres(x: Matrix, centres: Float64Array, regCovar: number): GmmParameters {
+  const { rows: n, cols: d, data } = x;
+  const k = centres.length / d;
+  const P = packedSize(d);
+  const nk = new Float64Array(k);
+  const first = new Float64Array(k * d);
+  const second = new Float64Array(k * P);
+  for (let r = 0; r < n; r++) {
+    let best = 0;
+    let bestDist = Infinity;
+    for (let c = 0; c < k; c++) {
+      const dist = squaredDistance(data, r, centres, c, d);
+      if (dist < bestDist) {
+        bestDist = dist;
+        best = c;
+      }
+    }
+    accumulate(data, r, centres, best, 1, nk, first, second, d);
+  }
+  const params = mStep(
+    { nComponents: k, nFeatures: d, weightSum: n, logLikelihoodSum: 0, nk, firstMoment: first, secondMoment: second },
+    centres,
+    regCovar,
+  );
+  const empty = [...nk.keys()].filter((c) => nk[c] === 0);
+  if (empty.length > 0) {
+    const whole = dataCovariance(x, regCovar);
+    for (const c of empty) {
+      params.covariances.set(whole, c * P);
+      for (let i = 0; i < d; i++) params.means[c * d + i] = centres[c * d + i];
+    }
+  }
+  return params;
+}
+
+/** scikit-learn's 'random': uniform random responsibilities, normalised per sample, then an M-step. */
+export function parametersFromRandomResponsibilities(
+  x: Matrix,
+  k: number,
+  rng: Random,
+  regCovar: number,
+): GmmParameters {
+  const { rows: n, cols: d, data } = x;
+  const P = packedSize(d);
+  const shifts = new Float64Array(k * d);
+  const centre = columnMeans(x);
+  for (let c = 0; c < k; c++) shifts.set(centre, c * d);
+  const nk = new Float64Array(k);
+  const first = new Float64Array(k * d);
+  const second = new Float64Array(k * P);
+  const resp = new Float64Array(k);
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
+    for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, resp[c] / s, nk, first, second, d);
+  }
+  return mStep(
+    { nComponents: k, nFeatures: d, weightSum: n, logLikelihoodSum: 0, nk, firstMoment: first, secondMoment: second },
+    shifts,
+    regCovar,
+  );
+}
+
+function accumulate(
+  data: Float32Array,
+  r: number,
+  shifts: Float64Array,
+  c: number,
+  w: number,
+  nk: Float64Array,
+  first: Float64Array,
+  second: Float64Array,
+  d: number,
+): void {
+  const P = packedSize(d);
+  nk[c] += w;
+  for (let i = 0; i < d; i++) {
+    const di = data[r * d + i] - shifts[c * d + i];
+    first[c * d + i] += w * di;
+    for (let j = 0; j <= i; j++) second[c * P + packedIndex(i, j)] += w * di * (data[r * d + j] - shifts[c * d + j]);
+  }
+}
+
+function columnMeans(x: Matrix): Float64Array {
+  const m = new Float64Array(x.cols);
+  for (let r = 0; r < x.rows; r++) for (let i = 0; i < x.cols; i++) m[i] += x.data[r * x.cols + i];
+  for (let i = 0; i < x.cols; i++) m[i] /= x.rows;
+  return m;
+}
+
+/** Covariance of all samples (packed), plus regCovar on the diagonal. */
+export function dataCovariance(x: Matrix, regCovar: number): Float64Array {
+  const d = x.cols;
+  const mean = columnMeans(x);
+  const cov = new Float64Array(packedSize(d));
+  for (let r = 0; r < x.rows; r++) {
+    for (let i = 0; i < d; i++) {
+      const di = x.data[r * d + i] - mean[i];
+      for (let j = 0; j <= i; j++) cov[packedIndex(i, j)] += di * (x.data[r * d + j] - mean[j]);
+    }
+  }
+  for (let p = 0; p < cov.length; p++) cov[p] /= x.rows;
+  for (let i = 0; i < d; i++) cov[packedIndex(i, i)] += regCovar;
+  return cov;
+}
+
+/**
+ * Checks a user's initial model against K and D and turns it into parameters (or, for a
+ * means-only model, centres to estimate them from).
+ */
+export function readInitialModel(
+  model: InitialModel,
+  k: number,
+  d: number,
+): { centres: Float64Array } | { params: GmmParameters } {
+  const means = flatten(model.means, 'init.means');
+  if (means.length !== k * d) {
+    throw dataError(
+      `the initial model has ${means.length} mean values but nComponents x nFeatures = ${k} x ${d} = ${k * d}; ` +
+        'fit with the K and the number of columns the model was made for',
+    );
+  }
+  const hasW = model.weights != null;
+  const hasC = model.covariances != null;
+  if (!hasW && !hasC) return { centres: means };
+  if (hasW !== hasC) throw dataError('the initial model has weights or covariances but not both; give both or neither');
+  const weights = flatten(model.weights!, 'init.weights');
+  const full = flatten(model.covariances!, 'init.covariances');
+  if (weights.length !== k) throw dataError(`the initial model has ${weights.length} weights, expected ${k}`);
+  if (full.length !== k * d * d) {
+    throw dataError(`the initial model has ${full.length} covariance values, expected K x D x D = ${k * d * d}`);
+  }
+  let total = 0;
+  for (let c = 0; c < k; c++) {
+    if (!(weights[c] >= 0)) throw dataError(`init.weights[${c}] = ${weights[c]} must be >= 0`);
+    total += weights[c];
+  }
+  if (!(total > 0)) throw dataError('init.weights sum to 0; give positive weights');
+  for (let c = 0; c < k; c++) weights[c] /= total;
+  const P = packedSize(d);
+  const covariances = new Float64Array(k * P);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j <= i; j++) {
+        const a = full[c * d * d + i * d + j];
+        const b = full[c * d * d + j * d + i];
+        if (Math.abs(a - b) > 1e-6 * Math.max(1, Math.abs(a), Math.abs(b))) {
+          throw dataError(`init.covariances[${c}] is not symmetric at (${i}, ${j}): ${a} vs ${b}`);
+        }
+        covariances[c * P + packedIndex(i, j)] = 0.5 * (a + b);
+      }
+    }
+  }
+  return { params: { nComponents: k, nFeatures: d, weights, means, covariances } };
+}
+
+function flatten(v: ArrayLike<unknown>, what: string): Float64Array {
+  const out: number[] = [];
+  const walk = (a: unknown, path: string): void => {
+    if (typeof a === 'number') {
+      if (!Number.isFinite(a)) throw dataError(`${path} = ${a} is not a finite number`);
+      out.push(a);
+    } else if (a != null && typeof a === 'object' && 'length' in a) {
+      const arr = a as ArrayLike<unknown>;
+      for (let i = 0; i < arr.length; i++) walk(arr[i], `${path}[${i}]`);
+    } else {
+      throw dataError(`${path} is ${String(a)}, expected a number or an array of numbers`);
+    }
+  };
+  walk(v, what);
+  return Float64Array.from(out);
+}
