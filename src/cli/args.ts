@@ -1,0 +1,66 @@
+import { usageError } from '../errors.js';
+
+/** One option of a command: its flags, whether it takes a value, and how to check that value. */
+export interface OptionSpec {
+  readonly name: string;
+  readonly flags: readonly string[];
+  readonly value?: 'string' | 'integer' | 'number';
+  readonly choices?: readonly string[];
+  readonly min?: number;
+}
+
+export type ParsedOptions = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Parses `argv` against a table of options: `--flag value`, `--flag=value` and `-k 3`; the rest
+ * are positionals. Every mistake is a usage error that names the flag.
+ */
+export function parseArgs(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+): { options: ParsedOptions; positionals: string[] } {
+  const byFlag = new Map<string, OptionSpec>();
+  for (const s of specs) for (const f of s.flags) byFlag.set(f, s);
+  const options: ParsedOptions = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = byFlag.get(flag);
+    if (!spec) throw usageError(`unknown option ${flag}; see --help`);
+    if (!spec.value) {
+      if (eq > 0) throw usageError(`${flag} takes no value`);
+      options[spec.name] = true;
+      continue;
+    }
+    let raw: string | undefined;
+    if (eq > 0) raw = arg.slice(eq + 1);
+    else {
+      raw = argv[++i];
+      if (raw === undefined) throw usageError(`${flag} needs a value`);
+    }
+    options[spec.name] = convert(flag, spec, raw);
+  }
+  return { options, positionals };
+}
+
+function convert(flag: string, spec: OptionSpec, raw: string): string | number {
+  if (spec.choices && !spec.choices.includes(raw)) {
+    throw usageError(`${flag} must be one of ${spec.choices.join(', ')}; got '${raw}'`);
+  }
+  if (spec.value === 'string') return raw;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw usageError(`${flag} needs a number, got '${raw}'`);
+  if (spec.value === 'integer' && !Number.isInteger(n)) throw usageError(`${flag} needs an integer, got '${raw}'`);
+  if (spec.min !== undefined && n < spec.min) throw usageError(`${flag} must be >= ${spec.min}, got ${raw}`);
+  return n;
+}
