@@ -27,3 +27,5 @@ export type {
   EStepResult,
 } from './backends/backend.js';
 export { setShaderLoader } from './gpu/shader-source.js';
+export { gpuAllocations } from './gpu/context.js';
+export type { Allocations } from './gpu/context.js';

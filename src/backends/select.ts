@@ -22,7 +22,8 @@ export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {})
   try {
     return await WebGpuBackend.create(gpu);
   } catch (error) {
-    if (choice === 'webgpu' || !(error instanceof WebGpuEmError) || error.kind !== 'gpu' || gpu.device) throw error;
+    if (choice === 'webgpu' || !(error instanceof WebGpuEmError) || error.kind !== 'gpu' || gpu.device)
+      throw error;
     if (!warnedFallback) {
       warnedFallback = true;
       console.warn(`webgpu-em: ${error.message}; falling back to the float64 CPU backend`);

@@ -60,7 +60,8 @@ function convert(flag: string, spec: OptionSpec, raw: string): string | number {
   if (spec.value === 'string') return raw;
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n)) throw usageError(`${flag} needs a number, got '${raw}'`);
-  if (spec.value === 'integer' && !Number.isInteger(n)) throw usageError(`${flag} needs an integer, got '${raw}'`);
+  if (spec.value === 'integer' && !Number.isInteger(n))
+    throw usageError(`${flag} needs an integer, got '${raw}'`);
   if (spec.min !== undefined && n < spec.min) throw usageError(`${flag} must be >= ${spec.min}, got ${raw}`);
   return n;
 }

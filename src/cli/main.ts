@@ -104,10 +104,15 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new WebGpuEmError('usage', `gmm needs exactly one data file, got ${positionals.length}; see --help`);
+    throw new WebGpuEmError(
+      'usage',
+      `gmm needs exactly one data file, got ${positionals.length}; see --help`,
+    );
   }
-  if (o.header && o.noHeader) throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
-  if (o.init && o.initModel) throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
+  if (o.header && o.noHeader)
+    throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
+  if (o.init && o.initModel)
+    throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
   const dataPath = positionals[0];
   const started = performance.now();
   const { matrix, columnNames } = await readDataFile(dataPath, {
@@ -131,12 +136,16 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
       );
     }
     if (spec.covariances && spec.covarianceType && spec.covarianceType !== 'full') {
-      throw new WebGpuEmError('data', `${o.initModel}: covariance type '${spec.covarianceType}' cannot start a 'full' fit`);
+      throw new WebGpuEmError(
+        'data',
+        `${o.initModel}: covariance type '${spec.covarianceType}' cannot start a 'full' fit`,
+      );
     }
     k = spec.nComponents;
     init = { means: spec.means, weights: spec.weights, covariances: spec.covariances };
   }
-  if (k === undefined) throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
+  if (k === undefined)
+    throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
 
   const gmm = new GaussianMixture({
     nComponents: k,
@@ -265,7 +274,10 @@ async function packageVersion(): Promise<string> {
   if (version) return version;
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
-      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'webgpu-em' && pkg.version) return (version = pkg.version);
     } catch {
       // try the next location

@@ -2,6 +2,28 @@ import { WebGpuEmError } from '../errors.js';
 import { BufferUsage, MapMode } from './constants.js';
 import { loadShader } from './shader-source.js';
 
+/** Buffers webgpu-em created on a device and has not destroyed yet: a leak shows here. */
+export interface Allocations {
+  buffers: number;
+  bytes: number;
+}
+
+const allocationsByDevice = new WeakMap<GPUDevice, Allocations>();
+
+function allocationsOf(device: GPUDevice): Allocations {
+  let a = allocationsByDevice.get(device);
+  if (!a) {
+    a = { buffers: 0, bytes: 0 };
+    allocationsByDevice.set(device, a);
+  }
+  return a;
+}
+
+/** Live buffers and bytes webgpu-em holds on `device` (all models together). */
+export function gpuAllocations(device: GPUDevice): Readonly<Allocations> {
+  return { ...allocationsOf(device) };
+}
+
 /** How to reach a device. */
 export interface AcquireOptions {
   /** Use this device (owned by the caller: never destroyed here). */
@@ -29,9 +51,7 @@ export class GpuContext {
   readonly device: GPUDevice;
   readonly adapterDescription: string;
   readonly limits: GPUSupportedLimits;
-  /** Buffers created and not yet destroyed, and their bytes: a leak shows here. */
-  liveBuffers = 0;
-  liveBytes = 0;
+  private readonly allocations: Allocations;
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private lostError: WebGpuEmError | null = null;
   private readonly lost: Promise<never>;
@@ -46,6 +66,7 @@ export class GpuContext {
     this.limits = device.limits;
     this.gpuInstance = instance;
     this.ownsDevice = ownsDevice;
+    this.allocations = allocationsOf(device);
     this.lost = device.lost.then((info) => {
       this.lostError = new WebGpuEmError(
         'gpu',
@@ -92,21 +113,25 @@ export class GpuContext {
       );
     }
     const buffer = this.device.createBuffer({ label, size: padded, usage });
-    this.liveBuffers += 1;
-    this.liveBytes += padded;
+    this.allocations.buffers += 1;
+    this.allocations.bytes += padded;
     return buffer;
   }
 
   destroyBuffer(buffer: GPUBuffer | null | undefined): void {
     if (!buffer) return;
-    this.liveBuffers -= 1;
-    this.liveBytes -= buffer.size;
+    this.allocations.buffers -= 1;
+    this.allocations.bytes -= buffer.size;
     buffer.destroy();
   }
 
   /** A storage buffer filled with `data`. */
   uploadBuffer(label: string, data: Float32Array | Uint32Array, extraUsage = 0): GPUBuffer {
-    const buffer = this.createBuffer(label, data.byteLength, BufferUsage.STORAGE | BufferUsage.COPY_DST | extraUsage);
+    const buffer = this.createBuffer(
+      label,
+      data.byteLength,
+      BufferUsage.STORAGE | BufferUsage.COPY_DST | extraUsage,
+    );
     this.write(buffer, data);
     return buffer;
   }
@@ -160,7 +185,8 @@ export class GpuContext {
       this.lost,
     ]);
     const first = errors.find((e) => e !== null);
-    if (first) throw new WebGpuEmError('gpu', `WebGPU ${errorKind(first)} error in ${what}: ${first.message}`);
+    if (first)
+      throw new WebGpuEmError('gpu', `WebGPU ${errorKind(first)} error in ${what}: ${first.message}`);
     if (failure !== null) throw wrapGpuError(failure, what);
     this.throwIfBroken();
     return result!;
@@ -215,7 +241,10 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
 async function findGpu(adapterName: string | undefined): Promise<GPU> {
   if (!isNode) {
     if (typeof navigator === 'undefined' || !navigator.gpu) {
-      throw new WebGpuEmError('gpu', 'this browser has no WebGPU (navigator.gpu is missing); use a browser with WebGPU enabled');
+      throw new WebGpuEmError(
+        'gpu',
+        'this browser has no WebGPU (navigator.gpu is missing); use a browser with WebGPU enabled',
+      );
     }
     return navigator.gpu;
   }
@@ -223,7 +252,10 @@ async function findGpu(adapterName: string | undefined): Promise<GPU> {
   try {
     dawn = await import('webgpu');
   } catch (e) {
-    throw new WebGpuEmError('gpu', `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}; run npm install`);
+    throw new WebGpuEmError(
+      'gpu',
+      `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}; run npm install`,
+    );
   }
   const name = adapterName ?? process.env.WEBGPU_EM_ADAPTER;
   const flags = name ? [`adapter=${name}`] : [];
@@ -236,7 +268,9 @@ async function findGpu(adapterName: string | undefined): Promise<GPU> {
 
 function describeAdapter(info: GPUAdapterInfo | undefined): string {
   if (!info) return 'unknown adapter';
-  const parts = [info.description, info.vendor, info.architecture, info.device].filter((s) => s && s.length > 0);
+  const parts = [info.description, info.vendor, info.architecture, info.device].filter(
+    (s) => s && s.length > 0,
+  );
   return [...new Set(parts)].join(' / ') || 'unknown adapter';
 }
 

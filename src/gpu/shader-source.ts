@@ -31,7 +31,10 @@ async function defaultLoader(name: string): Promise<string> {
   if (isNode) {
     const { readFile } = await import('node:fs/promises');
     // src/gpu/ (sources) and dist/src/gpu/ (build) sit at different depths below the package root.
-    const candidates = [new URL(`../../shaders/${name}`, import.meta.url), new URL(`../../../shaders/${name}`, import.meta.url)];
+    const candidates = [
+      new URL(`../../shaders/${name}`, import.meta.url),
+      new URL(`../../../shaders/${name}`, import.meta.url),
+    ];
     for (const url of candidates) {
       try {
         return await readFile(url, 'utf8');

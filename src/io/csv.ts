@@ -59,248 +59,265 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     throw usageError(`parseCsv expects the file contents as a string; got ${typeof text}`);
   }
   if (text.indexOf('\n') === -1 && text.indexOf('\r') !== -1) text = text.replace(/\r/g, '\n'); // old Mac line ends
-
   const len = text.length;
+
+  // The first non-blank line decides the delimiter and whether there is a header.
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let lineNo = 0;
-  let lineStart = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let lineStart = 0;
   let lineEnd = 0;
-  let next = lineStart;
-
-  /** Advances to the next physical line; false at the end of the text. */
-  const advance = (): boolean => {
-    if (next > len || (next === len && lineNo > 0)) return false;
-    if (next === len) {
-      // empty text: one empty line
-      lineStart = lineEnd = len;
-      next = len + 1;
-      lineNo++;
-      return true;
+  for (;;) {
+    if (pos >= len) {
+      throw dataError(`${source}: no data rows (the input is empty or blank); provide one sample per line`);
     }
-    lineStart = next;
-    let nl = text.indexOf('\n', lineStart);
+    let nl = text.indexOf('\n', pos);
     if (nl === -1) nl = len;
-    next = nl + 1;
-    lineEnd = nl > lineStart && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     lineNo++;
-    return true;
-  };
-
-  const isBlankLine = (): boolean => {
-    for (let i = lineStart; i < lineEnd; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== SPACE && c !== TAB && c !== 11 && c !== 12 && c !== 13) return false;
-    }
-    return true;
-  };
-
-  // First non-blank line: decides the delimiter and whether there is a header.
-  let found = false;
-  while (advance()) {
-    if (!isBlankLine()) {
-      found = true;
-      break;
-    }
+    lineStart = pos;
+    lineEnd = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    pos = nl + 1;
+    if (!isBlank(text, lineStart, lineEnd)) break;
   }
-  if (!found) {
-    throw dataError(`${source}: no data rows (the input is empty or blank); provide one sample per line`);
-  }
-
   const delim = detectDelimiter(text, lineStart, lineEnd);
-  const delimName = DELIMITER_NAMES[delim];
   const firstCells = splitQuoted(text, lineStart, lineEnd, delim, source, lineNo);
   const cols = firstCells.length;
-  const firstLineNo = lineNo;
-  const firstIsNumeric = firstCells.map((cell) => isFiniteF32(parseCellString(cell)));
-  const isHeader = headerOption === 'auto' ? !firstIsNumeric.some((x) => x) : headerOption;
-  const columnNames = isHeader ? firstCells : null;
-
-  const columnLabel = (c: number): string =>
-    columnNames && columnNames[c] !== undefined && columnNames[c] !== ''
-      ? ` (${JSON.stringify(clip(columnNames[c]))})`
-      : '';
-
-  const raggedError = (line: number, got: number): Error => {
-    const ref = isHeader ? `the header (line ${firstLineNo})` : `line ${firstLineNo} (the first row)`;
-    return dataError(
-      `${source}: line ${line} has ${got} column${got === 1 ? '' : 's'} but ${ref} has ${cols} (delimiter: ${delimName}); every row needs the same number of columns: check that line for missing or extra delimiters`,
-    );
+  const isHeader =
+    headerOption === 'auto' ? !firstCells.some((cell) => isFiniteF32(parseCellString(cell))) : headerOption;
+  const ctx: RowContext = {
+    source,
+    delim,
+    cols,
+    firstLineNo: lineNo,
+    isHeader,
+    headerOption,
+    columnNames: isHeader ? firstCells : null,
   };
-
-  const cellError = (line: number, col: number, raw: string): Error => {
-    let hint = '';
-    if (line === firstLineNo && !isHeader) {
-      hint =
-        headerOption === 'auto'
-          ? ` (line ${line} was read as data because some of its cells are numbers; if it is a header row, read the file with header set to true)`
-          : ' (header is off; if line ' + line + ' is a header row, read the file with header enabled)';
-    }
-    return dataError(
-      `${source}: line ${line}, column ${col + 1}${columnLabel(col)}: ${describeBadCell(raw, delim)}${hint}`,
-    );
-  };
+  if (!isHeader) {
+    // Parse the first line again as data in the loop below.
+    pos = lineStart;
+    lineNo--;
+  }
 
   // Output buffer, grown by doubling; the first estimate comes from the length of the first line.
-  const firstLen = Math.max(1, next - lineStart);
-  let capacity = Math.min(
+  const firstLen = Math.max(1, lineEnd - lineStart + 1);
+  const estimate = Math.min(
     MAX_VALUES,
     Math.ceil(len / 2) + cols,
-    (Math.ceil(((len - lineStart) / firstLen) * 1.05) + 1) * cols,
+    (Math.ceil((len / firstLen) * 1.05) + 1) * cols,
   );
-  let data = new Float32Array(Math.max(capacity, cols));
-  capacity = data.length;
-  let n = 0; // values written
+  let data = new Float32Array(Math.max(estimate, cols));
+  let n = 0;
   let rows = 0;
+  const ws = delim === WHITESPACE;
+  let nextQuote = text.indexOf('"', pos);
 
-  const reserveRow = (line: number): void => {
-    if (n + cols <= capacity) return;
-    if (n + cols > MAX_VALUES) {
-      throw dataError(
-        `${source}: line ${line}: too much data (more than 2^31 values: ${rows + 1} rows x ${cols} columns); split the file or subsample it`,
-      );
+  while (pos < len) {
+    let nl = text.indexOf('\n', pos);
+    if (nl === -1) nl = len;
+    lineNo++;
+    const s = pos;
+    const e = nl > pos && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    pos = nl + 1;
+    if (s === e || (isPad(text.charCodeAt(s)) && isBlank(text, s, e))) continue;
+
+    if (n + cols > data.length) {
+      if (n + cols > MAX_VALUES) {
+        throw dataError(
+          `${source}: line ${lineNo}: too much data (more than 2^31 values: ${rows + 1} rows x ${cols} columns); split the file or subsample it`,
+        );
+      }
+      const grown = new Float32Array(Math.min(MAX_VALUES, Math.max(data.length * 2, n + cols)));
+      grown.set(data.subarray(0, n));
+      data = grown;
     }
-    const grown = new Float32Array(Math.min(MAX_VALUES, Math.max(capacity * 2, n + cols)));
-    grown.set(data.subarray(0, n));
-    data = grown;
-    capacity = grown.length;
-  };
-
-  const padIsTab = delim !== TAB;
-
-  /** Slow path for one cell text [s, e): Number() with the forms it accepts but we do not rejected. */
-  const slowValue = (s: number, e: number): number => parseCellString(text.slice(s, e));
-
-  /** Parses a line with a single-character delimiter and no quotes. */
-  const parseDelimitedRow = (): void => {
-    let i = lineStart;
-    const end = lineEnd;
-    for (let col = 0; ; col++) {
-      if (col >= cols) throw raggedError(lineNo, countCells(text, lineStart, lineEnd, delim));
-      let c = i < end ? text.charCodeAt(i) : -1;
-      while (c === SPACE || (c === TAB && padIsTab)) c = ++i < end ? text.charCodeAt(i) : -1;
-      const start = i;
-      let neg = false;
-      if (c === 45 || c === 43) {
-        neg = c === 45;
-        c = ++i < end ? text.charCodeAt(i) : -1;
-      }
-      let mant = 0;
-      let digits = 0;
-      let frac = 0;
-      let dot = false;
-      for (;;) {
-        if (c >= 48 && c <= 57) {
-          mant = mant * 10 + (c - 48);
-          digits++;
-          if (dot) frac++;
-        } else if (c === 46 && !dot) {
-          dot = true;
-        } else break;
-        c = ++i < end ? text.charCodeAt(i) : -1;
-      }
-      while (c === SPACE || (c === TAB && padIsTab)) c = ++i < end ? text.charCodeAt(i) : -1;
-      let v: number;
-      if ((c === delim || c === -1) && digits > 0 && digits <= 15) {
-        v = frac === 0 ? mant : mant / POW10[frac];
-        if (neg) v = -v;
-      } else {
-        // Exponent, long mantissa or something invalid: find the end of the cell, then use Number().
-        while (c !== delim && c !== -1) c = ++i < end ? text.charCodeAt(i) : -1;
-        let numEnd = i;
-        while (numEnd > start && isPad(text.charCodeAt(numEnd - 1))) numEnd--;
-        v = slowValue(start, numEnd);
-        if (!isFiniteF32(v)) throw cellError(lineNo, col, text.slice(start, numEnd));
-      }
-      data[n + col] = v;
-      if (c === -1) {
-        if (col + 1 !== cols) throw raggedError(lineNo, col + 1);
-        return;
-      }
-      i++; // past the delimiter
-    }
-  };
-
-  /** Parses a line of whitespace-separated cells without quotes. */
-  const parseWhitespaceRow = (): void => {
-    let i = lineStart;
-    const end = lineEnd;
-    let col = 0;
-    for (;;) {
-      let c = i < end ? text.charCodeAt(i) : -1;
-      while (c === SPACE || c === TAB || c === 11 || c === 12 || c === 13) c = ++i < end ? text.charCodeAt(i) : -1;
-      if (c === -1) break;
-      if (col >= cols) throw raggedError(lineNo, countCells(text, lineStart, lineEnd, delim));
-      const start = i;
-      let neg = false;
-      if (c === 45 || c === 43) {
-        neg = c === 45;
-        c = ++i < end ? text.charCodeAt(i) : -1;
-      }
-      let mant = 0;
-      let digits = 0;
-      let frac = 0;
-      let dot = false;
-      for (;;) {
-        if (c >= 48 && c <= 57) {
-          mant = mant * 10 + (c - 48);
-          digits++;
-          if (dot) frac++;
-        } else if (c === 46 && !dot) {
-          dot = true;
-        } else break;
-        c = ++i < end ? text.charCodeAt(i) : -1;
-      }
-      let v: number;
-      if ((c === SPACE || c === TAB || c === -1) && digits > 0 && digits <= 15) {
-        v = frac === 0 ? mant : mant / POW10[frac];
-        if (neg) v = -v;
-      } else {
-        while (c !== -1 && !isPad(c)) c = ++i < end ? text.charCodeAt(i) : -1;
-        v = slowValue(start, i);
-        if (!isFiniteF32(v)) throw cellError(lineNo, col, text.slice(start, i));
-      }
-      data[n + col] = v;
-      col++;
-    }
-    if (col !== cols) throw raggedError(lineNo, col);
-  };
-
-  /** Parses a line that contains a double quote: split first, then convert each cell. */
-  const parseQuotedRow = (): void => {
-    const cells = splitQuoted(text, lineStart, lineEnd, delim, source, lineNo);
-    if (cells.length !== cols) throw raggedError(lineNo, cells.length);
-    for (let col = 0; col < cols; col++) {
-      const v = parseCellString(cells[col]);
-      if (!isFiniteF32(v)) throw cellError(lineNo, col, cells[col]);
-      data[n + col] = v;
-    }
-  };
-
-  let nextQuote = text.indexOf('"', lineStart);
-  const parseLine = (): void => {
-    reserveRow(lineNo);
-    if (nextQuote !== -1 && nextQuote < lineStart) nextQuote = text.indexOf('"', lineStart);
-    if (nextQuote !== -1 && nextQuote < lineEnd) parseQuotedRow();
-    else if (delim === WHITESPACE) parseWhitespaceRow();
-    else parseDelimitedRow();
+    if (nextQuote !== -1 && nextQuote < s) nextQuote = text.indexOf('"', s);
+    const got =
+      nextQuote !== -1 && nextQuote < e
+        ? parseQuotedRow(text, s, e, ws, delim, data, n, cols, source, lineNo)
+        : parseRow(text, s, e, ws, delim, data, n, cols);
+    if (got !== cols) throw rowError(ctx, text, s, e, lineNo, got);
     n += cols;
     rows++;
-  };
-
-  if (!isHeader) parseLine();
-  while (advance()) {
-    // Blank-line test: look at the first character before scanning the whole line.
-    const c0 = lineStart < lineEnd ? text.charCodeAt(lineStart) : -1;
-    if (c0 === -1 || ((c0 === SPACE || c0 === TAB || c0 === 11 || c0 === 12 || c0 === 13) && isBlankLine())) continue;
-    parseLine();
   }
 
   if (rows === 0) {
     throw dataError(
-      `${source}: no data rows (only the header on line ${firstLineNo}); add samples below the header, or set header to false if line ${firstLineNo} is data`,
+      `${source}: no data rows (only the header on line ${ctx.firstLineNo}); add samples below the header, or set header to false if line ${ctx.firstLineNo} is data`,
     );
   }
   const out = n === data.length ? data : data.slice(0, n);
-  return { matrix: { data: out, rows, cols }, columnNames };
+  return { matrix: { data: out, rows, cols }, columnNames: ctx.columnNames };
+}
+
+/** What error messages need to know about the table. */
+interface RowContext {
+  source: string;
+  delim: number;
+  cols: number;
+  firstLineNo: number;
+  isHeader: boolean;
+  headerOption: boolean | 'auto';
+  columnNames: string[] | null;
+}
+
+/**
+ * Parses one unquoted line into out[off..off+cols). Returns `cols` on success, the number of cells
+ * when there are fewer, `cols + 1` when there are more, or `-1 - col` for an invalid cell.
+ *
+ * Plain decimals with at most 15 significant digits and a small exponent are converted exactly
+ * (Clinger's fast path: an exact integer times or divided by an exact power of ten is correctly
+ * rounded); anything else goes through Number().
+ */
+function parseRow(
+  text: string,
+  start: number,
+  end: number,
+  ws: boolean,
+  delim: number,
+  out: Float32Array,
+  off: number,
+  cols: number,
+): number {
+  const padTab = delim !== TAB;
+  let i = start;
+  for (let col = 0; ; col++) {
+    let c = i < end ? text.charCodeAt(i) : -1;
+    if (ws) {
+      while (c === SPACE || c === TAB || c === 11 || c === 12 || c === 13)
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      if (c === -1) return col;
+    } else {
+      while (c === SPACE || (c === TAB && padTab)) c = ++i < end ? text.charCodeAt(i) : -1;
+    }
+    if (col >= cols) return cols + 1;
+    const cellStart = i;
+    let neg = false;
+    if (c === 45 || c === 43) {
+      neg = c === 45;
+      c = ++i < end ? text.charCodeAt(i) : -1;
+    }
+    let mant = 0;
+    let digits = 0;
+    let exp = 0;
+    let dot = false;
+    for (;;) {
+      if (c >= 48 && c <= 57) {
+        mant = mant * 10 + (c - 48);
+        digits++;
+        if (dot) exp--;
+      } else if (c === 46 && !dot) {
+        dot = true;
+      } else break;
+      c = ++i < end ? text.charCodeAt(i) : -1;
+    }
+    let ok = digits > 0 && digits <= 15;
+    if (ok && (c === 101 || c === 69)) {
+      // exponent
+      c = ++i < end ? text.charCodeAt(i) : -1;
+      let eneg = false;
+      if (c === 45 || c === 43) {
+        eneg = c === 45;
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      }
+      let e = 0;
+      let edigits = 0;
+      while (c >= 48 && c <= 57) {
+        if (e < 10000) e = e * 10 + (c - 48);
+        edigits++;
+        c = ++i < end ? text.charCodeAt(i) : -1;
+      }
+      if (edigits === 0) ok = false;
+      exp += eneg ? -e : e;
+    }
+    const numEnd = i;
+    while (c === SPACE || (c === TAB && padTab) || (ws && isPad(c))) c = ++i < end ? text.charCodeAt(i) : -1;
+    if (ok && (ws ? c === -1 || numEnd < i : c === delim || c === -1) && exp >= -22 && exp <= 22) {
+      let v = mant === 0 ? 0 : exp >= 0 ? mant * POW10[exp] : mant / POW10[-exp];
+      if (neg) v = -v;
+      out[off + col] = v;
+    } else {
+      // Long mantissa, large exponent or invalid: find the end of the cell and use Number().
+      let cellEnd: number;
+      if (ws) {
+        i = numEnd;
+        c = i < end ? text.charCodeAt(i) : -1;
+        while (c !== -1 && !isPad(c)) c = ++i < end ? text.charCodeAt(i) : -1;
+        cellEnd = i;
+      } else {
+        while (c !== delim && c !== -1) c = ++i < end ? text.charCodeAt(i) : -1;
+        cellEnd = i;
+        while (cellEnd > cellStart && isPad(text.charCodeAt(cellEnd - 1))) cellEnd--;
+      }
+      const v = parseCellString(text.slice(cellStart, cellEnd));
+      if (!isFiniteF32(v)) return -1 - col;
+      out[off + col] = v;
+    }
+    if (!ws) {
+      if (c === -1) return col + 1;
+      i++; // past the delimiter
+    }
+  }
+}
+
+/** Parses one line that contains a double quote: split first, then convert each cell. */
+function parseQuotedRow(
+  text: string,
+  start: number,
+  end: number,
+  _ws: boolean,
+  delim: number,
+  out: Float32Array,
+  off: number,
+  cols: number,
+  source: string,
+  line: number,
+): number {
+  const cells = splitQuoted(text, start, end, delim, source, line);
+  if (cells.length !== cols) return cells.length > cols ? cols + 1 : cells.length;
+  for (let col = 0; col < cols; col++) {
+    const v = parseCellString(cells[col]);
+    if (!isFiniteF32(v)) return -1 - col;
+    out[off + col] = v;
+  }
+  return cols;
+}
+
+/** The error for a line that {@link parseRow} or {@link parseQuotedRow} rejected. */
+function rowError(
+  ctx: RowContext,
+  text: string,
+  start: number,
+  end: number,
+  line: number,
+  got: number,
+): Error {
+  const { source, cols, firstLineNo, isHeader, columnNames } = ctx;
+  if (got >= 0) {
+    const count = got > cols ? countCells(text, start, end, ctx.delim) : got;
+    const ref = isHeader ? `the header (line ${firstLineNo})` : `line ${firstLineNo} (the first row)`;
+    return dataError(
+      `${source}: line ${line} has ${count} column${count === 1 ? '' : 's'} but ${ref} has ${cols} (delimiter: ${DELIMITER_NAMES[ctx.delim]}); every row needs the same number of columns: check that line for missing or extra delimiters`,
+    );
+  }
+  const col = -1 - got;
+  const raw = splitQuoted(text, start, end, ctx.delim, source, line)[col] ?? '';
+  const name = columnNames?.[col];
+  const label = name ? ` (${JSON.stringify(clip(name))})` : '';
+  let hint = '';
+  if (line === firstLineNo && !isHeader) {
+    hint =
+      ctx.headerOption === 'auto'
+        ? ` (line ${line} was read as data because some of its cells are numbers; if it is a header row, read the file with header set to true)`
+        : ` (header is off; if line ${line} is a header row, read the file with header enabled)`;
+  }
+  return dataError(
+    `${source}: line ${line}, column ${col + 1}${label}: ${describeBadCell(raw, ctx.delim)}${hint}`,
+  );
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isPad(text.charCodeAt(i))) return false;
+  return true;
 }
 
 function isPad(c: number): boolean {
@@ -363,7 +380,14 @@ function countCells(text: string, start: number, end: number, delim: number): nu
  * Splits one line into cells, honouring double quotes. Unquoted cells are trimmed; quoted cells keep
  * their inner text (with `""` turned into `"`).
  */
-function splitQuoted(text: string, start: number, end: number, delim: number, source: string, line: number): string[] {
+function splitQuoted(
+  text: string,
+  start: number,
+  end: number,
+  delim: number,
+  source: string,
+  line: number,
+): string[] {
   const cells: string[] = [];
   const isSep = delim === WHITESPACE ? isPad : (c: number) => c === delim;
   const isSpace = delim === TAB ? (c: number) => c === SPACE : isPad;

@@ -63,7 +63,9 @@ export async function readModelFile(file: string): Promise<ModelSpec> {
   try {
     json = JSON.parse(new TextDecoder('utf-8').decode(bytes));
   } catch (e) {
-    throw dataError(`${file}: invalid JSON (${oneLine(errorMessage(e))}); fix the file or save the model again`);
+    throw dataError(
+      `${file}: invalid JSON (${oneLine(errorMessage(e))}); fix the file or save the model again`,
+    );
   }
   return parseModel(json, file);
 }
@@ -78,13 +80,18 @@ export async function writeFileAtomic(file: string, contents: string | Uint8Arra
   const dir = path.dirname(target);
   try {
     const st = await fs.stat(dir);
-    if (!st.isDirectory()) throw dataError(`cannot write ${file}: ${dir} is not a directory; choose another output path`);
+    if (!st.isDirectory())
+      throw dataError(`cannot write ${file}: ${dir} is not a directory; choose another output path`);
   } catch (e) {
     if (e instanceof WebGpuEmError) throw e;
     if (errorCode(e) === 'ENOENT') {
-      throw dataError(`cannot write ${file}: directory ${dir} does not exist; create it first or choose another output path`);
+      throw dataError(
+        `cannot write ${file}: directory ${dir} does not exist; create it first or choose another output path`,
+      );
     }
-    throw dataError(`cannot write ${file}: cannot access directory ${dir} (${osReason(e)}); check the path and permissions`);
+    throw dataError(
+      `cannot write ${file}: cannot access directory ${dir} (${osReason(e)}); check the path and permissions`,
+    );
   }
 
   let mode: number | null = null;
@@ -137,7 +144,8 @@ async function readBytes(file: string, what: string): Promise<Uint8Array> {
   }
   try {
     const st = await handle.stat();
-    if (st.isDirectory()) throw readError(file, what, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
+    if (st.isDirectory())
+      throw readError(file, what, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
     if (!st.isFile()) {
       const buf = await handle.readFile();
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

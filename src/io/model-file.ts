@@ -64,7 +64,9 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
     format = KMEANS_FORMAT;
   }
   if (typeof format !== 'string') {
-    throw dataError(`${source}: ${p.at('format')} must be a string, got ${describe(format)}; use "${GMM_FORMAT}" or "${KMEANS_FORMAT}"`);
+    throw dataError(
+      `${source}: ${p.at('format')} must be a string, got ${describe(format)}; use "${GMM_FORMAT}" or "${KMEANS_FORMAT}"`,
+    );
   }
   if (!known(format)) {
     throw dataError(
@@ -73,7 +75,8 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   }
 
   // means: [K][D]
-  if (!('means' in obj)) throw dataError(`${source}: ${p.at('means')} is missing; a model needs means [K][D]`);
+  if (!('means' in obj))
+    throw dataError(`${source}: ${p.at('means')} is missing; a model needs means [K][D]`);
   const meansIn = p.array(obj.means, 'means', 'one array of D numbers per component');
   const K = meansIn.length;
   if (K === 0) throw dataError(`${source}: ${p.at('means')} is empty; a model needs at least one component`);
@@ -87,7 +90,9 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   } else {
     const first = meansIn[0];
     if (!Array.isArray(first) || first.length === 0) {
-      throw dataError(`${source}: ${p.at('means[0]')} must be a non-empty array of numbers, got ${describe(first)}`);
+      throw dataError(
+        `${source}: ${p.at('means[0]')} must be a non-empty array of numbers, got ${describe(first)}`,
+      );
     }
     D = first.length;
   }
@@ -163,7 +168,9 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
     sum += w;
   }
   if (!(Math.abs(sum - 1) <= 1e-6)) {
-    throw dataError(`${source}: ${p.at('weights')} sum to ${sum}, not 1 (within 1e-6); normalise the weights`);
+    throw dataError(
+      `${source}: ${p.at('weights')} sum to ${sum}, not 1 (within 1e-6); normalise the weights`,
+    );
   }
   for (let k = 0; k < K; k++) weights[k] /= sum;
 
@@ -184,9 +191,12 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
       } else {
         const row = p.array(cIn[k], `covariances[${k}]`, what);
         if (row.length !== D) {
-          throw dataError(`${source}: ${p.at(`covariances[${k}]`)} has ${row.length} values but D = ${D}; ${what}`);
+          throw dataError(
+            `${source}: ${p.at(`covariances[${k}]`)} has ${row.length} values but D = ${D}; ${what}`,
+          );
         }
-        for (let d = 0; d < D; d++) covariances[base + d * D + d] = positive(p, row[d], `covariances[${k}][${d}]`);
+        for (let d = 0; d < D; d++)
+          covariances[base + d * D + d] = positive(p, row[d], `covariances[${k}][${d}]`);
       }
     }
   } else if (type === 'tied') {
@@ -232,7 +242,9 @@ class Paths {
   num(v: unknown, path: string): number {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       const hint = v === null ? ' (JSON.stringify writes NaN and Infinity as null)' : '';
-      throw dataError(`${this.source}: ${this.at(path)} is ${describe(v)}${hint}; it must be a finite number`);
+      throw dataError(
+        `${this.source}: ${this.at(path)} is ${describe(v)}${hint}; it must be a finite number`,
+      );
     }
     return v;
   }
@@ -330,14 +342,21 @@ export function gmmModelToJson(p: {
 }): Record<string, unknown> {
   const type = p.covarianceType;
   if (!COVARIANCE_TYPES.includes(type)) {
-    throw usageError(`covarianceType must be one of "full", "diag", "spherical", "tied"; got ${JSON.stringify(type)}`);
+    throw usageError(
+      `covarianceType must be one of "full", "diag", "spherical", "tied"; got ${JSON.stringify(type)}`,
+    );
   }
   const D = checkFeatures(p.nFeatures);
   const K = p.weights.length;
   if (K < 1) throw usageError('gmmModelToJson: weights is empty; a model needs at least one component');
   checkLength(p.means, K * D, 'means', `K x D = ${K} x ${D}`);
   const covLength = { full: K * D * D, tied: D * D, diag: K * D, spherical: K }[type];
-  checkLength(p.covariances, covLength, 'covariances', `${COV_SHAPES[type]} for "${type}" (K = ${K}, D = ${D})`);
+  checkLength(
+    p.covariances,
+    covLength,
+    'covariances',
+    `${COV_SHAPES[type]} for "${type}" (K = ${K}, D = ${D})`,
+  );
   const weights = toList(p.weights, 'weights');
   const means = chunk(toList(p.means, 'means'), D);
   const cov = toList(p.covariances, 'covariances');

@@ -65,7 +65,10 @@ export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
   }
   const dataStart = headerStart + headerLen;
   if (dataStart > bytes.length) {
-    throw truncated(source, `the header says it is ${headerLen} bytes long but only ${bytes.length - headerStart} follow`);
+    throw truncated(
+      source,
+      `the header says it is ${headerLen} bytes long but only ${bytes.length - headerStart} follow`,
+    );
   }
   const headerBytes = bytes.subarray(headerStart, dataStart);
   let headerText = '';
@@ -81,11 +84,15 @@ export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
     );
   }
   if (!isRecord(header)) {
-    throw dataError(`${source}: malformed .npy header (not a dictionary); re-save the array with np.save(path, x)`);
+    throw dataError(
+      `${source}: malformed .npy header (not a dictionary); re-save the array with np.save(path, x)`,
+    );
   }
   for (const key of ['descr', 'fortran_order', 'shape']) {
     if (!(key in header)) {
-      throw dataError(`${source}: malformed .npy header (no '${key}' field); re-save the array with np.save(path, x)`);
+      throw dataError(
+        `${source}: malformed .npy header (no '${key}' field); re-save the array with np.save(path, x)`,
+      );
     }
   }
 
@@ -264,7 +271,8 @@ class PyLiteralParser {
   parseTop(): unknown {
     const v = this.value();
     this.ws();
-    if (this.i < this.s.length) throw new Error(`unexpected ${JSON.stringify(this.s[this.i])} after the dictionary`);
+    if (this.i < this.s.length)
+      throw new Error(`unexpected ${JSON.stringify(this.s[this.i])} after the dictionary`);
     return v;
   }
 

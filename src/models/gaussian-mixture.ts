@@ -160,7 +160,8 @@ export class GaussianMixture {
   async step(): Promise<IterationRecord> {
     const run = this.run;
     if (!run) throw usageError('step() needs initialize(X) first');
-    if (run.done) throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
+    if (run.done)
+      throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
     const record = await run.step();
     this.fitted = run.params;
     this.runState = {
@@ -218,7 +219,8 @@ export class GaussianMixture {
     const p = this.params();
     const d = p.nFeatures;
     const out = new Float64Array(p.nComponents * d * d);
-    for (let k = 0; k < p.nComponents; k++) unpackSymmetric(p.covariances, d, out, k * d * d, k * packedSize(d));
+    for (let k = 0; k < p.nComponents; k++)
+      unpackSymmetric(p.covariances, d, out, k * d * d, k * packedSize(d));
     return out;
   }
 
@@ -243,7 +245,11 @@ export class GaussianMixture {
   /** Responsibilities p(k | x_n), N x K. */
   async predictProba(x: MatrixInput): Promise<Matrix64> {
     const result = await this.evaluate(x, true);
-    return { data: result.responsibilities!, rows: result.logLikelihood.length, cols: this.params().nComponents };
+    return {
+      data: result.responsibilities!,
+      rows: result.logLikelihood.length,
+      cols: this.params().nComponents,
+    };
   }
 
   /** log p(x_n) under the model, per sample. */
@@ -370,7 +376,9 @@ export class GaussianMixture {
     const p = this.params();
     const m = toMatrix(x);
     if (m.cols !== p.nFeatures) {
-      throw dataError(`X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`);
+      throw dataError(
+        `X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`,
+      );
     }
     const bound = await (await this.backend()).bindData(m);
     try {
@@ -382,7 +390,8 @@ export class GaussianMixture {
 }
 
 function resolveOptions(o: GaussianMixtureOptions): Resolved {
-  if (!o || typeof o !== 'object') throw usageError('GaussianMixture needs an options object: { nComponents }');
+  if (!o || typeof o !== 'object')
+    throw usageError('GaussianMixture needs an options object: { nComponents }');
   const r: Resolved = {
     nComponents: o.nComponents,
     covarianceType: o.covarianceType ?? 'full',
@@ -403,9 +412,12 @@ function resolveOptions(o: GaussianMixtureOptions): Resolved {
     throw usageError(`covarianceType '${String(r.covarianceType)}' is not available; use 'full'`);
   }
   if (!(r.tol >= 0)) throw usageError(`tol must be >= 0, got ${r.tol}`);
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 1) throw usageError(`maxIter must be an integer >= 1, got ${r.maxIter}`);
-  if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar)) throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
-  if (!Number.isInteger(r.nInit) || r.nInit < 1) throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 1)
+    throw usageError(`maxIter must be an integer >= 1, got ${r.maxIter}`);
+  if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar))
+    throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
+  if (!Number.isInteger(r.nInit) || r.nInit < 1)
+    throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
   if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
   if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
     throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);

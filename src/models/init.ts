@@ -124,7 +124,15 @@ export function parametersFromCentres(x: Matrix, centres: Float64Array, regCovar
     accumulate(data, r, centres, best, 1, nk, first, second, d);
   }
   const params = mStep(
-    { nComponents: k, nFeatures: d, weightSum: n, logLikelihoodSum: 0, nk, firstMoment: first, secondMoment: second },
+    {
+      nComponents: k,
+      nFeatures: d,
+      weightSum: n,
+      logLikelihoodSum: 0,
+      nk,
+      firstMoment: first,
+      secondMoment: second,
+    },
     centres,
     regCovar,
   );
@@ -161,7 +169,15 @@ export function parametersFromRandomResponsibilities(
     for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, resp[c] / s, nk, first, second, d);
   }
   return mStep(
-    { nComponents: k, nFeatures: d, weightSum: n, logLikelihoodSum: 0, nk, firstMoment: first, secondMoment: second },
+    {
+      nComponents: k,
+      nFeatures: d,
+      weightSum: n,
+      logLikelihoodSum: 0,
+      nk,
+      firstMoment: first,
+      secondMoment: second,
+    },
     shifts,
     regCovar,
   );
@@ -183,7 +199,8 @@ function accumulate(
   for (let i = 0; i < d; i++) {
     const di = data[r * d + i] - shifts[c * d + i];
     first[c * d + i] += w * di;
-    for (let j = 0; j <= i; j++) second[c * P + packedIndex(i, j)] += w * di * (data[r * d + j] - shifts[c * d + j]);
+    for (let j = 0; j <= i; j++)
+      second[c * P + packedIndex(i, j)] += w * di * (data[r * d + j] - shifts[c * d + j]);
   }
 }
 
@@ -229,12 +246,15 @@ export function readInitialModel(
   const hasW = model.weights != null;
   const hasC = model.covariances != null;
   if (!hasW && !hasC) return { centres: means };
-  if (hasW !== hasC) throw dataError('the initial model has weights or covariances but not both; give both or neither');
+  if (hasW !== hasC)
+    throw dataError('the initial model has weights or covariances but not both; give both or neither');
   const weights = flatten(model.weights!, 'init.weights');
   const full = flatten(model.covariances!, 'init.covariances');
   if (weights.length !== k) throw dataError(`the initial model has ${weights.length} weights, expected ${k}`);
   if (full.length !== k * d * d) {
-    throw dataError(`the initial model has ${full.length} covariance values, expected K x D x D = ${k * d * d}`);
+    throw dataError(
+      `the initial model has ${full.length} covariance values, expected K x D x D = ${k * d * d}`,
+    );
   }
   let total = 0;
   for (let c = 0; c < k; c++) {

@@ -48,7 +48,13 @@ export function invertLowerPacked(c: Float64Array, d: number): Float64Array {
 }
 
 /** Expands a packed symmetric matrix into a full row-major D x D array (written at `out[offset]`). */
-export function unpackSymmetric(p: ArrayLike<number>, d: number, out: Float64Array, offset = 0, pOffset = 0): void {
+export function unpackSymmetric(
+  p: ArrayLike<number>,
+  d: number,
+  out: Float64Array,
+  offset = 0,
+  pOffset = 0,
+): void {
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
       const v = p[pOffset + packedIndex(i, j)];

@@ -25,7 +25,10 @@ export const REDUCE_FIELDS = ['block_count', 'stride', '_pad0', '_pad1'] as cons
 export type ReduceUniform = Record<Exclude<(typeof REDUCE_FIELDS)[number], `_pad${number}`>, number>;
 
 /** Packs a uniform of u32 fields; padding fields are zero. */
-export function packU32Struct<F extends readonly string[]>(fields: F, values: Record<string, number>): Uint32Array {
+export function packU32Struct<F extends readonly string[]>(
+  fields: F,
+  values: Record<string, number>,
+): Uint32Array {
   return Uint32Array.from(fields, (name) => (name.startsWith('_pad') ? 0 : values[name]));
 }
 

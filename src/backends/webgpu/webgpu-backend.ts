@@ -154,7 +154,8 @@ class GpuBoundData implements BoundData {
     this.workspace = null;
     for (const b of [w.comp, w.resp, w.loglik, w.uniforms]) this.ctx.destroyBuffer(b);
     if (w.stats) {
-      for (const b of [w.stats.partials, w.stats.out, w.stats.staging, w.stats.rowWeights]) this.ctx.destroyBuffer(b);
+      for (const b of [w.stats.partials, w.stats.out, w.stats.staging, w.stats.rowWeights])
+        this.ctx.destroyBuffer(b);
     }
   }
 
@@ -182,8 +183,16 @@ class GpuBoundData implements BoundData {
       componentLayout(k, d).length * 4,
       BufferUsage.STORAGE | BufferUsage.COPY_DST,
     );
-    const resp = ctx.createBuffer('responsibilities', maxRows * k * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
-    const loglik = ctx.createBuffer('log-likelihoods', maxRows * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+    const resp = ctx.createBuffer(
+      'responsibilities',
+      maxRows * k * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
+    const loglik = ctx.createBuffer(
+      'log-likelihoods',
+      maxRows * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
     const uniforms = ctx.createBuffer(
       'chunk uniforms',
       uniformStride * (this.chunks.length + 1),
@@ -195,7 +204,10 @@ class GpuBoundData implements BoundData {
         label: `E-step bindings, chunk ${i}`,
         layout: estep.getBindGroupLayout(0),
         entries: [
-          { binding: 0, resource: { buffer: uniforms, offset: i * uniformStride, size: CHUNK_FIELDS.length * 4 } },
+          {
+            binding: 0,
+            resource: { buffer: uniforms, offset: i * uniformStride, size: CHUNK_FIELDS.length * 4 },
+          },
           { binding: 1, resource: { buffer: c.data } },
           { binding: 2, resource: { buffer: comp } },
           { binding: 3, resource: { buffer: resp } },
@@ -203,16 +215,34 @@ class GpuBoundData implements BoundData {
         ],
       }),
     );
-    this.workspace = { k, comp, resp, loglik, estep, estepGroups, estepGrid, uniforms, uniformStride, stats: null };
+    this.workspace = {
+      k,
+      comp,
+      resp,
+      loglik,
+      estep,
+      estepGroups,
+      estepGrid,
+      uniforms,
+      uniformStride,
+      stats: null,
+    };
     return this.workspace;
   }
 
   /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them). */
   private async rechunk(maxRows: number): Promise<void> {
     if (maxRows < 1) {
-      throw new WebGpuEmError('usage', 'too many components for one row of responsibilities in a storage binding');
+      throw new WebGpuEmError(
+        'usage',
+        'too many components for one row of responsibilities in a storage binding',
+      );
     }
-    const staging = this.ctx.createBuffer('rechunk read-back', this.rows * this.cols * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const staging = this.ctx.createBuffer(
+      'rechunk read-back',
+      this.rows * this.cols * 4,
+      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    );
     try {
       await this.ctx.guard('rechunk', () => {
         const encoder = this.ctx.device.createCommandEncoder({ label: 'rechunk' });
@@ -226,7 +256,10 @@ class GpuBoundData implements BoundData {
       this.chunks.length = 0;
       for (let first = 0; first < this.rows; first += maxRows) {
         const rows = Math.min(maxRows, this.rows - first);
-        const data = this.ctx.uploadBuffer(`samples[${first}..${first + rows})`, all.subarray(first * this.cols, (first + rows) * this.cols));
+        const data = this.ctx.uploadBuffer(
+          `samples[${first}..${first + rows})`,
+          all.subarray(first * this.cols, (first + rows) * this.cols),
+        );
         this.chunks.push({ firstRow: first, rows, data });
       }
     } finally {
@@ -256,7 +289,10 @@ class GpuBoundData implements BoundData {
     }
     const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
     if (k + 1 > maxPerDim) {
-      throw new WebGpuEmError('usage', `K = ${k} exceeds the adapter's ${maxPerDim - 1} components per dispatch`);
+      throw new WebGpuEmError(
+        'usage',
+        `K = ${k} exceeds the adapter's ${maxPerDim - 1} components per dispatch`,
+      );
     }
     const largest = Math.max(...this.chunks.map((c) => c.rows));
     let rowsPerBlock = Math.max(
@@ -271,8 +307,16 @@ class GpuBoundData implements BoundData {
     const statsPipeline = await ctx.pipeline('gmm_full_stats.wgsl', { D: d, K: k, WORKGROUP: workgroup });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
-    const out = ctx.createBuffer('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
-    const staging = ctx.createBuffer('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const out = ctx.createBuffer(
+      'sufficient statistics',
+      stride * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
+    const staging = ctx.createBuffer(
+      'statistics read-back',
+      stride * 4,
+      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    );
     const rowWeights = ctx.createBuffer('row weights (none)', 4, BufferUsage.STORAGE);
 
     let blockOffset = 0;
@@ -292,7 +336,10 @@ class GpuBoundData implements BoundData {
         label: `statistics bindings, chunk ${i}`,
         layout: statsPipeline.getBindGroupLayout(0),
         entries: [
-          { binding: 0, resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 } },
+          {
+            binding: 0,
+            resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
+          },
           { binding: 1, resource: { buffer: c.data } },
           { binding: 2, resource: { buffer: w.comp } },
           { binding: 3, resource: { buffer: w.resp } },
@@ -328,7 +375,10 @@ class GpuBoundData implements BoundData {
       reduceWorkgroups: Math.ceil(stride / REDUCE_WORKGROUP),
     };
     if (w.stats.reduceWorkgroups > maxPerDim) {
-      throw new WebGpuEmError('usage', `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`);
+      throw new WebGpuEmError(
+        'usage',
+        `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`,
+      );
     }
     return w.stats;
   }
@@ -394,9 +444,17 @@ class GpuBoundData implements BoundData {
     const { ctx } = this;
     const k = p.nComponents;
     const respOut = wantResp
-      ? ctx.createBuffer('responsibilities read-back', this.rows * k * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST)
+      ? ctx.createBuffer(
+          'responsibilities read-back',
+          this.rows * k * 4,
+          BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+        )
       : null;
-    const llOut = ctx.createBuffer('log-likelihood read-back', this.rows * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const llOut = ctx.createBuffer(
+      'log-likelihood read-back',
+      this.rows * 4,
+      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    );
     try {
       await ctx.guard('an E-step', () => {
         ctx.write(w.comp, packComponents(p, null));
@@ -413,8 +471,13 @@ class GpuBoundData implements BoundData {
         ctx.device.queue.submit([encoder.finish()]);
       });
       const ll = await ctx.guard('reading log-likelihoods', () => ctx.readFloats(llOut, this.rows));
-      const resp = respOut ? await ctx.guard('reading responsibilities', () => ctx.readFloats(respOut, this.rows * k)) : null;
-      return { logLikelihood: Float64Array.from(ll), responsibilities: resp ? Float64Array.from(resp) : null };
+      const resp = respOut
+        ? await ctx.guard('reading responsibilities', () => ctx.readFloats(respOut, this.rows * k))
+        : null;
+      return {
+        logLikelihood: Float64Array.from(ll),
+        responsibilities: resp ? Float64Array.from(resp) : null,
+      };
     } finally {
       ctx.destroyBuffer(respOut);
       ctx.destroyBuffer(llOut);
@@ -423,7 +486,10 @@ class GpuBoundData implements BoundData {
 
   private checkParameters(p: ComponentParameters): void {
     if (p.nFeatures !== this.cols) {
-      throw new WebGpuEmError('usage', `parameters have D = ${p.nFeatures} but the data has ${this.cols} columns`);
+      throw new WebGpuEmError(
+        'usage',
+        `parameters have D = ${p.nFeatures} but the data has ${this.cols} columns`,
+      );
     }
   }
 }
