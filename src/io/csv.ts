@@ -196,21 +196,32 @@ function parseRow(
       neg = c === 45;
       c = ++i < end ? text.charCodeAt(i) : -1;
     }
+    // value = mant * 10^exp; digits beyond the 15th significant one are dropped (noted in `dropped`).
     let mant = 0;
-    let digits = 0;
+    let sig = 0;
     let exp = 0;
+    let any = false;
     let dot = false;
+    let dropped = false;
     for (;;) {
       if (c >= 48 && c <= 57) {
-        mant = mant * 10 + (c - 48);
-        digits++;
-        if (dot) exp--;
+        any = true;
+        if (sig < 15) {
+          if (mant !== 0 || c !== 48) {
+            mant = mant * 10 + (c - 48);
+            sig++;
+          }
+          if (dot) exp--;
+        } else {
+          if (!dot) exp++;
+          if (c !== 48) dropped = true;
+        }
       } else if (c === 46 && !dot) {
         dot = true;
       } else break;
       c = ++i < end ? text.charCodeAt(i) : -1;
     }
-    let ok = digits > 0 && digits <= 15;
+    let ok = any;
     if (ok && (c === 101 || c === 69)) {
       // exponent
       c = ++i < end ? text.charCodeAt(i) : -1;
@@ -231,9 +242,18 @@ function parseRow(
     }
     const numEnd = i;
     while (c === SPACE || (c === TAB && padTab) || (ws && isPad(c))) c = ++i < end ? text.charCodeAt(i) : -1;
+    let v = 0;
     if (ok && (ws ? c === -1 || numEnd < i : c === delim || c === -1) && exp >= -22 && exp <= 22) {
-      let v = mant === 0 ? 0 : exp >= 0 ? mant * POW10[exp] : mant / POW10[-exp];
+      // mant < 10^15 and 10^|exp| are exact doubles, so one multiplication or division rounds correctly.
+      v = mant === 0 ? 0 : exp >= 0 ? mant * POW10[exp] : mant / POW10[-exp];
+      if (dropped) {
+        // The exact value lies within 1e-14 relative of v: use v only if float32 rounding cannot differ.
+        const lo = Math.fround(v * (1 - 2e-14));
+        if (lo !== Math.fround(v * (1 + 2e-14))) ok = false;
+      }
       if (neg) v = -v;
+    } else ok = false;
+    if (ok) {
       out[off + col] = v;
     } else {
       // Long mantissa, large exponent or invalid: find the end of the cell and use Number().
@@ -248,9 +268,9 @@ function parseRow(
         cellEnd = i;
         while (cellEnd > cellStart && isPad(text.charCodeAt(cellEnd - 1))) cellEnd--;
       }
-      const v = parseCellString(text.slice(cellStart, cellEnd));
-      if (!isFiniteF32(v)) return -1 - col;
-      out[off + col] = v;
+      const slow = parseCellString(text.slice(cellStart, cellEnd));
+      if (!isFiniteF32(slow)) return -1 - col;
+      out[off + col] = slow;
     }
     if (!ws) {
       if (c === -1) return col + 1;

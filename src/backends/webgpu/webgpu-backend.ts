@@ -26,6 +26,8 @@ import {
 
 /** Most bytes the per-block partial sums may take. */
 const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Sample buffers can be copied from when they are re-chunked. */
+const SAMPLE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
 const MIN_ROWS_PER_BLOCK = 256;
 
@@ -114,6 +116,7 @@ class GpuBoundData implements BoundData {
         const data = ctx.uploadBuffer(
           `samples[${first}..${first + rows})`,
           x.data.subarray(first * x.cols, (first + rows) * x.cols),
+          BufferUsage.COPY_SRC,
         );
         this.chunks.push({ firstRow: first, rows, data });
       }
@@ -230,40 +233,35 @@ class GpuBoundData implements BoundData {
     return this.workspace;
   }
 
-  /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them). */
+  /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them), on the GPU. */
   private async rechunk(maxRows: number): Promise<void> {
     if (maxRows < 1) {
       throw new WebGpuEmError(
         'usage',
-        'too many components for one row of responsibilities in a storage binding',
+        'too many components: one row of responsibilities exceeds the storage binding limit; use fewer components',
       );
     }
-    const staging = this.ctx.createBuffer(
-      'rechunk read-back',
-      this.rows * this.cols * 4,
-      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-    );
+    const { ctx } = this;
+    const d = this.cols;
+    const old = this.chunks.splice(0);
     try {
-      await this.ctx.guard('rechunk', () => {
-        const encoder = this.ctx.device.createCommandEncoder({ label: 'rechunk' });
-        for (const c of this.chunks) {
-          encoder.copyBufferToBuffer(c.data, 0, staging, c.firstRow * this.cols * 4, c.rows * this.cols * 4);
+      await ctx.guard('re-chunking the samples', () => {
+        const encoder = ctx.device.createCommandEncoder({ label: 're-chunk samples' });
+        for (let first = 0; first < this.rows; first += maxRows) {
+          const rows = Math.min(maxRows, this.rows - first);
+          const data = ctx.createBuffer(`samples[${first}..${first + rows})`, rows * d * 4, SAMPLE_USAGE);
+          this.chunks.push({ firstRow: first, rows, data });
+          for (const o of old) {
+            const from = Math.max(first, o.firstRow);
+            const to = Math.min(first + rows, o.firstRow + o.rows);
+            if (from >= to) continue;
+            encoder.copyBufferToBuffer(o.data, (from - o.firstRow) * d * 4, data, (from - first) * d * 4, (to - from) * d * 4);
+          }
         }
-        this.ctx.device.queue.submit([encoder.finish()]);
+        ctx.device.queue.submit([encoder.finish()]);
       });
-      const all = await this.ctx.readFloats(staging, this.rows * this.cols);
-      for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
-      this.chunks.length = 0;
-      for (let first = 0; first < this.rows; first += maxRows) {
-        const rows = Math.min(maxRows, this.rows - first);
-        const data = this.ctx.uploadBuffer(
-          `samples[${first}..${first + rows})`,
-          all.subarray(first * this.cols, (first + rows) * this.cols),
-        );
-        this.chunks.push({ firstRow: first, rows, data });
-      }
     } finally {
-      this.ctx.destroyBuffer(staging);
+      for (const o of old) ctx.destroyBuffer(o.data);
     }
   }
 

@@ -1,0 +1,216 @@
+/**
+ * The WebGPU backend against the float64 CPU reference, on a real adapter.
+ *
+ * Tolerances: the GPU holds data and parameters in float32 (unit roundoff u = 6e-8) and sums
+ * in two levels of at most 32 tiles x 32 rows, then 64-block groups, so a sum's relative
+ * error is bounded by about (32 + 32 + 64 + 64) u ~ 1e-5, and much less in practice. A
+ * per-sample log-density of magnitude L carries ~L * 1e-6 of rounding from the Mahalanobis
+ * sum. So one E-step's statistics agree to 1e-4 relative (of their scale), and the mean
+ * log-likelihood to 1e-5 relative. Over several EM iterations the difference can grow a
+ * little along the trajectory; fits are compared to 1e-4 relative in the lower bound and
+ * 1e-3 of the data's scale in the parameters.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Matrix } from '../src/data/matrix.js';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
+import type { GpuContext } from '../src/gpu/context.js';
+import { GaussianMixture, gpuAllocations } from '../src/index.js';
+import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
+import { kmeansPlusPlusCentres, parametersFromCentres, randomFromDataCentres } from '../src/models/init.js';
+import { Random } from '../src/models/random.js';
+import { allFinite, makeBlobs, maxAbs, maxAbsDiff } from './helpers/data.js';
+import { requireGpu } from './helpers/gpu.js';
+
+let gpu: GpuContext;
+beforeAll(async () => {
+  gpu = await requireGpu();
+});
+afterAll(() => gpu?.release());
+
+const onGpu = () => ({ backend: 'webgpu' as const, device: gpu.device });
+
+async function statsBoth(x: Matrix, k: number, centres = kmeansPlusPlusCentres) {
+  const init = parametersFromCentres(x, centres(x, k, new Random(1)), 1e-6);
+  const params = toComponentParameters(init);
+  const shifts = shiftsFor(init);
+  const cpu = await (await new CpuBackend().bindData(x)).sufficientStatistics(params, shifts);
+  const backend = await WebGpuBackend.create({ device: gpu.device });
+  const bound = await backend.bindData(x);
+  try {
+    return { cpu, gpu: await bound.sufficientStatistics(params, shifts) };
+  } finally {
+    bound.dispose();
+  }
+}
+
+async function fitBoth(x: Matrix, k: number, extra: Record<string, unknown> = {}) {
+  const options = { nComponents: k, tol: 0, maxIter: 10, seed: 2, ...extra };
+  const cpu = new GaussianMixture({ ...options, backend: 'cpu' });
+  const gpuFit = new GaussianMixture({ ...options, ...onGpu() });
+  await cpu.fit(x);
+  await gpuFit.fit(x);
+  gpuFit.dispose();
+  return { cpu, gpu: gpuFit };
+}
+
+function expectFitsAgree(a: GaussianMixture, b: GaussianMixture, scale: number) {
+  expect(Math.abs(a.lowerBound - b.lowerBound)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(a.lowerBound)));
+  expect(maxAbsDiff(a.weights, b.weights)).toBeLessThan(1e-3);
+  expect(maxAbsDiff(a.means.data, b.means.data)).toBeLessThan(1e-3 * scale);
+  expect(maxAbsDiff(a.covariances, b.covariances)).toBeLessThan(1e-3 * maxAbs(a.covariances));
+}
+
+describe('one E-step: statistics on the GPU equal the float64 reference', () => {
+  const cases: Array<[string, { n: number; d: number; k: number }]> = [
+    ['D=2 K=3', { n: 5000, d: 2, k: 3 }],
+    ['D=8 K=16, many blocks', { n: 60_000, d: 8, k: 16 }],
+    ['D=33 K=4 (stats workgroup of 256)', { n: 3000, d: 33, k: 4 }],
+    ['D=64 K=2 (largest D)', { n: 2000, d: 64, k: 2 }],
+    ['D=1 K=1', { n: 777, d: 1, k: 1 }],
+  ];
+  for (const [name, shape] of cases) {
+    it(name, async () => {
+      const x = makeBlobs({ ...shape, seed: shape.d });
+      const { cpu, gpu: g } = await statsBoth(x, shape.k);
+      const relLl = Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum);
+      expect(relLl).toBeLessThan(1e-5);
+      expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * shape.n);
+      expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
+      expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
+    });
+  }
+});
+
+describe('whole fits on the GPU agree with the reference', () => {
+  it('blobs, D=5 K=4', async () => {
+    const x = makeBlobs({ n: 20_000, d: 5, k: 4 });
+    const { cpu, gpu: g } = await fitBoth(x, 4);
+    expectFitsAgree(cpu, g, 6);
+    expect(await g.backendName()).toBe('webgpu');
+  });
+
+  it('data offset by 1e4 (catastrophic cancellation without shifts)', async () => {
+    const x = makeBlobs({ n: 20_000, d: 3, k: 3, offset: 1e4 });
+    const { cpu, gpu: g } = await fitBoth(x, 3);
+    // float32 data at 1e4 is quantised to 1e-3, so the scale of agreement is the data's own resolution.
+    expectFitsAgree(cpu, g, 6);
+    for (let c = 0; c < 3; c++) expect(g.covariances[c * 9]).toBeGreaterThan(0.1);
+  });
+
+  it('far-apart clusters whose densities underflow', async () => {
+    const x = makeBlobs({ n: 3000, d: 16, k: 3, spread: 1e3 });
+    const { cpu, gpu: g } = await fitBoth(x, 3);
+    expect(Number.isFinite(g.lowerBound)).toBe(true);
+    expectFitsAgree(cpu, g, 1e3);
+    const proba = await g.predictProba(x);
+    expect(allFinite(proba.data)).toBe(true);
+    const labels = await g.predict(x);
+    const cpuLabels = await cpu.predict(x);
+    expect(Array.from(labels)).toEqual(Array.from(cpuLabels));
+  });
+
+  it('duplicated points: a singular covariance held up by regCovar', async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => (i < 200 ? [1, 2, 3] : [i % 7, (i % 5) * 0.5, -(i % 11)]));
+    const { cpu, gpu: g } = await fitBoth(rows as unknown as Matrix, 2);
+    expect(allFinite(g.covariances) && Number.isFinite(g.lowerBound)).toBe(true);
+    expect(Math.abs(cpu.lowerBound - g.lowerBound)).toBeLessThan(1e-3 * Math.abs(cpu.lowerBound));
+  });
+
+  it('a component that loses all its points stays finite', async () => {
+    const x = makeBlobs({ n: 2000, d: 2, k: 2 });
+    const init = {
+      weights: [0.4, 0.4, 0.2],
+      means: [-1e5, -1e5, x.data[0], x.data[1], x.data[2], x.data[3]],
+      covariances: [1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1],
+    };
+    const { cpu, gpu: g } = await fitBoth(x, 3, { init });
+    expect(g.weights[0]).toBeLessThan(1e-6);
+    expect(allFinite(g.weights) && allFinite(g.means.data) && allFinite(g.covariances)).toBe(true);
+    expectFitsAgree(cpu, g, 6);
+  });
+
+  it('responsibilities larger than one storage binding are chunked', async () => {
+    // 600k x 64 responsibilities take 154 MB, over lavapipe's 128 MiB binding limit.
+    const x = makeBlobs({ n: 600_000, d: 2, k: 64, spread: 20 });
+    const { cpu, gpu: g } = await statsBoth(x, 64, randomFromDataCentres);
+    expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * 600_000);
+  });
+
+  it('is bit-for-bit reproducible for a seed', async () => {
+    const x = makeBlobs({ n: 30_000, d: 4, k: 5 });
+    const fit = async () => {
+      const g = new GaussianMixture({ nComponents: 5, tol: 0, maxIter: 5, seed: 9, ...onGpu() });
+      await g.fit(x);
+      g.dispose();
+      return g;
+    };
+    const [a, b] = [await fit(), await fit()];
+    expect(a.lowerBound).toBe(b.lowerBound);
+    expect(Array.from(a.covariances)).toEqual(Array.from(b.covariances));
+  });
+
+  it('scoreSamples and predictProba agree with the reference', async () => {
+    const x = makeBlobs({ n: 5000, d: 3, k: 3 });
+    const cpu = new GaussianMixture({ nComponents: 3, maxIter: 3, backend: 'cpu' });
+    await cpu.fit(x);
+    const gGpu = GaussianMixture.fromParameters(
+      { weights: cpu.weights, means: cpu.means.data, covariances: cpu.covariances },
+      onGpu(),
+    );
+    const [a, b] = [await cpu.scoreSamples(x), await gGpu.scoreSamples(x)];
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-4 * Math.max(1, maxAbs(a)));
+    const [pa, pb] = [await cpu.predictProba(x), await gGpu.predictProba(x)];
+    expect(maxAbsDiff(pa.data, pb.data)).toBeLessThan(1e-4);
+    gGpu.dispose();
+  });
+});
+
+describe('GPU resources', () => {
+  it('a hundred fits do not grow the device allocations', async () => {
+    const x = makeBlobs({ n: 2000, d: 3, k: 3 });
+    const before = gpuAllocations(gpu.device);
+    for (let i = 0; i < 100; i++) {
+      const g = new GaussianMixture({ nComponents: 3, maxIter: 2, tol: 0, seed: i, ...onGpu() });
+      await g.fit(x);
+      await g.predict(x);
+      g.dispose();
+      expect(gpuAllocations(gpu.device)).toEqual(before);
+    }
+  });
+
+  it('a model that owns its device releases it and Dawn on dispose', async () => {
+    const backend = await WebGpuBackend.create();
+    const bound = await backend.bindData(makeBlobs({ n: 100, d: 2, k: 2 }));
+    expect(gpuAllocations(backend.context.device).buffers).toBeGreaterThan(0);
+    bound.dispose();
+    expect(gpuAllocations(backend.context.device).buffers).toBe(0);
+    expect(backend.context.holdsInstance).toBe(true);
+    backend.dispose();
+    expect(backend.context.holdsInstance).toBe(false);
+  });
+
+  it('a validation error rejects with the WebGPU message', async () => {
+    const buffer = gpu.createBuffer('tiny', 4, 0x0004);
+    await expect(
+      gpu.guard('a deliberately invalid copy', () => {
+        const encoder = gpu.device.createCommandEncoder();
+        encoder.copyBufferToBuffer(buffer, 0, buffer, 0, 64);
+        gpu.device.queue.submit([encoder.finish()]);
+      }),
+    ).rejects.toThrow(/WebGPU validation error in a deliberately invalid copy/);
+    gpu.destroyBuffer(buffer);
+  });
+
+  it('a lost device rejects the fit instead of hanging', async () => {
+    const own = await requireGpu();
+    const x = makeBlobs({ n: 1000, d: 2, k: 2 });
+    const g = new GaussianMixture({ nComponents: 2, backend: 'webgpu', device: own.device });
+    await g.fit(x);
+    own.device.destroy();
+    await expect(g.fit(x)).rejects.toThrow(/lost|destroyed|invalid/i);
+    g.dispose();
+    own.release();
+  });
+});
