@@ -1,0 +1,185 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { encodeNpy } from '../src/io/npy.js';
+import { GaussianMixture } from '../src/index.js';
+import { makeBlobs } from './helpers/data.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const iris = join(root, 'data/iris.csv');
+
+async function cli(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'webgpu-em-cli-'));
+}
+
+function irisMatrix() {
+  const lines = readFileSync(iris, 'utf8').trim().split('\n').slice(1);
+  return lines.map((l) => l.split(',').map(Number));
+}
+
+describe('webgpu-em gmm', () => {
+  it('fits the example on the GPU and prints exactly one JSON object', async () => {
+    const r = await cli('gmm', iris, '-k', '3', '--backend', 'webgpu', '--json');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]);
+    expect(out.model.format).toBe('webgpu-em/gmm@1');
+    expect(out.model.covarianceType).toBe('full');
+    expect(out.model.nFeatures).toBe(4);
+    expect(out.model.weights).toHaveLength(3);
+    expect(out.model.means.map((m: number[]) => m.length)).toEqual([4, 4, 4]);
+    expect(out.model.covariances.map((c: number[][]) => c.map((row) => row.length))).toEqual([
+      [4, 4, 4, 4],
+      [4, 4, 4, 4],
+      [4, 4, 4, 4],
+    ]);
+    expect(out.backend).toBe('webgpu');
+    expect(typeof out.adapter).toBe('string');
+    expect(out.converged).toBe(true);
+    expect(out.nIter).toBeGreaterThan(1);
+    expect(out.seconds).toBeGreaterThan(0);
+    // Iris's three species: the reference fit's mean log-likelihood is about -1.2.
+    expect(out.lowerBound).toBeGreaterThan(-1.5);
+    expect(out.lowerBound).toBeLessThan(-1.0);
+    expect(out.model.columns).toEqual(['sepal_length', 'sepal_width', 'petal_length', 'petal_width']);
+  });
+
+  it('--out and --labels write files; --init-model restarts from exactly that model', async () => {
+    const dir = tempDir();
+    const model = join(dir, 'model.json');
+    const labels = join(dir, 'labels.txt');
+    const first = await cli('gmm', iris, '-k', '3', '--json', '--out', model, '--labels', labels, '--backend', 'webgpu');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(readFileSync(model, 'utf8'))).toEqual(JSON.parse(first.stdout));
+    const labelLines = readFileSync(labels, 'utf8').trim().split('\n').map(Number);
+    expect(labelLines).toHaveLength(150);
+    expect(new Set(labelLines)).toEqual(new Set([0, 1, 2]));
+    expect(readdirSync(dir).sort()).toEqual(['labels.txt', 'model.json']);
+
+    // One iteration from the saved model: its lower bound is the saved model's own mean log-likelihood.
+    const again = await cli('gmm', iris, '--init-model', model, '--tol', '0', '--max-iter', '1', '--json', '--backend', 'webgpu');
+    expect(again.code).toBe(0);
+    const saved = JSON.parse(first.stdout).model;
+    const reference = GaussianMixture.fromParameters(
+      { weights: saved.weights, means: saved.means, covariances: saved.covariances },
+      { backend: 'cpu' },
+    );
+    const expected = await reference.score(irisMatrix());
+    expect(Math.abs(JSON.parse(again.stdout).lowerBound - expected)).toBeLessThan(1e-5);
+
+    const three = await cli('gmm', iris, '--init-model', model, '--tol', '0', '--max-iter', '3', '--json', '--backend', 'cpu');
+    expect(JSON.parse(three.stdout).nIter).toBe(3);
+  });
+
+  it('a means-only model (k-means) starts from those means', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'kmeans.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        model: {
+          format: 'webgpu-em/kmeans@1',
+          nFeatures: 4,
+          means: [
+            [5, 3.4, 1.5, 0.2],
+            [5.9, 2.8, 4.3, 1.3],
+            [6.8, 3, 5.7, 2.1],
+          ],
+        },
+        inertia: 78.8,
+      }),
+    );
+    const r = await cli('gmm', iris, '--init-model', file, '--json', '--backend', 'webgpu');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.model.weights).toHaveLength(3);
+    // Component order follows the given means.
+    expect(out.model.means[0][2]).toBeLessThan(2);
+    expect(out.model.means[2][2]).toBeGreaterThan(5);
+    expect((await cli('gmm', iris, '--init-model', file, '-k', '4')).code).toBe(2);
+  });
+
+  it('reads .npy (float32 and float64) like CSV', async () => {
+    const dir = tempDir();
+    const x = makeBlobs({ n: 500, d: 3, k: 2 });
+    const csv = join(dir, 'x.csv');
+    writeFileSync(csv, Array.from({ length: 500 }, (_, r) => Array.from(x.data.subarray(r * 3, r * 3 + 3)).join(',')).join('\n'));
+    const npy32 = join(dir, 'x32.npy');
+    const npy64 = join(dir, 'x64.npy');
+    writeFileSync(npy32, encodeNpy(x.data, 500, 3));
+    writeFileSync(npy64, encodeNpy(Float64Array.from(x.data), 500, 3));
+    const results = await Promise.all(
+      [csv, npy32, npy64].map(async (f) => JSON.parse((await cli('gmm', f, '-k', '2', '--json', '--backend', 'cpu')).stdout)),
+    );
+    expect(results[1].model).toEqual(results[0].model);
+    expect(results[2].model).toEqual(results[0].model);
+  });
+
+  it('errors: one line on stderr, exit 2 for usage and 1 for data', async () => {
+    const dir = tempDir();
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'a,b\n1,2\n3,oops\n5,6\n');
+    const wrongD = join(dir, 'wrong.json');
+    writeFileSync(wrongD, JSON.stringify({ model: { format: 'webgpu-em/kmeans@1', nFeatures: 2, means: [[1, 2]] } }));
+    const cases: Array<[string[], number, RegExp]> = [
+      [['gmm', iris], 2, /-k K/],
+      [['gmm', iris, '-k', 'x'], 2, /-k needs a number/],
+      [['gmm', iris, '-k', '0'], 2, /-k must be >= 1/],
+      [['gmm', iris, '-k', '3', '--bogus'], 2, /unknown option --bogus/],
+      [['gmm', iris, '-k', '3', '--init', 'nope'], 2, /--init must be one of/],
+      [['gmm', iris, '-k', '3', '--covariance', 'diag'], 2, /--covariance must be one of full/],
+      [['frobnicate'], 2, /unknown command/],
+      [['gmm', join(dir, 'missing.csv'), '-k', '2'], 1, /missing\.csv/],
+      [['gmm', bad, '-k', '2'], 1, /line 3.*column 2/],
+      [['gmm', iris, '-k', '151', '--backend', 'cpu'], 1, /150 samples but nComponents = 151/],
+      [['gmm', iris, '--init-model', wrongD], 1, /2 features but .* 4 columns/],
+    ];
+    for (const [args, code, pattern] of cases) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('a failed run leaves existing output files untouched', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'result.json');
+    writeFileSync(out, 'previous');
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, '1,2\n3,NaN\n');
+    expect((await cli('gmm', bad, '-k', '1', '--out', out)).code).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('previous');
+    const r = await cli('gmm', iris, '-k', '2', '--out', join(dir, 'no', 'such', 'dir.json'), '--backend', 'cpu');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no[/\\]such/);
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+});
+
+describe('the installed command', () => {
+  it('bin/webgpu-em.js runs the built CLI with the same contract', () => {
+    const ok = spawnSync(process.execPath, [join(root, 'bin/webgpu-em.js'), 'gmm', iris, '-k', '3', '--json'], {
+      encoding: 'utf8',
+    });
+    expect(ok.status).toBe(0);
+    const result = JSON.parse(ok.stdout);
+    expect(result.model.weights).toHaveLength(3);
+    expect(['webgpu', 'cpu']).toContain(result.backend);
+    const usage = spawnSync(process.execPath, [join(root, 'bin/webgpu-em.js'), 'gmm'], { encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+    expect(usage.stdout).toBe('');
+  });
+});

@@ -1,0 +1,74 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  CHUNK_FIELDS,
+  ESTEP_WORKGROUP,
+  MAX_FEATURES,
+  REDUCE_FIELDS,
+  REDUCE_WORKGROUP,
+  STATS_MAX_PER_THREAD,
+  STATS_TILE_ROWS,
+  componentLayout,
+  packU32Struct,
+  statsPerComponent,
+} from '../src/backends/webgpu/layout.js';
+
+const shader = (name: string) => readFileSync(new URL(`../shaders/${name}`, import.meta.url), 'utf8');
+
+/** Field names of `struct NAME { ... }` in WGSL source, in order. */
+function structFields(source: string, name: string): string[] {
+  const body = new RegExp(`struct ${name} \\{([^}]*)\\}`).exec(source);
+  if (!body) throw new Error(`struct ${name} not found`);
+  return [...body[1].matchAll(/^\s*(\w+)\s*:\s*u32/gm)].map((m) => m[1]);
+}
+
+function constant(source: string, name: string): number {
+  const m = new RegExp(`(?:const|override) ${name}: u32 = (\\d+)u;`).exec(source);
+  if (!m) throw new Error(`constant ${name} not found`);
+  return Number(m[1]);
+}
+
+describe('host layouts match the WGSL declarations', () => {
+  it('the Chunk uniform has the same fields in every kernel', () => {
+    for (const name of ['gmm_full_estep.wgsl', 'gmm_full_stats.wgsl']) {
+      expect(structFields(shader(name), 'Chunk')).toEqual([...CHUNK_FIELDS]);
+    }
+    expect(structFields(shader('reduce_partials.wgsl'), 'Reduce')).toEqual([...REDUCE_FIELDS]);
+  });
+
+  it('uniform structs are 16-byte multiples and packed in declaration order', () => {
+    expect((CHUNK_FIELDS.length * 4) % 16).toBe(0);
+    expect((REDUCE_FIELDS.length * 4) % 16).toBe(0);
+    const packed = packU32Struct(CHUNK_FIELDS, {
+      row_offset: 1,
+      row_count: 2,
+      rows_per_block: 3,
+      block_offset: 4,
+      has_row_weights: 5,
+      grid_width: 6,
+    });
+    expect(Array.from(packed)).toEqual([1, 2, 3, 4, 5, 6, 0, 0]);
+  });
+
+  it('kernel constants agree with the host', () => {
+    expect(constant(shader('gmm_full_estep.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
+    expect(constant(shader('gmm_full_stats.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
+    expect(constant(shader('gmm_full_estep.wgsl'), 'WORKGROUP')).toBe(ESTEP_WORKGROUP);
+    expect(constant(shader('gmm_full_stats.wgsl'), 'TILE')).toBe(STATS_TILE_ROWS);
+    expect(constant(shader('gmm_full_stats.wgsl'), 'MAX_PER_THREAD')).toBe(STATS_MAX_PER_THREAD);
+    expect(constant(shader('reduce_partials.wgsl'), 'WORKGROUP')).toBe(REDUCE_WORKGROUP);
+    // The largest D must fit the statistics workgroup: 256 threads x MAX_PER_THREAD entries.
+    expect(statsPerComponent(MAX_FEATURES)).toBeLessThanOrEqual(256 * STATS_MAX_PER_THREAD);
+  });
+
+  it('component buffer sections follow each other without overlap', () => {
+    const l = componentLayout(3, 4);
+    expect([l.means, l.cholesky, l.logConst, l.shifts, l.length]).toEqual([0, 12, 12 + 30, 42 + 3, 45 + 12]);
+  });
+
+  it('every kernel is a .wgsl file in shaders/ with a main entry point', () => {
+    const files = readdirSync(new URL('../shaders/', import.meta.url)).filter((f) => f.endsWith('.wgsl'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) expect(shader(f)).toMatch(/@compute @workgroup_size\(\w+\)\s*fn main\(/);
+  });
+});
