@@ -4,8 +4,14 @@ let cli;
 try {
   cli = await import('../dist/src/cli/main.js');
 } catch (error) {
-  if (error && error.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli/main.js')) {
-    process.stderr.write('webgpu-em: error: the package is not built; run `npm run build` (or bash scripts/setup.sh)\n');
+  if (
+    error &&
+    error.code === 'ERR_MODULE_NOT_FOUND' &&
+    String(error.message).includes('dist/src/cli/main.js')
+  ) {
+    process.stderr.write(
+      'webgpu-em: error: the package is not built; run `npm run build` (or bash scripts/setup.sh)\n',
+    );
     process.exit(1);
   }
   throw error;

@@ -8,5 +8,8 @@ if (!adapter) {
   process.exit(1);
 }
 const info = adapter.info ?? {};
-console.log([info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter');
+console.log(
+  [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') ||
+    'unknown adapter',
+);
 process.exit(0);

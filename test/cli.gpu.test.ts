@@ -59,7 +59,19 @@ describe('webgpu-em gmm', () => {
     const dir = tempDir();
     const model = join(dir, 'model.json');
     const labels = join(dir, 'labels.txt');
-    const first = await cli('gmm', iris, '-k', '3', '--json', '--out', model, '--labels', labels, '--backend', 'webgpu');
+    const first = await cli(
+      'gmm',
+      iris,
+      '-k',
+      '3',
+      '--json',
+      '--out',
+      model,
+      '--labels',
+      labels,
+      '--backend',
+      'webgpu',
+    );
     expect(first.code).toBe(0);
     expect(JSON.parse(readFileSync(model, 'utf8'))).toEqual(JSON.parse(first.stdout));
     const labelLines = readFileSync(labels, 'utf8').trim().split('\n').map(Number);
@@ -68,7 +80,19 @@ describe('webgpu-em gmm', () => {
     expect(readdirSync(dir).sort()).toEqual(['labels.txt', 'model.json']);
 
     // One iteration from the saved model: its lower bound is the saved model's own mean log-likelihood.
-    const again = await cli('gmm', iris, '--init-model', model, '--tol', '0', '--max-iter', '1', '--json', '--backend', 'webgpu');
+    const again = await cli(
+      'gmm',
+      iris,
+      '--init-model',
+      model,
+      '--tol',
+      '0',
+      '--max-iter',
+      '1',
+      '--json',
+      '--backend',
+      'webgpu',
+    );
     expect(again.code).toBe(0);
     const saved = JSON.parse(first.stdout).model;
     const reference = GaussianMixture.fromParameters(
@@ -78,7 +102,19 @@ describe('webgpu-em gmm', () => {
     const expected = await reference.score(irisMatrix());
     expect(Math.abs(JSON.parse(again.stdout).lowerBound - expected)).toBeLessThan(1e-5);
 
-    const three = await cli('gmm', iris, '--init-model', model, '--tol', '0', '--max-iter', '3', '--json', '--backend', 'cpu');
+    const three = await cli(
+      'gmm',
+      iris,
+      '--init-model',
+      model,
+      '--tol',
+      '0',
+      '--max-iter',
+      '3',
+      '--json',
+      '--backend',
+      'cpu',
+    );
     expect(JSON.parse(three.stdout).nIter).toBe(3);
   });
 
@@ -114,13 +150,20 @@ describe('webgpu-em gmm', () => {
     const dir = tempDir();
     const x = makeBlobs({ n: 500, d: 3, k: 2 });
     const csv = join(dir, 'x.csv');
-    writeFileSync(csv, Array.from({ length: 500 }, (_, r) => Array.from(x.data.subarray(r * 3, r * 3 + 3)).join(',')).join('\n'));
+    writeFileSync(
+      csv,
+      Array.from({ length: 500 }, (_, r) => Array.from(x.data.subarray(r * 3, r * 3 + 3)).join(',')).join(
+        '\n',
+      ),
+    );
     const npy32 = join(dir, 'x32.npy');
     const npy64 = join(dir, 'x64.npy');
     writeFileSync(npy32, encodeNpy(x.data, 500, 3));
     writeFileSync(npy64, encodeNpy(Float64Array.from(x.data), 500, 3));
     const results = await Promise.all(
-      [csv, npy32, npy64].map(async (f) => JSON.parse((await cli('gmm', f, '-k', '2', '--json', '--backend', 'cpu')).stdout)),
+      [csv, npy32, npy64].map(async (f) =>
+        JSON.parse((await cli('gmm', f, '-k', '2', '--json', '--backend', 'cpu')).stdout),
+      ),
     );
     expect(results[1].model).toEqual(results[0].model);
     expect(results[2].model).toEqual(results[0].model);
@@ -131,7 +174,10 @@ describe('webgpu-em gmm', () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 'a,b\n1,2\n3,oops\n5,6\n');
     const wrongD = join(dir, 'wrong.json');
-    writeFileSync(wrongD, JSON.stringify({ model: { format: 'webgpu-em/kmeans@1', nFeatures: 2, means: [[1, 2]] } }));
+    writeFileSync(
+      wrongD,
+      JSON.stringify({ model: { format: 'webgpu-em/kmeans@1', nFeatures: 2, means: [[1, 2]] } }),
+    );
     const cases: Array<[string[], number, RegExp]> = [
       [['gmm', iris], 2, /-k K/],
       [['gmm', iris, '-k', 'x'], 2, /-k needs a number/],
@@ -162,7 +208,16 @@ describe('webgpu-em gmm', () => {
     writeFileSync(bad, '1,2\n3,NaN\n');
     expect((await cli('gmm', bad, '-k', '1', '--out', out)).code).toBe(1);
     expect(readFileSync(out, 'utf8')).toBe('previous');
-    const r = await cli('gmm', iris, '-k', '2', '--out', join(dir, 'no', 'such', 'dir.json'), '--backend', 'cpu');
+    const r = await cli(
+      'gmm',
+      iris,
+      '-k',
+      '2',
+      '--out',
+      join(dir, 'no', 'such', 'dir.json'),
+      '--backend',
+      'cpu',
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no[/\\]such/);
     expect(existsSync(join(dir, 'no'))).toBe(false);
@@ -171,9 +226,13 @@ describe('webgpu-em gmm', () => {
 
 describe('the installed command', () => {
   it('bin/webgpu-em.js runs the built CLI with the same contract', () => {
-    const ok = spawnSync(process.execPath, [join(root, 'bin/webgpu-em.js'), 'gmm', iris, '-k', '3', '--json'], {
-      encoding: 'utf8',
-    });
+    const ok = spawnSync(
+      process.execPath,
+      [join(root, 'bin/webgpu-em.js'), 'gmm', iris, '-k', '3', '--json'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(ok.status).toBe(0);
     const result = JSON.parse(ok.stdout);
     expect(result.model.weights).toHaveLength(3);

@@ -55,7 +55,9 @@ async function fitBoth(x: Matrix, k: number, extra: Record<string, unknown> = {}
 }
 
 function expectFitsAgree(a: GaussianMixture, b: GaussianMixture, scale: number) {
-  expect(Math.abs(a.lowerBound - b.lowerBound)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(a.lowerBound)));
+  expect(Math.abs(a.lowerBound - b.lowerBound)).toBeLessThanOrEqual(
+    1e-4 * Math.max(1, Math.abs(a.lowerBound)),
+  );
   expect(maxAbsDiff(a.weights, b.weights)).toBeLessThan(1e-3);
   expect(maxAbsDiff(a.means.data, b.means.data)).toBeLessThan(1e-3 * scale);
   expect(maxAbsDiff(a.covariances, b.covariances)).toBeLessThan(1e-3 * maxAbs(a.covariances));
@@ -111,7 +113,9 @@ describe('whole fits on the GPU agree with the reference', () => {
   });
 
   it('duplicated points: a singular covariance held up by regCovar', async () => {
-    const rows = Array.from({ length: 400 }, (_, i) => (i < 200 ? [1, 2, 3] : [i % 7, (i % 5) * 0.5, -(i % 11)]));
+    const rows = Array.from({ length: 400 }, (_, i) =>
+      i < 200 ? [1, 2, 3] : [i % 7, (i % 5) * 0.5, -(i % 11)],
+    );
     const { cpu, gpu: g } = await fitBoth(rows as unknown as Matrix, 2);
     expect(allFinite(g.covariances) && Number.isFinite(g.lowerBound)).toBe(true);
     expect(Math.abs(cpu.lowerBound - g.lowerBound)).toBeLessThan(1e-3 * Math.abs(cpu.lowerBound));
@@ -134,7 +138,9 @@ describe('whole fits on the GPU agree with the reference', () => {
     // 600k x 64 responsibilities take 154 MB, over lavapipe's 128 MiB binding limit.
     const x = makeBlobs({ n: 600_000, d: 2, k: 64, spread: 20 });
     const { cpu, gpu: g } = await statsBoth(x, 64, randomFromDataCentres);
-    expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+    expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(
+      1e-5,
+    );
     expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * 600_000);
   });
 

@@ -102,17 +102,23 @@ export class GaussianMixture {
    * predicting without a fit; `options` as for the constructor (nComponents is taken from the model).
    */
   static fromParameters(
-    model: Required<Pick<InitialModel, 'means'>> & { weights: InitialModel['weights']; covariances: InitialModel['covariances'] },
+    model: Required<Pick<InitialModel, 'means'>> & {
+      weights: InitialModel['weights'];
+      covariances: InitialModel['covariances'];
+    },
     options: Omit<GaussianMixtureOptions, 'nComponents' | 'init'> = {},
   ): GaussianMixture {
     const k = model.weights?.length ?? 0;
     if (k < 1) throw usageError('fromParameters needs weights (length K >= 1), means and covariances');
     const firstMean = (model.means as ArrayLike<unknown>)[0];
     const d =
-      typeof firstMean === 'number' ? model.means.length / k : (firstMean as ArrayLike<number> | undefined)?.length ?? 0;
+      typeof firstMean === 'number'
+        ? model.means.length / k
+        : ((firstMean as ArrayLike<number> | undefined)?.length ?? 0);
     if (!Number.isInteger(d) || d < 1) throw dataError('fromParameters: means must be K x D with D >= 1');
     const read = readInitialModel(model, k, d);
-    if (!('params' in read)) throw usageError('fromParameters needs weights and covariances as well as means');
+    if (!('params' in read))
+      throw usageError('fromParameters needs weights and covariances as well as means');
     const gmm = new GaussianMixture({ ...options, nComponents: k, init: model });
     toComponentParameters(read.params); // rejects covariances that are not positive definite
     gmm.fitted = read.params;

@@ -255,7 +255,13 @@ class GpuBoundData implements BoundData {
             const from = Math.max(first, o.firstRow);
             const to = Math.min(first + rows, o.firstRow + o.rows);
             if (from >= to) continue;
-            encoder.copyBufferToBuffer(o.data, (from - o.firstRow) * d * 4, data, (from - first) * d * 4, (to - from) * d * 4);
+            encoder.copyBufferToBuffer(
+              o.data,
+              (from - o.firstRow) * d * 4,
+              data,
+              (from - first) * d * 4,
+              (to - from) * d * 4,
+            );
           }
         }
         ctx.device.queue.submit([encoder.finish()]);
