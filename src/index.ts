@@ -29,3 +29,5 @@ export type {
 export { setShaderLoader } from './gpu/shader-source.js';
 export { gpuAllocations } from './gpu/context.js';
 export type { Allocations } from './gpu/context.js';
+export { makeBlobs } from './data/synthetic.js';
+export type { BlobsOptions } from './data/synthetic.js';

@@ -1,4 +1,15 @@
-import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -314,7 +325,9 @@ describe('npy', () => {
     const v2 = parseNpy(buildNpy(header + ' '.repeat(3) + '\n', f64Bytes([1, 2, 3, 4]), 2));
     expect(v2.rows).toBe(2);
     expect(Array.from(v2.data)).toEqual([1, 2, 3, 4]);
-    const v3 = parseNpy(buildNpy(`{"descr": "<f8", "shape": (1, 4), "fortran_order": False}\n`, f64Bytes([5, 6, 7, 8]), 3));
+    const v3 = parseNpy(
+      buildNpy(`{"descr": "<f8", "shape": (1, 4), "fortran_order": False}\n`, f64Bytes([5, 6, 7, 8]), 3),
+    );
     expect(v3.rows).toBe(1);
     expect(v3.cols).toBe(4);
     expect(Array.from(v3.data)).toEqual([5, 6, 7, 8]);
@@ -322,7 +335,10 @@ describe('npy', () => {
 
   it('rejects big-endian and other dtypes, saying what is accepted', () => {
     const be = errorOf(() =>
-      parseNpy(buildNpy("{'descr': '>f8', 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(8)), 'be.npy'),
+      parseNpy(
+        buildNpy("{'descr': '>f8', 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(8)),
+        'be.npy',
+      ),
     );
     expect(be).toContain('be.npy');
     expect(be).toContain("'>f8'");
@@ -335,7 +351,9 @@ describe('npy', () => {
     expect(int).toContain('int64');
     expect(int).toContain('astype(np.float32)');
     const structured = errorOf(() =>
-      parseNpy(buildNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(4))),
+      parseNpy(
+        buildNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(4)),
+      ),
     );
     expect(structured).toContain('structured');
   });
@@ -355,7 +373,9 @@ describe('npy', () => {
     expect(oneD).toContain('(4,)');
     expect(oneD).toContain('reshape(-1, 1)');
     const threeD = errorOf(() =>
-      parseNpy(buildNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1, 2), }\n", new Uint8Array(16))),
+      parseNpy(
+        buildNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1, 2), }\n", new Uint8Array(16)),
+      ),
     );
     expect(threeD).toContain('3-D');
     const empty = errorOf(() => parseNpy(encodeNpy(new Float32Array(0), 0, 3)));
@@ -370,10 +390,12 @@ describe('npy', () => {
     expect(errorOf(() => parseNpy(bytes.subarray(0, 40)))).toContain('truncated');
     expect(errorOf(() => parseNpy(bytes.subarray(0, 8)))).toContain('truncated');
     expect(errorOf(() => parseNpy(new TextEncoder().encode('1,2\n3,4\n')))).toContain('not a .npy file');
-    expect(errorOf(() => parseNpy(buildNpy("{'descr': '<f4', 'shape': (1, 1)}\n", new Uint8Array(4))))).toContain(
-      'fortran_order',
+    expect(
+      errorOf(() => parseNpy(buildNpy("{'descr': '<f4', 'shape': (1, 1)}\n", new Uint8Array(4)))),
+    ).toContain('fortran_order');
+    expect(errorOf(() => parseNpy(buildNpy("{'descr': '<f4', \n", new Uint8Array(4))))).toContain(
+      'malformed',
     );
-    expect(errorOf(() => parseNpy(buildNpy("{'descr': '<f4', \n", new Uint8Array(4))))).toContain('malformed');
   });
 
   it('rejects non-finite values and float32 overflow with the 0-based row and column', () => {
@@ -439,7 +461,13 @@ describe('model files', () => {
   }
 
   it('writes nested arrays in the documented shapes', () => {
-    const full = gmmModelToJson({ covarianceType: 'full', nFeatures: D, weights, means, covariances: fullCov });
+    const full = gmmModelToJson({
+      covarianceType: 'full',
+      nFeatures: D,
+      weights,
+      means,
+      covariances: fullCov,
+    });
     expect(full.means).toEqual([
       [0, 1],
       [2, 3],
@@ -459,18 +487,36 @@ describe('model files', () => {
         [0, 0.25],
       ],
     ]);
-    const tied = gmmModelToJson({ covarianceType: 'tied', nFeatures: D, weights, means, covariances: [2, 0, 0, 1] });
+    const tied = gmmModelToJson({
+      covarianceType: 'tied',
+      nFeatures: D,
+      weights,
+      means,
+      covariances: [2, 0, 0, 1],
+    });
     expect(tied.covariances).toEqual([
       [2, 0],
       [0, 1],
     ]);
-    const diag = gmmModelToJson({ covarianceType: 'diag', nFeatures: D, weights, means, covariances: [1, 2, 3, 4, 5, 6] });
+    const diag = gmmModelToJson({
+      covarianceType: 'diag',
+      nFeatures: D,
+      weights,
+      means,
+      covariances: [1, 2, 3, 4, 5, 6],
+    });
     expect(diag.covariances).toEqual([
       [1, 2],
       [3, 4],
       [5, 6],
     ]);
-    const sph = gmmModelToJson({ covarianceType: 'spherical', nFeatures: D, weights, means, covariances: [1, 2, 3] });
+    const sph = gmmModelToJson({
+      covarianceType: 'spherical',
+      nFeatures: D,
+      weights,
+      means,
+      covariances: [1, 2, 3],
+    });
     expect(sph.covariances).toEqual([1, 2, 3]);
   });
 
@@ -490,22 +536,43 @@ describe('model files', () => {
   });
 
   it('reads a model wrapped in a result object and names paths under model.', () => {
-    const model = gmmModelToJson({ covarianceType: 'diag', nFeatures: D, weights, means, covariances: [1, 2, 3, 4, 5, 6] });
+    const model = gmmModelToJson({
+      covarianceType: 'diag',
+      nFeatures: D,
+      weights,
+      means,
+      covariances: [1, 2, 3, 4, 5, 6],
+    });
     const spec = roundTrip({ model, converged: true, nIter: 12 });
     expect(spec.covarianceType).toBe('diag');
     expect(spec.nComponents).toBe(3);
     const bad = JSON.parse(JSON.stringify({ model, converged: true }));
     bad.model.covariances[1][0] = -1;
-    expect(errorOf(() => parseModel(bad, 'r.json'))).toMatch(/^r\.json: model\.covariances\[1\]\[0\] is -1; .*> 0/);
+    expect(errorOf(() => parseModel(bad, 'r.json'))).toMatch(
+      /^r\.json: model\.covariances\[1\]\[0\] is -1; .*> 0/,
+    );
   });
 
   it('accepts means-only models', () => {
-    const bare = parseModel({ means: [[1, 2], [3, 4]] }, 'm.json');
+    const bare = parseModel(
+      {
+        means: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      'm.json',
+    );
     expect(bare.format).toBe('webgpu-em/kmeans@1');
     expect(bare.nComponents).toBe(2);
     expect(bare.weights).toBeNull();
     const gmm = parseModel({ format: 'webgpu-em/gmm@1', nFeatures: 2, means: [[1, 2]] });
-    expect(gmm).toMatchObject({ format: 'webgpu-em/gmm@1', weights: null, covariances: null, covarianceType: null });
+    expect(gmm).toMatchObject({
+      format: 'webgpu-em/gmm@1',
+      weights: null,
+      covariances: null,
+      covarianceType: null,
+    });
     expect(Array.from(gmm.means)).toEqual([1, 2]);
   });
 
@@ -540,7 +607,9 @@ describe('model files', () => {
   describe('rejects invalid models with the source and JSON path', () => {
     const base = (): Record<string, unknown> =>
       JSON.parse(
-        JSON.stringify(gmmModelToJson({ covarianceType: 'full', nFeatures: D, weights, means, covariances: fullCov })),
+        JSON.stringify(
+          gmmModelToJson({ covarianceType: 'full', nFeatures: D, weights, means, covariances: fullCov }),
+        ),
       );
     const check = (mutate: (m: Record<string, unknown>) => unknown, re: RegExp): void => {
       const m = base();
@@ -551,7 +620,10 @@ describe('model files', () => {
     };
 
     it('format', () => {
-      check((m) => (m.format = 'sklearn/gmm'), /unknown model format "sklearn\/gmm" at format; accepted formats/);
+      check(
+        (m) => (m.format = 'sklearn/gmm'),
+        /unknown model format "sklearn\/gmm" at format; accepted formats/,
+      );
       check((m) => (m.format = 3), /format must be a string/);
       check((m) => delete m.format, /format is missing; add "format": "webgpu-em\/gmm@1"/);
       expect(errorOf(() => parseModel({}, 'e.json'))).toMatch(/^e\.json: no model found/);
@@ -561,7 +633,10 @@ describe('model files', () => {
 
     it('means and nFeatures', () => {
       check((m) => ((m.means as number[][])[1] = [1, 2, 3]), /means\[1\] has 3 values but nFeatures is 2/);
-      check((m) => ((m.means as number[][])[2][1] = null as unknown as number), /means\[2\]\[1\] is null .*NaN/);
+      check(
+        (m) => ((m.means as number[][])[2][1] = null as unknown as number),
+        /means\[2\]\[1\] is null .*NaN/,
+      );
       check((m) => ((m.means as unknown[])[0] = 'x'), /means\[0\] must be an array/);
       check((m) => (m.means = []), /means is empty/);
       check((m) => (m.nFeatures = 0), /nFeatures is 0; it must be a positive integer/);
@@ -581,14 +656,23 @@ describe('model files', () => {
     it('covariance type and shapes', () => {
       check((m) => (m.covarianceType = 'banana'), /covarianceType is "banana"; it must be one of/);
       check((m) => delete m.covarianceType, /covarianceType is missing/);
-      check((m) => (m.covariances = (m.covariances as unknown[]).slice(0, 2)), /covariances has 2 matrices but K = 3/);
+      check(
+        (m) => (m.covariances = (m.covariances as unknown[]).slice(0, 2)),
+        /covariances has 2 matrices but K = 3/,
+      );
       check((m) => ((m.covariances as number[][][])[1] = [[1, 0]]), /covariances\[1\] has 1 rows but D = 2/);
-      check((m) => ((m.covariances as number[][][])[1][1] = [0]), /covariances\[1\]\[1\] has 1 values but D = 2/);
+      check(
+        (m) => ((m.covariances as number[][][])[1][1] = [0]),
+        /covariances\[1\]\[1\] has 1 values but D = 2/,
+      );
       check(
         (m) => ((m.covariances as number[][][])[2][0][1] = 0.1),
         /covariances\[2\]\[0\]\[1\] is 0\.1 but covariances\[2\]\[1\]\[0\] is 0; a covariance matrix must be symmetric/,
       );
-      check((m) => ((m.covariances as number[][][])[0][1][1] = -1), /covariances\[0\]\[1\]\[1\] is -1; diagonal/);
+      check(
+        (m) => ((m.covariances as number[][][])[0][1][1] = -1),
+        /covariances\[0\]\[1\]\[1\] is -1; diagonal/,
+      );
       check(
         (m) =>
           ((m.covariances as number[][][])[1] = [
@@ -597,59 +681,67 @@ describe('model files', () => {
           ]),
         /covariances\[1\] is not positive definite/,
       );
-      check(
-        (m) => {
-          m.covarianceType = 'diag';
-          m.covariances = [
-            [1, 1],
-            [1, 0],
-            [1, 1],
-          ];
-        },
-        /covariances\[1\]\[1\] is 0; variances must be > 0/,
-      );
-      check(
-        (m) => {
-          m.covarianceType = 'diag';
-          m.covariances = [1, 2, 3];
-        },
-        /covariances\[0\] must be an array/,
-      );
-      check(
-        (m) => {
-          m.covarianceType = 'spherical';
-          m.covariances = [1, -2, 3];
-        },
-        /covariances\[1\] is -2; variances must be > 0/,
-      );
-      check(
-        (m) => {
-          m.covarianceType = 'spherical';
-          m.covariances = [1, 2];
-        },
-        /covariances has 2 entries but K = 3/,
-      );
-      check(
-        (m) => {
-          m.covarianceType = 'tied';
-          m.covariances = [[1, 0]];
-        },
-        /covariances has 1 rows but D = 2/,
-      );
+      check((m) => {
+        m.covarianceType = 'diag';
+        m.covariances = [
+          [1, 1],
+          [1, 0],
+          [1, 1],
+        ];
+      }, /covariances\[1\]\[1\] is 0; variances must be > 0/);
+      check((m) => {
+        m.covarianceType = 'diag';
+        m.covariances = [1, 2, 3];
+      }, /covariances\[0\] must be an array/);
+      check((m) => {
+        m.covarianceType = 'spherical';
+        m.covariances = [1, -2, 3];
+      }, /covariances\[1\] is -2; variances must be > 0/);
+      check((m) => {
+        m.covarianceType = 'spherical';
+        m.covariances = [1, 2];
+      }, /covariances has 2 entries but K = 3/);
+      check((m) => {
+        m.covarianceType = 'tied';
+        m.covariances = [[1, 0]];
+      }, /covariances has 1 rows but D = 2/);
     });
   });
 
   it('refuses to serialise non-finite values or wrong shapes', () => {
     const msg = errorOf(() =>
-      gmmModelToJson({ covarianceType: 'spherical', nFeatures: 1, weights: [1], means: [NaN], covariances: [1] }),
+      gmmModelToJson({
+        covarianceType: 'spherical',
+        nFeatures: 1,
+        weights: [1],
+        means: [NaN],
+        covariances: [1],
+      }),
     );
     expect(msg).toContain('means[0]');
     expect(msg).toContain('NaN');
     errorOf(
-      () => gmmModelToJson({ covarianceType: 'full', nFeatures: 2, weights: [1], means: [0, 0], covariances: [1, 0, 0] }),
+      () =>
+        gmmModelToJson({
+          covarianceType: 'full',
+          nFeatures: 2,
+          weights: [1],
+          means: [0, 0],
+          covariances: [1, 0, 0],
+        }),
       'usage',
     );
-    errorOf(() => gmmModelToJson({ covarianceType: 'diag', nFeatures: 2, weights: [1], means: [0], covariances: [1, 1] }), 'usage');
+    errorOf(
+      () =>
+        gmmModelToJson({
+          covarianceType: 'diag',
+          nFeatures: 2,
+          weights: [1],
+          means: [0],
+          covariances: [1, 1],
+        }),
+      'usage',
+    );
     errorOf(
       () =>
         gmmModelToJson({
@@ -759,6 +851,16 @@ describe('files', () => {
     await writeFileAtomic(target, 'new');
     expect((await stat(target)).mode & 0o777).toBe(0o600);
     expect(await readFile(target, 'utf8')).toBe('new');
+  });
+
+  it.skipIf(process.platform === 'win32')('replaces the file a symbolic link points to', async () => {
+    const real = join(dir, 'real.txt');
+    const link = join(dir, 'link.txt');
+    await writeFile(real, 'old');
+    await symlink(real, link);
+    await writeFileAtomic(link, 'new');
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe('new');
   });
 
   it('fails cleanly when the directory does not exist', async () => {

@@ -43,11 +43,14 @@ const DELIMITER_NAMES: Record<number, string> = {
 /**
  * Parses delimited text (CSV, TSV, semicolon- or whitespace-separated) into a float32 matrix.
  *
- * The delimiter is detected from the first non-blank line (tab, then semicolon, then comma, else runs
- * of spaces/tabs). Blank lines are skipped, CRLF line ends and a UTF-8 byte order mark are accepted,
- * cells may be surrounded by spaces and may be double-quoted (`""` inside quotes is a literal quote;
- * a quoted cell cannot span lines). Every data cell must be a finite number that fits in float32;
- * anything else raises a data error naming the source, the 1-based line and column, and what to do.
+ * The delimiter is detected from the first non-blank line: tab, then semicolon, then comma (counted
+ * outside quotes), else runs of spaces/tabs (also chosen when a line of numbers mixes spaces and
+ * tabs). Blank lines are skipped, CRLF line ends and a UTF-8 byte order mark are accepted, cells may
+ * be surrounded by spaces and may be double-quoted (`""` inside quotes is a literal quote; a quoted
+ * cell cannot span lines). Every data cell must be a finite number that fits in float32; anything
+ * else raises a data error naming the source, the 1-based line and column, and what to do.
+ *
+ * Values are rounded exactly as `Math.fround(Number(cell))` would round them.
  */
 export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
   const source = options.source ?? '<input>';
@@ -98,8 +101,13 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     lineNo--;
   }
 
-  // Output buffer, grown by doubling; the first estimate comes from the length of the first line.
-  const firstLen = Math.max(1, lineEnd - lineStart + 1);
+  // Output buffer, grown by doubling; the first estimate comes from the length of the first data line.
+  let firstLen = lineEnd - lineStart + 1;
+  if (isHeader) {
+    const nl = text.indexOf('\n', pos);
+    firstLen = (nl === -1 ? len : nl) - pos + 1;
+  }
+  firstLen = Math.max(firstLen, 2 * cols, 1);
   const estimate = Math.min(
     MAX_VALUES,
     Math.ceil(len / 2) + cols,
@@ -133,7 +141,7 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     if (nextQuote !== -1 && nextQuote < s) nextQuote = text.indexOf('"', s);
     const got =
       nextQuote !== -1 && nextQuote < e
-        ? parseQuotedRow(text, s, e, ws, delim, data, n, cols, source, lineNo)
+        ? parseQuotedRow(text, s, e, delim, data, n, cols, source, lineNo)
         : parseRow(text, s, e, ws, delim, data, n, cols);
     if (got !== cols) throw rowError(ctx, text, s, e, lineNo, got);
     n += cols;
@@ -284,7 +292,6 @@ function parseQuotedRow(
   text: string,
   start: number,
   end: number,
-  _ws: boolean,
   delim: number,
   out: Float32Array,
   off: number,
@@ -379,7 +386,18 @@ function detectDelimiter(text: string, start: number, end: number): number {
     else if (c === SEMICOLON) semis++;
     else if (c === COMMA) commas++;
   }
-  if (tabs > 0) return TAB;
+  if (tabs > 0) {
+    // Spaces and tabs mixed between numbers ("1  2\t3") mean whitespace-separated columns; a tab-separated
+    // header may have spaces inside names ("petal length\tpetal width").
+    if (semis === 0 && commas === 0 && !inQuote) {
+      const cells = text.slice(start, end).split('\t');
+      const tokens = text.slice(start, end).trim().split(/\s+/);
+      if (cells.some((c) => /\S\s+\S/.test(c)) && tokens.every((t) => isFiniteF32(parseCellString(t)))) {
+        return WHITESPACE;
+      }
+    }
+    return TAB;
+  }
   if (semis > 0) return SEMICOLON;
   if (commas > 0) return COMMA;
   return WHITESPACE;
@@ -435,14 +453,17 @@ function splitQuoted(
           break;
         }
       }
+      const afterQuote = j;
       while (j < end && isSpace(text.charCodeAt(j))) j++;
-      if (j < end && !isSep(text.charCodeAt(j))) {
+      // Whitespace-separated: the spaces just skipped are the separator. Otherwise a delimiter must follow.
+      if (j < end && (delim === WHITESPACE ? j === afterQuote : !isSep(text.charCodeAt(j)))) {
         throw dataError(
           `${source}: line ${line}, column ${col}: unexpected text after a closing double quote; quote the whole cell or escape inner quotes as ""`,
         );
       }
       cells.push(value);
       i = j;
+      if (delim === WHITESPACE) continue;
     } else {
       let j = i;
       while (j < end && !isSep(text.charCodeAt(j))) j++;

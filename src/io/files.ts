@@ -76,7 +76,12 @@ export async function readModelFile(file: string): Promise<ModelSpec> {
  * failure the temporary file is removed and the previous content of `file` is left untouched.
  */
 export async function writeFileAtomic(file: string, contents: string | Uint8Array): Promise<void> {
-  const target = path.resolve(file);
+  let target = path.resolve(file);
+  try {
+    target = await fs.realpath(target); // replace the file a symbolic link points to, not the link
+  } catch {
+    // does not exist yet
+  }
   const dir = path.dirname(target);
   try {
     const st = await fs.stat(dir);

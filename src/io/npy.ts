@@ -106,21 +106,18 @@ export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
   if (descr === '<f4') itemSize = 4;
   else if (descr === '<f8') itemSize = 8;
   else {
-    const order = descr[0];
     const code = /^[<>=|]/.test(descr) ? descr.slice(1) : descr;
-    const name = DTYPE_NAMES[code] ?? (code.startsWith('U') || code.startsWith('S') ? 'string' : 'unknown');
-    const what =
-      order === '>' && (code === 'f4' || code === 'f8')
-        ? `big-endian ${name}`
-        : `${order === '>' ? 'big-endian ' : ''}${name}`;
+    const name = DTYPE_NAMES[code] ?? (/^[US]\d/.test(code) ? 'string' : 'unknown');
+    const what = descr.startsWith('>') ? `big-endian ${name}` : name;
+    const shown = JSON.stringify(descr.slice(0, 40)).slice(1, -1);
     throw dataError(
-      `${source}: header field 'descr' is '${descr}' (${what}); only little-endian float32 ('<f4') and float64 ('<f8') are accepted: ${CONVERT_HINT}`,
+      `${source}: header field 'descr' is '${shown}' (${what}); only little-endian float32 ('<f4') and float64 ('<f8') are accepted: ${CONVERT_HINT}`,
     );
   }
 
   if (header.fortran_order !== false) {
     throw dataError(
-      `${source}: header field 'fortran_order' is ${header.fortran_order === true ? 'True' : String(header.fortran_order)} (column-major data); save C-ordered data with np.save(path, np.ascontiguousarray(x))`,
+      `${source}: header field 'fortran_order' is ${header.fortran_order === true ? 'True' : JSON.stringify(header.fortran_order)} (column-major data); save C-ordered data with np.save(path, np.ascontiguousarray(x))`,
     );
   }
 
