@@ -51,10 +51,17 @@ export interface EStepResult {
 export interface BoundData {
   readonly rows: number;
   readonly cols: number;
+  /** Builds what K components need (GPU pipelines and buffers) ahead of the first pass. */
+  prepare(nComponents: number): Promise<void>;
   /** One E-step plus the weighted sums, in one pass over the data. */
   sufficientStatistics(params: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics>;
   /** Per-sample log-likelihoods and, when asked, responsibilities. */
   eStep(params: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult>;
+  /**
+   * GPU time of the last sufficientStatistics pass in seconds, from timestamp queries; null when
+   * the device cannot time passes (or on the CPU).
+   */
+  readonly lastGpuSeconds: number | null;
   /** Frees what the data holds on the backend. Idempotent. */
   dispose(): void;
 }

@@ -28,6 +28,8 @@ export function gpuAllocations(device: GPUDevice): Readonly<Allocations> {
 export interface AcquireOptions {
   /** Use this device (owned by the caller: never destroyed here). */
   device?: GPUDevice;
+  /** Ask for the 'timestamp-query' feature (when the adapter has it) to time GPU work. */
+  timestamps?: boolean;
   /** Node only: Dawn adapter name; defaults to $WEBGPU_EM_ADAPTER. */
   adapter?: string;
 }
@@ -99,11 +101,18 @@ export class GpuContext {
       const value = adapter.limits[name];
       if (typeof value === 'number') requiredLimits[name] = value;
     }
-    const device = await adapter.requestDevice({ requiredLimits, label: 'webgpu-em' });
+    const requiredFeatures: GPUFeatureName[] =
+      options.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-em' });
     return new GpuContext(device, describeAdapter(adapter.info), gpu, true);
   }
 
-  /** A buffer counted in liveBuffers/liveBytes; free it with destroyBuffer. */
+  /** True when GPU passes can be timed with timestamp queries. */
+  get hasTimestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /** A buffer counted in gpuAllocations(); free it with destroyBuffer. */
   createBuffer(label: string, size: number, usage: number): GPUBuffer {
     const padded = Math.max(4, Math.ceil(size / 4) * 4);
     if (padded > this.limits.maxBufferSize) {

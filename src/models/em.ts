@@ -19,6 +19,11 @@ export interface IterationRecord {
   readonly change: number;
   /** Wall-clock seconds this iteration took. */
   readonly seconds: number;
+  /**
+   * Components whose covariance needed diagonal jitter beyond regCovar to stay positive
+   * definite (float32 rounding of nearly singular covariances); usually 0.
+   */
+  readonly jitteredComponents: number;
 }
 
 /**
@@ -72,6 +77,7 @@ export class EmRun {
       lowerBound,
       change,
       seconds: (performance.now() - started) / 1000,
+      jitteredComponents: next.jittered ?? 0,
     };
     this.history.push(record);
     return record;

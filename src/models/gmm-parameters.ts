@@ -4,6 +4,8 @@ import { choleskyPacked, invertLowerPacked, packedIndex, packedSize } from './li
 
 /** Parameters of a full-covariance Gaussian mixture, float64, covariances packed lower. */
 export interface GmmParameters {
+  /** Components whose covariance needed extra diagonal jitter in the M-step that made them (0 if none). */
+  readonly jittered?: number;
   readonly nComponents: number;
   readonly nFeatures: number;
   /** w_k, length K, summing to 1. */
@@ -13,6 +15,13 @@ export interface GmmParameters {
   /** Sigma_k, packed lower, K x D(D+1)/2. */
   readonly covariances: Float64Array;
 }
+
+/**
+ * Diagonal jitter tried, relative to a component's second-moment scale, when a covariance is not
+ * factorisable: float32 sums of a nearly singular covariance (fewer distinct samples than
+ * features) can round to an indefinite matrix by about 1e-7 of that scale, more than regCovar.
+ */
+const JITTER_STEPS = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3];
 
 /** Floor added to every N_k so that an empty component divides by a tiny number, not zero. */
 export const EMPTY_COMPONENT_FLOOR = 10 * Number.EPSILON;
@@ -48,7 +57,23 @@ export function mStep(stats: SufficientStatistics, shifts: Float64Array, regCova
     }
   }
   for (let k = 0; k < K; k++) weights[k] /= total;
-  return { nComponents: K, nFeatures: D, weights, means, covariances };
+  let jittered = 0;
+  if (regCovar > 0) {
+    for (let k = 0; k < K; k++) {
+      if (choleskyPacked(covariances, D, k * P)) continue;
+      let scale = 0;
+      for (let i = 0; i < D; i++) scale += stats.secondMoment[k * P + packedIndex(i, i)] / (stats.nk[k] + EMPTY_COMPONENT_FLOOR);
+      scale = Math.max(scale / D, regCovar);
+      for (const step of JITTER_STEPS) {
+        for (let i = 0; i < D; i++) covariances[k * P + packedIndex(i, i)] += step * scale;
+        if (choleskyPacked(covariances, D, k * P)) {
+          jittered++;
+          break;
+        }
+      }
+    }
+  }
+  return { nComponents: K, nFeatures: D, weights, means, covariances, jittered };
 }
 
 /**

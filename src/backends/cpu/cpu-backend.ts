@@ -27,6 +27,7 @@ export class CpuBackend implements MixtureBackend {
 class CpuBoundData implements BoundData {
   readonly rows: number;
   readonly cols: number;
+  readonly lastGpuSeconds = null;
   private readonly x: Float64Array;
 
   constructor(m: Matrix) {
@@ -34,6 +35,8 @@ class CpuBoundData implements BoundData {
     this.cols = m.cols;
     this.x = Float64Array.from(m.data);
   }
+
+  async prepare(): Promise<void> {}
 
   async sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
     const { nComponents: K, nFeatures: D } = p;

@@ -1,6 +1,6 @@
 import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
-import { BufferUsage } from '../../gpu/constants.js';
+import { BufferUsage, MapMode } from '../../gpu/constants.js';
 import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
 import type {
   BoundData,
@@ -97,6 +97,8 @@ interface StatsWorkspace {
 class GpuBoundData implements BoundData {
   readonly rows: number;
   readonly cols: number;
+  lastGpuSeconds: number | null = null;
+  private timer: PassTimer | null = null;
   private readonly chunks: Chunk[] = [];
   private workspace: Workspace | null = null;
   private disposed = false;
@@ -126,6 +128,13 @@ class GpuBoundData implements BoundData {
     }
   }
 
+  prepare(nComponents: number): Promise<void> {
+    return this.serial(async () => {
+      await this.ensureStats(await this.ensureWorkspace(nComponents));
+      await this.ctx.device.queue.onSubmittedWorkDone();
+    });
+  }
+
   sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
     return this.serial(() => this.runStatistics(p, shifts));
   }
@@ -140,6 +149,8 @@ class GpuBoundData implements BoundData {
     for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
     this.chunks.length = 0;
     this.releaseWorkspace();
+    this.timer?.dispose();
+    this.timer = null;
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -421,7 +432,11 @@ class GpuBoundData implements BoundData {
     await ctx.guard('an EM iteration', () => {
       ctx.write(w.comp, packed);
       const encoder = ctx.device.createCommandEncoder({ label: 'EM iteration' });
-      const pass = encoder.beginComputePass({ label: 'E-step and statistics' });
+      this.timer ??= ctx.hasTimestamps ? new PassTimer(ctx) : null;
+      const pass = encoder.beginComputePass({
+        label: 'E-step and statistics',
+        timestampWrites: this.timer?.writes,
+      });
       this.chunks.forEach((_, i) => {
         pass.setPipeline(w.estep);
         pass.setBindGroup(0, w.estepGroups[i]);
@@ -435,9 +450,11 @@ class GpuBoundData implements BoundData {
       pass.dispatchWorkgroups(s.reduceWorkgroups);
       pass.end();
       encoder.copyBufferToBuffer(s.out, 0, s.staging, 0, s.stride * 4);
+      this.timer?.resolve(encoder);
       ctx.device.queue.submit([encoder.finish()]);
     });
     const out = await ctx.guard('reading the statistics', () => ctx.readFloats(s.staging, s.stride));
+    if (this.timer) this.lastGpuSeconds = await ctx.guard('reading timestamps', () => this.timer!.read());
     return unpackStatistics(out, p.nComponents, this.cols, this.rows);
   }
 
@@ -520,4 +537,37 @@ function unpackStatistics(out: Float32Array, k: number, d: number, rows: number)
     firstMoment: first,
     secondMoment: second,
   };
+}
+
+/** Times one compute pass with a pair of timestamp queries. */
+class PassTimer {
+  private readonly querySet: GPUQuerySet;
+  private readonly resolved: GPUBuffer;
+  private readonly staging: GPUBuffer;
+  readonly writes: GPUComputePassTimestampWrites;
+
+  constructor(private readonly ctx: GpuContext) {
+    this.querySet = ctx.device.createQuerySet({ label: 'pass timer', type: 'timestamp', count: 2 });
+    this.resolved = ctx.createBuffer('timestamps', 16, BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC);
+    this.staging = ctx.createBuffer('timestamps read-back', 16, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    this.writes = { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+  }
+
+  resolve(encoder: GPUCommandEncoder): void {
+    encoder.resolveQuerySet(this.querySet, 0, 2, this.resolved, 0);
+    encoder.copyBufferToBuffer(this.resolved, 0, this.staging, 0, 16);
+  }
+
+  async read(): Promise<number> {
+    await this.staging.mapAsync(MapMode.READ);
+    const [begin, end] = new BigUint64Array(this.staging.getMappedRange().slice(0));
+    this.staging.unmap();
+    return Number(end - begin) / 1e9;
+  }
+
+  dispose(): void {
+    this.querySet.destroy();
+    this.ctx.destroyBuffer(this.resolved);
+    this.ctx.destroyBuffer(this.staging);
+  }
 }

@@ -1,0 +1,320 @@
+/**
+ * Throughput benchmarks: EM iterations of each configuration on the WebGPU backend, the float64
+ * CPU reference and scikit-learn (when Debian's python3-sklearn is installed), from the same
+ * data and the same initial model, for a fixed number of iterations (tol 0).
+ *
+ *   npm run bench [-- --quick] [--config NAME] [--json] [--markdown FILE] [--no-sklearn]
+ *                 [--no-cpu] [--update-readme]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import type { BoundData, MixtureBackend } from '../src/backends/backend.js';
+import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
+import { makeBlobs } from '../src/data/synthetic.js';
+import type { Matrix } from '../src/data/matrix.js';
+import { GpuContext, gpuAllocations } from '../src/gpu/context.js';
+import { encodeNpy } from '../src/io/npy.js';
+import { writeFileAtomic } from '../src/io/files.js';
+import { EmRun } from '../src/models/em.js';
+import type { GmmParameters } from '../src/models/gmm-parameters.js';
+import { parametersFromCentres, randomFromDataCentres } from '../src/models/init.js';
+import { unpackSymmetric, packedSize } from '../src/models/linalg.js';
+import { Random } from '../src/models/random.js';
+import { standardConfigs, sweepConfigs, workPerIteration, type BenchConfig } from './configs.js';
+
+interface Row {
+  config: string;
+  backend: string;
+  n: number;
+  d: number;
+  k: number;
+  iterations: number;
+  /** Median wall time of the measured iterations. */
+  msPerIteration: number;
+  /** Median GPU time from timestamp queries, when the adapter has them. */
+  gpuMsPerIteration: number | null;
+  /** Samples x components x iterations per second. */
+  throughput: number;
+  gflops: number;
+  gbps: number;
+  compileMs: number | null;
+  uploadMs: number | null;
+  peakRssMb: number;
+  gpuMb: number | null;
+  lowerBound: number;
+  speedupVsSklearn: number | null;
+}
+
+const SKLEARN_PYTHON = '/usr/bin/python3';
+const REGCOVAR = 1e-6;
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const value = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+async function main(): Promise<void> {
+  const quick = flag('--quick');
+  let configs = [...standardConfigs(quick), ...sweepConfigs(quick)];
+  const only = value('--config');
+  if (only) {
+    configs = configs.filter((c) => c.name === only);
+    if (configs.length === 0) {
+      const names = [...standardConfigs(quick), ...sweepConfigs(quick)].map((c) => c.name).join(', ');
+      console.error(`bench: no configuration '${only}'; choose one of: ${names}`);
+      process.exit(2);
+    }
+  }
+  const gpu = await GpuContext.acquire({ timestamps: true });
+  const sklearn = !flag('--no-sklearn') && sklearnVersion();
+  const log = (line: string) => process.stderr.write(line + '\n');
+  log(`adapter: ${gpu.adapterDescription} (timestamp queries: ${gpu.hasTimestamps ? 'yes' : 'no'})`);
+  log(sklearn ? `scikit-learn ${sklearn} (${SKLEARN_PYTHON})` : 'scikit-learn: not installed, skipped');
+
+  const rows: Row[] = [];
+  for (const config of configs) {
+    log(`\n${config.name}: generating N=${config.n} D=${config.d} K=${config.k}`);
+    const x = makeBlobs({ n: config.n, d: config.d, k: config.k, seed: 1 });
+    const init = parametersFromCentres(x, randomFromDataCentres(x, config.k, new Random(7)), REGCOVAR);
+    const gpuRow = await runBackend(config, x, init, await WebGpuBackend.create({ device: gpu.device }), gpu);
+    rows.push(gpuRow);
+    log(describe(gpuRow));
+    if (config.compare && !flag('--no-cpu')) {
+      const cpuRow = await runBackend(config, x, init, new CpuBackend(), null);
+      rows.push(cpuRow);
+      log(describe(cpuRow));
+    }
+    if (config.compare && sklearn) {
+      const skRow = runSklearn(config, x, init);
+      rows.push(skRow);
+      log(describe(skRow));
+      for (const r of rows.filter((r) => r.config === config.name && r.backend !== 'scikit-learn')) {
+        r.speedupVsSklearn = skRow.msPerIteration / r.msPerIteration;
+      }
+    }
+  }
+  gpu.release();
+
+  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${sklearn ? `, scikit-learn ${sklearn}` : ''}`;
+  const markdown = toMarkdown(rows, machine, quick);
+  const markdownPath = value('--markdown') ?? 'bench/results.md';
+  await writeFileAtomic(markdownPath, markdown);
+  log(`\nmarkdown table written to ${markdownPath}`);
+  if (flag('--update-readme')) updateReadme(markdown);
+  if (flag('--json')) process.stdout.write(JSON.stringify({ machine, quick, rows }) + '\n');
+  else process.stdout.write('\n' + toText(rows, machine));
+}
+
+async function runBackend(
+  config: BenchConfig,
+  x: Matrix,
+  init: GmmParameters,
+  backend: MixtureBackend,
+  gpu: GpuContext | null,
+): Promise<Row> {
+  let bound: BoundData | null = null;
+  try {
+    const uploadStart = performance.now();
+    bound = await backend.bindData(x);
+    if (gpu) await gpu.device.queue.onSubmittedWorkDone();
+    const uploadMs = performance.now() - uploadStart;
+    const compileStart = performance.now();
+    await bound.prepare(config.k);
+    const compileMs = performance.now() - compileStart;
+    const run = new EmRun(bound, init, { tol: 0, maxIter: config.iterations + 1, regCovar: REGCOVAR });
+    await run.step(); // warm-up
+    const wall: number[] = [];
+    const gpuTimes: number[] = [];
+    let peakGpu = gpu ? gpuAllocations(gpu.device).bytes : 0;
+    while (!run.done) {
+      const record = await run.step();
+      wall.push(record.seconds * 1000);
+      if (bound.lastGpuSeconds !== null) gpuTimes.push(bound.lastGpuSeconds * 1000);
+      if (gpu) peakGpu = Math.max(peakGpu, gpuAllocations(gpu.device).bytes);
+    }
+    const ms = median(wall);
+    return makeRow(config, backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)', ms, run.lowerBound, {
+      gpuMs: gpuTimes.length ? median(gpuTimes) : null,
+      compileMs: gpu ? compileMs : null,
+      uploadMs: gpu ? uploadMs : null,
+      gpuMb: gpu ? peakGpu / 2 ** 20 : null,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    });
+  } finally {
+    bound?.dispose();
+    backend.dispose();
+  }
+}
+
+function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-em-bench-'));
+  try {
+    const dataPath = join(dir, 'x.npy');
+    const initPath = join(dir, 'init.json');
+    writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
+    const d = init.nFeatures;
+    const full = new Float64Array(init.nComponents * d * d);
+    for (let c = 0; c < init.nComponents; c++) unpackSymmetric(init.covariances, d, full, c * d * d, c * packedSize(d));
+    const nested = (a: Float64Array, shape: number[]): unknown =>
+      shape.length === 1
+        ? Array.from(a)
+        : Array.from({ length: shape[0] }, (_, i) => {
+            const size = shape.slice(1).reduce((p, v) => p * v, 1);
+            return nested(a.subarray(i * size, (i + 1) * size), shape.slice(1));
+          });
+    writeFileSync(
+      initPath,
+      JSON.stringify({
+        weights: Array.from(init.weights),
+        means: nested(init.means, [init.nComponents, d]),
+        covariances: nested(full, [init.nComponents, d, d]),
+        regCovar: REGCOVAR,
+      }),
+    );
+    const env = { ...process.env };
+    // Set on some machines for old OpenBLAS builds; they slow a current one down (see the README).
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    const script = new URL('./sklearn_gmm.py', import.meta.url).pathname;
+    const result = spawnSync(SKLEARN_PYTHON, [script, dataPath, initPath, String(config.iterations)], {
+      encoding: 'utf8',
+      env,
+      maxBuffer: 1 << 20,
+    });
+    if (result.status !== 0) throw new Error(`scikit-learn run failed: ${result.stderr.trim().split('\n').pop()}`);
+    const out = JSON.parse(result.stdout) as { secondsPerIteration: number; lowerBound: number; peakRssMb: number };
+    return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.lowerBound, {
+      gpuMs: null,
+      compileMs: null,
+      uploadMs: null,
+      gpuMb: null,
+      peakRssMb: out.peakRssMb,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function makeRow(
+  config: BenchConfig,
+  backend: string,
+  ms: number,
+  lowerBound: number,
+  extra: Pick<Row, 'compileMs' | 'uploadMs' | 'gpuMb' | 'peakRssMb'> & { gpuMs: number | null },
+): Row {
+  const { flop, bytes } = workPerIteration(config.n, config.d, config.k);
+  return {
+    config: config.name,
+    backend,
+    n: config.n,
+    d: config.d,
+    k: config.k,
+    iterations: config.iterations,
+    msPerIteration: ms,
+    gpuMsPerIteration: extra.gpuMs,
+    throughput: (config.n * config.k) / (ms / 1000),
+    gflops: flop / (ms / 1000) / 1e9,
+    gbps: bytes / (ms / 1000) / 1e9,
+    compileMs: extra.compileMs,
+    uploadMs: extra.uploadMs,
+    peakRssMb: extra.peakRssMb,
+    gpuMb: extra.gpuMb,
+    lowerBound,
+    speedupVsSklearn: null,
+  };
+}
+
+function describe(r: Row): string {
+  const gpu = r.gpuMsPerIteration === null ? '' : ` (GPU ${r.gpuMsPerIteration.toFixed(1)} ms)`;
+  return `  ${r.backend.padEnd(14)} ${r.msPerIteration.toFixed(1)} ms/iter${gpu}, mean log-lik ${r.lowerBound.toFixed(5)}`;
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function sklearnVersion(): string | false {
+  const r = spawnSync(SKLEARN_PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : false;
+}
+
+const fmt = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
+const si = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : `${(v / 1e3).toFixed(0)}k`);
+
+const HEADER = [
+  'config',
+  'backend',
+  'ms/iter',
+  'GPU ms/iter',
+  'N·K·it/s',
+  'GFLOP/s',
+  'GB/s',
+  'compile ms',
+  'upload ms',
+  'peak RSS MB',
+  'GPU MB',
+  'mean log-lik',
+  'vs sklearn',
+];
+
+function cells(r: Row): string[] {
+  return [
+    r.config,
+    r.backend,
+    fmt(r.msPerIteration),
+    fmt(r.gpuMsPerIteration),
+    si(r.throughput),
+    fmt(r.gflops, 2),
+    fmt(r.gbps, 2),
+    fmt(r.compileMs, 0),
+    fmt(r.uploadMs, 0),
+    fmt(r.peakRssMb, 0),
+    fmt(r.gpuMb, 0),
+    r.lowerBound.toFixed(5),
+    r.speedupVsSklearn === null ? '-' : `${r.speedupVsSklearn.toFixed(2)}x`,
+  ];
+}
+
+function toText(rows: Row[], machine: string): string {
+  const table = [HEADER, ...rows.map(cells)];
+  const widths = HEADER.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  return (
+    `machine: ${machine}\n` + table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n') + '\n'
+  );
+}
+
+function toMarkdown(rows: Row[], machine: string, quick: boolean): string {
+  return [
+    `Benchmark (${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}): ${machine}.`,
+    'Median of the measured iterations after one warm-up; tol 0 from the same initial model; ' +
+      '"mean log-lik" is the lower bound at the last E-step; "vs sklearn" is scikit-learn\'s time over this row\'s.',
+    '',
+    `| ${HEADER.join(' | ')} |`,
+    `| ${HEADER.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${cells(r).join(' | ')} |`),
+    '',
+  ].join('\n');
+}
+
+function updateReadme(markdown: string): void {
+  const path = 'README.md';
+  const text = readFileSync(path, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${start} ... ${end} section`);
+  writeFileSync(path, text.slice(0, a + start.length) + '\n' + markdown + text.slice(b));
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
