@@ -23,7 +23,7 @@ const gmm = (name: string, n: number, d: number, k: number, iterations: number, 
 /** The standard configurations. */
 export function standardConfigs(quick: boolean): BenchConfig[] {
   const scale = quick ? 10 : 1;
-  const iters = quick ? 3 : 5;
+  const iters = quick ? 2 : 3;
   return [
     gmm(`gmm-full-N${label(1_000_000 / scale)}-D8-K16`, 1_000_000 / scale, 8, 16, iters, true),
     gmm(`gmm-full-N${label(200_000 / scale)}-D32-K32`, 200_000 / scale, 32, 32, iters, true),
@@ -36,7 +36,7 @@ export function sweepConfigs(quick: boolean): BenchConfig[] {
   const ks = quick ? [4, 32] : [4, 16, 64];
   const ds = quick ? [2, 16] : [2, 8, 32, 64];
   const base = quick ? 20_000 : 100_000;
-  const iters = 3;
+  const iters = 2;
   return [
     ...ns.map((n) => gmm(`sweep-N${label(n)}-D8-K16`, n, 8, 16, iters, false)),
     ...ks.map((k) => gmm(`sweep-N${label(base)}-D8-K${k}`, base, 8, k, iters, false)),

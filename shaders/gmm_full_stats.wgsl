@@ -1,19 +1,28 @@
-// Weighted sums for the full-covariance M-step, one workgroup per (block of rows, component).
-// With t = (x - c_k, 1), a vector of D + 1 values, every statistic is r_nk * t_i * t_j for one
-// pair i >= j: (D, D) gives N_k, (i, D) the first moment, (i, j < D) the second moment. So the
-// (D + 1)(D + 2)/2 sums of a component are one uniform loop. The extra workgroup row k = K
-// sums the per-sample log-likelihoods instead (pair (D, D) only).
+// Weighted sums for the full-covariance M-step.
 //
-// Precision: each thread sums a tile of TILE rows, then adds the tile sum to its block total
-// (two levels, so the error grows with TILE + tiles, not with the row count), and the blocks
-// are combined by reduce_partials.wgsl in a fixed order: the same input gives the same bits.
+// With t = (x - c_k, 1), a vector of D + 1 values, every statistic of component k is a sum over
+// samples of r_nk * t_i * t_j for one pair i >= j: (D, D) gives N_k, (i, D) the first moment,
+// (i, j < D) the second moment. Entry e = k * S + pair (S = (D + 1)(D + 2) / 2 pairs); the
+// last entry, e = K * S, sums the per-sample log-likelihoods (r = log p(x_n), t = (.., 1)).
+//
+// A workgroup (block of rows, group of entries) owns WORKGROUP * PER_THREAD consecutive
+// entries, PER_THREAD per thread, and walks its rows in tiles of TILE: the tile's samples and
+// the responsibilities of the few components its entries touch are staged in workgroup memory
+// once and used by every entry, so samples are read once per entry group, not once per
+// component.
+//
+// Precision: each thread sums a tile into `part`, then adds the tile sum to its block total
+// (two levels: the error grows with TILE + tiles, not with the row count); blocks are combined
+// by reduce_partials.wgsl in a fixed order, so the same input gives the same bits.
 
 override D: u32;
 override K: u32;
 override WORKGROUP: u32 = 64u;
+override TILE: u32 = 32u;
+// Most components (plus the log-likelihood column) one workgroup's entries touch.
+override K_SPAN: u32;
 const MAX_D: u32 = 64u;
-const TILE: u32 = 32u;
-const MAX_PER_THREAD: u32 = 12u;
+const PER_THREAD: u32 = 8u;
 
 struct Chunk {
   row_offset: u32,
@@ -34,8 +43,8 @@ struct Chunk {
 @group(0) @binding(5) var<storage, read> row_weights: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
-var<workgroup> tile: array<f32, TILE * (MAX_D + 1u)>;
-var<workgroup> tile_r: array<f32, TILE>;
+var<workgroup> tile_x: array<f32, TILE * (D + 1u)>;
+var<workgroup> tile_r: array<f32, TILE * K_SPAN>;
 
 fn row_weight(row: u32) -> f32 {
   if (chunk.has_row_weights == 1u) {
@@ -47,85 +56,108 @@ fn row_weight(row: u32) -> f32 {
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let block = wid.x;
-  let k = wid.y;
   let width = D + 1u;
-  let entries = width * (width + 1u) / 2u;
+  let pairs = width * (width + 1u) / 2u;
+  let entries = K * pairs + 1u;
+  let first_entry = wid.y * WORKGROUP * PER_THREAD;
+  let k_first = first_entry / pairs;
   let shift_base = K * D + K * (D * (D + 1u) / 2u) + K;
 
-  // Decode this thread's pairs (i >= j) from entry indices lid, lid + WORKGROUP, ...
-  var pair_i: array<u32, MAX_PER_THREAD>;
-  var pair_j: array<u32, MAX_PER_THREAD>;
-  var owned = 0u;
-  for (var e = lid; e < entries && owned < MAX_PER_THREAD; e += WORKGROUP) {
+  // This thread's entries: local responsibility column, pair (i, j), and the shifts c_ki, c_kj.
+  var col: array<u32, PER_THREAD>;
+  var pi: array<u32, PER_THREAD>;
+  var pj: array<u32, PER_THREAD>;
+  var ci: array<f32, PER_THREAD>;
+  var cj: array<f32, PER_THREAD>;
+  for (var m = 0u; m < PER_THREAD; m++) {
+    let e = min(first_entry + m * WORKGROUP + lid, entries - 1u);
+    let k = e / pairs;
     var i = 0u;
-    while ((i + 1u) * (i + 2u) / 2u <= e) {
-      i++;
+    var j = D;
+    if (k < K) {
+      let p = e - k * pairs;
+      i = u32((sqrt(8.0 * f32(p) + 1.0) - 1.0) * 0.5);
+      // Correct the float estimate of the triangular root.
+      if (i * (i + 1u) / 2u > p) {
+        i--;
+      }
+      if ((i + 1u) * (i + 2u) / 2u <= p) {
+        i++;
+      }
+      j = p - i * (i + 1u) / 2u;
+    } else {
+      i = D;
     }
-    pair_i[owned] = i;
-    pair_j[owned] = e - i * (i + 1u) / 2u;
-    owned++;
+    col[m] = k - k_first;
+    pi[m] = i;
+    pj[m] = j;
+    ci[m] = 0.0;
+    cj[m] = 0.0;
+    if (k < K && i < D) {
+      ci[m] = comp[shift_base + k * D + i];
+    }
+    if (k < K && j < D) {
+      cj[m] = comp[shift_base + k * D + j];
+    }
   }
 
-  var total: array<f32, MAX_PER_THREAD>;
+  var total: array<f32, PER_THREAD>;
   let row_begin = block * chunk.rows_per_block;
   let row_end = min(row_begin + chunk.rows_per_block, chunk.row_count);
   for (var t0 = row_begin; t0 < row_end; t0 += TILE) {
     for (var idx = lid; idx < TILE * width; idx += WORKGROUP) {
       let t = idx / width;
-      let i = idx % width;
+      let i = idx - t * width;
       let row = t0 + t;
       var v = 0.0;
       if (row < row_end) {
         if (i == D) {
           v = 1.0;
-        } else if (k < K) {
-          v = x[row * D + i] - comp[shift_base + k * D + i];
+        } else {
+          v = x[row * D + i];
         }
       }
-      tile[idx] = v;
+      tile_x[idx] = v;
     }
-    for (var t = lid; t < TILE; t += WORKGROUP) {
+    for (var idx = lid; idx < TILE * K_SPAN; idx += WORKGROUP) {
+      let t = idx / K_SPAN;
+      let k = k_first + idx - t * K_SPAN;
       let row = t0 + t;
       var r = 0.0;
       if (row < row_end) {
         if (k < K) {
           r = resp[row * K + k] * row_weight(row);
-        } else {
+        } else if (k == K) {
           r = loglik[row] * row_weight(row);
         }
       }
-      tile_r[t] = r;
+      tile_r[idx] = r;
     }
     workgroupBarrier();
-    // Zeroed explicitly: some drivers keep a loop-local array's values across iterations.
-    var part: array<f32, MAX_PER_THREAD>;
-    for (var m = 0u; m < owned; m++) {
+    var part: array<f32, PER_THREAD>;
+    for (var m = 0u; m < PER_THREAD; m++) {
       part[m] = 0.0;
     }
     for (var t = 0u; t < TILE; t++) {
-      let r = tile_r[t];
-      let base = t * width;
-      for (var m = 0u; m < owned; m++) {
-        part[m] = fma(r * tile[base + pair_i[m]], tile[base + pair_j[m]], part[m]);
+      let xb = t * width;
+      let rb = t * K_SPAN;
+      for (var m = 0u; m < PER_THREAD; m++) {
+        let a = tile_x[xb + pi[m]] - ci[m];
+        let b = tile_x[xb + pj[m]] - cj[m];
+        part[m] = fma(tile_r[rb + col[m]] * a, b, part[m]);
       }
     }
-    for (var m = 0u; m < owned; m++) {
+    for (var m = 0u; m < PER_THREAD; m++) {
       total[m] += part[m];
     }
     workgroupBarrier();
   }
 
-  let stride = K * entries + 1u;
-  let out_base = (chunk.block_offset + block) * stride;
-  if (k < K) {
-    for (var m = 0u; m < owned; m++) {
-      partials[out_base + k * entries + lid + m * WORKGROUP] = total[m];
-    }
-  } else {
-    // Only the pair (D, D), the last entry, holds the log-likelihood sum.
-    let last = entries - 1u;
-    if (lid == last % WORKGROUP) {
-      partials[out_base + K * entries] = total[last / WORKGROUP];
+  let out_base = (chunk.block_offset + block) * entries;
+  for (var m = 0u; m < PER_THREAD; m++) {
+    let e = first_entry + m * WORKGROUP + lid;
+    if (e < entries) {
+      partials[out_base + e] = total[m];
     }
   }
 }

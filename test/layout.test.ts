@@ -6,10 +6,12 @@ import {
   MAX_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
-  STATS_MAX_PER_THREAD,
+  STATS_PER_THREAD,
   STATS_TILE_ROWS,
+  STATS_WORKGROUP,
   componentLayout,
   packU32Struct,
+  statsLayout,
   statsPerComponent,
 } from '../src/backends/webgpu/layout.js';
 
@@ -55,10 +57,26 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('gmm_full_stats.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
     expect(constant(shader('gmm_full_estep.wgsl'), 'WORKGROUP')).toBe(ESTEP_WORKGROUP);
     expect(constant(shader('gmm_full_stats.wgsl'), 'TILE')).toBe(STATS_TILE_ROWS);
-    expect(constant(shader('gmm_full_stats.wgsl'), 'MAX_PER_THREAD')).toBe(STATS_MAX_PER_THREAD);
+    expect(constant(shader('gmm_full_stats.wgsl'), 'PER_THREAD')).toBe(STATS_PER_THREAD);
+    expect(constant(shader('gmm_full_stats.wgsl'), 'WORKGROUP')).toBe(STATS_WORKGROUP);
     expect(constant(shader('reduce_partials.wgsl'), 'WORKGROUP')).toBe(REDUCE_WORKGROUP);
-    // The largest D must fit the statistics workgroup: 256 threads x MAX_PER_THREAD entries.
-    expect(statsPerComponent(MAX_FEATURES)).toBeLessThanOrEqual(256 * STATS_MAX_PER_THREAD);
+    expect(statsPerComponent(MAX_FEATURES)).toBe(65 * 66 / 2);
+  });
+
+  it('a statistics workgroup covers the components its entries touch and fits in 16 KiB', () => {
+    for (const d of [1, 2, 8, 33, 64]) {
+      for (const k of [1, 2, 16, 200, 5000]) {
+        const l = statsLayout(d, k, 16384);
+        const perGroup = STATS_WORKGROUP * STATS_PER_THREAD;
+        for (let g = 0; g < l.groups; g++) {
+          const first = Math.floor((g * perGroup) / l.pairs);
+          const last = Math.floor(Math.min(g * perGroup + perGroup - 1, l.entries - 1) / l.pairs);
+          expect(last - first).toBeLessThan(l.kSpan);
+        }
+        expect(4 * l.tile * (d + 1 + l.kSpan)).toBeLessThanOrEqual(16384);
+        expect(l.tile).toBeGreaterThanOrEqual(8);
+      }
+    }
   });
 
   it('component buffer sections follow each other without overlap', () => {

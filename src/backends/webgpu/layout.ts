@@ -32,10 +32,28 @@ export function packU32Struct<F extends readonly string[]>(
   return Uint32Array.from(fields, (name) => (name.startsWith('_pad') ? 0 : values[name]));
 }
 
-/** Rows summed per workgroup tile in gmm_full_stats.wgsl (its TILE). */
+/** Statistics one thread of gmm_full_stats.wgsl owns (its PER_THREAD). */
+export const STATS_PER_THREAD = 8;
+/** Threads per workgroup of gmm_full_stats.wgsl. */
+export const STATS_WORKGROUP = 64;
+/** Largest tile of rows gmm_full_stats.wgsl stages at once (its TILE, lowered when memory is short). */
 export const STATS_TILE_ROWS = 32;
-/** Most statistics one stats thread owns (its MAX_PER_THREAD). */
-export const STATS_MAX_PER_THREAD = 12;
+
+/**
+ * How gmm_full_stats.wgsl is laid out for D and K: entry groups of WORKGROUP x PER_THREAD
+ * consecutive entries, the components (plus the log-likelihood column) one group touches, and
+ * the largest tile of rows whose samples and responsibilities fit in workgroup memory.
+ */
+export function statsLayout(d: number, k: number, maxWorkgroupBytes: number) {
+  const pairs = statsPerComponent(d);
+  const entries = k * pairs + 1;
+  const perGroup = STATS_WORKGROUP * STATS_PER_THREAD;
+  const groups = Math.ceil(entries / perGroup);
+  const kSpan = Math.min(k + 1, Math.floor((perGroup - 1) / pairs) + 2);
+  let tile = STATS_TILE_ROWS;
+  while (tile > 1 && 4 * tile * (d + 1 + kSpan) > maxWorkgroupBytes) tile >>= 1;
+  return { pairs, entries, groups, kSpan, tile };
+}
 /** Largest D the kernels' private arrays hold (their MAX_D). */
 export const MAX_FEATURES = 64;
 /** Threads per workgroup of the E-step (its WORKGROUP). */

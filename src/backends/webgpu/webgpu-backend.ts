@@ -15,11 +15,12 @@ import {
   MAX_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
-  STATS_MAX_PER_THREAD,
   STATS_TILE_ROWS,
+  STATS_WORKGROUP,
   componentLayout,
   packComponents,
   packU32Struct,
+  statsLayout,
   statsPerComponent,
   type ChunkUniform,
 } from './layout.js';
@@ -89,6 +90,8 @@ interface StatsWorkspace {
   readonly statsPipeline: GPUComputePipeline;
   readonly statsGroups: GPUBindGroup[];
   readonly statsBlocks: number[];
+  /** Workgroups along y: groups of consecutive statistics. */
+  readonly entryGroups: number;
   readonly reducePipeline: GPUComputePipeline;
   readonly reduceGroup: GPUBindGroup;
   readonly reduceWorkgroups: number;
@@ -287,12 +290,8 @@ class GpuBoundData implements BoundData {
     const { ctx } = this;
     const d = this.cols;
     const k = w.k;
-    const entries = statsPerComponent(d);
-    const workgroup = entries <= 64 ? 64 : entries <= 128 ? 128 : 256;
-    if (Math.ceil(entries / workgroup) > STATS_MAX_PER_THREAD) {
-      throw new WebGpuEmError('usage', `D = ${d} needs more statistics per component than the kernel holds`);
-    }
-    const stride = k * entries + 1;
+    const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize);
+    const stride = layout.entries;
     const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES);
     const maxBlocks = Math.floor(maxBytes / (stride * 4));
     if (maxBlocks < 1) {
@@ -319,7 +318,13 @@ class GpuBoundData implements BoundData {
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
-    const statsPipeline = await ctx.pipeline('gmm_full_stats.wgsl', { D: d, K: k, WORKGROUP: workgroup });
+    const statsPipeline = await ctx.pipeline('gmm_full_stats.wgsl', {
+      D: d,
+      K: k,
+      WORKGROUP: STATS_WORKGROUP,
+      TILE: layout.tile,
+      K_SPAN: layout.kSpan,
+    });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
     const out = ctx.createBuffer(
@@ -385,6 +390,7 @@ class GpuBoundData implements BoundData {
       statsPipeline,
       statsGroups,
       statsBlocks,
+      entryGroups: layout.groups,
       reducePipeline,
       reduceGroup,
       reduceWorkgroups: Math.ceil(stride / REDUCE_WORKGROUP),
@@ -443,7 +449,7 @@ class GpuBoundData implements BoundData {
         pass.dispatchWorkgroups(...w.estepGrid[i]);
         pass.setPipeline(s.statsPipeline);
         pass.setBindGroup(0, s.statsGroups[i]);
-        pass.dispatchWorkgroups(s.statsBlocks[i], p.nComponents + 1);
+        pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
       });
       pass.setPipeline(s.reducePipeline);
       pass.setBindGroup(0, s.reduceGroup);
