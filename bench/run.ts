@@ -124,9 +124,9 @@ async function runBackend(
     if (gpu) await gpu.device.queue.onSubmittedWorkDone();
     const uploadMs = performance.now() - uploadStart;
     const compileStart = performance.now();
-    await bound.prepare(config.k);
+    await bound.prepare(config.k, 'full');
     const compileMs = performance.now() - compileStart;
-    const run = new EmRun(bound, init, { tol: 0, maxIter: config.iterations + 1, regCovar: REGCOVAR });
+    const run = new EmRun(bound, init, { covarianceType: 'full', tol: 0, maxIter: config.iterations + 1, regCovar: REGCOVAR });
     await run.step(); // warm-up
     const wall: number[] = [];
     const gpuTimes: number[] = [];

@@ -64,6 +64,7 @@ function randomParameters(k: number, d: number, seed: number): GmmParameters {
   const w = Float64Array.from({ length: k }, () => 0.2 + rng.uniform());
   const total = w.reduce((s, v) => s + v, 0);
   return {
+    covarianceType: 'full',
     nComponents: k,
     nFeatures: d,
     weights: w.map((v) => v / total),
@@ -138,9 +139,9 @@ describe('CPU reference backend', () => {
     const init = parametersFromCentres(x, kmeansPlusPlusCentres(x, 2, rng), 1e-6);
     const bound = await new CpuBackend().bindData(x);
     const cp = toComponentParameters(init);
-    const a = mStep(await bound.sufficientStatistics(cp, shiftsFor(init)), shiftsFor(init), 1e-6);
+    const a = mStep(await bound.sufficientStatistics(cp, shiftsFor(init)), shiftsFor(init), 1e-6, 'full');
     const zero = new Float64Array(init.means.length);
-    const b = mStep(await bound.sufficientStatistics(cp, zero), zero, 1e-6);
+    const b = mStep(await bound.sufficientStatistics(cp, zero), zero, 1e-6, 'full');
     expect(maxAbsDiff(a.means, b.means)).toBeLessThan(1e-7);
     // Sums around 0 of data at 1e4 cancel ~8 digits even in float64; around the mean they don't.
     expect(maxAbsDiff(a.covariances, b.covariances)).toBeLessThan(1e-4);

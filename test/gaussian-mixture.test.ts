@@ -245,7 +245,7 @@ describe('bad input gets a clear error', () => {
       /init/,
     );
     await expectError(
-      () => new GaussianMixture({ nComponents: 2, covarianceType: 'diag' as never }),
+      () => new GaussianMixture({ nComponents: 2, covarianceType: 'banana' as never }),
       'usage',
       /covarianceType/,
     );
@@ -268,7 +268,7 @@ describe('bad input gets a clear error', () => {
         init: { means: [1, 2, 3, 4], weights: [1, 1], covariances: [1, 0, 0, 1] },
       }).fit(x),
       'data',
-      /covariance values/,
+      /'full' covariances need K x D x D = 8 values, got 4/,
     );
     await expectError(
       new GaussianMixture({

@@ -16,7 +16,12 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, gpuAllocations } from '../src/index.js';
-import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
+import {
+  COVARIANCE_TYPES,
+  shiftsFor,
+  toComponentParameters,
+  type CovarianceType,
+} from '../src/models/gmm-parameters.js';
 import { kmeansPlusPlusCentres, parametersFromCentres, randomFromDataCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
 import { allFinite, makeBlobs, maxAbs, maxAbsDiff } from './helpers/data.js';
@@ -30,8 +35,8 @@ afterAll(() => gpu?.release());
 
 const onGpu = () => ({ backend: 'webgpu' as const, device: gpu.device });
 
-async function statsBoth(x: Matrix, k: number, centres = kmeansPlusPlusCentres) {
-  const init = parametersFromCentres(x, centres(x, k, new Random(1)), 1e-6);
+async function statsBoth(x: Matrix, k: number, centres = kmeansPlusPlusCentres, type: CovarianceType = 'full') {
+  const init = parametersFromCentres(x, centres(x, k, new Random(1)), 1e-6, type);
   const params = toComponentParameters(init);
   const shifts = shiftsFor(init);
   const cpu = await (await new CpuBackend().bindData(x)).sufficientStatistics(params, shifts);
@@ -82,6 +87,34 @@ describe('one E-step: statistics on the GPU equal the float64 reference', () => 
       expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
     });
   }
+});
+
+describe('every covariance family on the GPU agrees with the reference', () => {
+  for (const type of COVARIANCE_TYPES) {
+    it(`${type}: one E-step's statistics`, async () => {
+      const x = makeBlobs({ n: 20_000, d: 6, k: 5, seed: 3 });
+      const { cpu, gpu: g } = await statsBoth(x, 5, kmeansPlusPlusCentres, type);
+      expect(g.secondMomentLayout).toBe(cpu.secondMomentLayout);
+      expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * 20_000);
+      expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
+      expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
+    });
+
+    it(`${type}: a whole fit, data offset by 1e3`, async () => {
+      const x = makeBlobs({ n: 10_000, d: 4, k: 3, offset: 1e3, seed: 8 });
+      const { cpu, gpu: g } = await fitBoth(x, 3, { covarianceType: type });
+      expectFitsAgree(cpu, g, 6);
+      expect(g.covariances).toHaveLength(cpu.covariances.length);
+    });
+  }
+
+  it('diag with D = 64 and many components', async () => {
+    const x = makeBlobs({ n: 4000, d: 64, k: 20, seed: 5 });
+    const { cpu, gpu: g } = await statsBoth(x, 20, kmeansPlusPlusCentres, 'diag');
+    expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
+  });
 });
 
 describe('whole fits on the GPU agree with the reference', () => {

@@ -1,10 +1,13 @@
 import type { Matrix } from '../data/matrix.js';
+import type { CovarianceType } from '../models/gmm-parameters.js';
 
 /**
  * What a backend needs to evaluate log w_k + log N(x | mu_k, Sigma_k) for every sample and
- * component (full covariance). Float64 on the host; a GPU backend rounds to float32.
+ * component. Float64 on the host; a GPU backend rounds to float32.
  */
 export interface ComponentParameters {
+  /** full and tied: packed triangular precision factors; diag and spherical: 1/sigma per feature. */
+  readonly covarianceType: CovarianceType;
   readonly nComponents: number;
   readonly nFeatures: number;
   /** log w_k, length K. */
@@ -12,8 +15,9 @@ export interface ComponentParameters {
   /** mu_k, K x D row-major. */
   readonly means: Float64Array;
   /**
-   * M_k = C_k^-1 where Sigma_k = C_k C_k^T, packed lower-triangular (K x D(D+1)/2), so that
-   * the squared Mahalanobis distance is ||M_k (x - mu_k)||^2.
+   * full and tied: M_k = C_k^-1 where Sigma_k = C_k C_k^T, packed lower-triangular
+   * (K x D(D+1)/2), so that the squared Mahalanobis distance is ||M_k (x - mu_k)||^2.
+   * diag and spherical: the diagonal of M_k, 1 / sigma_ki (K x D).
    */
   readonly precisionCholesky: Float64Array;
   /** log det M_k = sum_i log (M_k)_ii, length K. */
@@ -35,7 +39,11 @@ export interface SufficientStatistics {
   readonly nk: Float64Array;
   /** sum_n r_nk (x_n - c_k), K x D. */
   readonly firstMoment: Float64Array;
-  /** sum_n r_nk (x_n - c_k)(x_n - c_k)^T, packed lower, K x D(D+1)/2. */
+  /**
+   * 'packed' (full and tied): sum_n r_nk (x_n - c_k)(x_n - c_k)^T, packed lower, K x D(D+1)/2.
+   * 'diagonal' (diag and spherical): only its diagonal, K x D.
+   */
+  readonly secondMomentLayout: 'packed' | 'diagonal';
   readonly secondMoment: Float64Array;
 }
 
@@ -52,8 +60,11 @@ export interface BoundData {
   readonly rows: number;
   readonly cols: number;
   /** Builds what K components need (GPU pipelines and buffers) ahead of the first pass. */
-  prepare(nComponents: number): Promise<void>;
-  /** One E-step plus the weighted sums, in one pass over the data. */
+  prepare(nComponents: number, covarianceType: CovarianceType): Promise<void>;
+  /**
+   * One E-step plus the weighted sums, in one pass over the data. Diagonal families get
+   * 'diagonal' second moments, full and tied 'packed' ones.
+   */
   sufficientStatistics(params: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics>;
   /** Per-sample log-likelihoods and, when asked, responsibilities. */
   eStep(params: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult>;

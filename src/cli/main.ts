@@ -3,6 +3,7 @@ import { WebGpuEmError } from '../errors.js';
 import { readDataFile, readModelFile, writeFileAtomic } from '../io/files.js';
 import { gmmModelToJson } from '../io/model-file.js';
 import { GaussianMixture, type InitMethod } from '../models/gaussian-mixture.js';
+import { COVARIANCE_TYPES, type CovarianceType } from '../models/gmm-parameters.js';
 import type { InitialModel } from '../models/init.js';
 import { parseArgs, type OptionSpec } from './args.js';
 
@@ -21,7 +22,7 @@ Commands:
 
 gmm options:
   -k, --n-components K        number of components (default: K of --init-model)
-  --covariance full           covariance type (default full)
+  --covariance TYPE           full (default), tied, diag or spherical
   --max-iter N                most EM iterations per initialisation (default 100)
   --tol X                     stop when the mean log-likelihood changes by less (default 1e-3;
                               0 runs exactly --max-iter iterations)
@@ -44,7 +45,7 @@ Exit codes: 0 success, 2 usage error, 1 data or runtime error.`;
 
 const GMM_OPTIONS: OptionSpec[] = [
   { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
-  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: ['full'] },
+  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
   { name: 'maxIter', flags: ['--max-iter'], value: 'integer', min: 1 },
   { name: 'tol', flags: ['--tol'], value: 'number', min: 0 },
   { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
@@ -121,6 +122,7 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
 
   let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? 'kmeans++';
   let k = o.k as number | undefined;
+  let covarianceType = o.covariance as CovarianceType | undefined;
   if (o.initModel) {
     const spec = await readModelFile(o.initModel as string);
     if (spec.nFeatures !== matrix.cols) {
@@ -147,9 +149,10 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
   if (k === undefined)
     throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
 
+  covarianceType ??= 'full';
   const gmm = new GaussianMixture({
     nComponents: k,
-    covarianceType: 'full',
+    covarianceType,
     maxIter: o.maxIter as number | undefined,
     tol: o.tol as number | undefined,
     regCovar: o.regCovar as number | undefined,
@@ -166,7 +169,7 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
     const p = gmm.parameters;
     const result = {
       model: gmmModelToJson({
-        covarianceType: 'full',
+        covarianceType,
         nFeatures: p.nFeatures,
         weights: gmm.weights,
         means: gmm.means.data,
@@ -230,6 +233,20 @@ async function runInfo(argv: readonly string[], streams: CliStreams): Promise<nu
     return 0;
   } finally {
     backend.dispose();
+  }
+}
+
+/** Model files hold covariances expanded to K x D x D; the fit wants its family's own shape. */
+function covariancesInShape(full: Float64Array, type: CovarianceType, k: number, d: number): Float64Array {
+  switch (type) {
+    case 'full':
+      return full;
+    case 'tied':
+      return full.slice(0, d * d);
+    case 'diag':
+      return Float64Array.from({ length: k * d }, (_, e) => full[Math.floor(e / d) * d * d + (e % d) * (d + 1)]);
+    case 'spherical':
+      return Float64Array.from({ length: k }, (_, c) => full[c * d * d]);
   }
 }
 

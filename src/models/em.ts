@@ -1,9 +1,10 @@
 import type { BoundData, ComponentParameters } from '../backends/backend.js';
 import { WebGpuEmError } from '../errors.js';
-import { mStep, shiftsFor, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
+import { mStep, shiftsFor, toComponentParameters, type CovarianceType, type GmmParameters } from './gmm-parameters.js';
 
 /** Settings of the EM loop. */
 export interface EmSettings {
+  readonly covarianceType: CovarianceType;
   readonly tol: number;
   readonly maxIter: number;
   readonly regCovar: number;
@@ -65,7 +66,7 @@ export class EmRun {
           'scale the input data or increase regCovar',
       );
     }
-    const next = mStep(stats, shifts, this.settings.regCovar);
+    const next = mStep(stats, shifts, this.settings.regCovar, this.settings.covarianceType);
     this.componentParams = toComponentParameters(next);
     this.params = next;
     const change = lowerBound - this.lowerBound;

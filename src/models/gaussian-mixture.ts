@@ -3,7 +3,15 @@ import { createBackend, type BackendChoice, type GpuOptions } from '../backends/
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { EmRun, type IterationRecord } from './em.js';
-import { freeParameterCount, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
+import {
+  COVARIANCE_TYPES,
+  componentCovariance,
+  covariancesAsArray,
+  freeParameterCount,
+  toComponentParameters,
+  type CovarianceType,
+  type GmmParameters,
+} from './gmm-parameters.js';
 import {
   kmeansPlusPlusCentres,
   parametersFromCentres,
@@ -12,11 +20,10 @@ import {
   readInitialModel,
   type InitialModel,
 } from './init.js';
-import { choleskyPacked, packedIndex, packedSize, unpackSymmetric } from './linalg.js';
+import { choleskyPacked, packedIndex } from './linalg.js';
 import { Random } from './random.js';
 
-/** Covariance families. */
-export type CovarianceType = 'full';
+export type { CovarianceType };
 
 /** How to choose the initial parameters. */
 export type InitMethod = 'kmeans++' | 'random' | 'random-from-data';
@@ -25,7 +32,7 @@ export type InitMethod = 'kmeans++' | 'random' | 'random-from-data';
 export interface GaussianMixtureOptions {
   /** Number of mixture components K (>= 1). */
   nComponents: number;
-  /** Covariance family; default 'full'. */
+  /** Covariance family: 'full' (default), 'tied', 'diag' or 'spherical', as in scikit-learn. */
   covarianceType?: CovarianceType;
   /** Stop when the lower bound changes by less than this; default 1e-3. 0 runs exactly maxIter iterations. */
   tol?: number;
@@ -37,6 +44,11 @@ export interface GaussianMixtureOptions {
   nInit?: number;
   /** Initialisation: a method, or a model to start from exactly. Default 'kmeans++'. */
   init?: InitMethod | InitialModel | GaussianMixture;
+  /**
+   * When true, each fit() after the first continues from the current parameters (nInit is then
+   * ignored), as scikit-learn's warm_start. Default false.
+   */
+  warmStart?: boolean;
   /** Seed of every random choice; the same seed gives the same result. Default 0. */
   seed?: number;
   /** 'auto' (default) uses WebGPU when an adapter exists, else the float64 CPU backend. */
@@ -98,8 +110,9 @@ export class GaussianMixture {
   }
 
   /**
-   * A fitted model from known parameters (weights, means, full covariances), for scoring and
-   * predicting without a fit; `options` as for the constructor (nComponents is taken from the model).
+   * A fitted model from known parameters (weights, means, and covariances in the shape of
+   * `options.covarianceType`, default 'full'), for scoring and predicting without a fit;
+   * `options` as for the constructor (nComponents is taken from the model).
    */
   static fromParameters(
     model: Required<Pick<InitialModel, 'means'>> & {
@@ -116,7 +129,7 @@ export class GaussianMixture {
         ? model.means.length / k
         : ((firstMean as ArrayLike<number> | undefined)?.length ?? 0);
     if (!Number.isInteger(d) || d < 1) throw dataError('fromParameters: means must be K x D with D >= 1');
-    const read = readInitialModel(model, k, d);
+    const read = readInitialModel(model, k, d, options.covarianceType ?? 'full');
     if (!('params' in read))
       throw usageError('fromParameters needs weights and covariances as well as means');
     const gmm = new GaussianMixture({ ...options, nComponents: k, init: model });
@@ -142,9 +155,11 @@ export class GaussianMixture {
   async fit(x: MatrixInput, options: FitOptions = {}): Promise<this> {
     const matrix = toMatrix(x);
     let best: { params: GmmParameters; state: RunState } | null = null;
+    const warm = this.options.warmStart && this.fitted !== null;
+    const restarts = warm ? 1 : this.options.nInit;
     try {
-      for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-        await this.initialize(matrix);
+      for (let initIndex = 0; initIndex < restarts; initIndex++) {
+        await this.initialize(matrix, warm ? this.fitted! : undefined);
         while (!this.run!.done) {
           options.signal?.throwIfAborted();
           const record = await this.step();
@@ -164,14 +179,17 @@ export class GaussianMixture {
 
   /**
    * Starts a stepwise fit: validates X, uploads it to the backend and draws the initial
-   * parameters (the next draw of the seeded stream, so repeated calls give the nInit restarts).
-   * Follow with {@link step} until {@link done}.
+   * parameters (the next draw of the seeded stream, so repeated calls give the nInit restarts),
+   * or starts from `from`. Follow with {@link step} until {@link done}.
    */
-  async initialize(x: MatrixInput): Promise<void> {
+  async initialize(x: MatrixInput, from?: GmmParameters): Promise<void> {
     const matrix = toMatrix(x);
     this.checkSamples(matrix);
     this.releaseRun();
-    const initial = this.initialParameters(matrix);
+    if (from && from.nFeatures !== matrix.cols) {
+      throw dataError(`X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`);
+    }
+    const initial = from ?? this.initialParameters(matrix);
     const backend = await this.backend();
     this.runData = await backend.bindData(matrix);
     try {
@@ -242,14 +260,12 @@ export class GaussianMixture {
     return { data: Float64Array.from(p.means), rows: p.nComponents, cols: p.nFeatures };
   }
 
-  /** Full covariances, K x D x D row-major (scikit-learn's `covariances_` for 'full'). */
+  /**
+   * Covariances in scikit-learn's shapes, flat row-major: full K x D x D, tied D x D, diag K x D,
+   * spherical K.
+   */
   get covariances(): Float64Array {
-    const p = this.params();
-    const d = p.nFeatures;
-    const out = new Float64Array(p.nComponents * d * d);
-    for (let k = 0; k < p.nComponents; k++)
-      unpackSymmetric(p.covariances, d, out, k * d * d, k * packedSize(d));
-    return out;
+    return covariancesAsArray(this.params());
   }
 
   /** The current parameters (packed covariances), for model files and warm starts. */
@@ -308,7 +324,7 @@ export class GaussianMixture {
   /** Number of free parameters of the model. */
   freeParameters(): number {
     const p = this.params();
-    return freeParameterCount(p.nComponents, p.nFeatures);
+    return freeParameterCount(p.covarianceType, p.nComponents, p.nFeatures);
   }
 
   /** Draws n samples from the fitted mixture (seeded), with the component of each. */
@@ -316,9 +332,8 @@ export class GaussianMixture {
     if (!Number.isInteger(n) || n < 1) throw usageError(`sample(n) needs an integer n >= 1, got ${n}`);
     const p = this.params();
     const d = p.nFeatures;
-    const P = packedSize(d);
     const chol = [];
-    for (let k = 0; k < p.nComponents; k++) chol.push(choleskyPacked(p.covariances, d, k * P)!);
+    for (let k = 0; k < p.nComponents; k++) chol.push(choleskyPacked(componentCovariance(p, k), d)!);
     const rng = new Random(this.options.seed ^ 0x5bd1e995);
     const x = new Float64Array(n * d);
     const labels = new Int32Array(n);
@@ -375,28 +390,29 @@ export class GaussianMixture {
   }
 
   private initialParameters(m: Matrix): GmmParameters {
-    const { init, nComponents: k, regCovar } = this.options;
+    const { init, nComponents: k, regCovar, covarianceType: type } = this.options;
     const rng = new Random(this.rng.fork());
     if (init instanceof GaussianMixture) {
       const p = init.params();
-      if (p.nComponents !== k || p.nFeatures !== m.cols) {
+      if (p.nComponents !== k || p.nFeatures !== m.cols || p.covarianceType !== type) {
         throw dataError(
-          `the initial model has K = ${p.nComponents}, D = ${p.nFeatures} but this fit has K = ${k}, D = ${m.cols}; use a matching model`,
+          `the initial model has K = ${p.nComponents}, D = ${p.nFeatures}, '${p.covarianceType}' covariances but this fit has ` +
+            `K = ${k}, D = ${m.cols}, '${type}'; use a matching model`,
         );
       }
       return p;
     }
     if (typeof init === 'object') {
-      const read = readInitialModel(init, k, m.cols);
-      return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar);
+      const read = readInitialModel(init, k, m.cols, type);
+      return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type);
     }
     switch (init) {
       case 'kmeans++':
-        return parametersFromCentres(m, kmeansPlusPlusCentres(m, k, rng), regCovar);
+        return parametersFromCentres(m, kmeansPlusPlusCentres(m, k, rng), regCovar, type);
       case 'random-from-data':
-        return parametersFromCentres(m, randomFromDataCentres(m, k, rng), regCovar);
+        return parametersFromCentres(m, randomFromDataCentres(m, k, rng), regCovar, type);
       case 'random':
-        return parametersFromRandomResponsibilities(m, k, rng, regCovar);
+        return parametersFromRandomResponsibilities(m, k, rng, regCovar, type);
     }
   }
 
@@ -423,6 +439,7 @@ function resolveOptions(o: GaussianMixtureOptions): Resolved {
   const r: Resolved = {
     nComponents: o.nComponents,
     covarianceType: o.covarianceType ?? 'full',
+    warmStart: o.warmStart ?? false,
     tol: o.tol ?? 1e-3,
     maxIter: o.maxIter ?? 100,
     regCovar: o.regCovar ?? 1e-6,
@@ -436,8 +453,10 @@ function resolveOptions(o: GaussianMixtureOptions): Resolved {
   if (!Number.isInteger(r.nComponents) || r.nComponents < 1) {
     throw usageError(`nComponents must be an integer >= 1, got ${r.nComponents}`);
   }
-  if (r.covarianceType !== 'full') {
-    throw usageError(`covarianceType '${String(r.covarianceType)}' is not available; use 'full'`);
+  if (!COVARIANCE_TYPES.includes(r.covarianceType)) {
+    throw usageError(
+      `covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}; got '${String(r.covarianceType)}'`,
+    );
   }
   if (!(r.tol >= 0)) throw usageError(`tol must be >= 0, got ${r.tol}`);
   if (!Number.isInteger(r.maxIter) || r.maxIter < 1)

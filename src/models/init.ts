@@ -1,6 +1,11 @@
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
-import { mStep, type GmmParameters } from './gmm-parameters.js';
+import {
+  covariancesFromArray,
+  mStep,
+  type CovarianceType,
+  type GmmParameters,
+} from './gmm-parameters.js';
 import { packedIndex, packedSize } from './linalg.js';
 import type { Random } from './random.js';
 
@@ -14,7 +19,7 @@ export interface InitialModel {
   readonly means: ArrayLike<number> | ArrayLike<ArrayLike<number>>;
   /** K. */
   readonly weights?: ArrayLike<number> | null;
-  /** Full covariances, K x D x D. */
+  /** Covariances in the family's scikit-learn shape: full K x D x D, tied D x D, diag K x D, spherical K. */
   readonly covariances?: ArrayLike<number> | ArrayLike<ArrayLike<ArrayLike<number>>> | null;
 }
 
@@ -104,7 +109,12 @@ export function randomFromDataCentres(x: Matrix, k: number, rng: Random): Float6
  * Weights, means and covariances from hard assignments to the nearest centre. A centre that
  * gets no sample keeps its position, with the covariance of the whole data set.
  */
-export function parametersFromCentres(x: Matrix, centres: Float64Array, regCovar: number): GmmParameters {
+export function parametersFromCentres(
+  x: Matrix,
+  centres: Float64Array,
+  regCovar: number,
+  type: CovarianceType = 'full',
+): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const k = centres.length / d;
   const P = packedSize(d);
@@ -123,19 +133,7 @@ export function parametersFromCentres(x: Matrix, centres: Float64Array, regCovar
     }
     accumulate(data, r, centres, best, 1, nk, first, second, d);
   }
-  const params = mStep(
-    {
-      nComponents: k,
-      nFeatures: d,
-      weightSum: n,
-      logLikelihoodSum: 0,
-      nk,
-      firstMoment: first,
-      secondMoment: second,
-    },
-    centres,
-    regCovar,
-  );
+  const params = mStep(packedStats(k, d, n, nk, first, second), centres, regCovar, type);
   const empty = [...nk.keys()].filter((c) => nk[c] === 0);
   if (empty.length > 0) {
     const whole = dataCovariance(x, regCovar);
@@ -153,6 +151,7 @@ export function parametersFromRandomResponsibilities(
   k: number,
   rng: Random,
   regCovar: number,
+  type: CovarianceType = 'full',
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const P = packedSize(d);
@@ -168,19 +167,20 @@ export function parametersFromRandomResponsibilities(
     for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
     for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, resp[c] / s, nk, first, second, d);
   }
-  return mStep(
-    {
-      nComponents: k,
-      nFeatures: d,
-      weightSum: n,
-      logLikelihoodSum: 0,
-      nk,
-      firstMoment: first,
-      secondMoment: second,
-    },
-    shifts,
-    regCovar,
-  );
+  return mStep(packedStats(k, d, n, nk, first, second), shifts, regCovar, type);
+}
+
+function packedStats(k: number, d: number, n: number, nk: Float64Array, first: Float64Array, second: Float64Array) {
+  return {
+    nComponents: k,
+    nFeatures: d,
+    weightSum: n,
+    logLikelihoodSum: 0,
+    nk,
+    firstMoment: first,
+    secondMomentLayout: 'packed' as const,
+    secondMoment: second,
+  };
 }
 
 function accumulate(
@@ -211,7 +211,7 @@ function columnMeans(x: Matrix): Float64Array {
   return m;
 }
 
-/** Covariance of all samples (packed), plus regCovar on the diagonal. */
+/** Covariance of all samples (packed lower), plus regCovar on the diagonal. */
 export function dataCovariance(x: Matrix, regCovar: number): Float64Array {
   const d = x.cols;
   const mean = columnMeans(x);
@@ -235,6 +235,7 @@ export function readInitialModel(
   model: InitialModel,
   k: number,
   d: number,
+  type: CovarianceType = 'full',
 ): { centres: Float64Array } | { params: GmmParameters } {
   const means = flatten(model.means, 'init.means');
   if (means.length !== k * d) {
@@ -246,16 +247,9 @@ export function readInitialModel(
   const hasW = model.weights != null;
   const hasC = model.covariances != null;
   if (!hasW && !hasC) return { centres: means };
-  if (hasW !== hasC)
-    throw dataError('the initial model has weights or covariances but not both; give both or neither');
+  if (hasW !== hasC) throw dataError('the initial model has weights or covariances but not both; give both or neither');
   const weights = flatten(model.weights!, 'init.weights');
-  const full = flatten(model.covariances!, 'init.covariances');
   if (weights.length !== k) throw dataError(`the initial model has ${weights.length} weights, expected ${k}`);
-  if (full.length !== k * d * d) {
-    throw dataError(
-      `the initial model has ${full.length} covariance values, expected K x D x D = ${k * d * d}`,
-    );
-  }
   let total = 0;
   for (let c = 0; c < k; c++) {
     if (!(weights[c] >= 0)) throw dataError(`init.weights[${c}] = ${weights[c]} must be >= 0`);
@@ -263,21 +257,8 @@ export function readInitialModel(
   }
   if (!(total > 0)) throw dataError('init.weights sum to 0; give positive weights');
   for (let c = 0; c < k; c++) weights[c] /= total;
-  const P = packedSize(d);
-  const covariances = new Float64Array(k * P);
-  for (let c = 0; c < k; c++) {
-    for (let i = 0; i < d; i++) {
-      for (let j = 0; j <= i; j++) {
-        const a = full[c * d * d + i * d + j];
-        const b = full[c * d * d + j * d + i];
-        if (Math.abs(a - b) > 1e-6 * Math.max(1, Math.abs(a), Math.abs(b))) {
-          throw dataError(`init.covariances[${c}] is not symmetric at (${i}, ${j}): ${a} vs ${b}`);
-        }
-        covariances[c * P + packedIndex(i, j)] = 0.5 * (a + b);
-      }
-    }
-  }
-  return { params: { nComponents: k, nFeatures: d, weights, means, covariances } };
+  const covariances = covariancesFromArray(type, flatten(model.covariances!, 'init.covariances'), k, d);
+  return { params: { covarianceType: type, nComponents: k, nFeatures: d, weights, means, covariances } };
 }
 
 function flatten(v: ArrayLike<unknown>, what: string): Float64Array {

@@ -24,6 +24,9 @@ export class CpuBackend implements MixtureBackend {
   dispose(): void {}
 }
 
+const diagonalPrecision = (p: ComponentParameters) =>
+  p.covarianceType === 'diag' || p.covarianceType === 'spherical';
+
 class CpuBoundData implements BoundData {
   readonly rows: number;
   readonly cols: number;
@@ -40,7 +43,8 @@ class CpuBoundData implements BoundData {
 
   async sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
     const { nComponents: K, nFeatures: D } = p;
-    const P = (D * (D + 1)) / 2;
+    const diagonal = diagonalPrecision(p);
+    const P = diagonal ? D : (D * (D + 1)) / 2;
     const nk = new Float64Array(K);
     const first = new Float64Array(K * D);
     const second = new Float64Array(K * P);
@@ -58,8 +62,12 @@ class CpuBoundData implements BoundData {
         for (let i = 0; i < D; i++) {
           const ri = r * diff[i];
           first[k * D + i] += ri;
-          const row = k * P + (i * (i + 1)) / 2;
-          for (let j = 0; j <= i; j++) second[row + j] += ri * diff[j];
+          if (diagonal) {
+            second[k * D + i] += ri * diff[i];
+          } else {
+            const row = k * P + (i * (i + 1)) / 2;
+            for (let j = 0; j <= i; j++) second[row + j] += ri * diff[j];
+          }
         }
       }
     }
@@ -70,6 +78,7 @@ class CpuBoundData implements BoundData {
       logLikelihoodSum,
       nk,
       firstMoment: first,
+      secondMomentLayout: diagonal ? 'diagonal' : 'packed',
       secondMoment: second,
     };
   }
@@ -100,15 +109,20 @@ function logResponsibilities(
   diff: Float64Array,
 ): number {
   const { nComponents: K, nFeatures: D } = p;
+  const diagonal = diagonalPrecision(p);
   const P = (D * (D + 1)) / 2;
   let max = -Infinity;
   for (let k = 0; k < K; k++) {
     for (let i = 0; i < D; i++) diff[i] = x[offset + i] - p.means[k * D + i];
     let maha = 0;
     for (let i = 0; i < D; i++) {
-      const row = k * P + (i * (i + 1)) / 2;
       let y = 0;
-      for (let j = 0; j <= i; j++) y += p.precisionCholesky[row + j] * diff[j];
+      if (diagonal) {
+        y = p.precisionCholesky[k * D + i] * diff[i];
+      } else {
+        const row = k * P + (i * (i + 1)) / 2;
+        for (let j = 0; j <= i; j++) y += p.precisionCholesky[row + j] * diff[j];
+      }
       maha += y * y;
     }
     const lp = p.logWeights[k] + p.logDetPrecisionCholesky[k] - 0.5 * (D * LOG_2PI + maha);

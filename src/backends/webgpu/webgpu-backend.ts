@@ -2,6 +2,7 @@ import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { BufferUsage, MapMode } from '../../gpu/constants.js';
 import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
+import type { CovarianceType } from '../../models/gmm-parameters.js';
 import type {
   BoundData,
   ComponentParameters,
@@ -18,6 +19,7 @@ import {
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
+  hasDiagonalPrecision,
   packComponents,
   packU32Struct,
   statsLayout,
@@ -70,6 +72,8 @@ interface Chunk {
 /** Buffers and bind groups for one K, made on first use. */
 interface Workspace {
   readonly k: number;
+  /** diag and spherical: diagonal precisions and statistics. */
+  readonly diagonal: boolean;
   readonly comp: GPUBuffer;
   readonly resp: GPUBuffer;
   readonly loglik: GPUBuffer;
@@ -131,9 +135,9 @@ class GpuBoundData implements BoundData {
     }
   }
 
-  prepare(nComponents: number): Promise<void> {
+  prepare(nComponents: number, covarianceType: CovarianceType): Promise<void> {
     return this.serial(async () => {
-      await this.ensureStats(await this.ensureWorkspace(nComponents));
+      await this.ensureStats(await this.ensureWorkspace(nComponents, hasDiagonalPrecision({ covarianceType })));
       await this.ctx.device.queue.onSubmittedWorkDone();
     });
   }
@@ -182,8 +186,8 @@ class GpuBoundData implements BoundData {
     return Math.min(this.rows, Math.floor(maxBinding / (k * 4)));
   }
 
-  private async ensureWorkspace(k: number): Promise<Workspace> {
-    if (this.workspace?.k === k) return this.workspace;
+  private async ensureWorkspace(k: number, diagonal: boolean): Promise<Workspace> {
+    if (this.workspace?.k === k && this.workspace.diagonal === diagonal) return this.workspace;
     this.releaseWorkspace();
     const { ctx } = this;
     const d = this.cols;
@@ -192,12 +196,12 @@ class GpuBoundData implements BoundData {
     if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
       await this.rechunk(scratchRows);
     }
-    const estep = await ctx.pipeline('gmm_full_estep.wgsl', { D: d, K: k });
+    const estep = await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: diagonal ? 1 : 0 });
     const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
     const maxRows = Math.max(...this.chunks.map((c) => c.rows));
     const comp = ctx.createBuffer(
       'component parameters',
-      componentLayout(k, d).length * 4,
+      componentLayout(k, d, diagonal).length * 4,
       BufferUsage.STORAGE | BufferUsage.COPY_DST,
     );
     const resp = ctx.createBuffer(
@@ -232,8 +236,9 @@ class GpuBoundData implements BoundData {
         ],
       }),
     );
-    this.workspace = {
+    const workspace: Workspace = {
       k,
+      diagonal,
       comp,
       resp,
       loglik,
@@ -244,7 +249,8 @@ class GpuBoundData implements BoundData {
       uniformStride,
       stats: null,
     };
-    return this.workspace;
+    this.workspace = workspace;
+    return workspace;
   }
 
   /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them), on the GPU. */
@@ -290,7 +296,7 @@ class GpuBoundData implements BoundData {
     const { ctx } = this;
     const d = this.cols;
     const k = w.k;
-    const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize);
+    const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.diagonal);
     const stride = layout.entries;
     const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES);
     const maxBlocks = Math.floor(maxBytes / (stride * 4));
@@ -318,12 +324,13 @@ class GpuBoundData implements BoundData {
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
-    const statsPipeline = await ctx.pipeline('gmm_full_stats.wgsl', {
+    const statsPipeline = await ctx.pipeline('gmm_stats.wgsl', {
       D: d,
       K: k,
       WORKGROUP: STATS_WORKGROUP,
       TILE: layout.tile,
       K_SPAN: layout.kSpan,
+      DIAG: w.diagonal ? 1 : 0,
     });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
@@ -431,7 +438,7 @@ class GpuBoundData implements BoundData {
 
   private async runStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
     this.checkParameters(p);
-    const w = await this.ensureWorkspace(p.nComponents);
+    const w = await this.ensureWorkspace(p.nComponents, hasDiagonalPrecision(p));
     const s = await this.ensureStats(w);
     const { ctx } = this;
     const packed = packComponents(p, shifts);
@@ -461,12 +468,12 @@ class GpuBoundData implements BoundData {
     });
     const out = await ctx.guard('reading the statistics', () => ctx.readFloats(s.staging, s.stride));
     if (this.timer) this.lastGpuSeconds = await ctx.guard('reading timestamps', () => this.timer!.read());
-    return unpackStatistics(out, p.nComponents, this.cols, this.rows);
+    return unpackStatistics(out, p.nComponents, this.cols, this.rows, w.diagonal);
   }
 
   private async runEStep(p: ComponentParameters, wantResp: boolean): Promise<EStepResult> {
     this.checkParameters(p);
-    const w = await this.ensureWorkspace(p.nComponents);
+    const w = await this.ensureWorkspace(p.nComponents, hasDiagonalPrecision(p));
     this.writeChunkUniforms(w);
     const { ctx } = this;
     const k = p.nComponents;
@@ -521,18 +528,24 @@ class GpuBoundData implements BoundData {
   }
 }
 
-/** Splits the reduced vector into N_k, first and second moments (see gmm_full_stats.wgsl). */
-function unpackStatistics(out: Float32Array, k: number, d: number, rows: number): SufficientStatistics {
-  const entries = statsPerComponent(d);
-  const packed = (d * (d + 1)) / 2;
+/** Splits the reduced vector into N_k, first and second moments (entry order of gmm_stats.wgsl). */
+function unpackStatistics(
+  out: Float32Array,
+  k: number,
+  d: number,
+  rows: number,
+  diagonal: boolean,
+): SufficientStatistics {
+  const entries = statsPerComponent(d, diagonal);
+  const second = diagonal ? d : (d * (d + 1)) / 2;
   const nk = new Float64Array(k);
   const first = new Float64Array(k * d);
-  const second = new Float64Array(k * packed);
+  const secondMoment = new Float64Array(k * second);
   for (let c = 0; c < k; c++) {
     const base = c * entries;
-    for (let e = 0; e < packed; e++) second[c * packed + e] = out[base + e];
-    for (let i = 0; i < d; i++) first[c * d + i] = out[base + packed + i];
-    nk[c] = out[base + packed + d];
+    for (let e = 0; e < second; e++) secondMoment[c * second + e] = out[base + e];
+    for (let i = 0; i < d; i++) first[c * d + i] = out[base + second + i];
+    nk[c] = out[base + second + d];
   }
   return {
     nComponents: k,
@@ -541,7 +554,8 @@ function unpackStatistics(out: Float32Array, k: number, d: number, rows: number)
     logLikelihoodSum: out[k * entries],
     nk,
     firstMoment: first,
-    secondMoment: second,
+    secondMomentLayout: diagonal ? 'diagonal' : 'packed',
+    secondMoment,
   };
 }
 

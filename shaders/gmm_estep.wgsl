@@ -1,12 +1,14 @@
-// E-step for full-covariance Gaussian mixtures: one thread per sample.
+// E-step for Gaussian mixtures: one thread per sample.
 // For every component k: log p_k = log_const_k - 0.5 * ||M_k (x - mu_k)||^2, where M_k is the
-// inverse Cholesky factor of Sigma_k (packed lower) and log_const_k = log w_k + log det M_k
-// - D/2 log(2 pi), computed on the host in float64. The per-sample log-likelihood is the
+// inverse Cholesky factor of Sigma_k (packed lower; full and tied covariances) or, with DIAG,
+// the diagonal 1 / sigma_k (diag and spherical: D multiply-adds per component, not D^2), and
+// log_const_k = log w_k + log det M_k - D/2 log(2 pi), computed on the host in float64. The per-sample log-likelihood is the
 // log-sum-exp over k (max subtracted first, so far-away samples give no 0/0) and the
 // responsibilities are exp(log p_k - lse).
 
 override D: u32;
 override K: u32;
+override DIAG: bool = false;
 const MAX_D: u32 = 64u;
 const WORKGROUP: u32 = 64u;
 
@@ -24,14 +26,30 @@ struct Chunk {
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-// means (K*D) | precision Cholesky factors (K*D(D+1)/2) | log_const (K) | shifts (K*D)
+// means (K*D) | precision factors (K*D(D+1)/2, or K*D with DIAG) | log_const (K) | shifts (K*D)
 @group(0) @binding(2) var<storage, read> comp: array<f32>;
 @group(0) @binding(3) var<storage, read_write> resp: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loglik: array<f32>;
 
+fn precision_size() -> u32 {
+  if (DIAG) {
+    return D;
+  }
+  return D * (D + 1u) / 2u;
+}
+
 fn log_component(x_row: ptr<function, array<f32, MAX_D>>, k: u32) -> f32 {
-  let packed = D * (D + 1u) / 2u;
+  let packed = precision_size();
   let chol_base = K * D + k * packed;
+  let log_const = comp[K * D + K * packed + k];
+  if (DIAG) {
+    var maha_diag = 0.0;
+    for (var i = 0u; i < D; i++) {
+      let y = ((*x_row)[i] - comp[k * D + i]) * comp[chol_base + i];
+      maha_diag = fma(y, y, maha_diag);
+    }
+    return log_const - 0.5 * maha_diag;
+  }
   var diff: array<f32, MAX_D>;
   for (var i = 0u; i < D; i++) {
     diff[i] = (*x_row)[i] - comp[k * D + i];
@@ -45,7 +63,6 @@ fn log_component(x_row: ptr<function, array<f32, MAX_D>>, k: u32) -> f32 {
     }
     maha = fma(y, y, maha);
   }
-  let log_const = comp[K * D + K * packed + k];
   return log_const - 0.5 * maha;
 }
 

@@ -1,9 +1,11 @@
-// Weighted sums for the full-covariance M-step.
+// Weighted sums for the M-step.
 //
 // With t = (x - c_k, 1), a vector of D + 1 values, every statistic of component k is a sum over
 // samples of r_nk * t_i * t_j for one pair i >= j: (D, D) gives N_k, (i, D) the first moment,
-// (i, j < D) the second moment. Entry e = k * S + pair (S = (D + 1)(D + 2) / 2 pairs); the
-// last entry, e = K * S, sums the per-sample log-likelihoods (r = log p(x_n), t = (.., 1)).
+// (i, j < D) the second moment. Entry e = k * S + pair. Full and tied covariances need every
+// pair, S = (D + 1)(D + 2) / 2, in packed order; with DIAG (diag and spherical) only
+// (i, i), then (i, D), then (D, D): S = 2 D + 1. The last entry, e = K * S, sums the
+// per-sample log-likelihoods (r = log p(x_n), t = (.., 1)).
 //
 // A workgroup (block of rows, group of entries) owns WORKGROUP * PER_THREAD consecutive
 // entries, PER_THREAD per thread, and walks its rows in tiles of TILE: the tile's samples and
@@ -21,6 +23,7 @@ override WORKGROUP: u32 = 64u;
 override TILE: u32 = 32u;
 // Most components (plus the log-likelihood column) one workgroup's entries touch.
 override K_SPAN: u32;
+override DIAG: bool = false;
 const MAX_D: u32 = 64u;
 const PER_THREAD: u32 = 8u;
 
@@ -57,11 +60,16 @@ fn row_weight(row: u32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let block = wid.x;
   let width = D + 1u;
-  let pairs = width * (width + 1u) / 2u;
+  var pairs = width * (width + 1u) / 2u;
+  var precision_size = D * (D + 1u) / 2u;
+  if (DIAG) {
+    pairs = 2u * D + 1u;
+    precision_size = D;
+  }
   let entries = K * pairs + 1u;
   let first_entry = wid.y * WORKGROUP * PER_THREAD;
   let k_first = first_entry / pairs;
-  let shift_base = K * D + K * (D * (D + 1u) / 2u) + K;
+  let shift_base = K * D + K * precision_size + K;
 
   // This thread's entries: local responsibility column, pair (i, j), and the shifts c_ki, c_kj.
   var col: array<u32, PER_THREAD>;
@@ -74,7 +82,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let k = e / pairs;
     var i = 0u;
     var j = D;
-    if (k < K) {
+    if (k < K && DIAG) {
+      let p = e - k * pairs;
+      if (p < D) {
+        i = p;
+        j = p;
+      } else if (p < 2u * D) {
+        i = p - D;
+      } else {
+        i = D;
+      }
+    } else if (k < K) {
       let p = e - k * pairs;
       i = u32((sqrt(8.0 * f32(p) + 1.0) - 1.0) * 0.5);
       // Correct the float estimate of the triangular root.
