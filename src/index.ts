@@ -31,3 +31,8 @@ export { gpuAllocations } from './gpu/context.js';
 export type { Allocations } from './gpu/context.js';
 export { makeBlobs } from './data/synthetic.js';
 export type { BlobsOptions } from './data/synthetic.js';
+export { KMeans } from './models/kmeans.js';
+export type { KMeansOptions, KMeansInit, KMeansIteration } from './models/kmeans.js';
+export type { KMeansStatistics, Assignments } from './backends/backend.js';
+export { selectGaussianMixture } from './models/model-selection.js';
+export type { CandidateScore, SelectionOptions } from './models/model-selection.js';

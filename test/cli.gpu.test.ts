@@ -184,7 +184,16 @@ describe('webgpu-em gmm', () => {
       [['gmm', iris, '-k', '0'], 2, /-k must be >= 1/],
       [['gmm', iris, '-k', '3', '--bogus'], 2, /unknown option --bogus/],
       [['gmm', iris, '-k', '3', '--init', 'nope'], 2, /--init must be one of/],
-      [['gmm', iris, '-k', '3', '--covariance', 'diag'], 2, /--covariance must be one of full/],
+      [
+        ['gmm', iris, '-k', '3', '--covariance', 'banana'],
+        2,
+        /--covariance must be one of full, tied, diag, spherical/,
+      ],
+      [['kmeans', iris], 2, /-k K/],
+      [['kmeans', iris, '-k', '3', '--init', 'kmeans'], 2, /--init must be one of kmeans\+\+, random/],
+      [['select', iris], 2, /--k-range/],
+      [['select', iris, '--k-range', '3..x'], 2, /--k-range '3..x'/],
+      [['select', iris, '--k-range', '1..2', '--covariance', 'full,round'], 2, /unknown type 'round'/],
       [['frobnicate'], 2, /unknown command/],
       [['gmm', join(dir, 'missing.csv'), '-k', '2'], 1, /missing\.csv/],
       [['gmm', bad, '-k', '2'], 1, /line 3.*column 2/],
@@ -221,6 +230,118 @@ describe('webgpu-em gmm', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no[/\\]such/);
     expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+});
+
+describe('webgpu-em gmm with every covariance type', () => {
+  for (const type of ['full', 'tied', 'diag', 'spherical']) {
+    it(`${type}: scikit-learn's shapes in the model, and --init-model round trip`, async () => {
+      const dir = tempDir();
+      const model = join(dir, `${type}.json`);
+      const r = await cli(
+        'gmm',
+        iris,
+        '-k',
+        '3',
+        '--covariance',
+        type,
+        '--json',
+        '--out',
+        model,
+        '--backend',
+        'webgpu',
+      );
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.model.covarianceType).toBe(type);
+      const shape = (v: unknown): number[] => (Array.isArray(v) ? [v.length, ...shape(v[0])] : []);
+      expect(shape(out.model.covariances)).toEqual(
+        { full: [3, 4, 4], tied: [4, 4], diag: [3, 4], spherical: [3] }[type],
+      );
+      const again = await cli(
+        'gmm',
+        iris,
+        '--init-model',
+        model,
+        '--max-iter',
+        '1',
+        '--tol',
+        '0',
+        '--json',
+        '--backend',
+        'cpu',
+      );
+      expect(again.code).toBe(0);
+      const next = JSON.parse(again.stdout);
+      expect(next.model.covarianceType).toBe(type);
+      // From a converged model one more iteration changes the lower bound by less than tol.
+      expect(Math.abs(next.lowerBound - out.lowerBound)).toBeLessThan(1e-3);
+      expect(
+        (await cli('gmm', iris, '--init-model', model, '--covariance', type === 'full' ? 'diag' : 'full'))
+          .code,
+      ).toBe(2);
+    });
+  }
+});
+
+describe('webgpu-em kmeans and select', () => {
+  it('kmeans prints the k-means contract and its model starts gmm and kmeans', async () => {
+    const dir = tempDir();
+    const model = join(dir, 'km.json');
+    const labels = join(dir, 'labels.txt');
+    const r = await cli(
+      'kmeans',
+      iris,
+      '-k',
+      '3',
+      '--json',
+      '--out',
+      model,
+      '--labels',
+      labels,
+      '--backend',
+      'webgpu',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.model.format).toBe('webgpu-em/kmeans@1');
+    expect(out.model.nFeatures).toBe(4);
+    expect(out.model.means).toHaveLength(3);
+    expect(out.backend).toBe('webgpu');
+    // Iris with 3 clusters: the best known inertia is about 78.85.
+    expect(out.inertia).toBeGreaterThan(78);
+    expect(out.inertia).toBeLessThan(80);
+    expect(out.converged).toBe(true);
+    expect(readFileSync(labels, 'utf8').trim().split('\n')).toHaveLength(150);
+    const again = await cli('kmeans', iris, '--init-model', model, '--json', '--backend', 'cpu');
+    expect(JSON.parse(again.stdout).inertia).toBeCloseTo(out.inertia, 3);
+    expect(JSON.parse(again.stdout).nIter).toBeLessThanOrEqual(2);
+    const gmm = await cli('gmm', iris, '--init-model', model, '--json', '--backend', 'cpu');
+    expect(gmm.code).toBe(0);
+  });
+
+  it('select fits each K and type and picks the lowest BIC', async () => {
+    const r = await cli(
+      'select',
+      iris,
+      '--k-range',
+      '1..4',
+      '--covariance',
+      'full,diag',
+      '--json',
+      '--backend',
+      'webgpu',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.scores).toHaveLength(8);
+    const bics = out.scores.map((s: { bic: number }) => s.bic);
+    expect(out.best.bic).toBe(Math.min(...bics));
+    expect(out.model.covarianceType).toBe(out.best.covarianceType);
+    expect(out.model.weights).toHaveLength(out.best.nComponents);
+    // On iris, two full-covariance components win by BIC (the classic mclust result).
+    expect(out.best.nComponents).toBe(2);
+    expect(out.best.covarianceType).toBe('full');
   });
 });
 

@@ -240,7 +240,7 @@ describe('bad input gets a clear error', () => {
       /backend/,
     );
     await expectError(
-      () => new GaussianMixture({ nComponents: 2, init: 'kmeans' as never }),
+      () => new GaussianMixture({ nComponents: 2, init: 'kmeanz' as never }),
       'usage',
       /init/,
     );

@@ -32,7 +32,7 @@ function constant(source: string, name: string): number {
 
 describe('host layouts match the WGSL declarations', () => {
   it('the Chunk uniform has the same fields in every kernel', () => {
-    for (const name of ['gmm_estep.wgsl', 'gmm_stats.wgsl']) {
+    for (const name of ['gmm_estep.wgsl', 'sufficient_stats.wgsl']) {
       expect(structFields(shader(name), 'Chunk')).toEqual([...CHUNK_FIELDS]);
     }
     expect(structFields(shader('reduce_partials.wgsl'), 'Reduce')).toEqual([...REDUCE_FIELDS]);
@@ -54,11 +54,11 @@ describe('host layouts match the WGSL declarations', () => {
 
   it('kernel constants agree with the host', () => {
     expect(constant(shader('gmm_estep.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
-    expect(constant(shader('gmm_stats.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
+    expect(constant(shader('sufficient_stats.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
     expect(constant(shader('gmm_estep.wgsl'), 'WORKGROUP')).toBe(ESTEP_WORKGROUP);
-    expect(constant(shader('gmm_stats.wgsl'), 'TILE')).toBe(STATS_TILE_ROWS);
-    expect(constant(shader('gmm_stats.wgsl'), 'PER_THREAD')).toBe(STATS_PER_THREAD);
-    expect(constant(shader('gmm_stats.wgsl'), 'WORKGROUP')).toBe(STATS_WORKGROUP);
+    expect(constant(shader('sufficient_stats.wgsl'), 'TILE')).toBe(STATS_TILE_ROWS);
+    expect(constant(shader('sufficient_stats.wgsl'), 'PER_THREAD')).toBe(STATS_PER_THREAD);
+    expect(constant(shader('sufficient_stats.wgsl'), 'WORKGROUP')).toBe(STATS_WORKGROUP);
     expect(constant(shader('reduce_partials.wgsl'), 'WORKGROUP')).toBe(REDUCE_WORKGROUP);
     expect(statsPerComponent(MAX_FEATURES)).toBe(65 * 66 / 2);
   });

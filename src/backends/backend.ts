@@ -55,12 +55,33 @@ export interface EStepResult {
   readonly responsibilities: Float64Array | null;
 }
 
+/** Sums of one k-means (Lloyd) pass: hard assignments to the nearest centre c_k. */
+export interface KMeansStatistics {
+  readonly nClusters: number;
+  readonly nFeatures: number;
+  /** Samples assigned to each centre, length K. */
+  readonly counts: Float64Array;
+  /** sum over the samples assigned to k of (x_n - c_k), K x D. */
+  readonly firstMoment: Float64Array;
+  /** Sum of squared distances to the nearest centre. */
+  readonly inertia: number;
+}
+
+/** Nearest centres of every sample. */
+export interface Assignments {
+  readonly labels: Int32Array;
+  /** Squared distance to the nearest centre, length N. */
+  readonly minDistances: Float64Array;
+  /** Squared distances to every centre, N x K; present when asked for. */
+  readonly distances: Float64Array | null;
+}
+
 /** Samples resident on a backend (uploaded once, evaluated many times). */
 export interface BoundData {
   readonly rows: number;
   readonly cols: number;
   /** Builds what K components need (GPU pipelines and buffers) ahead of the first pass. */
-  prepare(nComponents: number, covarianceType: CovarianceType): Promise<void>;
+  prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void>;
   /**
    * One E-step plus the weighted sums, in one pass over the data. Diagonal families get
    * 'diagonal' second moments, full and tied 'packed' ones.
@@ -68,6 +89,10 @@ export interface BoundData {
   sufficientStatistics(params: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics>;
   /** Per-sample log-likelihoods and, when asked, responsibilities. */
   eStep(params: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult>;
+  /** One Lloyd pass: assignment to the nearest of K centres (K x D) and the per-centre sums. */
+  kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics>;
+  /** Labels and squared distances to the nearest centre (and, when asked, to every centre). */
+  assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments>;
   /**
    * GPU time of the last sufficientStatistics pass in seconds, from timestamp queries; null when
    * the device cannot time passes (or on the CPU).

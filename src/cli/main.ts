@@ -1,11 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
 import { readDataFile, readModelFile, writeFileAtomic } from '../io/files.js';
-import { gmmModelToJson } from '../io/model-file.js';
+import { gmmModelToJson, kmeansModelToJson, type ModelSpec } from '../io/model-file.js';
 import { GaussianMixture, type InitMethod } from '../models/gaussian-mixture.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../models/gmm-parameters.js';
 import type { InitialModel } from '../models/init.js';
-import { parseArgs, type OptionSpec } from './args.js';
+import { KMeans, type KMeansInit } from '../models/kmeans.js';
+import { selectGaussianMixture } from '../models/model-selection.js';
+import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliStreams {
@@ -16,9 +19,11 @@ export interface CliStreams {
 const USAGE = `Usage: webgpu-em <command> [options]
 
 Commands:
-  gmm <data> -k K [options]   fit a Gaussian mixture with EM (data: .csv or .npy)
-  info [--backend B]          show the WebGPU adapter and the sizes it supports
-  help                        show this help
+  gmm <data> -k K [options]        fit a Gaussian mixture with EM (data: .csv or .npy)
+  kmeans <data> -k K [options]     fit k-means (Lloyd's hard EM)
+  select <data> --k-range A..B     fit a mixture for each K (and covariance type), pick by BIC
+  info [--backend B]               show the WebGPU adapter and the sizes it supports
+  help                             show this help
 
 gmm options:
   -k, --n-components K        number of components (default: K of --init-model)
@@ -27,32 +32,40 @@ gmm options:
   --tol X                     stop when the mean log-likelihood changes by less (default 1e-3;
                               0 runs exactly --max-iter iterations)
   --reg-covar X               added to covariance diagonals (default 1e-6)
-  --init METHOD               kmeans++ (default), random or random-from-data
+  --init METHOD               kmeans++ (default), kmeans, random or random-from-data
   --init-model FILE           start from the weights, means and covariances in FILE
                               (a model with only means: estimate the rest from nearest means)
-  --seed S                    seed of all random choices (default 0)
   --n-init N                  initialisations; the best lower bound wins (default 1)
+
+kmeans options:
+  -k, --n-clusters K          number of clusters (default: K of --init-model)
+  --init METHOD               kmeans++ (default) or random
+  --init-model FILE           start from the means (centres) in FILE
+  --max-iter N                most Lloyd iterations (default 300)
+  --tol X                     centre-shift tolerance relative to the data variance (default 1e-4)
+  --n-init N                  initialisations; the lowest inertia wins (default 1)
+
+select options:
+  --k-range A..B              component counts to try (or a list: 1,2,4,8)
+  --covariance T1,T2          covariance types to try (default full)
+  --criterion bic|aic         what picks the winner (default bic)
+  and the gmm options --max-iter, --tol, --reg-covar, --init, --n-init
+
+common options:
+  --seed S                    seed of all random choices (default 0)
   --backend B                 auto (default), webgpu or cpu
   --adapter NAME              Dawn adapter to use (default: $WEBGPU_EM_ADAPTER or the first)
   --header / --no-header      CSV: the first row is / is not a header (default: a header
                               when none of its cells is a number)
   --out FILE                  write the result JSON to FILE (atomically)
-  --labels FILE               write the most likely component of each row, one per line
+  --labels FILE               write the component/cluster of each row, one per line
   --json                      print the result as one JSON object on stdout
-  -q, --quiet                 no progress or warnings on stderr
+  -q, --quiet                 no warnings on stderr
 
 Exit codes: 0 success, 2 usage error, 1 data or runtime error.`;
 
-const GMM_OPTIONS: OptionSpec[] = [
-  { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
-  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
-  { name: 'maxIter', flags: ['--max-iter'], value: 'integer', min: 1 },
-  { name: 'tol', flags: ['--tol'], value: 'number', min: 0 },
-  { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
-  { name: 'init', flags: ['--init'], value: 'string', choices: ['kmeans++', 'random', 'random-from-data'] },
-  { name: 'initModel', flags: ['--init-model'], value: 'string' },
+const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'seed', flags: ['--seed'], value: 'integer' },
-  { name: 'nInit', flags: ['--n-init'], value: 'integer', min: 1 },
   { name: 'backend', flags: ['--backend'], value: 'string', choices: ['auto', 'webgpu', 'cpu'] },
   { name: 'adapter', flags: ['--adapter'], value: 'string' },
   { name: 'header', flags: ['--header'] },
@@ -62,6 +75,42 @@ const GMM_OPTIONS: OptionSpec[] = [
   { name: 'json', flags: ['--json'] },
   { name: 'quiet', flags: ['-q', '--quiet'] },
   { name: 'help', flags: ['-h', '--help'] },
+  { name: 'maxIter', flags: ['--max-iter'], value: 'integer', min: 1 },
+  { name: 'tol', flags: ['--tol'], value: 'number', min: 0 },
+  { name: 'nInit', flags: ['--n-init'], value: 'integer', min: 1 },
+];
+
+const GMM_FIT_OPTIONS: OptionSpec[] = [
+  { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
+  {
+    name: 'init',
+    flags: ['--init'],
+    value: 'string',
+    choices: ['kmeans++', 'kmeans', 'random', 'random-from-data'],
+  },
+];
+
+const GMM_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  ...GMM_FIT_OPTIONS,
+  { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
+  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
+  { name: 'initModel', flags: ['--init-model'], value: 'string' },
+];
+
+const KMEANS_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  { name: 'k', flags: ['-k', '--n-clusters'], value: 'integer', min: 1 },
+  { name: 'init', flags: ['--init'], value: 'string', choices: ['kmeans++', 'random'] },
+  { name: 'initModel', flags: ['--init-model'], value: 'string' },
+];
+
+const SELECT_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  ...GMM_FIT_OPTIONS,
+  { name: 'kRange', flags: ['--k-range'], value: 'string' },
+  { name: 'covariance', flags: ['--covariance'], value: 'string' },
+  { name: 'criterion', flags: ['--criterion'], value: 'string', choices: ['bic', 'aic'] },
 ];
 
 const INFO_OPTIONS: OptionSpec[] = [
@@ -71,6 +120,8 @@ const INFO_OPTIONS: OptionSpec[] = [
   { name: 'help', flags: ['-h', '--help'] },
 ];
 
+type Backend = 'auto' | 'webgpu' | 'cpu';
+
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: readonly string[], streams: CliStreams = processStreams()): Promise<number> {
   try {
@@ -78,6 +129,10 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
     switch (command) {
       case 'gmm':
         return await runGmm(rest, streams);
+      case 'kmeans':
+        return await runKMeans(rest, streams);
+      case 'select':
+        return await runSelect(rest, streams);
       case 'info':
         return await runInfo(rest, streams);
       case undefined:
@@ -91,64 +146,100 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
         streams.stdout((await packageVersion()) + '\n');
         return 0;
       default:
-        throw new WebGpuEmError('usage', `unknown command '${command}'; commands are gmm, info, help`);
+        throw new WebGpuEmError(
+          'usage',
+          `unknown command '${command}'; commands are gmm, kmeans, select, info, help`,
+        );
     }
   } catch (error) {
     return report(error, streams);
   }
 }
 
-async function runGmm(argv: readonly string[], streams: CliStreams): Promise<number> {
-  const { options: o, positionals } = parseArgs(argv, GMM_OPTIONS);
-  if (o.help) {
-    streams.stdout(USAGE + '\n');
-    return 0;
-  }
+/** Parses a command's options and reads its one data file. */
+async function commandInput(name: string, argv: readonly string[], specs: OptionSpec[]) {
+  const { options: o, positionals } = parseArgs(argv, specs);
+  if (o.help) return null;
   if (positionals.length !== 1) {
     throw new WebGpuEmError(
       'usage',
-      `gmm needs exactly one data file, got ${positionals.length}; see --help`,
+      `${name} needs exactly one data file, got ${positionals.length}; see --help`,
     );
   }
   if (o.header && o.noHeader)
     throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
   if (o.init && o.initModel)
     throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
-  const dataPath = positionals[0];
   const started = performance.now();
+  const dataPath = positionals[0];
   const { matrix, columnNames } = await readDataFile(dataPath, {
     header: o.header ? true : o.noHeader ? false : 'auto',
   });
+  return { o, dataPath, matrix, columnNames, started };
+}
 
+/** Reads --init-model and checks it against the data and -k. */
+async function initModel(o: ParsedOptions, dataPath: string, matrix: Matrix): Promise<ModelSpec | null> {
+  if (!o.initModel) return null;
+  const spec = await readModelFile(o.initModel as string);
+  if (spec.nFeatures !== matrix.cols) {
+    throw new WebGpuEmError(
+      'data',
+      `${o.initModel}: the model has ${spec.nFeatures} features but ${dataPath} has ${matrix.cols} columns; use a model made for this data`,
+    );
+  }
+  if (o.k !== undefined && o.k !== spec.nComponents) {
+    throw new WebGpuEmError(
+      'usage',
+      `-k ${o.k} contradicts ${o.initModel}, which has ${spec.nComponents} components; drop -k or use another model`,
+    );
+  }
+  return spec;
+}
+
+/** Writes --out and --labels, then the result on stdout. */
+async function finish(
+  o: ParsedOptions,
+  streams: CliStreams,
+  result: Record<string, unknown>,
+  labels: Int32Array | null,
+  text: string,
+): Promise<number> {
+  const json = JSON.stringify(result);
+  if (o.out) await writeFileAtomic(o.out as string, json + '\n');
+  if (labels) await writeFileAtomic(o.labels as string, Array.from(labels).join('\n') + '\n');
+  streams.stdout(o.json ? json + '\n' : text);
+  return 0;
+}
+
+async function runGmm(argv: readonly string[], streams: CliStreams): Promise<number> {
+  const input = await commandInput('gmm', argv, GMM_OPTIONS);
+  if (!input) return help(streams);
+  const { o, dataPath, matrix, columnNames, started } = input;
   let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? 'kmeans++';
   let k = o.k as number | undefined;
   let covarianceType = o.covariance as CovarianceType | undefined;
-  if (o.initModel) {
-    const spec = await readModelFile(o.initModel as string);
-    if (spec.nFeatures !== matrix.cols) {
-      throw new WebGpuEmError(
-        'data',
-        `${o.initModel}: the model has ${spec.nFeatures} features but ${dataPath} has ${matrix.cols} columns; use a model made for this data`,
-      );
-    }
-    if (k !== undefined && k !== spec.nComponents) {
-      throw new WebGpuEmError(
-        'usage',
-        `-k ${k} contradicts ${o.initModel}, which has ${spec.nComponents} components; drop -k or use another model`,
-      );
-    }
-    if (spec.covariances && spec.covarianceType && spec.covarianceType !== 'full') {
-      throw new WebGpuEmError(
-        'data',
-        `${o.initModel}: covariance type '${spec.covarianceType}' cannot start a 'full' fit`,
-      );
+  const spec = await initModel(o, dataPath, matrix);
+  if (spec) {
+    if (spec.covariances && spec.covarianceType) {
+      if (covarianceType && covarianceType !== spec.covarianceType) {
+        throw new WebGpuEmError(
+          'usage',
+          `--covariance ${covarianceType} contradicts ${o.initModel}, which has '${spec.covarianceType}' covariances; drop --covariance or use another model`,
+        );
+      }
+      covarianceType = spec.covarianceType;
     }
     k = spec.nComponents;
-    init = { means: spec.means, weights: spec.weights, covariances: spec.covariances };
+    init = {
+      means: spec.means,
+      weights: spec.weights,
+      covariances:
+        spec.covariances && covariancesInShape(spec.covariances, covarianceType ?? 'full', k, spec.nFeatures),
+    };
   }
   if (k === undefined)
     throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
-
   covarianceType ??= 'full';
   const gmm = new GaussianMixture({
     nComponents: k,
@@ -158,50 +249,246 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
     regCovar: o.regCovar as number | undefined,
     nInit: o.nInit as number | undefined,
     seed: o.seed as number | undefined,
-    backend: o.backend as 'auto' | 'webgpu' | 'cpu' | undefined,
+    backend: o.backend as Backend | undefined,
     adapter: o.adapter as string | undefined,
     init,
   });
   try {
     await gmm.fit(matrix);
     const labels = o.labels ? await gmm.predict(matrix) : null;
-    const seconds = (performance.now() - started) / 1000;
-    const p = gmm.parameters;
     const result = {
-      model: gmmModelToJson({
-        covarianceType,
-        nFeatures: p.nFeatures,
-        weights: gmm.weights,
-        means: gmm.means.data,
-        covariances: gmm.covariances,
-        extra: {
-          regCovar: gmm.options.regCovar,
-          ...(columnNames ? { columns: columnNames } : {}),
-          producer: `webgpu-em ${await packageVersion()}`,
-        },
-      }),
+      model: gmmJson(gmm, columnNames, await packageVersion()),
       converged: gmm.converged,
       nIter: gmm.nIter,
       lowerBound: gmm.lowerBound,
       nSamples: matrix.rows,
       backend: await gmm.backendName(),
       adapter: await gmm.adapterDescription(),
-      seconds,
+      seconds: (performance.now() - started) / 1000,
     };
-    const json = JSON.stringify(result);
-    if (o.out) await writeFileAtomic(o.out as string, json + '\n');
-    if (labels) await writeFileAtomic(o.labels as string, Array.from(labels).join('\n') + '\n');
     if (!gmm.converged && (o.tol ?? 1e-3) !== 0 && !o.quiet) {
       streams.stderr(
         `webgpu-em: warning: EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data\n`,
       );
     }
-    if (o.json) streams.stdout(json + '\n');
-    else streams.stdout(summary(result, columnNames));
-    return 0;
+    const lines = [
+      header(result.backend, result.adapter, matrix, `components: ${k} (${covarianceType})`),
+      `converged: ${gmm.converged} after ${gmm.nIter} iterations, lower bound (mean log-likelihood): ${gmm.lowerBound.toFixed(6)}`,
+      `time: ${result.seconds.toFixed(3)} s`,
+      '',
+      table(
+        ['component', 'weight', ...featureNames(columnNames, matrix.cols)],
+        gmm.means.data,
+        matrix.cols,
+        gmm.weights,
+      ),
+    ];
+    return await finish(o, streams, result, labels, lines.join('\n') + '\n');
   } finally {
     gmm.dispose();
   }
+}
+
+async function runKMeans(argv: readonly string[], streams: CliStreams): Promise<number> {
+  const input = await commandInput('kmeans', argv, KMEANS_OPTIONS);
+  if (!input) return help(streams);
+  const { o, dataPath, matrix, columnNames, started } = input;
+  const spec = await initModel(o, dataPath, matrix);
+  const k = spec ? spec.nComponents : (o.k as number | undefined);
+  if (k === undefined)
+    throw new WebGpuEmError('usage', 'kmeans needs -k K (the number of clusters) or --init-model FILE');
+  const km = new KMeans({
+    nClusters: k,
+    init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? 'kmeans++'),
+    maxIter: o.maxIter as number | undefined,
+    tol: o.tol as number | undefined,
+    nInit: o.nInit as number | undefined,
+    seed: o.seed as number | undefined,
+    backend: o.backend as Backend | undefined,
+    adapter: o.adapter as string | undefined,
+  });
+  try {
+    await km.fit(matrix);
+    const labels = o.labels ? await km.predict(matrix) : null;
+    const result = {
+      model: kmeansModelToJson({
+        nFeatures: matrix.cols,
+        means: km.clusterCenters.data,
+        extra: {
+          ...(columnNames ? { columns: columnNames } : {}),
+          producer: `webgpu-em ${await packageVersion()}`,
+        },
+      }),
+      inertia: km.inertia,
+      nIter: km.nIter,
+      converged: km.converged,
+      nSamples: matrix.rows,
+      backend: await km.backendName(),
+      adapter: await km.adapterDescription(),
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (!km.converged && !o.quiet) {
+      streams.stderr(
+        `webgpu-em: warning: k-means did not converge in ${km.nIter} iterations; raise --max-iter or --tol\n`,
+      );
+    }
+    const lines = [
+      header(result.backend, result.adapter, matrix, `clusters: ${k}`),
+      `converged: ${km.converged} after ${km.nIter} iterations, inertia: ${km.inertia.toPrecision(8)}`,
+      `time: ${result.seconds.toFixed(3)} s`,
+      '',
+      table(
+        ['cluster', ...featureNames(columnNames, matrix.cols)],
+        km.clusterCenters.data,
+        matrix.cols,
+        null,
+      ),
+    ];
+    return await finish(o, streams, result, labels, lines.join('\n') + '\n');
+  } finally {
+    km.dispose();
+  }
+}
+
+async function runSelect(argv: readonly string[], streams: CliStreams): Promise<number> {
+  const input = await commandInput('select', argv, SELECT_OPTIONS);
+  if (!input) return help(streams);
+  const { o, matrix, columnNames, started } = input;
+  if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
+  const ks = parseKRange(o.kRange as string);
+  const types = ((o.covariance as string | undefined) ?? 'full').split(',').map((t) => t.trim());
+  for (const t of types) {
+    if (!COVARIANCE_TYPES.includes(t as CovarianceType)) {
+      throw new WebGpuEmError(
+        'usage',
+        `--covariance: unknown type '${t}'; use a list of ${COVARIANCE_TYPES.join(', ')}`,
+      );
+    }
+  }
+  const criterion = (o.criterion as 'bic' | 'aic' | undefined) ?? 'bic';
+  const { scores, best, model } = await selectGaussianMixture(matrix, {
+    nComponents: ks,
+    covarianceTypes: types as CovarianceType[],
+    criterion,
+    maxIter: o.maxIter as number | undefined,
+    tol: o.tol as number | undefined,
+    regCovar: o.regCovar as number | undefined,
+    nInit: o.nInit as number | undefined,
+    seed: o.seed as number | undefined,
+    backend: o.backend as Backend | undefined,
+    adapter: o.adapter as string | undefined,
+  });
+  try {
+    const labels = o.labels ? await model.predict(matrix) : null;
+    const result = {
+      model: gmmJson(model, columnNames, await packageVersion()),
+      criterion,
+      best,
+      scores,
+      nSamples: matrix.rows,
+      backend: await model.backendName(),
+      adapter: await model.adapterDescription(),
+      seconds: (performance.now() - started) / 1000,
+    };
+    const rows = scores.map((s) =>
+      [
+        s.covarianceType,
+        s.nComponents,
+        s.bic.toFixed(2),
+        s.aic.toFixed(2),
+        s.lowerBound.toFixed(5),
+        s.converged,
+        s === best ? '<- best' : '',
+      ].join('\t'),
+    );
+    const text = [
+      header(result.backend, result.adapter, matrix, `candidates: ${scores.length}`),
+      ['covariance', 'K', 'BIC', 'AIC', 'lower bound', 'converged', ''].join('\t'),
+      ...rows,
+      `best by ${criterion.toUpperCase()}: K = ${best.nComponents}, ${best.covarianceType}`,
+    ].join('\n');
+    return await finish(o, streams, result, labels, text + '\n');
+  } finally {
+    model.dispose();
+  }
+}
+
+/** "1..10" or "1,2,4,8". */
+function parseKRange(text: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
+  const values = range
+    ? Array.from(
+        { length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) },
+        (_, i) => Number(range[1]) + i,
+      )
+    : text.split(',').map((t) => Number(t.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new WebGpuEmError(
+      'usage',
+      `--k-range '${text}' is not a range like 1..10 or a list like 1,2,4 of integers >= 1`,
+    );
+  }
+  return values;
+}
+
+function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, version: string) {
+  const p = gmm.parameters;
+  return gmmModelToJson({
+    covarianceType: p.covarianceType,
+    nFeatures: p.nFeatures,
+    weights: gmm.weights,
+    means: gmm.means.data,
+    covariances: gmm.covariances,
+    extra: {
+      regCovar: gmm.options.regCovar,
+      ...(columnNames ? { columns: columnNames } : {}),
+      producer: `webgpu-em ${version}`,
+    },
+  });
+}
+
+/** Model files hold covariances expanded to K x D x D; the fit wants its family's own shape. */
+function covariancesInShape(full: Float64Array, type: CovarianceType, k: number, d: number): Float64Array {
+  switch (type) {
+    case 'full':
+      return full;
+    case 'tied':
+      return full.slice(0, d * d);
+    case 'diag':
+      return Float64Array.from(
+        { length: k * d },
+        (_, e) => full[Math.floor(e / d) * d * d + (e % d) * (d + 1)],
+      );
+    case 'spherical':
+      return Float64Array.from({ length: k }, (_, c) => full[c * d * d]);
+  }
+}
+
+function help(streams: CliStreams): number {
+  streams.stdout(USAGE + '\n');
+  return 0;
+}
+
+function header(backend: string, adapter: string | null, m: Matrix, what: string): string {
+  return [
+    `backend: ${backend}${adapter ? ` (${adapter})` : ''}`,
+    `samples: ${m.rows}, features: ${m.cols}, ${what}`,
+  ].join('\n');
+}
+
+function featureNames(columns: string[] | null, d: number): string[] {
+  return columns ?? Array.from({ length: d }, (_, i) => `mean[${i}]`);
+}
+
+function table(head: string[], means: Float64Array, d: number, weights: Float64Array | null): string {
+  const rows = means.length / d;
+  const lines = [head.join('\t')];
+  for (let k = 0; k < rows; k++) {
+    const cells = [String(k), ...(weights ? [weights[k].toFixed(4)] : [])];
+    for (let i = 0; i < d; i++) cells.push(means[k * d + i].toPrecision(6));
+    lines.push(cells.join('\t'));
+  }
+  return lines.join('\n');
 }
 
 async function runInfo(argv: readonly string[], streams: CliStreams): Promise<number> {
@@ -234,46 +521,6 @@ async function runInfo(argv: readonly string[], streams: CliStreams): Promise<nu
   } finally {
     backend.dispose();
   }
-}
-
-/** Model files hold covariances expanded to K x D x D; the fit wants its family's own shape. */
-function covariancesInShape(full: Float64Array, type: CovarianceType, k: number, d: number): Float64Array {
-  switch (type) {
-    case 'full':
-      return full;
-    case 'tied':
-      return full.slice(0, d * d);
-    case 'diag':
-      return Float64Array.from({ length: k * d }, (_, e) => full[Math.floor(e / d) * d * d + (e % d) * (d + 1)]);
-    case 'spherical':
-      return Float64Array.from({ length: k }, (_, c) => full[c * d * d]);
-  }
-}
-
-interface Summary {
-  model: Record<string, unknown>;
-  converged: boolean;
-  nIter: number;
-  lowerBound: number;
-  nSamples: number;
-  backend: string;
-  adapter: string | null;
-  seconds: number;
-}
-
-function summary(r: Summary, columns: string[] | null): string {
-  const weights = r.model.weights as number[];
-  const means = r.model.means as number[][];
-  const lines = [
-    `backend: ${r.backend}${r.adapter ? ` (${r.adapter})` : ''}`,
-    `samples: ${r.nSamples}, components: ${weights.length}, features: ${means[0].length}`,
-    `converged: ${r.converged} after ${r.nIter} iterations, lower bound (mean log-likelihood): ${r.lowerBound.toFixed(6)}`,
-    `time: ${r.seconds.toFixed(3)} s`,
-    '',
-    ['component', 'weight', ...(columns ?? means[0].map((_, i) => `mean[${i}]`))].join('\t'),
-    ...weights.map((w, k) => [k, w.toFixed(4), ...means[k].map((m) => m.toPrecision(6))].join('\t')),
-  ];
-  return lines.join('\n') + '\n';
 }
 
 function report(error: unknown, streams: CliStreams): number {

@@ -26,7 +26,7 @@ import { Random } from './random.js';
 export type { CovarianceType };
 
 /** How to choose the initial parameters. */
-export type InitMethod = 'kmeans++' | 'random' | 'random-from-data';
+export type InitMethod = 'kmeans++' | 'kmeans' | 'random' | 'random-from-data';
 
 /** Options of {@link GaussianMixture}, named and defaulted as in scikit-learn. */
 export interface GaussianMixtureOptions {
@@ -42,7 +42,11 @@ export interface GaussianMixtureOptions {
   regCovar?: number;
   /** Number of initialisations; the one with the best lower bound is kept. Default 1. */
   nInit?: number;
-  /** Initialisation: a method, or a model to start from exactly. Default 'kmeans++'. */
+  /**
+   * Initialisation: 'kmeans++' (default: k-means++ centres, then each sample's nearest), 'kmeans'
+   * (a k-means run's clusters, scikit-learn's default), 'random' (random responsibilities),
+   * 'random-from-data' (K samples as centres), or a model to start from exactly.
+   */
   init?: InitMethod | InitialModel | GaussianMixture;
   /**
    * When true, each fit() after the first continues from the current parameters (nInit is then
@@ -187,9 +191,11 @@ export class GaussianMixture {
     this.checkSamples(matrix);
     this.releaseRun();
     if (from && from.nFeatures !== matrix.cols) {
-      throw dataError(`X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`);
+      throw dataError(
+        `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
+      );
     }
-    const initial = from ?? this.initialParameters(matrix);
+    const initial = from ?? (await this.initialParameters(matrix));
     const backend = await this.backend();
     this.runData = await backend.bindData(matrix);
     try {
@@ -389,7 +395,7 @@ export class GaussianMixture {
     }
   }
 
-  private initialParameters(m: Matrix): GmmParameters {
+  private async initialParameters(m: Matrix): Promise<GmmParameters> {
     const { init, nComponents: k, regCovar, covarianceType: type } = this.options;
     const rng = new Random(this.rng.fork());
     if (init instanceof GaussianMixture) {
@@ -409,6 +415,20 @@ export class GaussianMixture {
     switch (init) {
       case 'kmeans++':
         return parametersFromCentres(m, kmeansPlusPlusCentres(m, k, rng), regCovar, type);
+      case 'kmeans': {
+        // scikit-learn's default: responsibilities from a k-means run, on the same backend.
+        const { KMeans } = await import('./kmeans.js');
+        const backend = await this.backend();
+        const device =
+          'context' in backend ? (backend as { context: { device: GPUDevice } }).context.device : undefined;
+        const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1, backend: backend.name, device });
+        try {
+          await km.fit(m);
+          return parametersFromCentres(m, km.clusterCenters.data, regCovar, type);
+        } finally {
+          km.dispose();
+        }
+      }
       case 'random-from-data':
         return parametersFromCentres(m, randomFromDataCentres(m, k, rng), regCovar, type);
       case 'random':
@@ -469,8 +489,10 @@ function resolveOptions(o: GaussianMixtureOptions): Resolved {
   if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
     throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);
   }
-  if (typeof r.init === 'string' && !['kmeans++', 'random', 'random-from-data'].includes(r.init)) {
-    throw usageError(`init must be 'kmeans++', 'random', 'random-from-data' or a model, got '${r.init}'`);
+  if (typeof r.init === 'string' && !['kmeans++', 'kmeans', 'random', 'random-from-data'].includes(r.init)) {
+    throw usageError(
+      `init must be 'kmeans++', 'kmeans', 'random', 'random-from-data' or a model, got '${r.init}'`,
+    );
   }
   return r;
 }

@@ -170,7 +170,15 @@ export function toComponentParameters(p: GmmParameters): ComponentParameters {
         logDet[k] += Math.log(s);
       }
     }
-    return { covarianceType: type, nComponents: K, nFeatures: D, logWeights, means: p.means, precisionCholesky, logDetPrecisionCholesky: logDet };
+    return {
+      covarianceType: type,
+      nComponents: K,
+      nFeatures: D,
+      logWeights,
+      means: p.means,
+      precisionCholesky,
+      logDetPrecisionCholesky: logDet,
+    };
   }
   const P = packedSize(D);
   const precisionCholesky = new Float64Array(K * P);
@@ -186,7 +194,15 @@ export function toComponentParameters(p: GmmParameters): ComponentParameters {
     precisionCholesky.set(m, k * P);
     for (let i = 0; i < D; i++) logDet[k] += Math.log(m[packedIndex(i, i)]);
   }
-  return { covarianceType: type, nComponents: K, nFeatures: D, logWeights, means: p.means, precisionCholesky, logDetPrecisionCholesky: logDet };
+  return {
+    covarianceType: type,
+    nComponents: K,
+    nFeatures: D,
+    logWeights,
+    means: p.means,
+    precisionCholesky,
+    logDetPrecisionCholesky: logDet,
+  };
 }
 
 /** Number of free parameters, for BIC and AIC (scikit-learn's count). */
@@ -232,7 +248,12 @@ export function componentCovariance(p: GmmParameters, k: number): Float64Array {
  * Reads covariances given in a family's scikit-learn shape (flat) into the packed storage of
  * GmmParameters, checking length, symmetry and positivity.
  */
-export function covariancesFromArray(type: CovarianceType, flat: Float64Array, k: number, d: number): Float64Array {
+export function covariancesFromArray(
+  type: CovarianceType,
+  flat: Float64Array,
+  k: number,
+  d: number,
+): Float64Array {
   const expected = { full: k * d * d, tied: d * d, diag: k * d, spherical: k }[type];
   const shape = { full: 'K x D x D', tied: 'D x D', diag: 'K x D', spherical: 'K' }[type];
   if (flat.length !== expected) {

@@ -1,11 +1,6 @@
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
-import {
-  covariancesFromArray,
-  mStep,
-  type CovarianceType,
-  type GmmParameters,
-} from './gmm-parameters.js';
+import { covariancesFromArray, mStep, type CovarianceType, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from './linalg.js';
 import type { Random } from './random.js';
 
@@ -170,7 +165,14 @@ export function parametersFromRandomResponsibilities(
   return mStep(packedStats(k, d, n, nk, first, second), shifts, regCovar, type);
 }
 
-function packedStats(k: number, d: number, n: number, nk: Float64Array, first: Float64Array, second: Float64Array) {
+function packedStats(
+  k: number,
+  d: number,
+  n: number,
+  nk: Float64Array,
+  first: Float64Array,
+  second: Float64Array,
+) {
   return {
     nComponents: k,
     nFeatures: d,
@@ -247,7 +249,8 @@ export function readInitialModel(
   const hasW = model.weights != null;
   const hasC = model.covariances != null;
   if (!hasW && !hasC) return { centres: means };
-  if (hasW !== hasC) throw dataError('the initial model has weights or covariances but not both; give both or neither');
+  if (hasW !== hasC)
+    throw dataError('the initial model has weights or covariances but not both; give both or neither');
   const weights = flatten(model.weights!, 'init.weights');
   if (weights.length !== k) throw dataError(`the initial model has ${weights.length} weights, expected ${k}`);
   let total = 0;

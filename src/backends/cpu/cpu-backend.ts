@@ -1,6 +1,8 @@
 import type { Matrix } from '../../data/matrix.js';
 import type {
+  Assignments,
   BoundData,
+  KMeansStatistics,
   ComponentParameters,
   EStepResult,
   MixtureBackend,
@@ -95,6 +97,51 @@ class CpuBoundData implements BoundData {
       if (resp) for (let k = 0; k < K; k++) resp[n * K + k] = Math.exp(logProb[k] - lse);
     }
     return { logLikelihood, responsibilities: resp };
+  }
+
+  async kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics> {
+    const d = this.cols;
+    const counts = new Float64Array(k);
+    const firstMoment = new Float64Array(k * d);
+    let inertia = 0;
+    for (let n = 0; n < this.rows; n++) {
+      const [best, dist] = this.nearest(n, centres, k);
+      counts[best] += 1;
+      inertia += dist;
+      for (let i = 0; i < d; i++) firstMoment[best * d + i] += this.x[n * d + i] - centres[best * d + i];
+    }
+    return { nClusters: k, nFeatures: d, counts, firstMoment, inertia };
+  }
+
+  async assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
+    const d = this.cols;
+    const labels = new Int32Array(this.rows);
+    const minDistances = new Float64Array(this.rows);
+    const distances = options.allDistances ? new Float64Array(this.rows * k) : null;
+    for (let n = 0; n < this.rows; n++) {
+      [labels[n], minDistances[n]] = this.nearest(n, centres, k);
+      if (distances) {
+        for (let c = 0; c < k; c++) {
+          let s = 0;
+          for (let i = 0; i < d; i++) s += (this.x[n * d + i] - centres[c * d + i]) ** 2;
+          distances[n * k + c] = s;
+        }
+      }
+    }
+    return { labels, minDistances, distances };
+  }
+
+  /** Nearest centre of sample n (the lowest index on ties) and its squared distance. */
+  private nearest(n: number, centres: Float64Array, k: number): [number, number] {
+    const d = this.cols;
+    let best = 0;
+    let bestDist = Infinity;
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += (this.x[n * d + i] - centres[c * d + i]) ** 2;
+      if (s < bestDist) [best, bestDist] = [c, s];
+    }
+    return [best, bestDist];
   }
 
   dispose(): void {}

@@ -32,20 +32,20 @@ export function packU32Struct<F extends readonly string[]>(
   return Uint32Array.from(fields, (name) => (name.startsWith('_pad') ? 0 : values[name]));
 }
 
-/** Statistics one thread of gmm_stats.wgsl owns (its PER_THREAD). */
+/** Statistics one thread of sufficient_stats.wgsl owns (its PER_THREAD). */
 export const STATS_PER_THREAD = 8;
-/** Threads per workgroup of gmm_stats.wgsl. */
+/** Threads per workgroup of sufficient_stats.wgsl. */
 export const STATS_WORKGROUP = 64;
-/** Largest tile of rows gmm_stats.wgsl stages at once (its TILE, lowered when memory is short). */
+/** Largest tile of rows sufficient_stats.wgsl stages at once (its TILE, lowered when memory is short). */
 export const STATS_TILE_ROWS = 32;
 
 /**
- * How gmm_stats.wgsl is laid out for D and K: entry groups of WORKGROUP x PER_THREAD
+ * How sufficient_stats.wgsl is laid out for D and K: entry groups of WORKGROUP x PER_THREAD
  * consecutive entries, the components (plus the log-likelihood column) one group touches, and
  * the largest tile of rows whose samples and responsibilities fit in workgroup memory.
  */
-export function statsLayout(d: number, k: number, maxWorkgroupBytes: number, diagonal = false) {
-  const pairs = statsPerComponent(d, diagonal);
+export function statsLayout(d: number, k: number, maxWorkgroupBytes: number, kind: StatsKind = 'full') {
+  const pairs = statsPerComponent(d, kind);
   const entries = k * pairs + 1;
   const perGroup = STATS_WORKGROUP * STATS_PER_THREAD;
   const groups = Math.ceil(entries / perGroup);
@@ -62,15 +62,31 @@ export const ESTEP_WORKGROUP = 64;
 export const REDUCE_WORKGROUP = 64;
 
 /**
- * Number of sums per component: pairs i >= j over (x - c, 1), i.e. 1 + D + D(D+1)/2; with a
- * diagonal precision only the squares, the first moments and the count, 2D + 1.
+ * What the statistics kernel sums: 'full' every pair (full and tied covariances), 'diagonal'
+ * the squares only (diag and spherical), 'hard' first moments and counts of hard assignments
+ * (k-means).
  */
-export const statsPerComponent = (d: number, diagonal = false): number =>
-  diagonal ? 2 * d + 1 : ((d + 1) * (d + 2)) / 2;
+export type StatsKind = 'full' | 'diagonal' | 'hard';
+
+/**
+ * Number of sums per component: pairs i >= j over (x - c, 1), i.e. 1 + D + D(D+1)/2; with a
+ * diagonal precision only the squares, the first moments and the count, 2D + 1; for k-means
+ * the first moments and the count, D + 1.
+ */
+export function statsPerComponent(d: number, kind: StatsKind = 'full'): number {
+  if (kind === 'hard') return d + 1;
+  return kind === 'diagonal' ? 2 * d + 1 : ((d + 1) * (d + 2)) / 2;
+}
+
+/** Floats of precision factors per component in the `comp` buffer. */
+function precisionSize(d: number, kind: StatsKind): number {
+  if (kind === 'hard') return 0;
+  return kind === 'diagonal' ? d : (d * (d + 1)) / 2;
+}
 
 /** Offsets (in floats) of the sections of the `comp` storage buffer. */
-export function componentLayout(k: number, d: number, diagonal = false) {
-  const packed = diagonal ? d : (d * (d + 1)) / 2;
+export function componentLayout(k: number, d: number, kind: StatsKind = 'full') {
+  const packed = precisionSize(d, kind);
   const means = 0;
   const cholesky = k * d;
   const logConst = cholesky + k * packed;
@@ -79,15 +95,24 @@ export function componentLayout(k: number, d: number, diagonal = false) {
 }
 
 /** diag and spherical precisions are stored as one value per feature. */
-export const hasDiagonalPrecision = (p: { covarianceType: string }): boolean =>
-  p.covarianceType === 'diag' || p.covarianceType === 'spherical';
+export const statsKindOf = (p: { covarianceType: string }): StatsKind =>
+  p.covarianceType === 'diag' || p.covarianceType === 'spherical' ? 'diagonal' : 'full';
+
+/** Packs k-means centres (and the shifts, the same centres) into the `comp` buffer layout. */
+export function packCentres(centres: Float64Array, k: number, d: number): Float32Array {
+  const layout = componentLayout(k, d, 'hard');
+  const out = new Float32Array(layout.length);
+  out.set(centres, layout.means);
+  out.set(centres, layout.shifts);
+  return out;
+}
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** Packs parameters (and shifts, when given) into the `comp` buffer layout, as float32. */
 export function packComponents(p: ComponentParameters, shifts: Float64Array | null): Float32Array {
   const { nComponents: k, nFeatures: d } = p;
-  const layout = componentLayout(k, d, hasDiagonalPrecision(p));
+  const layout = componentLayout(k, d, statsKindOf(p));
   const out = new Float32Array(layout.length);
   out.set(p.means, layout.means);
   out.set(p.precisionCholesky, layout.cholesky);

@@ -4,7 +4,9 @@ import { BufferUsage, MapMode } from '../../gpu/constants.js';
 import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
 import type { CovarianceType } from '../../models/gmm-parameters.js';
 import type {
+  Assignments,
   BoundData,
+  KMeansStatistics,
   ComponentParameters,
   EStepResult,
   MixtureBackend,
@@ -19,12 +21,14 @@ import {
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
-  hasDiagonalPrecision,
+  packCentres,
   packComponents,
   packU32Struct,
+  statsKindOf,
   statsLayout,
   statsPerComponent,
   type ChunkUniform,
+  type StatsKind,
 } from './layout.js';
 
 /** Most bytes the per-block partial sums may take. */
@@ -72,8 +76,7 @@ interface Chunk {
 /** Buffers and bind groups for one K, made on first use. */
 interface Workspace {
   readonly k: number;
-  /** diag and spherical: diagonal precisions and statistics. */
-  readonly diagonal: boolean;
+  readonly kind: StatsKind;
   readonly comp: GPUBuffer;
   readonly resp: GPUBuffer;
   readonly loglik: GPUBuffer;
@@ -135,19 +138,36 @@ class GpuBoundData implements BoundData {
     }
   }
 
-  prepare(nComponents: number, covarianceType: CovarianceType): Promise<void> {
+  prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void> {
+    const kind = covarianceType === 'kmeans' ? 'hard' : statsKindOf({ covarianceType });
     return this.serial(async () => {
-      await this.ensureStats(await this.ensureWorkspace(nComponents, hasDiagonalPrecision({ covarianceType })));
+      await this.ensureStats(await this.ensureWorkspace(nComponents, kind));
       await this.ctx.device.queue.onSubmittedWorkDone();
     });
   }
 
   sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
-    return this.serial(() => this.runStatistics(p, shifts));
+    return this.serial(async () => {
+      this.checkParameters(p);
+      const kind = statsKindOf(p);
+      const out = await this.runStatistics(packComponents(p, shifts), p.nComponents, kind);
+      return unpackStatistics(out, p.nComponents, this.cols, this.rows, kind === 'diagonal');
+    });
   }
 
   eStep(p: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult> {
     return this.serial(() => this.runEStep(p, options.responsibilities));
+  }
+
+  kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics> {
+    return this.serial(async () => {
+      const stats = await this.runStatistics(packCentres(centres, k, this.cols), k, 'hard');
+      return unpackKMeans(stats, k, this.cols);
+    });
+  }
+
+  assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
+    return this.serial(() => this.runAssign(centres, k, options.allDistances));
   }
 
   dispose(): void {
@@ -186,8 +206,8 @@ class GpuBoundData implements BoundData {
     return Math.min(this.rows, Math.floor(maxBinding / (k * 4)));
   }
 
-  private async ensureWorkspace(k: number, diagonal: boolean): Promise<Workspace> {
-    if (this.workspace?.k === k && this.workspace.diagonal === diagonal) return this.workspace;
+  private async ensureWorkspace(k: number, kind: StatsKind): Promise<Workspace> {
+    if (this.workspace?.k === k && this.workspace.kind === kind) return this.workspace;
     this.releaseWorkspace();
     const { ctx } = this;
     const d = this.cols;
@@ -196,12 +216,15 @@ class GpuBoundData implements BoundData {
     if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
       await this.rechunk(scratchRows);
     }
-    const estep = await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: diagonal ? 1 : 0 });
+    const estep =
+      kind === 'hard'
+        ? await ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, ALL: 0 })
+        : await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
     const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
     const maxRows = Math.max(...this.chunks.map((c) => c.rows));
     const comp = ctx.createBuffer(
       'component parameters',
-      componentLayout(k, d, diagonal).length * 4,
+      componentLayout(k, d, kind).length * 4,
       BufferUsage.STORAGE | BufferUsage.COPY_DST,
     );
     const resp = ctx.createBuffer(
@@ -220,25 +243,11 @@ class GpuBoundData implements BoundData {
       BufferUsage.UNIFORM | BufferUsage.COPY_DST,
     );
     const estepGrid = this.chunks.map((c) => this.grid(Math.ceil(c.rows / ESTEP_WORKGROUP)));
-    const estepGroups = this.chunks.map((c, i) =>
-      ctx.device.createBindGroup({
-        label: `E-step bindings, chunk ${i}`,
-        layout: estep.getBindGroupLayout(0),
-        entries: [
-          {
-            binding: 0,
-            resource: { buffer: uniforms, offset: i * uniformStride, size: CHUNK_FIELDS.length * 4 },
-          },
-          { binding: 1, resource: { buffer: c.data } },
-          { binding: 2, resource: { buffer: comp } },
-          { binding: 3, resource: { buffer: resp } },
-          { binding: 4, resource: { buffer: loglik } },
-        ],
-      }),
-    );
+    const partial = { uniforms, uniformStride, comp, resp, loglik };
+    const estepGroups = this.chunks.map((c, i) => this.perRowBindGroup(partial, estep, c, i));
     const workspace: Workspace = {
       k,
-      diagonal,
+      kind,
       comp,
       resp,
       loglik,
@@ -251,6 +260,29 @@ class GpuBoundData implements BoundData {
     };
     this.workspace = workspace;
     return workspace;
+  }
+
+  /** Bindings of a per-row kernel (gmm_estep.wgsl or kmeans_assign.wgsl) for chunk i. */
+  private perRowBindGroup(
+    w: Pick<Workspace, 'uniforms' | 'uniformStride' | 'comp' | 'resp' | 'loglik'>,
+    pipeline: GPUComputePipeline,
+    c: Chunk,
+    i: number,
+  ): GPUBindGroup {
+    return this.ctx.device.createBindGroup({
+      label: `per-row bindings, chunk ${i}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        {
+          binding: 0,
+          resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
+        },
+        { binding: 1, resource: { buffer: c.data } },
+        { binding: 2, resource: { buffer: w.comp } },
+        { binding: 3, resource: { buffer: w.resp } },
+        { binding: 4, resource: { buffer: w.loglik } },
+      ],
+    });
   }
 
   /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them), on the GPU. */
@@ -296,7 +328,7 @@ class GpuBoundData implements BoundData {
     const { ctx } = this;
     const d = this.cols;
     const k = w.k;
-    const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.diagonal);
+    const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
     const stride = layout.entries;
     const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES);
     const maxBlocks = Math.floor(maxBytes / (stride * 4));
@@ -324,13 +356,14 @@ class GpuBoundData implements BoundData {
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
-    const statsPipeline = await ctx.pipeline('gmm_stats.wgsl', {
+    const statsPipeline = await ctx.pipeline('sufficient_stats.wgsl', {
       D: d,
       K: k,
       WORKGROUP: STATS_WORKGROUP,
       TILE: layout.tile,
       K_SPAN: layout.kSpan,
-      DIAG: w.diagonal ? 1 : 0,
+      DIAG: w.kind === 'diagonal' ? 1 : 0,
+      HARD: w.kind === 'hard' ? 1 : 0,
     });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
@@ -436,12 +469,11 @@ class GpuBoundData implements BoundData {
     this.ctx.write(w.uniforms, data);
   }
 
-  private async runStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
-    this.checkParameters(p);
-    const w = await this.ensureWorkspace(p.nComponents, hasDiagonalPrecision(p));
+  /** One pass of the E-step (or assignment) kernel and the statistics kernel; the reduced sums. */
+  private async runStatistics(packed: Float32Array, k: number, kind: StatsKind): Promise<Float32Array> {
+    const w = await this.ensureWorkspace(k, kind);
     const s = await this.ensureStats(w);
     const { ctx } = this;
-    const packed = packComponents(p, shifts);
     await ctx.guard('an EM iteration', () => {
       ctx.write(w.comp, packed);
       const encoder = ctx.device.createCommandEncoder({ label: 'EM iteration' });
@@ -468,53 +500,94 @@ class GpuBoundData implements BoundData {
     });
     const out = await ctx.guard('reading the statistics', () => ctx.readFloats(s.staging, s.stride));
     if (this.timer) this.lastGpuSeconds = await ctx.guard('reading timestamps', () => this.timer!.read());
-    return unpackStatistics(out, p.nComponents, this.cols, this.rows, w.diagonal);
+    return out;
   }
 
   private async runEStep(p: ComponentParameters, wantResp: boolean): Promise<EStepResult> {
     this.checkParameters(p);
-    const w = await this.ensureWorkspace(p.nComponents, hasDiagonalPrecision(p));
+    const w = await this.ensureWorkspace(p.nComponents, statsKindOf(p));
+    const { perRow, scalar } = await this.runPerRow(
+      w,
+      packComponents(p, null),
+      w.estep,
+      w.estepGroups,
+      wantResp ? p.nComponents : 0,
+    );
+    return { logLikelihood: scalar, responsibilities: perRow };
+  }
+
+  private async runAssign(centres: Float64Array, k: number, all: boolean): Promise<Assignments> {
+    const { ctx } = this;
+    const w = await this.ensureWorkspace(k, 'hard');
+    let pipeline = w.estep;
+    let groups = w.estepGroups;
+    if (all) {
+      pipeline = await ctx.pipeline('kmeans_assign.wgsl', { D: this.cols, K: k, ALL: 1 });
+      groups = this.chunks.map((c, i) => this.perRowBindGroup(w, pipeline, c, i));
+    }
+    const { perRow, scalar } = await this.runPerRow(
+      w,
+      packCentres(centres, k, this.cols),
+      pipeline,
+      groups,
+      all ? k : 1,
+    );
+    const labels = new Int32Array(this.rows);
+    if (all) {
+      for (let n = 0; n < this.rows; n++) {
+        let best = 0;
+        for (let c = 1; c < k; c++) if (perRow![n * k + c] < perRow![n * k + best]) best = c;
+        labels[n] = best;
+      }
+    } else {
+      for (let n = 0; n < this.rows; n++) labels[n] = perRow![n];
+    }
+    return { labels, minDistances: scalar, distances: all ? perRow : null };
+  }
+
+  /**
+   * Runs a per-row kernel (E-step or assignment) over every chunk and reads back its scalar
+   * output (loglik binding) and, when `width` > 0, `width` values per row of its `resp` output.
+   */
+  private async runPerRow(
+    w: Workspace,
+    packed: Float32Array,
+    pipeline: GPUComputePipeline,
+    groups: GPUBindGroup[],
+    width: number,
+  ): Promise<{ perRow: Float64Array | null; scalar: Float64Array }> {
     this.writeChunkUniforms(w);
     const { ctx } = this;
-    const k = p.nComponents;
-    const respOut = wantResp
-      ? ctx.createBuffer(
-          'responsibilities read-back',
-          this.rows * k * 4,
-          BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-        )
-      : null;
-    const llOut = ctx.createBuffer(
-      'log-likelihood read-back',
-      this.rows * 4,
-      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-    );
+    const read = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
+    const perRowOut = width > 0 ? ctx.createBuffer('per-row read-back', this.rows * width * 4, read) : null;
+    const scalarOut = ctx.createBuffer('per-row scalar read-back', this.rows * 4, read);
     try {
-      await ctx.guard('an E-step', () => {
-        ctx.write(w.comp, packComponents(p, null));
-        const encoder = ctx.device.createCommandEncoder({ label: 'E-step' });
+      await ctx.guard('a per-sample pass', () => {
+        ctx.write(w.comp, packed);
+        const encoder = ctx.device.createCommandEncoder({ label: 'per-sample pass' });
         this.chunks.forEach((c, i) => {
-          const pass = encoder.beginComputePass({ label: `E-step chunk ${i}` });
-          pass.setPipeline(w.estep);
-          pass.setBindGroup(0, w.estepGroups[i]);
+          const pass = encoder.beginComputePass({ label: `per-sample pass, chunk ${i}` });
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, groups[i]);
           pass.dispatchWorkgroups(...w.estepGrid[i]);
           pass.end();
-          if (respOut) encoder.copyBufferToBuffer(w.resp, 0, respOut, c.firstRow * k * 4, c.rows * k * 4);
-          encoder.copyBufferToBuffer(w.loglik, 0, llOut, c.firstRow * 4, c.rows * 4);
+          if (perRowOut) {
+            encoder.copyBufferToBuffer(w.resp, 0, perRowOut, c.firstRow * width * 4, c.rows * width * 4);
+          }
+          encoder.copyBufferToBuffer(w.loglik, 0, scalarOut, c.firstRow * 4, c.rows * 4);
         });
         ctx.device.queue.submit([encoder.finish()]);
       });
-      const ll = await ctx.guard('reading log-likelihoods', () => ctx.readFloats(llOut, this.rows));
-      const resp = respOut
-        ? await ctx.guard('reading responsibilities', () => ctx.readFloats(respOut, this.rows * k))
+      const scalar = await ctx.guard('reading per-sample results', () =>
+        ctx.readFloats(scalarOut, this.rows),
+      );
+      const perRow = perRowOut
+        ? await ctx.guard('reading per-sample results', () => ctx.readFloats(perRowOut, this.rows * width))
         : null;
-      return {
-        logLikelihood: Float64Array.from(ll),
-        responsibilities: resp ? Float64Array.from(resp) : null,
-      };
+      return { perRow: perRow ? Float64Array.from(perRow) : null, scalar: Float64Array.from(scalar) };
     } finally {
-      ctx.destroyBuffer(respOut);
-      ctx.destroyBuffer(llOut);
+      ctx.destroyBuffer(perRowOut);
+      ctx.destroyBuffer(scalarOut);
     }
   }
 
@@ -528,7 +601,7 @@ class GpuBoundData implements BoundData {
   }
 }
 
-/** Splits the reduced vector into N_k, first and second moments (entry order of gmm_stats.wgsl). */
+/** Splits the reduced vector into N_k, first and second moments (entry order of sufficient_stats.wgsl). */
 function unpackStatistics(
   out: Float32Array,
   k: number,
@@ -536,7 +609,7 @@ function unpackStatistics(
   rows: number,
   diagonal: boolean,
 ): SufficientStatistics {
-  const entries = statsPerComponent(d, diagonal);
+  const entries = statsPerComponent(d, diagonal ? 'diagonal' : 'full');
   const second = diagonal ? d : (d * (d + 1)) / 2;
   const nk = new Float64Array(k);
   const first = new Float64Array(k * d);
@@ -557,6 +630,18 @@ function unpackStatistics(
     secondMomentLayout: diagonal ? 'diagonal' : 'packed',
     secondMoment,
   };
+}
+
+/** Counts, first moments and inertia from the reduced k-means sums (entry order of sufficient_stats.wgsl). */
+function unpackKMeans(out: Float32Array, k: number, d: number): KMeansStatistics {
+  const entries = statsPerComponent(d, 'hard');
+  const counts = new Float64Array(k);
+  const firstMoment = new Float64Array(k * d);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < d; i++) firstMoment[c * d + i] = out[c * entries + i];
+    counts[c] = out[c * entries + d];
+  }
+  return { nClusters: k, nFeatures: d, counts, firstMoment, inertia: out[k * entries] };
 }
 
 /** Times one compute pass with a pair of timestamp queries. */
