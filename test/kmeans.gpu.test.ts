@@ -1,0 +1,86 @@
+/**
+ * k-means on the GPU against the float64 reference. Assignments are exact comparisons of float32
+ * squared distances, so labels agree except for samples within rounding of a tie (none in these
+ * well-separated data); per-cluster sums carry the same ~1e-5 relative error bound as the
+ * mixture statistics (see gpu-vs-cpu.gpu.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
+import type { GpuContext } from '../src/gpu/context.js';
+import { GaussianMixture, KMeans, gpuAllocations, selectGaussianMixture } from '../src/index.js';
+import { makeBlobs, maxAbs, maxAbsDiff } from './helpers/data.js';
+import { requireGpu } from './helpers/gpu.js';
+
+let gpu: GpuContext;
+beforeAll(async () => {
+  gpu = await requireGpu();
+});
+afterAll(() => gpu?.release());
+
+describe('k-means on the GPU', () => {
+  it('one Lloyd pass: counts, sums and inertia equal the reference', async () => {
+    const x = makeBlobs({ n: 50_000, d: 5, k: 7, spread: 10, offset: 100 });
+    const centres = Float64Array.from(x.data.slice(0, 35), Math.fround);
+    const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 7);
+    const bound = await (await WebGpuBackend.create({ device: gpu.device })).bindData(x);
+    const g = await bound.kmeansStatistics(centres, 7);
+    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+    expect(maxAbsDiff(g.firstMoment, cpu.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment));
+    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+    const a = await bound.assign(centres, 7, { allDistances: true });
+    const b = await (await new CpuBackend().bindData(x)).assign(centres, 7, { allDistances: true });
+    expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
+    expect(maxAbsDiff(a.distances!, b.distances!)).toBeLessThan(1e-4 * maxAbs(b.distances!));
+    bound.dispose();
+  });
+
+  it('whole fits agree with the reference, empty clusters included', async () => {
+    const x = makeBlobs({ n: 20_000, d: 4, k: 5, spread: 8 });
+    const start = [1e4, 1e4, 1e4, 1e4, ...Array.from(x.data.slice(0, 16))];
+    const fit = async (backend: 'cpu' | 'webgpu') => {
+      const km = new KMeans({
+        nClusters: 5,
+        init: { means: start },
+        backend,
+        device: backend === 'webgpu' ? gpu.device : undefined,
+      });
+      await km.fit(x);
+      km.dispose();
+      return km;
+    };
+    const [c, g] = [await fit('cpu'), await fit('webgpu')];
+    expect(g.history[0].relocated).toBe(1);
+    expect(g.nIter).toBe(c.nIter);
+    expect(maxAbsDiff(g.clusterCenters.data, c.clusterCenters.data)).toBeLessThan(1e-3);
+    expect(Math.abs(g.inertia - c.inertia) / c.inertia).toBeLessThan(1e-5);
+    for (let i = 1; i < g.history.length; i++) {
+      expect(g.history[i].inertia).toBeLessThanOrEqual(g.history[i - 1].inertia * (1 + 1e-6));
+    }
+  });
+
+  it('GMM init "kmeans" runs k-means on the same device', async () => {
+    const x = makeBlobs({ n: 5000, d: 3, k: 3 });
+    const g = new GaussianMixture({ nComponents: 3, init: 'kmeans', backend: 'webgpu', device: gpu.device });
+    await g.fit(x);
+    const c = new GaussianMixture({ nComponents: 3, init: 'kmeans', backend: 'cpu' });
+    await c.fit(x);
+    expect(Math.abs(g.lowerBound - c.lowerBound)).toBeLessThan(1e-4 * Math.abs(c.lowerBound));
+    g.dispose();
+  });
+
+  it('model selection shares one device and frees it', async () => {
+    const x = makeBlobs({ n: 3000, d: 2, k: 3, spread: 10 });
+    const before = gpuAllocations(gpu.device);
+    const { best, scores, model } = await selectGaussianMixture(x, {
+      nComponents: [1, 2, 3, 4, 5],
+      covarianceTypes: ['full', 'spherical'],
+      backend: 'webgpu',
+      device: gpu.device,
+    });
+    expect(scores).toHaveLength(10);
+    expect(best.nComponents).toBe(3);
+    expect(gpuAllocations(gpu.device)).toEqual(before);
+    expect(model.weights).toHaveLength(3);
+  });
+});
