@@ -10,7 +10,14 @@ export interface BenchConfig {
   readonly compare: boolean;
 }
 
-const gmm = (name: string, n: number, d: number, k: number, iterations: number, compare: boolean): BenchConfig => ({
+const gmm = (
+  name: string,
+  n: number,
+  d: number,
+  k: number,
+  iterations: number,
+  compare: boolean,
+): BenchConfig => ({
   name,
   model: 'gmm-full',
   n,

@@ -126,7 +126,12 @@ async function runBackend(
     const compileStart = performance.now();
     await bound.prepare(config.k, 'full');
     const compileMs = performance.now() - compileStart;
-    const run = new EmRun(bound, init, { covarianceType: 'full', tol: 0, maxIter: config.iterations + 1, regCovar: REGCOVAR });
+    const run = new EmRun(bound, init, {
+      covarianceType: 'full',
+      tol: 0,
+      maxIter: config.iterations + 1,
+      regCovar: REGCOVAR,
+    });
     await run.step(); // warm-up
     const wall: number[] = [];
     const gpuTimes: number[] = [];
@@ -159,7 +164,8 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
     writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
     const d = init.nFeatures;
     const full = new Float64Array(init.nComponents * d * d);
-    for (let c = 0; c < init.nComponents; c++) unpackSymmetric(init.covariances, d, full, c * d * d, c * packedSize(d));
+    for (let c = 0; c < init.nComponents; c++)
+      unpackSymmetric(init.covariances, d, full, c * d * d, c * packedSize(d));
     const nested = (a: Float64Array, shape: number[]): unknown =>
       shape.length === 1
         ? Array.from(a)
@@ -186,8 +192,13 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
       env,
       maxBuffer: 1 << 20,
     });
-    if (result.status !== 0) throw new Error(`scikit-learn run failed: ${result.stderr.trim().split('\n').pop()}`);
-    const out = JSON.parse(result.stdout) as { secondsPerIteration: number; lowerBound: number; peakRssMb: number };
+    if (result.status !== 0)
+      throw new Error(`scikit-learn run failed: ${result.stderr.trim().split('\n').pop()}`);
+    const out = JSON.parse(result.stdout) as {
+      secondsPerIteration: number;
+      lowerBound: number;
+      peakRssMb: number;
+    };
     return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.lowerBound, {
       gpuMs: null,
       compileMs: null,
@@ -251,12 +262,15 @@ function median(v: number[]): number {
 }
 
 function sklearnVersion(): string | false {
-  const r = spawnSync(SKLEARN_PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], { encoding: 'utf8' });
+  const r = spawnSync(SKLEARN_PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], {
+    encoding: 'utf8',
+  });
   return r.status === 0 ? r.stdout.trim() : false;
 }
 
 const fmt = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
-const si = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : `${(v / 1e3).toFixed(0)}k`);
+const si = (v: number) =>
+  v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : `${(v / 1e3).toFixed(0)}k`;
 
 const HEADER = [
   'config',
@@ -296,7 +310,9 @@ function toText(rows: Row[], machine: string): string {
   const table = [HEADER, ...rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   return (
-    `machine: ${machine}\n` + table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n') + '\n'
+    `machine: ${machine}\n` +
+    table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n') +
+    '\n'
   );
 }
 

@@ -35,7 +35,12 @@ afterAll(() => gpu?.release());
 
 const onGpu = () => ({ backend: 'webgpu' as const, device: gpu.device });
 
-async function statsBoth(x: Matrix, k: number, centres = kmeansPlusPlusCentres, type: CovarianceType = 'full') {
+async function statsBoth(
+  x: Matrix,
+  k: number,
+  centres = kmeansPlusPlusCentres,
+  type: CovarianceType = 'full',
+) {
   const init = parametersFromCentres(x, centres(x, k, new Random(1)), 1e-6, type);
   const params = toComponentParameters(init);
   const shifts = shiftsFor(init);
@@ -95,7 +100,9 @@ describe('every covariance family on the GPU agrees with the reference', () => {
       const x = makeBlobs({ n: 20_000, d: 6, k: 5, seed: 3 });
       const { cpu, gpu: g } = await statsBoth(x, 5, kmeansPlusPlusCentres, type);
       expect(g.secondMomentLayout).toBe(cpu.secondMomentLayout);
-      expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+      expect(
+        Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum),
+      ).toBeLessThan(1e-5);
       expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * 20_000);
       expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
       expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
@@ -112,7 +119,9 @@ describe('every covariance family on the GPU agrees with the reference', () => {
   it('diag with D = 64 and many components', async () => {
     const x = makeBlobs({ n: 4000, d: 64, k: 20, seed: 5 });
     const { cpu, gpu: g } = await statsBoth(x, 20, kmeansPlusPlusCentres, 'diag');
-    expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+    expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(
+      1e-5,
+    );
     expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
   });
 });

@@ -60,7 +60,7 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('sufficient_stats.wgsl'), 'PER_THREAD')).toBe(STATS_PER_THREAD);
     expect(constant(shader('sufficient_stats.wgsl'), 'WORKGROUP')).toBe(STATS_WORKGROUP);
     expect(constant(shader('reduce_partials.wgsl'), 'WORKGROUP')).toBe(REDUCE_WORKGROUP);
-    expect(statsPerComponent(MAX_FEATURES)).toBe(65 * 66 / 2);
+    expect(statsPerComponent(MAX_FEATURES)).toBe((65 * 66) / 2);
   });
 
   it('a statistics workgroup covers the components its entries touch and fits in 16 KiB', () => {
