@@ -1,7 +1,10 @@
+/** What a benchmark fits. */
+export type BenchModel = 'gmm-full' | 'gmm-diag' | 'kmeans';
+
 /** One benchmark: a model, a data shape and how many measured iterations. */
 export interface BenchConfig {
   readonly name: string;
-  readonly model: 'gmm-full';
+  readonly model: BenchModel;
   readonly n: number;
   readonly d: number;
   readonly k: number;
@@ -10,44 +13,40 @@ export interface BenchConfig {
   readonly compare: boolean;
 }
 
-const gmm = (
-  name: string,
+function config(
+  model: BenchModel,
   n: number,
   d: number,
   k: number,
   iterations: number,
   compare: boolean,
-): BenchConfig => ({
-  name,
-  model: 'gmm-full',
-  n,
-  d,
-  k,
-  iterations,
-  compare,
-});
+): BenchConfig {
+  const prefix = compare ? model : `sweep-${model}`;
+  return { name: `${prefix}-N${label(n)}-D${d}-K${k}`, model, n, d, k, iterations, compare };
+}
 
 /** The standard configurations. */
 export function standardConfigs(quick: boolean): BenchConfig[] {
   const scale = quick ? 10 : 1;
   const iters = quick ? 2 : 3;
   return [
-    gmm(`gmm-full-N${label(1_000_000 / scale)}-D8-K16`, 1_000_000 / scale, 8, 16, iters, true),
-    gmm(`gmm-full-N${label(200_000 / scale)}-D32-K32`, 200_000 / scale, 32, 32, iters, true),
+    config('gmm-full', 1_000_000 / scale, 8, 16, iters, true),
+    config('gmm-full', 200_000 / scale, 32, 32, iters, true),
+    config('gmm-diag', 1_000_000 / scale, 16, 32, iters, true),
+    config('kmeans', 1_000_000 / scale, 16, 64, iters, true),
   ];
 }
 
-/** How time grows with N, K and D (GPU only). */
+/** How time grows with N, K and D (full covariance, GPU only). */
 export function sweepConfigs(quick: boolean): BenchConfig[] {
   const ns = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000, 10_000_000];
   const ks = quick ? [4, 32] : [4, 16, 64];
   const ds = quick ? [2, 16] : [2, 8, 32, 64];
   const base = quick ? 20_000 : 100_000;
-  const iters = 2;
   return [
-    ...ns.map((n) => gmm(`sweep-N${label(n)}-D8-K16`, n, 8, 16, iters, false)),
-    ...ks.map((k) => gmm(`sweep-N${label(base)}-D8-K${k}`, base, 8, k, iters, false)),
-    ...ds.map((d) => gmm(`sweep-N${label(base)}-D${d}-K16`, base, d, 16, iters, false)),
+    ...ns.map((n) => config('gmm-full', n, 8, 16, 2, false)),
+    ...ks.filter((k) => k !== 16).map((k) => config('gmm-full', base, 8, k, 2, false)),
+    ...ds.filter((d) => d !== 8).map((d) => config('gmm-full', base, d, 16, 2, false)),
   ];
 }
 
@@ -58,20 +57,31 @@ function label(n: number): string {
 }
 
 /**
- * Work of one full-covariance EM iteration, as counted here (a multiply-add is 2 FLOP; exp and
- * log count 1):
- * - E-step per (sample, component): D subtractions, D(D+1)/2 multiply-adds for M_k (x - mu_k),
- *   D multiply-adds for the squared norm, and ~6 for log-sum-exp and the responsibility.
- * - statistics per (sample, component): D subtractions, (D+1)(D+2)/2 pairs of 2 multiplies and
- *   an add.
- * Bytes: samples read once by the E-step and once per component by the statistics kernel; the
- * N x K responsibilities written twice and read twice; N log-likelihoods written and read.
+ * Work of one iteration, as counted here (a multiply-add is 2 FLOP; exp and log count 1).
+ * Per (sample, component):
+ * - full E-step: D subtractions, D(D+1)/2 multiply-adds for M_k (x - mu_k), D multiply-adds for
+ *   the squared norm, ~6 for log-sum-exp and the responsibility; diag E-step: D subtractions,
+ *   D multiplies, D multiply-adds, ~6; k-means assignment: D subtractions, D multiply-adds.
+ * - statistics: one entry per sum, each 2 subtractions, a multiply and a multiply-add (5 FLOP):
+ *   (D+1)(D+2)/2 sums for full, 2D+1 for diag.
+ * k-means sums add each sample to its own cluster only: D + 1 subtractions and additions per
+ * sample (2 FLOP each), not per (sample, component).
+ * Bytes: samples read once by the per-sample kernel and once per group of 512 sums (k-means:
+ * once) by the statistics kernel; the per-sample outputs (N x K responsibilities, or N labels)
+ * written once and read once per group; N log-likelihoods or distances written and read.
  */
-export function workPerIteration(n: number, d: number, k: number): { flop: number; bytes: number } {
-  const pairs = ((d + 1) * (d + 2)) / 2;
-  const estep = d + d * (d + 1) + 2 * d + 6;
-  const stats = d + 3 * pairs;
-  const flop = n * k * (estep + stats);
-  const bytes = 4 * (n * d * (1 + k) + 4 * n * k + 2 * n);
+export function workPerIteration(
+  model: BenchModel,
+  n: number,
+  d: number,
+  k: number,
+): { flop: number; bytes: number } {
+  const sums = model === 'gmm-full' ? ((d + 1) * (d + 2)) / 2 : model === 'gmm-diag' ? 2 * d + 1 : d + 1;
+  const perSample =
+    model === 'gmm-full' ? d + d * (d + 1) + 2 * d + 6 : model === 'gmm-diag' ? 4 * d + 6 : 3 * d;
+  const groups = model === 'kmeans' ? 1 : Math.ceil((k * sums + 1) / 512);
+  const outputs = model === 'kmeans' ? n : n * k;
+  const flop = model === 'kmeans' ? n * k * perSample + 2 * n * (d + 1) : n * k * (perSample + 5 * sums);
+  const bytes = 4 * (n * d * (1 + groups) + outputs * (1 + groups) + 2 * n);
   return { flop, bytes };
 }

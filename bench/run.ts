@@ -19,9 +19,8 @@ import { GpuContext, gpuAllocations } from '../src/gpu/context.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { writeFileAtomic } from '../src/io/files.js';
 import { EmRun } from '../src/models/em.js';
-import type { GmmParameters } from '../src/models/gmm-parameters.js';
+import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../src/models/gmm-parameters.js';
 import { kmeansPlusPlusCentres, parametersFromCentres } from '../src/models/init.js';
-import { unpackSymmetric, packedSize } from '../src/models/linalg.js';
 import { Random } from '../src/models/random.js';
 import { standardConfigs, sweepConfigs, workPerIteration, type BenchConfig } from './configs.js';
 
@@ -44,7 +43,7 @@ interface Row {
   uploadMs: number | null;
   peakRssMb: number;
   gpuMb: number | null;
-  lowerBound: number;
+  objective: number;
   speedupVsSklearn: number | null;
 }
 
@@ -80,7 +79,7 @@ async function main(): Promise<void> {
   for (const config of configs) {
     log(`\n${config.name}: generating N=${config.n} D=${config.d} K=${config.k}`);
     const x = makeBlobs({ n: config.n, d: config.d, k: config.k, seed: 1 });
-    const init = initialModel(x, config.k);
+    const init = initialModel(x, config.k, config.model === 'gmm-diag' ? 'diag' : 'full');
     const gpuRow = await runBackend(config, x, init, await WebGpuBackend.create({ device: gpu.device }), gpu);
     rows.push(gpuRow);
     log(describe(gpuRow));
@@ -124,26 +123,25 @@ async function runBackend(
     if (gpu) await gpu.device.queue.onSubmittedWorkDone();
     const uploadMs = performance.now() - uploadStart;
     const compileStart = performance.now();
-    await bound.prepare(config.k, 'full');
+    await bound.prepare(config.k, config.model === 'kmeans' ? 'kmeans' : init.covarianceType);
     const compileMs = performance.now() - compileStart;
-    const run = new EmRun(bound, init, {
-      covarianceType: 'full',
-      tol: 0,
-      maxIter: config.iterations + 1,
-      regCovar: REGCOVAR,
-    });
-    await run.step(); // warm-up
+    const step =
+      config.model === 'kmeans' ? lloydSteps(bound, init) : emSteps(bound, init, config.iterations);
+    await step(); // warm-up
     const wall: number[] = [];
     const gpuTimes: number[] = [];
     let peakGpu = gpu ? gpuAllocations(gpu.device).bytes : 0;
-    while (!run.done) {
-      const record = await run.step();
-      wall.push(record.seconds * 1000);
+    let objective = NaN;
+    for (let i = 0; i < config.iterations; i++) {
+      const started = performance.now();
+      objective = await step();
+      wall.push(performance.now() - started);
       if (bound.lastGpuSeconds !== null) gpuTimes.push(bound.lastGpuSeconds * 1000);
       if (gpu) peakGpu = Math.max(peakGpu, gpuAllocations(gpu.device).bytes);
     }
-    const ms = median(wall);
-    return makeRow(config, backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)', ms, run.lowerBound, {
+    // k-means: the inertia of the final centres, as scikit-learn reports it (one more assignment, untimed).
+    if (config.model === 'kmeans') objective = await step();
+    return makeRow(config, backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)', median(wall), objective, {
       gpuMs: gpuTimes.length ? median(gpuTimes) : null,
       compileMs: gpu ? compileMs : null,
       uploadMs: gpu ? uploadMs : null,
@@ -156,16 +154,45 @@ async function runBackend(
   }
 }
 
+/** EM iterations; each resolves to the mean log-likelihood of its E-step. */
+function emSteps(bound: BoundData, init: GmmParameters, iterations: number): () => Promise<number> {
+  const run = new EmRun(bound, init, {
+    covarianceType: init.covarianceType,
+    tol: 0,
+    maxIter: iterations + 1,
+    regCovar: REGCOVAR,
+  });
+  return async () => (await run.step()).lowerBound;
+}
+
+/** Lloyd iterations from the initial means; each resolves to the inertia per sample of its assignment. */
+function lloydSteps(bound: BoundData, init: GmmParameters): () => Promise<number> {
+  const k = init.nComponents;
+  const d = init.nFeatures;
+  let centres = Float64Array.from(init.means, Math.fround);
+  return async () => {
+    const s = await bound.kmeansStatistics(centres, k);
+    centres = centres.map((c, e) => {
+      const count = s.counts[Math.floor(e / d)];
+      return Math.fround(count > 0 ? c + s.firstMoment[e] / count : c);
+    });
+    return s.inertia / bound.rows;
+  };
+}
+
 function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
   const dir = mkdtempSync(join(tmpdir(), 'webgpu-em-bench-'));
   try {
     const dataPath = join(dir, 'x.npy');
     const initPath = join(dir, 'init.json');
+    const script = new URL(
+      config.model === 'kmeans' ? './sklearn_kmeans.py' : './sklearn_gmm.py',
+      import.meta.url,
+    ).pathname;
     writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
     const d = init.nFeatures;
-    const full = new Float64Array(init.nComponents * d * d);
-    for (let c = 0; c < init.nComponents; c++)
-      unpackSymmetric(init.covariances, d, full, c * d * d, c * packedSize(d));
+    const covariances = covariancesAsArray(init);
+    const shape = init.covarianceType === 'diag' ? [init.nComponents, d] : [init.nComponents, d, d];
     const nested = (a: Float64Array, shape: number[]): unknown =>
       shape.length === 1
         ? Array.from(a)
@@ -178,7 +205,8 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
       JSON.stringify({
         weights: Array.from(init.weights),
         means: nested(init.means, [init.nComponents, d]),
-        covariances: nested(full, [init.nComponents, d, d]),
+        covarianceType: init.covarianceType,
+        covariances: nested(covariances, shape),
         regCovar: REGCOVAR,
       }),
     );
@@ -186,7 +214,6 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
     // Set on some machines for old OpenBLAS builds; they slow a current one down (see the README).
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const script = new URL('./sklearn_gmm.py', import.meta.url).pathname;
     const result = spawnSync(SKLEARN_PYTHON, [script, dataPath, initPath, String(config.iterations)], {
       encoding: 'utf8',
       env,
@@ -196,10 +223,10 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
       throw new Error(`scikit-learn run failed: ${result.stderr.trim().split('\n').pop()}`);
     const out = JSON.parse(result.stdout) as {
       secondsPerIteration: number;
-      lowerBound: number;
+      objective: number;
       peakRssMb: number;
     };
-    return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.lowerBound, {
+    return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.objective, {
       gpuMs: null,
       compileMs: null,
       uploadMs: null,
@@ -215,10 +242,10 @@ function makeRow(
   config: BenchConfig,
   backend: string,
   ms: number,
-  lowerBound: number,
+  objective: number,
   extra: Pick<Row, 'compileMs' | 'uploadMs' | 'gpuMb' | 'peakRssMb'> & { gpuMs: number | null },
 ): Row {
-  const { flop, bytes } = workPerIteration(config.n, config.d, config.k);
+  const { flop, bytes } = workPerIteration(config.model, config.n, config.d, config.k);
   return {
     config: config.name,
     backend,
@@ -235,24 +262,24 @@ function makeRow(
     uploadMs: extra.uploadMs,
     peakRssMb: extra.peakRssMb,
     gpuMb: extra.gpuMb,
-    lowerBound,
+    objective,
     speedupVsSklearn: null,
   };
 }
 
 function describe(r: Row): string {
   const gpu = r.gpuMsPerIteration === null ? '' : ` (GPU ${r.gpuMsPerIteration.toFixed(1)} ms)`;
-  return `  ${r.backend.padEnd(14)} ${r.msPerIteration.toFixed(1)} ms/iter${gpu}, mean log-lik ${r.lowerBound.toFixed(5)}`;
+  return `  ${r.backend.padEnd(14)} ${r.msPerIteration.toFixed(1)} ms/iter${gpu}, objective ${r.objective.toFixed(5)}`;
 }
 
 /**
  * The fixed initial model: k-means++ centres drawn from (at most) the first 100k samples, then
  * weights and covariances from every sample's nearest centre.
  */
-function initialModel(x: Matrix, k: number): GmmParameters {
+function initialModel(x: Matrix, k: number, type: CovarianceType): GmmParameters {
   const head = Math.min(x.rows, 100_000);
   const sample = { data: x.data.subarray(0, head * x.cols), rows: head, cols: x.cols };
-  return parametersFromCentres(x, kmeansPlusPlusCentres(sample, k, new Random(7)), REGCOVAR);
+  return parametersFromCentres(x, kmeansPlusPlusCentres(sample, k, new Random(7)), REGCOVAR, type);
 }
 
 function median(v: number[]): number {
@@ -284,7 +311,7 @@ const HEADER = [
   'upload ms',
   'peak RSS MB',
   'GPU MB',
-  'mean log-lik',
+  'objective',
   'vs sklearn',
 ];
 
@@ -301,7 +328,7 @@ function cells(r: Row): string[] {
     fmt(r.uploadMs, 0),
     fmt(r.peakRssMb, 0),
     fmt(r.gpuMb, 0),
-    r.lowerBound.toFixed(5),
+    r.objective.toFixed(5),
     r.speedupVsSklearn === null ? '-' : `${r.speedupVsSklearn.toFixed(2)}x`,
   ];
 }
@@ -320,7 +347,7 @@ function toMarkdown(rows: Row[], machine: string, quick: boolean): string {
   return [
     `Benchmark (${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}): ${machine}.`,
     'Median of the measured iterations after one warm-up; tol 0 from the same initial model; ' +
-      '"mean log-lik" is the lower bound at the last E-step; "vs sklearn" is scikit-learn\'s time over this row\'s.',
+      '"objective" is the mean log-likelihood at the last E-step (k-means: inertia per sample); "vs sklearn" is scikit-learn\'s time over this row\'s.',
     '',
     `| ${HEADER.join(' | ')} |`,
     `| ${HEADER.map(() => '---').join(' | ')} |`,

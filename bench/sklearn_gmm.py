@@ -23,13 +23,18 @@ def main() -> None:
         init = json.load(f)
     weights = np.asarray(init["weights"], dtype=np.float64)
     means = np.asarray(init["means"], dtype=np.float64)
-    precisions = np.linalg.inv(np.asarray(init["covariances"], dtype=np.float64))
-    precisions = 0.5 * (precisions + np.transpose(precisions, (0, 2, 1)))
+    covariance_type = init.get("covarianceType", "full")
+    covariances = np.asarray(init["covariances"], dtype=np.float64)
+    if covariance_type == "diag":
+        precisions = 1.0 / covariances
+    else:
+        precisions = np.linalg.inv(covariances)
+        precisions = 0.5 * (precisions + np.transpose(precisions, (0, 2, 1)))
 
     def fit(n_iter: int) -> tuple[float, GaussianMixture]:
         gmm = GaussianMixture(
             n_components=len(weights),
-            covariance_type="full",
+            covariance_type=covariance_type,
             tol=0.0,
             reg_covar=float(init.get("regCovar", 1e-6)),
             max_iter=n_iter,
@@ -52,7 +57,7 @@ def main() -> None:
         json.dumps(
             {
                 "secondsPerIteration": max(long - short, 0.0) / iters,
-                "lowerBound": float(gmm.lower_bound_),
+                "objective": float(gmm.lower_bound_),
                 "nIter": int(gmm.n_iter_),
                 "version": sklearn.__version__,
                 "dtype": str(x.dtype),

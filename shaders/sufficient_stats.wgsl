@@ -4,10 +4,8 @@
 // samples of r_nk * t_i * t_j for one pair i >= j: (D, D) gives N_k, (i, D) the first moment,
 // (i, j < D) the second moment. Entry e = k * S + pair. Full and tied covariances need every
 // pair, S = (D + 1)(D + 2) / 2, in packed order; with DIAG (diag and spherical) only
-// (i, i), then (i, D), then (D, D): S = 2 D + 1. With HARD (k-means) r_nk is 1 when sample n
-// is labelled k and 0 otherwise, and only (i, D), then (D, D) are summed: S = D + 1. The last
-// entry, e = K * S, sums the per-sample log-likelihoods (r = log p(x_n), t = (.., 1)), or with
-// HARD the squared distances to the nearest centre (the inertia).
+// (i, i), then (i, D), then (D, D): S = 2 D + 1. The last entry, e = K * S, sums the
+// per-sample log-likelihoods (r = log p(x_n), t = (.., 1)). (k-means sums: kmeans_sums.wgsl.)
 //
 // A workgroup (block of rows, group of entries) owns WORKGROUP * PER_THREAD consecutive
 // entries, PER_THREAD per thread, and walks its rows in tiles of TILE: the tile's samples and
@@ -26,7 +24,6 @@ override TILE: u32 = 32u;
 // Most components (plus the log-likelihood column) one workgroup's entries touch.
 override K_SPAN: u32;
 override DIAG: bool = false;
-override HARD: bool = false;
 const MAX_D: u32 = 64u;
 const PER_THREAD: u32 = 8u;
 
@@ -69,10 +66,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     pairs = 2u * D + 1u;
     precision_size = D;
   }
-  if (HARD) {
-    pairs = D + 1u;
-    precision_size = 0u;
-  }
   let entries = K * pairs + 1u;
   let first_entry = wid.y * WORKGROUP * PER_THREAD;
   let k_first = first_entry / pairs;
@@ -89,14 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let k = e / pairs;
     var i = 0u;
     var j = D;
-    if (k < K && HARD) {
-      let p = e - k * pairs;
-      if (p < D) {
-        i = p;
-      } else {
-        i = D;
-      }
-    } else if (k < K && DIAG) {
+    if (k < K && DIAG) {
       let p = e - k * pairs;
       if (p < D) {
         i = p;
@@ -157,9 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let row = t0 + t;
       var r = 0.0;
       if (row < row_end) {
-        if (k < K && HARD) {
-          r = select(0.0, 1.0, resp[row] == f32(k)) * row_weight(row);
-        } else if (k < K) {
+        if (k < K) {
           r = resp[row * K + k] * row_weight(row);
         } else if (k == K) {
           r = loglik[row] * row_weight(row);

@@ -35,6 +35,19 @@ describe('k-means on the GPU', () => {
     bound.dispose();
   });
 
+  it('more clusters than one workgroup holds are summed in cluster ranges', async () => {
+    // 100 clusters x 65 sums exceed 16 KiB of workgroup memory: the sums split over 2 ranges.
+    const x = makeBlobs({ n: 6000, d: 64, k: 100, spread: 5 });
+    const centres = Float64Array.from(x.data.slice(0, 6400), Math.fround);
+    const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 100);
+    const bound = await (await WebGpuBackend.create({ device: gpu.device })).bindData(x);
+    const g = await bound.kmeansStatistics(centres, 100);
+    bound.dispose();
+    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+    expect(maxAbsDiff(g.firstMoment, cpu.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment));
+    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+  });
+
   it('whole fits agree with the reference, empty clusters included', async () => {
     const x = makeBlobs({ n: 20_000, d: 4, k: 5, spread: 8 });
     const start = [1e4, 1e4, 1e4, 1e4, ...Array.from(x.data.slice(0, 16))];

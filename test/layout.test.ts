@@ -32,7 +32,12 @@ function constant(source: string, name: string): number {
 
 describe('host layouts match the WGSL declarations', () => {
   it('the Chunk uniform has the same fields in every kernel', () => {
-    for (const name of ['gmm_estep.wgsl', 'sufficient_stats.wgsl']) {
+    for (const name of [
+      'gmm_estep.wgsl',
+      'sufficient_stats.wgsl',
+      'kmeans_assign.wgsl',
+      'kmeans_sums.wgsl',
+    ]) {
       expect(structFields(shader(name), 'Chunk')).toEqual([...CHUNK_FIELDS]);
     }
     expect(structFields(shader('reduce_partials.wgsl'), 'Reduce')).toEqual([...REDUCE_FIELDS]);

@@ -62,9 +62,9 @@ export const ESTEP_WORKGROUP = 64;
 export const REDUCE_WORKGROUP = 64;
 
 /**
- * What the statistics kernel sums: 'full' every pair (full and tied covariances), 'diagonal'
- * the squares only (diag and spherical), 'hard' first moments and counts of hard assignments
- * (k-means).
+ * Which sums a pass produces: 'full' every pair (full and tied covariances), 'diagonal' the
+ * squares only (diag and spherical), both by sufficient_stats.wgsl; 'hard' the first moments
+ * and counts of hard assignments (k-means), by kmeans_sums.wgsl.
  */
 export type StatsKind = 'full' | 'diagonal' | 'hard';
 

@@ -356,15 +356,20 @@ class GpuBoundData implements BoundData {
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
-    const statsPipeline = await ctx.pipeline('sufficient_stats.wgsl', {
-      D: d,
-      K: k,
-      WORKGROUP: STATS_WORKGROUP,
-      TILE: layout.tile,
-      K_SPAN: layout.kSpan,
-      DIAG: w.kind === 'diagonal' ? 1 : 0,
-      HARD: w.kind === 'hard' ? 1 : 0,
-    });
+    // k-means sums touch one cluster per sample: a kernel of its own does N x D work, not N x K x D.
+    const kTile = Math.min(k, Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / 4 / (d + 1)));
+    const statsGrid: [number, number] = w.kind === 'hard' ? [0, Math.ceil(k / kTile)] : [0, layout.groups];
+    const statsPipeline =
+      w.kind === 'hard'
+        ? await ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile })
+        : await ctx.pipeline('sufficient_stats.wgsl', {
+            D: d,
+            K: k,
+            WORKGROUP: STATS_WORKGROUP,
+            TILE: layout.tile,
+            K_SPAN: layout.kSpan,
+            DIAG: w.kind === 'diagonal' ? 1 : 0,
+          });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
     const out = ctx.createBuffer(
@@ -430,7 +435,7 @@ class GpuBoundData implements BoundData {
       statsPipeline,
       statsGroups,
       statsBlocks,
-      entryGroups: layout.groups,
+      entryGroups: statsGrid[1],
       reducePipeline,
       reduceGroup,
       reduceWorkgroups: Math.ceil(stride / REDUCE_WORKGROUP),
