@@ -20,7 +20,7 @@ import { encodeNpy } from '../src/io/npy.js';
 import { writeFileAtomic } from '../src/io/files.js';
 import { EmRun } from '../src/models/em.js';
 import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../src/models/gmm-parameters.js';
-import { kmeansPlusPlusCentres, parametersFromCentres } from '../src/models/init.js';
+import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
 import { standardConfigs, sweepConfigs, workPerIteration, type BenchConfig } from './configs.js';
 
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   for (const config of configs) {
     log(`\n${config.name}: generating N=${config.n} D=${config.d} K=${config.k}`);
     const x = makeBlobs({ n: config.n, d: config.d, k: config.k, seed: 1 });
-    const init = initialModel(x, config.k, config.model === 'gmm-diag' ? 'diag' : 'full');
+    const init = await initialModel(x, config.k, config.model === 'gmm-diag' ? 'diag' : 'full');
     const gpuRow = await runBackend(config, x, init, await WebGpuBackend.create({ device: gpu.device }), gpu);
     rows.push(gpuRow);
     log(describe(gpuRow));
@@ -276,10 +276,11 @@ function describe(r: Row): string {
  * The fixed initial model: k-means++ centres drawn from (at most) the first 100k samples, then
  * weights and covariances from every sample's nearest centre.
  */
-function initialModel(x: Matrix, k: number, type: CovarianceType): GmmParameters {
+async function initialModel(x: Matrix, k: number, type: CovarianceType): Promise<GmmParameters> {
   const head = Math.min(x.rows, 100_000);
   const sample = { data: x.data.subarray(0, head * x.cols), rows: head, cols: x.cols };
-  return parametersFromCentres(x, kmeansPlusPlusCentres(sample, k, new Random(7)), REGCOVAR, type);
+  const centres = await kmeansPlusPlus(await new CpuBackend().bindData(sample), sample, k, new Random(7));
+  return parametersFromCentres(x, centres, REGCOVAR, type);
 }
 
 function median(v: number[]): number {

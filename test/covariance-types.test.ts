@@ -8,10 +8,10 @@ import {
   toComponentParameters,
   type CovarianceType,
 } from '../src/models/gmm-parameters.js';
-import { kmeansPlusPlusCentres, parametersFromCentres } from '../src/models/init.js';
+import { parametersFromCentres } from '../src/models/init.js';
 import { packedIndex, packedSize } from '../src/models/linalg.js';
 import { Random } from '../src/models/random.js';
-import { allFinite, makeBlobs, maxAbsDiff } from './helpers/data.js';
+import { allFinite, makeBlobs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';
 
 const cpu = { backend: 'cpu' as const };
 
@@ -19,7 +19,7 @@ describe('covariance families on the CPU reference', () => {
   const x = makeBlobs({ n: 1500, d: 3, k: 3, seed: 12 });
 
   it('M-steps agree with each other: diag is full’s diagonal, spherical its mean, tied the pooled scatter', async () => {
-    const init = parametersFromCentres(x, kmeansPlusPlusCentres(x, 3, new Random(1)), 1e-6);
+    const init = parametersFromCentres(x, await kmeansPlusPlusCpu(x, 3, new Random(1)), 1e-6);
     const bound = await new CpuBackend().bindData(x);
     const shifts = shiftsFor(init);
     const packed = await bound.sufficientStatistics(toComponentParameters(init), shifts);
@@ -48,7 +48,7 @@ describe('covariance families on the CPU reference', () => {
   });
 
   it('diagonal statistics give the same diag M-step as packed ones', async () => {
-    const init = parametersFromCentres(x, kmeansPlusPlusCentres(x, 3, new Random(1)), 1e-6, 'diag');
+    const init = parametersFromCentres(x, await kmeansPlusPlusCpu(x, 3, new Random(1)), 1e-6, 'diag');
     const bound = await new CpuBackend().bindData(x);
     const shifts = shiftsFor(init);
     const stats = await bound.sufficientStatistics(toComponentParameters(init), shifts);
@@ -109,7 +109,7 @@ describe('covariance families on the CPU reference', () => {
     // With spherical variance s -> 0 the responsibilities become hard nearest-mean assignments and
     // the means follow Lloyd's update. One step from the same means, tiny s: means equal Lloyd's.
     const data = makeBlobs({ n: 600, d: 2, k: 3, seed: 4 });
-    const centres = kmeansPlusPlusCentres(data, 3, new Random(3));
+    const centres = await kmeansPlusPlusCpu(data, 3, new Random(3));
     const gmm = new GaussianMixture({
       nComponents: 3,
       covarianceType: 'spherical',

@@ -8,9 +8,9 @@ import {
   packedSize,
   unpackSymmetric,
 } from '../src/models/linalg.js';
-import { kmeansPlusPlusCentres, parametersFromCentres } from '../src/models/init.js';
+import { parametersFromCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
-import { makeBlobs, maxAbsDiff } from './helpers/data.js';
+import { makeBlobs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';
 
 /** Textbook density through an explicit inverse and determinant (Gauss-Jordan), independent of the Cholesky path. */
 function logDensityNaive(
@@ -136,7 +136,7 @@ describe('CPU reference backend', () => {
   it('M-step recovers the weighted mean and covariance whatever the shift', async () => {
     const x = makeBlobs({ n: 500, d: 3, k: 2, offset: 1e4, seed: 2 });
     const rng = new Random(4);
-    const init = parametersFromCentres(x, kmeansPlusPlusCentres(x, 2, rng), 1e-6);
+    const init = parametersFromCentres(x, await kmeansPlusPlusCpu(x, 2, rng), 1e-6);
     const bound = await new CpuBackend().bindData(x);
     const cp = toComponentParameters(init);
     const a = mStep(await bound.sufficientStatistics(cp, shiftsFor(init)), shiftsFor(init), 1e-6, 'full');

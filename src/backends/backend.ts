@@ -76,6 +76,18 @@ export interface Assignments {
   readonly distances: Float64Array | null;
 }
 
+/**
+ * One k-means++ distance pass: each sample's squared distance to the nearest chosen centre,
+ * held by the backend, with its total. Release it when it is no longer a candidate.
+ */
+export interface SeedingState {
+  /** Sum of the distances (the k-means++ potential). */
+  readonly potential: number;
+  /** The sample at which the running sum of distances first exceeds u * potential (u in [0, 1)). */
+  sample(u: number): Promise<number>;
+  release(): void;
+}
+
 /** Samples resident on a backend (uploaded once, evaluated many times). */
 export interface BoundData {
   readonly rows: number;
@@ -91,6 +103,11 @@ export interface BoundData {
   eStep(params: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult>;
   /** One Lloyd pass: assignment to the nearest of K centres (K x D) and the per-centre sums. */
   kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics>;
+  /**
+   * Distances to the nearest of the centres chosen so far (`base`, or none) and `candidate`
+   * (D values): one step of k-means++ seeding.
+   */
+  seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState>;
   /** Labels and squared distances to the nearest centre (and, when asked, to every centre). */
   assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments>;
   /**

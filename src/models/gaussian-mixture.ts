@@ -13,7 +13,7 @@ import {
   type GmmParameters,
 } from './gmm-parameters.js';
 import {
-  kmeansPlusPlusCentres,
+  kmeansPlusPlus,
   parametersFromCentres,
   parametersFromRandomResponsibilities,
   randomFromDataCentres,
@@ -195,16 +195,16 @@ export class GaussianMixture {
         `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
       );
     }
-    const initial = from ?? (await this.initialParameters(matrix));
     const backend = await this.backend();
     this.runData = await backend.bindData(matrix);
     try {
+      const initial = from ?? (await this.initialParameters(matrix, this.runData));
       this.run = new EmRun(this.runData, initial, this.options);
+      this.fitted = initial;
     } catch (error) {
       this.releaseRun();
       throw error;
     }
-    this.fitted = initial;
     this.runState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
   }
 
@@ -395,7 +395,7 @@ export class GaussianMixture {
     }
   }
 
-  private async initialParameters(m: Matrix): Promise<GmmParameters> {
+  private async initialParameters(m: Matrix, bound: BoundData): Promise<GmmParameters> {
     const { init, nComponents: k, regCovar, covarianceType: type } = this.options;
     const rng = new Random(this.rng.fork());
     if (init instanceof GaussianMixture) {
@@ -414,7 +414,7 @@ export class GaussianMixture {
     }
     switch (init) {
       case 'kmeans++':
-        return parametersFromCentres(m, kmeansPlusPlusCentres(m, k, rng), regCovar, type);
+        return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type);
       case 'kmeans': {
         // scikit-learn's default: responsibilities from a k-means run, on the same backend.
         const { KMeans } = await import('./kmeans.js');

@@ -1,3 +1,4 @@
+import type { BoundData, SeedingState } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
 import { covariancesFromArray, mStep, type CovarianceType, type GmmParameters } from './gmm-parameters.js';
@@ -31,59 +32,44 @@ function squaredDistance(x: Float32Array, n: number, centres: Float64Array, k: n
 /**
  * Greedy k-means++ (Arthur and Vassilvitskii, with scikit-learn's 2 + ln K candidates per step):
  * each new centre is drawn with probability proportional to the squared distance to the
- * nearest centre chosen so far.
+ * nearest centre chosen so far, and of the candidates the one that lowers the total most is
+ * kept. The distances are computed and held by the backend (on the GPU for large N); only the
+ * draws happen here.
  */
-export function kmeansPlusPlusCentres(x: Matrix, k: number, rng: Random): Float64Array {
+export async function kmeansPlusPlus(
+  bound: BoundData,
+  x: Matrix,
+  k: number,
+  rng: Random,
+): Promise<Float64Array> {
   const { rows: n, cols: d, data } = x;
   const centres = new Float64Array(k * d);
-  const pick = (slot: number, row: number): void => {
-    for (let i = 0; i < d; i++) centres[slot * d + i] = data[row * d + i];
-  };
-  pick(0, rng.integer(n));
-  const closest = new Float64Array(n);
-  let potential = 0;
-  for (let r = 0; r < n; r++) {
-    closest[r] = squaredDistance(data, r, centres, 0, d);
-    potential += closest[r];
-  }
+  const row = (r: number) => Float64Array.from(data.subarray(r * d, r * d + d));
+  const first = rng.integer(n);
+  centres.set(row(first), 0);
+  let state = await bound.seedingPass(row(first), null);
   const trials = 2 + Math.floor(Math.log(k));
-  const candidateDist = new Float64Array(n);
-  const bestDist = new Float64Array(n);
-  const one = new Float64Array(d);
-  for (let c = 1; c < k; c++) {
-    let bestRow = -1;
-    let bestPotential = Infinity;
-    for (let t = 0; t < trials; t++) {
-      const row = potential > 0 ? sampleProportional(closest, potential, rng) : rng.integer(n);
-      for (let i = 0; i < d; i++) one[i] = data[row * d + i];
-      let pot = 0;
-      for (let r = 0; r < n; r++) {
-        const dist = Math.min(closest[r], squaredDistance(data, r, one, 0, d));
-        candidateDist[r] = dist;
-        pot += dist;
+  try {
+    for (let c = 1; c < k; c++) {
+      let best: { row: number; state: SeedingState } | null = null;
+      for (let t = 0; t < trials; t++) {
+        const candidate = state.potential > 0 ? await state.sample(rng.uniform()) : rng.integer(n);
+        const next = await bound.seedingPass(row(candidate), state);
+        if (!best || next.potential < best.state.potential) {
+          best?.state.release();
+          best = { row: candidate, state: next };
+        } else {
+          next.release();
+        }
       }
-      if (pot < bestPotential) {
-        bestPotential = pot;
-        bestRow = row;
-        bestDist.set(candidateDist);
-      }
+      state.release();
+      state = best!.state;
+      centres.set(row(best!.row), c * d);
     }
-    pick(c, bestRow);
-    closest.set(bestDist);
-    potential = bestPotential;
+  } finally {
+    state.release();
   }
   return centres;
-}
-
-function sampleProportional(weights: Float64Array, total: number, rng: Random): number {
-  let target = rng.uniform() * total;
-  for (let i = 0; i < weights.length; i++) {
-    target -= weights[i];
-    if (target < 0) return i;
-  }
-  // Rounding left a little over: take the last sample with weight.
-  for (let i = weights.length - 1; i >= 0; i--) if (weights[i] > 0) return i;
-  return weights.length - 1;
 }
 
 /** K distinct samples, drawn uniformly, as centres. */

@@ -3,7 +3,7 @@ import { createBackend, type BackendChoice, type GpuOptions } from '../backends/
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import type { Matrix64 } from './gaussian-mixture.js';
-import { kmeansPlusPlusCentres, randomFromDataCentres } from './init.js';
+import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { Random } from './random.js';
 
 /** How to choose the initial centres. */
@@ -90,7 +90,7 @@ export class KMeans {
     try {
       let best: FitState | null = null;
       for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-        const centres = this.initialCentres(m, new Random(rng.fork()));
+        const centres = await this.initialCentres(bound, m, new Random(rng.fork()));
         const run = await this.lloyd(bound, m, centres, tolAbs, (r) => {
           options.signal?.throwIfAborted();
           options.onIteration?.({ ...r, initIndex });
@@ -231,11 +231,11 @@ export class KMeans {
     }
   }
 
-  private initialCentres(m: Matrix, rng: Random): Float64Array {
+  private async initialCentres(bound: BoundData, m: Matrix, rng: Random): Promise<Float64Array> {
     const { init, nClusters: k } = this.options;
     if (init instanceof KMeans) return centresOf(init.clusterCenters.data, k, m.cols);
     if (typeof init === 'object') return centresOf(init.means, k, m.cols);
-    return init === 'random' ? randomFromDataCentres(m, k, rng) : kmeansPlusPlusCentres(m, k, rng);
+    return init === 'random' ? randomFromDataCentres(m, k, rng) : kmeansPlusPlus(bound, m, k, rng);
   }
 
   private fitted(): FitState {

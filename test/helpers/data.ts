@@ -1,4 +1,8 @@
+import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
+import type { Matrix } from '../../src/data/matrix.js';
 import { makeBlobs } from '../../src/data/synthetic.js';
+import { kmeansPlusPlus } from '../../src/models/init.js';
+import type { Random } from '../../src/models/random.js';
 
 export { makeBlobs };
 
@@ -21,4 +25,10 @@ export function maxAbs(a: ArrayLike<number>): number {
 export function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
   return true;
+}
+
+/** k-means++ centres computed by the float64 reference backend. */
+export async function kmeansPlusPlusCpu(x: Matrix, k: number, rng: Random): Promise<Float64Array> {
+  const bound = await new CpuBackend().bindData(x);
+  return kmeansPlusPlus(bound, x, k, rng);
 }

@@ -1,4 +1,5 @@
 import type { Matrix } from '../../data/matrix.js';
+import { lastPositive } from '../sampling.js';
 import type {
   Assignments,
   BoundData,
@@ -6,6 +7,7 @@ import type {
   ComponentParameters,
   EStepResult,
   MixtureBackend,
+  SeedingState,
   SufficientStatistics,
 } from '../backend.js';
 
@@ -131,6 +133,20 @@ class CpuBoundData implements BoundData {
     return { labels, minDistances, distances };
   }
 
+  async seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState> {
+    const d = this.cols;
+    const previous = base ? (base as CpuSeedingState).distances : null;
+    const distances = new Float64Array(this.rows);
+    let potential = 0;
+    for (let n = 0; n < this.rows; n++) {
+      let s = 0;
+      for (let i = 0; i < d; i++) s += (this.x[n * d + i] - candidate[i]) ** 2;
+      distances[n] = previous ? Math.min(previous[n], s) : s;
+      potential += distances[n];
+    }
+    return new CpuSeedingState(distances, potential);
+  }
+
   /** Nearest centre of sample n (the lowest index on ties) and its squared distance. */
   private nearest(n: number, centres: Float64Array, k: number): [number, number] {
     const d = this.cols;
@@ -145,6 +161,24 @@ class CpuBoundData implements BoundData {
   }
 
   dispose(): void {}
+}
+
+class CpuSeedingState implements SeedingState {
+  constructor(
+    readonly distances: Float64Array,
+    readonly potential: number,
+  ) {}
+
+  async sample(u: number): Promise<number> {
+    let target = u * this.potential;
+    for (let n = 0; n < this.distances.length; n++) {
+      target -= this.distances[n];
+      if (target < 0) return n;
+    }
+    return lastPositive(this.distances);
+  }
+
+  release(): void {}
 }
 
 /** Fills logProb[k] = log w_k + log N(x | mu_k, Sigma_k) and returns their log-sum-exp. */

@@ -2,6 +2,7 @@ import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { BufferUsage, MapMode } from '../../gpu/constants.js';
 import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
+import { lastPositive } from '../sampling.js';
 import type { CovarianceType } from '../../models/gmm-parameters.js';
 import type {
   Assignments,
@@ -10,6 +11,7 @@ import type {
   ComponentParameters,
   EStepResult,
   MixtureBackend,
+  SeedingState,
   SufficientStatistics,
 } from '../backend.js';
 import {
@@ -104,6 +106,27 @@ interface StatsWorkspace {
   readonly reduceWorkgroups: number;
 }
 
+/** Buffers and the pipeline of k-means++ seeding, made on first use. */
+interface Seeding {
+  readonly pipeline: GPUComputePipeline;
+  readonly uniformStride: number;
+  readonly uniforms: GPUBuffer;
+  readonly candidate: GPUBuffer;
+  /** Bound as the previous distances for the first centre, which has none. */
+  readonly noDistances: GPUBuffer;
+  readonly blockSums: GPUBuffer;
+  readonly staging: GPUBuffer;
+  /** Per chunk: its first block and its number of blocks. */
+  readonly chunkBlocks: Array<[number, number]>;
+  /** Per block: its first global row and its number of rows. */
+  readonly blockRows: Array<[number, number]>;
+  readonly blockCount: number;
+}
+
+/** Threads and rows per thread of kmeanspp_distances.wgsl. */
+const SEEDING_WORKGROUP = 64;
+const SEEDING_ROWS_PER_THREAD = 4;
+
 class GpuBoundData implements BoundData {
   readonly rows: number;
   readonly cols: number;
@@ -111,6 +134,7 @@ class GpuBoundData implements BoundData {
   private timer: PassTimer | null = null;
   private readonly chunks: Chunk[] = [];
   private workspace: Workspace | null = null;
+  private seeding: Seeding | null = null;
   private disposed = false;
   /** Calls run one at a time: they share the workspace and its staging buffer. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -166,6 +190,10 @@ class GpuBoundData implements BoundData {
     });
   }
 
+  seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState> {
+    return this.serial(() => this.runSeedingPass(candidate, base as GpuSeedingState | null));
+  }
+
   assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
     return this.serial(() => this.runAssign(centres, k, options.allDistances));
   }
@@ -176,6 +204,12 @@ class GpuBoundData implements BoundData {
     for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
     this.chunks.length = 0;
     this.releaseWorkspace();
+    if (this.seeding) {
+      const s = this.seeding;
+      for (const b of [s.uniforms, s.candidate, s.noDistances, s.blockSums, s.staging])
+        this.ctx.destroyBuffer(b);
+      this.seeding = null;
+    }
     this.timer?.dispose();
     this.timer = null;
   }
@@ -521,6 +555,152 @@ class GpuBoundData implements BoundData {
     return { logLikelihood: scalar, responsibilities: perRow };
   }
 
+  private async runSeedingPass(candidate: Float64Array, base: GpuSeedingState | null): Promise<SeedingState> {
+    const { ctx } = this;
+    const seeding = await this.ensureSeeding();
+    const trial = ctx.createBuffer(
+      'k-means++ distances',
+      this.rows * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
+    try {
+      const uniforms = new Uint32Array((seeding.uniformStride / 4) * this.chunks.length);
+      this.chunks.forEach((c, i) => {
+        const slot = (i * seeding.uniformStride) / 4;
+        uniforms.set([c.firstRow, c.rows, seeding.chunkBlocks[i][0], base ? 0 : 1], slot);
+      });
+      await ctx.guard('a k-means++ pass', () => {
+        ctx.write(seeding.uniforms, uniforms);
+        ctx.write(seeding.candidate, Float32Array.from(candidate));
+        const encoder = ctx.device.createCommandEncoder({ label: 'k-means++ pass' });
+        const pass = encoder.beginComputePass({ label: 'k-means++ distances' });
+        pass.setPipeline(seeding.pipeline);
+        this.chunks.forEach((c, i) => {
+          pass.setBindGroup(
+            0,
+            ctx.device.createBindGroup({
+              label: `k-means++ bindings, chunk ${i}`,
+              layout: seeding.pipeline.getBindGroupLayout(0),
+              entries: [
+                {
+                  binding: 0,
+                  resource: { buffer: seeding.uniforms, offset: i * seeding.uniformStride, size: 16 },
+                },
+                { binding: 1, resource: { buffer: c.data } },
+                { binding: 2, resource: { buffer: seeding.candidate } },
+                { binding: 3, resource: { buffer: base ? base.distances : seeding.noDistances } },
+                { binding: 4, resource: { buffer: trial } },
+                { binding: 5, resource: { buffer: seeding.blockSums } },
+              ],
+            }),
+          );
+          pass.dispatchWorkgroups(seeding.chunkBlocks[i][1]);
+        });
+        pass.end();
+        encoder.copyBufferToBuffer(seeding.blockSums, 0, seeding.staging, 0, seeding.blockCount * 4);
+        ctx.device.queue.submit([encoder.finish()]);
+      });
+      const sums = await ctx.guard('reading k-means++ sums', () =>
+        ctx.readFloats(seeding.staging, seeding.blockCount),
+      );
+      return new GpuSeedingState(this, trial, Float64Array.from(sums));
+    } catch (e) {
+      ctx.destroyBuffer(trial);
+      throw e;
+    }
+  }
+
+  /** Reads `count` distances of a seeding state from `first` (global row). */
+  readSeedingDistances(state: GpuSeedingState, first: number, count: number): Promise<Float32Array> {
+    return this.serial(async () => {
+      const { ctx } = this;
+      const staging = ctx.createBuffer(
+        'k-means++ block read-back',
+        count * 4,
+        BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+      );
+      try {
+        await ctx.guard('reading a k-means++ block', () => {
+          const encoder = ctx.device.createCommandEncoder({ label: 'k-means++ block read-back' });
+          encoder.copyBufferToBuffer(state.distances, first * 4, staging, 0, count * 4);
+          ctx.device.queue.submit([encoder.finish()]);
+        });
+        return await ctx.guard('reading a k-means++ block', () => ctx.readFloats(staging, count));
+      } finally {
+        ctx.destroyBuffer(staging);
+      }
+    });
+  }
+
+  /** Global rows [first, first + count) of each seeding block. */
+  seedingBlockRows(block: number): [number, number] {
+    return this.seeding!.blockRows[block];
+  }
+
+  releaseBuffer(buffer: GPUBuffer): void {
+    if (!this.disposed) this.ctx.destroyBuffer(buffer);
+  }
+
+  private async ensureSeeding(): Promise<Seeding> {
+    if (this.seeding) return this.seeding;
+    const { ctx } = this;
+    if (this.rows * 4 > ctx.limits.maxStorageBufferBindingSize) {
+      throw new WebGpuEmError(
+        'usage',
+        `k-means++ on the GPU keeps one distance per sample in one binding: ${this.rows} samples exceed the adapter's ` +
+          `${ctx.limits.maxStorageBufferBindingSize} bytes; use init 'random' or fit on a subsample`,
+      );
+    }
+    const pipeline = await ctx.pipeline('kmeanspp_distances.wgsl', { D: this.cols });
+    const rowsPerBlock = SEEDING_WORKGROUP * SEEDING_ROWS_PER_THREAD;
+    const chunkBlocks: Array<[number, number]> = [];
+    const blockRows: Array<[number, number]> = [];
+    for (const c of this.chunks) {
+      const blocks = Math.ceil(c.rows / rowsPerBlock);
+      chunkBlocks.push([blockRows.length, blocks]);
+      for (let b = 0; b < blocks; b++) {
+        blockRows.push([c.firstRow + b * rowsPerBlock, Math.min(rowsPerBlock, c.rows - b * rowsPerBlock)]);
+      }
+    }
+    if (chunkBlocks.some(([, blocks]) => blocks > ctx.limits.maxComputeWorkgroupsPerDimension)) {
+      throw new WebGpuEmError(
+        'usage',
+        'too many samples in one chunk for a k-means++ dispatch; use init random',
+      );
+    }
+    const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
+    const blockCount = blockRows.length;
+    this.seeding = {
+      pipeline,
+      uniformStride,
+      uniforms: ctx.createBuffer(
+        'k-means++ uniforms',
+        uniformStride * this.chunks.length,
+        BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      ),
+      candidate: ctx.createBuffer(
+        'k-means++ candidate',
+        this.cols * 4,
+        BufferUsage.STORAGE | BufferUsage.COPY_DST,
+      ),
+      noDistances: ctx.createBuffer('k-means++ no distances', 4, BufferUsage.STORAGE),
+      blockSums: ctx.createBuffer(
+        'k-means++ block sums',
+        blockCount * 4,
+        BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+      ),
+      staging: ctx.createBuffer(
+        'k-means++ block sums read-back',
+        blockCount * 4,
+        BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+      ),
+      chunkBlocks,
+      blockRows,
+      blockCount,
+    };
+    return this.seeding;
+  }
+
   private async runAssign(centres: Float64Array, k: number, all: boolean): Promise<Assignments> {
     const { ctx } = this;
     const w = await this.ensureWorkspace(k, 'hard');
@@ -647,6 +827,49 @@ function unpackKMeans(out: Float32Array, k: number, d: number): KMeansStatistics
     counts[c] = out[c * entries + d];
   }
   return { nClusters: k, nFeatures: d, counts, firstMoment, inertia: out[k * entries] };
+}
+
+/** Distances of one k-means++ pass, on the GPU, with their per-block sums on the host. */
+class GpuSeedingState implements SeedingState {
+  readonly potential: number;
+  private released = false;
+
+  constructor(
+    private readonly owner: GpuBoundData,
+    readonly distances: GPUBuffer,
+    private readonly blockSums: Float64Array,
+  ) {
+    let total = 0;
+    for (const v of blockSums) total += v;
+    this.potential = total;
+  }
+
+  /** Walks the block sums to the block holding u * potential, then that block's distances. */
+  async sample(u: number): Promise<number> {
+    let target = u * this.potential;
+    let block = this.blockSums.length - 1;
+    for (let b = 0; b < this.blockSums.length; b++) {
+      if (target < this.blockSums[b]) {
+        block = b;
+        break;
+      }
+      target -= this.blockSums[b];
+    }
+    while (block > 0 && !(this.blockSums[block] > 0)) block--;
+    const [first, count] = this.owner.seedingBlockRows(block);
+    const values = await this.owner.readSeedingDistances(this, first, count);
+    for (let r = 0; r < count; r++) {
+      target -= values[r];
+      if (target < 0) return first + r;
+    }
+    return first + lastPositive(values);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.owner.releaseBuffer(this.distances);
+  }
 }
 
 /** Times one compute pass with a pair of timestamp queries. */

@@ -1,0 +1,58 @@
+// One k-means++ step over the samples: for a candidate centre c, the squared distance of every
+// sample to its nearest chosen centre if c were added, min(closest_n, ||x_n - c||^2) (or just
+// ||x_n - c||^2 for the first centre), and its sum per block of rows, reduced in workgroup
+// memory in a fixed order. The host draws the next centre with probability proportional to
+// these distances from the block sums and one block's values.
+
+override D: u32;
+const WORKGROUP: u32 = 64u;
+const ROWS_PER_THREAD: u32 = 4u;
+
+struct Step {
+  row_offset: u32,   // first row of this chunk in the whole data set
+  row_count: u32,    // rows in this chunk
+  block_offset: u32, // this chunk's first block in block_sums
+  first: u32,        // 1 for the first centre: no previous distances
+}
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> candidate: array<f32>;
+@group(0) @binding(3) var<storage, read> closest: array<f32>;
+@group(0) @binding(4) var<storage, read_write> trial: array<f32>;
+@group(0) @binding(5) var<storage, read_write> block_sums: array<f32>;
+
+var<workgroup> partial: array<f32, WORKGROUP>;
+
+@compute @workgroup_size(WORKGROUP)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let block = wid.x;
+  var sum = 0.0;
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    let row = block * WORKGROUP * ROWS_PER_THREAD + r * WORKGROUP + lid;
+    if (row < step.row_count) {
+      var dist = 0.0;
+      for (var i = 0u; i < D; i++) {
+        let t = x[row * D + i] - candidate[i];
+        dist = fma(t, t, dist);
+      }
+      let global_row = step.row_offset + row;
+      if (step.first == 0u) {
+        dist = min(dist, closest[global_row]);
+      }
+      trial[global_row] = dist;
+      sum += dist;
+    }
+  }
+  partial[lid] = sum;
+  workgroupBarrier();
+  for (var stride = WORKGROUP / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] += partial[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    block_sums[step.block_offset + block] = partial[0];
+  }
+}
