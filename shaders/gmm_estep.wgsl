@@ -12,17 +12,7 @@ override DIAG: bool = false;
 const MAX_D: u32 = 64u;
 const WORKGROUP: u32 = 64u;
 
-// One chunk of rows; layout owned by src/backends/webgpu/layout.ts.
-struct Chunk {
-  row_offset: u32,      // first row of this chunk in the whole data set (indexes row weights)
-  row_count: u32,       // rows in this chunk
-  rows_per_block: u32,  // rows summed by one statistics workgroup
-  block_offset: u32,    // this chunk's first block in the partial-sums buffer
-  has_row_weights: u32, // 1 when row_weights holds per-row weights
-  grid_width: u32,      // workgroups per row of a folded 2-D dispatch
-  _pad0: u32,
-  _pad1: u32,
-}
+//!include chunk.wgsl
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -27,16 +27,7 @@ override DIAG: bool = false;
 const MAX_D: u32 = 64u;
 const PER_THREAD: u32 = 8u;
 
-struct Chunk {
-  row_offset: u32,
-  row_count: u32,
-  rows_per_block: u32,
-  block_offset: u32,
-  has_row_weights: u32,
-  grid_width: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
+//!include chunk.wgsl
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

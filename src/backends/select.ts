@@ -31,3 +31,33 @@ export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {})
     return new CpuBackend();
   }
 }
+
+/**
+ * A backend created on first use and shared by a model's calls; a failed creation is retried on
+ * the next use. dispose() frees it (and the device webgpu-em created for it).
+ */
+export class LazyBackend {
+  private pending: Promise<MixtureBackend> | null = null;
+
+  constructor(
+    private readonly choice: BackendChoice,
+    private readonly gpu: GpuOptions,
+  ) {}
+
+  get(): Promise<MixtureBackend> {
+    if (!this.pending) {
+      const created = createBackend(this.choice, this.gpu);
+      this.pending = created;
+      created.catch(() => {
+        if (this.pending === created) this.pending = null;
+      });
+    }
+    return this.pending;
+  }
+
+  dispose(): void {
+    const pending = this.pending;
+    this.pending = null;
+    pending?.then((b) => b.dispose()).catch(() => {});
+  }
+}

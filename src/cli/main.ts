@@ -244,13 +244,7 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
   const gmm = new GaussianMixture({
     nComponents: k,
     covarianceType,
-    maxIter: o.maxIter as number | undefined,
-    tol: o.tol as number | undefined,
-    regCovar: o.regCovar as number | undefined,
-    nInit: o.nInit as number | undefined,
-    seed: o.seed as number | undefined,
-    backend: o.backend as Backend | undefined,
-    adapter: o.adapter as string | undefined,
+    ...fitOptions(o),
     init,
   });
   try {
@@ -300,12 +294,7 @@ async function runKMeans(argv: readonly string[], streams: CliStreams): Promise<
   const km = new KMeans({
     nClusters: k,
     init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? 'kmeans++'),
-    maxIter: o.maxIter as number | undefined,
-    tol: o.tol as number | undefined,
-    nInit: o.nInit as number | undefined,
-    seed: o.seed as number | undefined,
-    backend: o.backend as Backend | undefined,
-    adapter: o.adapter as string | undefined,
+    ...fitOptions(o),
   });
   try {
     await km.fit(matrix);
@@ -370,13 +359,7 @@ async function runSelect(argv: readonly string[], streams: CliStreams): Promise<
     nComponents: ks,
     covarianceTypes: types as CovarianceType[],
     criterion,
-    maxIter: o.maxIter as number | undefined,
-    tol: o.tol as number | undefined,
-    regCovar: o.regCovar as number | undefined,
-    nInit: o.nInit as number | undefined,
-    seed: o.seed as number | undefined,
-    backend: o.backend as Backend | undefined,
-    adapter: o.adapter as string | undefined,
+    ...fitOptions(o),
   });
   try {
     const labels = o.labels ? await model.predict(matrix) : null;
@@ -411,6 +394,19 @@ async function runSelect(argv: readonly string[], streams: CliStreams): Promise<
   } finally {
     model.dispose();
   }
+}
+
+/** The options every fit command shares, as the model constructors take them. */
+function fitOptions(o: ParsedOptions) {
+  return {
+    maxIter: o.maxIter as number | undefined,
+    tol: o.tol as number | undefined,
+    nInit: o.nInit as number | undefined,
+    seed: o.seed as number | undefined,
+    backend: o.backend as Backend | undefined,
+    adapter: o.adapter as string | undefined,
+    ...(o.regCovar !== undefined ? { regCovar: o.regCovar as number } : {}),
+  };
 }
 
 /** "1..10" or "1,2,4,8". */

@@ -14,15 +14,27 @@ export function setShaderLoader(loader: ShaderLoader | null): void {
   cache.clear();
 }
 
-/** The WGSL source of `shaders/<name>`. */
+/**
+ * The WGSL source of `shaders/<name>`, with each `//!include other.wgsl` line replaced by that
+ * file (WGSL has no includes; shared struct declarations live once in their own file).
+ */
 export function loadShader(name: string): Promise<string> {
   let source = cache.get(name);
   if (!source) {
-    source = (customLoader ?? defaultLoader)(name);
+    source = (customLoader ?? defaultLoader)(name).then(expandIncludes);
     cache.set(name, source);
     source.catch(() => cache.delete(name));
   }
   return source;
+}
+
+const INCLUDE = /^\/\/!include (\S+)$/gm;
+
+async function expandIncludes(code: string): Promise<string> {
+  const names = [...code.matchAll(INCLUDE)].map((m) => m[1]);
+  const parts = new Map<string, string>();
+  for (const n of names) parts.set(n, await loadShader(n));
+  return code.replace(INCLUDE, (_, n: string) => parts.get(n)!);
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';

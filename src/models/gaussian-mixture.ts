@@ -1,5 +1,5 @@
 import type { BoundData, MixtureBackend } from '../backends/backend.js';
-import { createBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
+import { LazyBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { EmRun, type IterationRecord } from './em.js';
@@ -101,7 +101,7 @@ type Resolved = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> & G
  */
 export class GaussianMixture {
   readonly options: Readonly<Resolved>;
-  private backendPromise: Promise<MixtureBackend> | null = null;
+  private readonly backendHandle: LazyBackend;
   private fitted: GmmParameters | null = null;
   private run: EmRun | null = null;
   private runData: BoundData | null = null;
@@ -110,6 +110,7 @@ export class GaussianMixture {
 
   constructor(options: GaussianMixtureOptions) {
     this.options = resolveOptions(options);
+    this.backendHandle = new LazyBackend(this.options.backend, this.options);
     this.rng = new Random(this.options.seed);
   }
 
@@ -362,9 +363,7 @@ export class GaussianMixture {
   /** Frees GPU buffers and the device webgpu-em created. The model's parameters stay usable on the CPU. */
   dispose(): void {
     this.releaseRun();
-    const pending = this.backendPromise;
-    this.backendPromise = null;
-    pending?.then((b) => b.dispose()).catch(() => {});
+    this.backendHandle.dispose();
   }
 
   private releaseRun(): void {
@@ -374,11 +373,7 @@ export class GaussianMixture {
   }
 
   private backend(): Promise<MixtureBackend> {
-    if (!this.backendPromise) {
-      this.backendPromise = createBackend(this.options.backend, this.options);
-      this.backendPromise.catch(() => (this.backendPromise = null));
-    }
-    return this.backendPromise;
+    return this.backendHandle.get();
   }
 
   private params(): GmmParameters {

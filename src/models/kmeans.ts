@@ -1,5 +1,5 @@
 import type { BoundData, MixtureBackend } from '../backends/backend.js';
-import { createBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
+import { LazyBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import type { Matrix64 } from './gaussian-mixture.js';
@@ -61,12 +61,13 @@ interface FitState {
  */
 export class KMeans {
   readonly options: Readonly<Resolved>;
-  private backendPromise: Promise<MixtureBackend> | null = null;
+  private readonly backendHandle: LazyBackend;
   private state: FitState | null = null;
   private nFeaturesSeen = 0;
 
   constructor(options: KMeansOptions) {
     this.options = resolveOptions(options);
+    this.backendHandle = new LazyBackend(this.options.backend, this.options);
   }
 
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
@@ -210,9 +211,7 @@ export class KMeans {
 
   /** Frees GPU resources; the centres stay usable. */
   dispose(): void {
-    const pending = this.backendPromise;
-    this.backendPromise = null;
-    pending?.then((b) => b.dispose()).catch(() => {});
+    this.backendHandle.dispose();
   }
 
   private async assign(x: MatrixInput, all: boolean) {
@@ -244,11 +243,7 @@ export class KMeans {
   }
 
   private backend(): Promise<MixtureBackend> {
-    if (!this.backendPromise) {
-      this.backendPromise = createBackend(this.options.backend, this.options);
-      this.backendPromise.catch(() => (this.backendPromise = null));
-    }
-    return this.backendPromise;
+    return this.backendHandle.get();
   }
 }
 

@@ -278,7 +278,7 @@ class GpuBoundData implements BoundData {
     );
     const estepGrid = this.chunks.map((c) => this.grid(Math.ceil(c.rows / ESTEP_WORKGROUP)));
     const partial = { uniforms, uniformStride, comp, resp, loglik };
-    const estepGroups = this.chunks.map((c, i) => this.perRowBindGroup(partial, estep, c, i));
+    const estepGroups = this.chunks.map((c, i) => this.chunkBindGroup(partial, estep, c, i));
     const workspace: Workspace = {
       k,
       kind,
@@ -296,15 +296,19 @@ class GpuBoundData implements BoundData {
     return workspace;
   }
 
-  /** Bindings of a per-row kernel (gmm_estep.wgsl or kmeans_assign.wgsl) for chunk i. */
-  private perRowBindGroup(
+  /**
+   * Bindings 0-4 shared by the per-row kernels (gmm_estep.wgsl, kmeans_assign.wgsl) and the
+   * statistics kernels for chunk i, plus `extra` (the statistics kernels' 5 and 6).
+   */
+  private chunkBindGroup(
     w: Pick<Workspace, 'uniforms' | 'uniformStride' | 'comp' | 'resp' | 'loglik'>,
     pipeline: GPUComputePipeline,
     c: Chunk,
     i: number,
+    extra: GPUBindGroupEntry[] = [],
   ): GPUBindGroup {
     return this.ctx.device.createBindGroup({
-      label: `per-row bindings, chunk ${i}`,
+      label: `${pipeline.label} bindings, chunk ${i}`,
       layout: pipeline.getBindGroupLayout(0),
       entries: [
         {
@@ -315,6 +319,7 @@ class GpuBoundData implements BoundData {
         { binding: 2, resource: { buffer: w.comp } },
         { binding: 3, resource: { buffer: w.resp } },
         { binding: 4, resource: { buffer: w.loglik } },
+        ...extra,
       ],
     });
   }
@@ -431,22 +436,10 @@ class GpuBoundData implements BoundData {
       };
       uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
       blockOffset += statsBlocks[i];
-      return ctx.device.createBindGroup({
-        label: `statistics bindings, chunk ${i}`,
-        layout: statsPipeline.getBindGroupLayout(0),
-        entries: [
-          {
-            binding: 0,
-            resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
-          },
-          { binding: 1, resource: { buffer: c.data } },
-          { binding: 2, resource: { buffer: w.comp } },
-          { binding: 3, resource: { buffer: w.resp } },
-          { binding: 4, resource: { buffer: w.loglik } },
-          { binding: 5, resource: { buffer: rowWeights } },
-          { binding: 6, resource: { buffer: partials } },
-        ],
-      });
+      return this.chunkBindGroup(w, statsPipeline, c, i, [
+        { binding: 5, resource: { buffer: rowWeights } },
+        { binding: 6, resource: { buffer: partials } },
+      ]);
     });
     const reduceSlot = this.chunks.length * w.uniformStride;
     uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
@@ -708,7 +701,7 @@ class GpuBoundData implements BoundData {
     let groups = w.estepGroups;
     if (all) {
       pipeline = await ctx.pipeline('kmeans_assign.wgsl', { D: this.cols, K: k, ALL: 1 });
-      groups = this.chunks.map((c, i) => this.perRowBindGroup(w, pipeline, c, i));
+      groups = this.chunks.map((c, i) => this.chunkBindGroup(w, pipeline, c, i));
     }
     const { perRow, scalar } = await this.runPerRow(
       w,
