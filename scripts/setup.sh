@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Installs everything webgpu-em needs on a fresh Debian (bookworm) machine:
 # Node dependencies, and a WebGPU-capable software Vulkan driver when Dawn finds no adapter.
-# Safe to run again; it skips what is already there.
+# With --with-sklearn it also installs Debian's python3-sklearn, which `npm run bench` times
+# side by side. Safe to run again; it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "[setup] $*" >&2; }
+
+with_sklearn=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-sklearn) with_sklearn=1 ;;
+    *) log "unknown option $arg (known: --with-sklearn)"; exit 2 ;;
+  esac
+done
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -51,6 +60,11 @@ else
     node scripts/probe-adapter.mjs || true
     exit 1
   fi
+fi
+
+if [ "$with_sklearn" -eq 1 ] && ! /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
+  log "installing scikit-learn for the benchmarks (python3-sklearn)"
+  apt_install python3-sklearn
 fi
 
 if [ "${WEBGPU_EM_SKIP_BUILD:-0}" != 1 ]; then

@@ -195,6 +195,7 @@ describe('webgpu-em gmm', () => {
       [['select', iris, '--k-range', '3..x'], 2, /--k-range '3..x'/],
       [['select', iris, '--k-range', '1..2', '--covariance', 'full,round'], 2, /unknown type 'round'/],
       [['frobnicate'], 2, /unknown command/],
+      [[], 2, /no command given/],
       [['gmm', join(dir, 'missing.csv'), '-k', '2'], 1, /missing\.csv/],
       [['gmm', bad, '-k', '2'], 1, /line 3.*column 2/],
       [['gmm', iris, '-k', '151', '--backend', 'cpu'], 1, /150 samples but nComponents = 151/],

@@ -137,6 +137,31 @@ describe('covariance families on the CPU reference', () => {
     expect(maxAbsDiff(gmm.means.data, lloyd)).toBeLessThan(1e-6);
   });
 
+  for (const type of COVARIANCE_TYPES) {
+    it(`${type}: an initial centre that gets no sample keeps its place with the data's spread`, async () => {
+      const means = [1e5, 1e5, 1e5, ...Array.from(x.data.slice(0, 6))];
+      const g = new GaussianMixture({
+        nComponents: 3,
+        covarianceType: type,
+        ...cpu,
+        init: { means },
+        maxIter: 1,
+        tol: 0,
+      });
+      await g.fit(x);
+      expect(allFinite(g.covariances) && allFinite(g.means.data)).toBe(true);
+      expect(g.weights[0]).toBeLessThan(1e-12);
+    });
+  }
+
+  it('refitting the same model with the same seed gives the same result', async () => {
+    const g = new GaussianMixture({ nComponents: 3, ...cpu, seed: 11, init: 'random' });
+    await g.fit(x);
+    const first = Array.from(g.means.data);
+    await g.fit(x);
+    expect(Array.from(g.means.data)).toEqual(first);
+  });
+
   it('warmStart continues from the fitted parameters', async () => {
     const a = new GaussianMixture({ nComponents: 3, ...cpu, tol: 0, maxIter: 4 });
     await a.fit(x);

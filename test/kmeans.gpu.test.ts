@@ -95,5 +95,28 @@ describe('k-means on the GPU', () => {
     expect(best.nComponents).toBe(3);
     expect(gpuAllocations(gpu.device)).toEqual(before);
     expect(model.weights).toHaveLength(3);
+    // The returned winner carries its fit record.
+    expect(model.nIter).toBe(scores.find((s) => s === best)!.nIter);
+    expect(model.lowerBound).toBe(best.lowerBound);
+  });
+
+  it('restarts after the data were re-chunked for many clusters still seed every row', async () => {
+    // 300k rows x 128 clusters of scratch exceed lavapipe's 128 MiB binding: Lloyd re-chunks the
+    // samples, and the second k-means++ must follow the new chunks.
+    const x = makeBlobs({ n: 300_000, d: 2, k: 128, spread: 30 });
+    const km = new KMeans({ nClusters: 128, nInit: 2, maxIter: 2, backend: 'webgpu', device: gpu.device });
+    await km.fit(x);
+    expect(km.clusterCenters.data.every(Number.isFinite)).toBe(true);
+    expect(Number.isFinite(km.inertia)).toBe(true);
+    km.dispose();
+  });
+
+  it('with backend auto, data wider than the GPU kernels falls back to the CPU', async () => {
+    const x = makeBlobs({ n: 300, d: 70, k: 2 });
+    const g = new GaussianMixture({ nComponents: 2, backend: 'auto', device: gpu.device, maxIter: 3 });
+    await g.fit(x);
+    expect(await g.backendName()).toBe('cpu');
+    const strict = new GaussianMixture({ nComponents: 2, backend: 'webgpu', device: gpu.device });
+    await expect(strict.fit(x)).rejects.toThrow(/at most 64 features/);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadShader } from '../src/gpu/shader-source.js';
+import { loadShader, setShaderLoader } from '../src/gpu/shader-source.js';
 import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
@@ -86,6 +86,15 @@ describe('host layouts match the WGSL declarations', () => {
   it('component buffer sections follow each other without overlap', () => {
     const l = componentLayout(3, 4);
     expect([l.means, l.cholesky, l.logConst, l.shifts, l.length]).toEqual([0, 12, 12 + 30, 42 + 3, 45 + 12]);
+  });
+
+  it('a custom shader loader may return plain strings, and includes still expand', async () => {
+    setShaderLoader((name) => shader(name));
+    try {
+      expect(structFields(await loadShader('kmeans_sums.wgsl'), 'Chunk')).toEqual([...CHUNK_FIELDS]);
+    } finally {
+      setShaderLoader(null);
+    }
   });
 
   it('every kernel is a .wgsl file in shaders/ with a main entry point', () => {

@@ -47,12 +47,22 @@ export interface SufficientStatistics {
   readonly secondMoment: Float64Array;
 }
 
+/** What an E-step should return besides the per-sample log-likelihoods. */
+export interface EStepOptions {
+  /** The N x K responsibilities. */
+  readonly responsibilities: boolean;
+  /** The most likely component of each sample (computed per chunk, without keeping N x K). */
+  readonly labels?: boolean;
+}
+
 /** Per-sample results of an E-step. */
 export interface EStepResult {
   /** log p(x_n | theta), length N. */
   readonly logLikelihood: Float64Array;
   /** r_nk, N x K row-major; present when asked for. */
   readonly responsibilities: Float64Array | null;
+  /** Most likely component of each sample (ties: the lowest); present when asked. */
+  readonly labels: Int32Array | null;
 }
 
 /** Sums of one k-means (Lloyd) pass: hard assignments to the nearest centre c_k. */
@@ -100,7 +110,7 @@ export interface BoundData {
    */
   sufficientStatistics(params: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics>;
   /** Per-sample log-likelihoods and, when asked, responsibilities. */
-  eStep(params: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult>;
+  eStep(params: ComponentParameters, options: EStepOptions): Promise<EStepResult>;
   /** One Lloyd pass: assignment to the nearest of K centres (K x D) and the per-centre sums. */
   kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics>;
   /**

@@ -1,5 +1,6 @@
 import { WebGpuEmError } from '../errors.js';
-import type { MixtureBackend } from './backend.js';
+import type { Matrix } from '../data/matrix.js';
+import type { BoundData, MixtureBackend } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 
 /** Which backend to fit with. `auto` prefers WebGPU and falls back to the CPU when no adapter exists. */
@@ -13,7 +14,13 @@ export interface GpuOptions {
   readonly adapter?: string;
 }
 
-let warnedFallback = false;
+const warned = new Set<string>();
+
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(message);
+}
 
 /** Creates a backend; with `auto` and no adapter it says once on stderr that it fell back to the CPU. */
 export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {}): Promise<MixtureBackend> {
@@ -24,10 +31,7 @@ export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {})
   } catch (error) {
     if (choice === 'webgpu' || !(error instanceof WebGpuEmError) || error.kind !== 'gpu' || gpu.device)
       throw error;
-    if (!warnedFallback) {
-      warnedFallback = true;
-      console.warn(`webgpu-em: ${error.message}; falling back to the float64 CPU backend`);
-    }
+    warnOnce(`webgpu-em: ${error.message}; falling back to the float64 CPU backend`);
     return new CpuBackend();
   }
 }
@@ -38,6 +42,8 @@ export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {})
  */
 export class LazyBackend {
   private pending: Promise<MixtureBackend> | null = null;
+  /** The backend the last bind() used (the CPU when 'auto' fell back for that data). */
+  private used: MixtureBackend | null = null;
 
   constructor(
     private readonly choice: BackendChoice,
@@ -55,7 +61,33 @@ export class LazyBackend {
     return this.pending;
   }
 
+  /**
+   * Uploads X to the backend. With 'auto', data the GPU path cannot take (more features than
+   * its kernels hold, say) goes to the CPU backend instead, said once on stderr.
+   */
+  async bind(x: Matrix): Promise<BoundData> {
+    const backend = await this.get();
+    try {
+      const bound = await backend.bindData(x);
+      this.used = backend;
+      return bound;
+    } catch (error) {
+      const gpuLimit = error instanceof WebGpuEmError && error.kind === 'gpu';
+      if (this.choice !== 'auto' || backend.name !== 'webgpu' || !gpuLimit) throw error;
+      warnOnce(`webgpu-em: ${error.message}; using the float64 CPU backend for this data`);
+      const cpu = new CpuBackend();
+      this.used = cpu;
+      return cpu.bindData(x);
+    }
+  }
+
+  /** The backend that ran the last bind() (or, before any, the one that will). */
+  async current(): Promise<MixtureBackend> {
+    return this.used ?? this.get();
+  }
+
   dispose(): void {
+    this.used = null;
     const pending = this.pending;
     this.pending = null;
     pending?.then((b) => b.dispose()).catch(() => {});

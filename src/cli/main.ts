@@ -136,11 +136,15 @@ export async function main(argv: readonly string[], streams: CliStreams = proces
       case 'info':
         return await runInfo(rest, streams);
       case undefined:
+        throw new WebGpuEmError(
+          'usage',
+          'no command given; run `webgpu-em help` for the commands and options',
+        );
       case 'help':
       case '-h':
       case '--help':
         streams.stdout(USAGE + '\n');
-        return command === undefined ? 2 : 0;
+        return 0;
       case '--version':
       case '-V':
         streams.stdout((await packageVersion()) + '\n');
@@ -521,7 +525,8 @@ async function runInfo(argv: readonly string[], streams: CliStreams): Promise<nu
 
 function report(error: unknown, streams: CliStreams): number {
   if (error instanceof WebGpuEmError) {
-    streams.stderr(`webgpu-em: error: ${error.message}\n`);
+    // WebGPU messages span lines; the contract is one line per error.
+    streams.stderr(`webgpu-em: error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
     return error.kind === 'usage' ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -55,6 +55,7 @@ export class GpuContext {
   readonly limits: GPUSupportedLimits;
   private readonly allocations: Allocations;
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private guardQueue: Promise<unknown> = Promise.resolve();
   private lostError: WebGpuEmError | null = null;
   private readonly lost: Promise<never>;
   private uncaptured: WebGpuEmError | null = null;
@@ -178,7 +179,15 @@ export class GpuContext {
    * Runs `work` (which records and submits GPU commands) inside validation, out-of-memory and
    * internal error scopes; any error, or device loss while waiting, rejects with its message.
    */
-  async guard<T>(what: string, work: () => Promise<T> | T): Promise<T> {
+  guard<T>(what: string, work: () => Promise<T> | T): Promise<T> {
+    // Error scopes belong to the whole device: guarded calls run one at a time so that each
+    // error is reported by the call that caused it.
+    const run = this.guardQueue.then(() => this.guardNow(what, work));
+    this.guardQueue = run.catch(() => {});
+    return run;
+  }
+
+  private async guardNow<T>(what: string, work: () => Promise<T> | T): Promise<T> {
     this.throwIfBroken();
     const scopes: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal'];
     for (const s of scopes) this.device.pushErrorScope(s);

@@ -3,7 +3,7 @@
  * In Node they are read from disk; in a browser they are fetched next to the module (bundlers
  * such as Vite see the `new URL(..., import.meta.url)` pattern and ship the files).
  */
-export type ShaderLoader = (name: string) => Promise<string>;
+export type ShaderLoader = (name: string) => string | Promise<string>;
 
 const cache = new Map<string, Promise<string>>();
 let customLoader: ShaderLoader | null = null;
@@ -21,7 +21,10 @@ export function setShaderLoader(loader: ShaderLoader | null): void {
 export function loadShader(name: string): Promise<string> {
   let source = cache.get(name);
   if (!source) {
-    source = (customLoader ?? defaultLoader)(name).then(expandIncludes);
+    const loader = customLoader ?? defaultLoader;
+    source = Promise.resolve()
+      .then(() => loader(name))
+      .then(expandIncludes);
     cache.set(name, source);
     source.catch(() => cache.delete(name));
   }

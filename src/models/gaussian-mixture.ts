@@ -1,4 +1,4 @@
-import type { BoundData, MixtureBackend } from '../backends/backend.js';
+import type { BoundData, EStepOptions } from '../backends/backend.js';
 import { LazyBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
@@ -145,12 +145,12 @@ export class GaussianMixture {
 
   /** The backend that runs (or ran) the E-steps: 'webgpu' or 'cpu'. Resolves the backend if needed. */
   async backendName(): Promise<'webgpu' | 'cpu'> {
-    return (await this.backend()).name;
+    return (await this.backendHandle.current()).name;
   }
 
   /** The adapter's description, or null on the CPU backend. */
   async adapterDescription(): Promise<string | null> {
-    return (await this.backend()).adapterDescription;
+    return (await this.backendHandle.current()).adapterDescription;
   }
 
   /**
@@ -159,6 +159,8 @@ export class GaussianMixture {
    */
   async fit(x: MatrixInput, options: FitOptions = {}): Promise<this> {
     const matrix = toMatrix(x);
+    // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
+    this.rng = new Random(this.options.seed);
     let best: { params: GmmParameters; state: RunState } | null = null;
     const warm = this.options.warmStart && this.fitted !== null;
     const restarts = warm ? 1 : this.options.nInit;
@@ -196,8 +198,7 @@ export class GaussianMixture {
         `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
       );
     }
-    const backend = await this.backend();
-    this.runData = await backend.bindData(matrix);
+    this.runData = await this.backendHandle.bind(matrix);
     try {
       const initial = from ?? (await this.initialParameters(matrix, this.runData));
       this.run = new EmRun(this.runData, initial, this.options);
@@ -282,20 +283,12 @@ export class GaussianMixture {
 
   /** Most likely component of each sample. */
   async predict(x: MatrixInput): Promise<Int32Array> {
-    const proba = await this.predictProba(x);
-    const k = proba.cols;
-    const labels = new Int32Array(proba.rows);
-    for (let n = 0; n < proba.rows; n++) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (proba.data[n * k + c] > proba.data[n * k + best]) best = c;
-      labels[n] = best;
-    }
-    return labels;
+    return (await this.evaluate(x, { responsibilities: false, labels: true })).labels!;
   }
 
   /** Responsibilities p(k | x_n), N x K. */
   async predictProba(x: MatrixInput): Promise<Matrix64> {
-    const result = await this.evaluate(x, true);
+    const result = await this.evaluate(x, { responsibilities: true });
     return {
       data: result.responsibilities!,
       rows: result.logLikelihood.length,
@@ -305,7 +298,7 @@ export class GaussianMixture {
 
   /** log p(x_n) under the model, per sample. */
   async scoreSamples(x: MatrixInput): Promise<Float64Array> {
-    return (await this.evaluate(x, false)).logLikelihood;
+    return (await this.evaluate(x, { responsibilities: false })).logLikelihood;
   }
 
   /** Mean log-likelihood per sample. */
@@ -360,7 +353,16 @@ export class GaussianMixture {
     return { x: { data: x, rows: n, cols: d }, labels };
   }
 
-  /** Frees GPU buffers and the device webgpu-em created. The model's parameters stay usable on the CPU. */
+  /** Takes another model's fitted parameters and fit record (not its backend). */
+  adoptFit(other: GaussianMixture): void {
+    this.fitted = other.params();
+    this.runState = { ...other.runState };
+  }
+
+  /**
+   * Frees GPU buffers and the device webgpu-em created. The parameters stay readable; a later
+   * call that needs the backend (predict, fit, ...) acquires a new one: dispose again after it.
+   */
   dispose(): void {
     this.releaseRun();
     this.backendHandle.dispose();
@@ -370,10 +372,6 @@ export class GaussianMixture {
     this.runData?.dispose();
     this.runData = null;
     this.run = null;
-  }
-
-  private backend(): Promise<MixtureBackend> {
-    return this.backendHandle.get();
   }
 
   private params(): GmmParameters {
@@ -413,7 +411,7 @@ export class GaussianMixture {
       case 'kmeans': {
         // scikit-learn's default: responsibilities from a k-means run, on the same backend.
         const { KMeans } = await import('./kmeans.js');
-        const backend = await this.backend();
+        const backend = await this.backendHandle.current();
         const device =
           'context' in backend ? (backend as { context: { device: GPUDevice } }).context.device : undefined;
         const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1, backend: backend.name, device });
@@ -431,7 +429,7 @@ export class GaussianMixture {
     }
   }
 
-  private async evaluate(x: MatrixInput, responsibilities: boolean) {
+  private async evaluate(x: MatrixInput, options: EStepOptions) {
     const p = this.params();
     const m = toMatrix(x);
     if (m.cols !== p.nFeatures) {
@@ -439,9 +437,9 @@ export class GaussianMixture {
         `X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`,
       );
     }
-    const bound = await (await this.backend()).bindData(m);
+    const bound = await this.backendHandle.bind(m);
     try {
-      return await bound.eStep(toComponentParameters(p), { responsibilities });
+      return await bound.eStep(toComponentParameters(p), options);
     } finally {
       bound.dispose();
     }

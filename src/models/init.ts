@@ -49,9 +49,10 @@ export async function kmeansPlusPlus(
   centres.set(row(first), 0);
   let state = await bound.seedingPass(row(first), null);
   const trials = 2 + Math.floor(Math.log(k));
+  let best: { row: number; state: SeedingState } | null = null;
   try {
     for (let c = 1; c < k; c++) {
-      let best: { row: number; state: SeedingState } | null = null;
+      best = null;
       for (let t = 0; t < trials; t++) {
         const candidate = state.potential > 0 ? await state.sample(rng.uniform()) : rng.integer(n);
         const next = await bound.seedingPass(row(candidate), state);
@@ -65,8 +66,10 @@ export async function kmeansPlusPlus(
       state.release();
       state = best!.state;
       centres.set(row(best!.row), c * d);
+      best = null;
     }
   } finally {
+    best?.state.release();
     state.release();
   }
   return centres;
@@ -115,12 +118,19 @@ export function parametersFromCentres(
     accumulate(data, r, centres, best, 1, nk, first, second, d);
   }
   const params = mStep(packedStats(k, d, n, nk, first, second), centres, regCovar, type);
+  // A centre with no sample keeps its position and gets the whole data's covariance, in the
+  // family's own shape (tied has one shared covariance already).
   const empty = [...nk.keys()].filter((c) => nk[c] === 0);
   if (empty.length > 0) {
     const whole = dataCovariance(x, regCovar);
+    let meanVariance = 0;
+    for (let i = 0; i < d; i++) meanVariance += whole[packedIndex(i, i)] / d;
     for (const c of empty) {
-      params.covariances.set(whole, c * P);
       for (let i = 0; i < d; i++) params.means[c * d + i] = centres[c * d + i];
+      if (type === 'full') params.covariances.set(whole, c * P);
+      else if (type === 'diag')
+        for (let i = 0; i < d; i++) params.covariances[c * d + i] = whole[packedIndex(i, i)];
+      else if (type === 'spherical') params.covariances[c] = meanVariance;
     }
   }
   return params;

@@ -1,4 +1,4 @@
-import type { BoundData, MixtureBackend } from '../backends/backend.js';
+import type { BoundData } from '../backends/backend.js';
 import { LazyBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
@@ -87,7 +87,7 @@ export class KMeans {
     }
     const tolAbs = this.options.tol * meanVariance(m);
     const rng = new Random(this.options.seed);
-    const bound = await (await this.backend()).bindData(m);
+    const bound = await this.backendHandle.bind(m);
     try {
       let best: FitState | null = null;
       for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
@@ -182,12 +182,12 @@ export class KMeans {
 
   /** The backend that ran the fit. */
   async backendName(): Promise<'webgpu' | 'cpu'> {
-    return (await this.backend()).name;
+    return (await this.backendHandle.current()).name;
   }
 
   /** The adapter's description, or null on the CPU. */
   async adapterDescription(): Promise<string | null> {
-    return (await this.backend()).adapterDescription;
+    return (await this.backendHandle.current()).adapterDescription;
   }
 
   /** Nearest centre of each sample. */
@@ -209,7 +209,7 @@ export class KMeans {
     return -s;
   }
 
-  /** Frees GPU resources; the centres stay usable. */
+  /** Frees GPU resources; the centres stay readable (a later predict acquires a new backend). */
   dispose(): void {
     this.backendHandle.dispose();
   }
@@ -222,7 +222,7 @@ export class KMeans {
         `X has ${m.cols} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
       );
     }
-    const bound = await (await this.backend()).bindData(m);
+    const bound = await this.backendHandle.bind(m);
     try {
       return await bound.assign(s.centres, this.options.nClusters, { allDistances: all });
     } finally {
@@ -240,10 +240,6 @@ export class KMeans {
   private fitted(): FitState {
     if (!this.state) throw usageError('this KMeans is not fitted yet; call fit(X) first');
     return this.state;
-  }
-
-  private backend(): Promise<MixtureBackend> {
-    return this.backendHandle.get();
   }
 }
 

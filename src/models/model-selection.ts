@@ -90,13 +90,10 @@ export async function selectGaussianMixture(
           scores.push(score);
           onCandidate?.(score);
           if (!best || score[criterion] < best.score[criterion]) {
-            best = {
-              score,
-              model: GaussianMixture.fromParameters(
-                { weights: gmm.weights, means: gmm.means.data, covariances: gmm.covariances },
-                { ...fitOptions, covarianceType },
-              ),
-            };
+            // A model of its own, without the shared device (freed below), with the winner's fit.
+            const model = new GaussianMixture({ ...fitOptions, nComponents, covarianceType });
+            model.adoptFit(gmm);
+            best = { score, model };
           }
         } finally {
           gmm.dispose();

@@ -5,6 +5,7 @@ import type {
   BoundData,
   KMeansStatistics,
   ComponentParameters,
+  EStepOptions,
   EStepResult,
   MixtureBackend,
   SeedingState,
@@ -87,18 +88,24 @@ class CpuBoundData implements BoundData {
     };
   }
 
-  async eStep(p: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult> {
+  async eStep(p: ComponentParameters, options: EStepOptions): Promise<EStepResult> {
     const { nComponents: K, nFeatures: D } = p;
     const logLikelihood = new Float64Array(this.rows);
     const resp = options.responsibilities ? new Float64Array(this.rows * K) : null;
+    const labels = options.labels ? new Int32Array(this.rows) : null;
     const logProb = new Float64Array(K);
     const diff = new Float64Array(D);
     for (let n = 0; n < this.rows; n++) {
       const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
       logLikelihood[n] = lse;
       if (resp) for (let k = 0; k < K; k++) resp[n * K + k] = Math.exp(logProb[k] - lse);
+      if (labels) {
+        let best = 0;
+        for (let k = 1; k < K; k++) if (logProb[k] > logProb[best]) best = k;
+        labels[n] = best;
+      }
     }
-    return { logLikelihood, responsibilities: resp };
+    return { logLikelihood, responsibilities: resp, labels };
   }
 
   async kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics> {

@@ -9,6 +9,7 @@ import type {
   BoundData,
   KMeansStatistics,
   ComponentParameters,
+  EStepOptions,
   EStepResult,
   MixtureBackend,
   SeedingState,
@@ -56,7 +57,7 @@ export class WebGpuBackend implements MixtureBackend {
   async bindData(x: Matrix): Promise<BoundData> {
     if (x.cols > MAX_FEATURES) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         `the webgpu backend fits full covariances for at most ${MAX_FEATURES} features, the data has ${x.cols}; ` +
           "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
       );
@@ -179,8 +180,8 @@ class GpuBoundData implements BoundData {
     });
   }
 
-  eStep(p: ComponentParameters, options: { responsibilities: boolean }): Promise<EStepResult> {
-    return this.serial(() => this.runEStep(p, options.responsibilities));
+  eStep(p: ComponentParameters, options: EStepOptions): Promise<EStepResult> {
+    return this.serial(() => this.runEStep(p, options));
   }
 
   kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics> {
@@ -221,6 +222,14 @@ class GpuBoundData implements BoundData {
     });
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  private releaseSeeding(): void {
+    const s = this.seeding;
+    if (!s) return;
+    this.seeding = null;
+    for (const b of [s.uniforms, s.candidate, s.noDistances, s.blockSums, s.staging])
+      this.ctx.destroyBuffer(b);
   }
 
   private releaseWorkspace(): void {
@@ -328,12 +337,13 @@ class GpuBoundData implements BoundData {
   private async rechunk(maxRows: number): Promise<void> {
     if (maxRows < 1) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         'too many components: one row of responsibilities exceeds the storage binding limit; use fewer components',
       );
     }
     const { ctx } = this;
     const d = this.cols;
+    this.releaseSeeding(); // its block layout follows the chunks
     const old = this.chunks.splice(0);
     try {
       await ctx.guard('re-chunking the samples', () => {
@@ -373,16 +383,20 @@ class GpuBoundData implements BoundData {
     const maxBlocks = Math.floor(maxBytes / (stride * 4));
     if (maxBlocks < 1) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         `K = ${k} components of D = ${d} features need ${stride * 4} bytes of sums, over the adapter's ` +
           `storage binding limit of ${ctx.limits.maxStorageBufferBindingSize}; use fewer components or features`,
       );
     }
     const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-    if (k + 1 > maxPerDim) {
+    // k-means sums are dispatched over cluster ranges, the others over groups of 512 sums.
+    const kTile = Math.min(k, Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / 4 / (d + 1)));
+    const entryGroups = w.kind === 'hard' ? Math.ceil(k / kTile) : layout.groups;
+    if (entryGroups > maxPerDim) {
       throw new WebGpuEmError(
-        'usage',
-        `K = ${k} exceeds the adapter's ${maxPerDim - 1} components per dispatch`,
+        'gpu',
+        `K = ${k}, D = ${d} need ${entryGroups} workgroups along one dispatch dimension, over the adapter's ` +
+          `${maxPerDim}; use fewer components or features`,
       );
     }
     const largest = Math.max(...this.chunks.map((c) => c.rows));
@@ -396,8 +410,6 @@ class GpuBoundData implements BoundData {
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
     // k-means sums touch one cluster per sample: a kernel of its own does N x D work, not N x K x D.
-    const kTile = Math.min(k, Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / 4 / (d + 1)));
-    const statsGrid: [number, number] = w.kind === 'hard' ? [0, Math.ceil(k / kTile)] : [0, layout.groups];
     const statsPipeline =
       w.kind === 'hard'
         ? await ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile })
@@ -462,14 +474,14 @@ class GpuBoundData implements BoundData {
       statsPipeline,
       statsGroups,
       statsBlocks,
-      entryGroups: statsGrid[1],
+      entryGroups,
       reducePipeline,
       reduceGroup,
       reduceWorkgroups: Math.ceil(stride / REDUCE_WORKGROUP),
     };
     if (w.stats.reduceWorkgroups > maxPerDim) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`,
       );
     }
@@ -535,17 +547,28 @@ class GpuBoundData implements BoundData {
     return out;
   }
 
-  private async runEStep(p: ComponentParameters, wantResp: boolean): Promise<EStepResult> {
+  private async runEStep(p: ComponentParameters, options: EStepOptions): Promise<EStepResult> {
     this.checkParameters(p);
-    const w = await this.ensureWorkspace(p.nComponents, statsKindOf(p));
-    const { perRow, scalar } = await this.runPerRow(
+    const k = p.nComponents;
+    const w = await this.ensureWorkspace(k, statsKindOf(p));
+    const logLikelihood = new Float64Array(this.rows);
+    const responsibilities = options.responsibilities ? new Float64Array(this.rows * k) : null;
+    const labels = options.labels ? new Int32Array(this.rows) : null;
+    const width = responsibilities || labels ? k : 0;
+    await this.runPerRow(
       w,
       packComponents(p, null),
       w.estep,
       w.estepGroups,
-      wantResp ? p.nComponents : 0,
+      width,
+      (first, perRow, scalar) => {
+        logLikelihood.set(scalar, first);
+        if (!perRow) return;
+        responsibilities?.set(perRow, first * k);
+        if (labels) for (let n = 0; n < scalar.length; n++) labels[first + n] = argBest(perRow, n * k, k, 1);
+      },
     );
-    return { logLikelihood: scalar, responsibilities: perRow };
+    return { logLikelihood, responsibilities, labels };
   }
 
   private async runSeedingPass(candidate: Float64Array, base: GpuSeedingState | null): Promise<SeedingState> {
@@ -631,7 +654,7 @@ class GpuBoundData implements BoundData {
   }
 
   releaseBuffer(buffer: GPUBuffer): void {
-    if (!this.disposed) this.ctx.destroyBuffer(buffer);
+    this.ctx.destroyBuffer(buffer);
   }
 
   private async ensureSeeding(): Promise<Seeding> {
@@ -639,7 +662,7 @@ class GpuBoundData implements BoundData {
     const { ctx } = this;
     if (this.rows * 4 > ctx.limits.maxStorageBufferBindingSize) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         `k-means++ on the GPU keeps one distance per sample in one binding: ${this.rows} samples exceed the adapter's ` +
           `${ctx.limits.maxStorageBufferBindingSize} bytes; use init 'random' or fit on a subsample`,
       );
@@ -657,7 +680,7 @@ class GpuBoundData implements BoundData {
     }
     if (chunkBlocks.some(([, blocks]) => blocks > ctx.limits.maxComputeWorkgroupsPerDimension)) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         'too many samples in one chunk for a k-means++ dispatch; use init random',
       );
     }
@@ -703,29 +726,23 @@ class GpuBoundData implements BoundData {
       pipeline = await ctx.pipeline('kmeans_assign.wgsl', { D: this.cols, K: k, ALL: 1 });
       groups = this.chunks.map((c, i) => this.chunkBindGroup(w, pipeline, c, i));
     }
-    const { perRow, scalar } = await this.runPerRow(
-      w,
-      packCentres(centres, k, this.cols),
-      pipeline,
-      groups,
-      all ? k : 1,
-    );
     const labels = new Int32Array(this.rows);
-    if (all) {
-      for (let n = 0; n < this.rows; n++) {
-        let best = 0;
-        for (let c = 1; c < k; c++) if (perRow![n * k + c] < perRow![n * k + best]) best = c;
-        labels[n] = best;
-      }
-    } else {
-      for (let n = 0; n < this.rows; n++) labels[n] = perRow![n];
-    }
-    return { labels, minDistances: scalar, distances: all ? perRow : null };
+    const minDistances = new Float64Array(this.rows);
+    const distances = all ? new Float64Array(this.rows * k) : null;
+    const packed = packCentres(centres, k, this.cols);
+    await this.runPerRow(w, packed, pipeline, groups, all ? k : 1, (first, perRow, scalar) => {
+      minDistances.set(scalar, first);
+      distances?.set(perRow!, first * k);
+      for (let n = 0; n < scalar.length; n++)
+        labels[first + n] = all ? argBest(perRow!, n * k, k, -1) : perRow![n];
+    });
+    return { labels, minDistances, distances };
   }
 
   /**
-   * Runs a per-row kernel (E-step or assignment) over every chunk and reads back its scalar
-   * output (loglik binding) and, when `width` > 0, `width` values per row of its `resp` output.
+   * Runs a per-row kernel (E-step or assignment) chunk by chunk, handing `consume` each chunk's
+   * scalar output (loglik binding) and, when `width` > 0, its `width` values per row (resp
+   * binding). Reading back per chunk keeps every read-back within one binding's size.
    */
   private async runPerRow(
     w: Workspace,
@@ -733,36 +750,34 @@ class GpuBoundData implements BoundData {
     pipeline: GPUComputePipeline,
     groups: GPUBindGroup[],
     width: number,
-  ): Promise<{ perRow: Float64Array | null; scalar: Float64Array }> {
+    consume: (firstRow: number, perRow: Float32Array | null, scalar: Float32Array) => void,
+  ): Promise<void> {
     this.writeChunkUniforms(w);
     const { ctx } = this;
     const read = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
-    const perRowOut = width > 0 ? ctx.createBuffer('per-row read-back', this.rows * width * 4, read) : null;
-    const scalarOut = ctx.createBuffer('per-row scalar read-back', this.rows * 4, read);
+    const maxRows = Math.max(...this.chunks.map((c) => c.rows));
+    const perRowOut = width > 0 ? ctx.createBuffer('per-row read-back', maxRows * width * 4, read) : null;
+    const scalarOut = ctx.createBuffer('per-row scalar read-back', maxRows * 4, read);
     try {
-      await ctx.guard('a per-sample pass', () => {
-        ctx.write(w.comp, packed);
-        const encoder = ctx.device.createCommandEncoder({ label: 'per-sample pass' });
-        this.chunks.forEach((c, i) => {
+      ctx.write(w.comp, packed);
+      for (const [i, c] of this.chunks.entries()) {
+        await ctx.guard('a per-sample pass', () => {
+          const encoder = ctx.device.createCommandEncoder({ label: `per-sample pass, chunk ${i}` });
           const pass = encoder.beginComputePass({ label: `per-sample pass, chunk ${i}` });
           pass.setPipeline(pipeline);
           pass.setBindGroup(0, groups[i]);
           pass.dispatchWorkgroups(...w.estepGrid[i]);
           pass.end();
-          if (perRowOut) {
-            encoder.copyBufferToBuffer(w.resp, 0, perRowOut, c.firstRow * width * 4, c.rows * width * 4);
-          }
-          encoder.copyBufferToBuffer(w.loglik, 0, scalarOut, c.firstRow * 4, c.rows * 4);
+          if (perRowOut) encoder.copyBufferToBuffer(w.resp, 0, perRowOut, 0, c.rows * width * 4);
+          encoder.copyBufferToBuffer(w.loglik, 0, scalarOut, 0, c.rows * 4);
+          ctx.device.queue.submit([encoder.finish()]);
         });
-        ctx.device.queue.submit([encoder.finish()]);
-      });
-      const scalar = await ctx.guard('reading per-sample results', () =>
-        ctx.readFloats(scalarOut, this.rows),
-      );
-      const perRow = perRowOut
-        ? await ctx.guard('reading per-sample results', () => ctx.readFloats(perRowOut, this.rows * width))
-        : null;
-      return { perRow: perRow ? Float64Array.from(perRow) : null, scalar: Float64Array.from(scalar) };
+        const scalar = await ctx.guard('reading per-sample results', () => ctx.readFloats(scalarOut, c.rows));
+        const perRow = perRowOut
+          ? await ctx.guard('reading per-sample results', () => ctx.readFloats(perRowOut, c.rows * width))
+          : null;
+        consume(c.firstRow, perRow, scalar);
+      }
     } finally {
       ctx.destroyBuffer(perRowOut);
       ctx.destroyBuffer(scalarOut);
@@ -772,11 +787,18 @@ class GpuBoundData implements BoundData {
   private checkParameters(p: ComponentParameters): void {
     if (p.nFeatures !== this.cols) {
       throw new WebGpuEmError(
-        'usage',
+        'gpu',
         `parameters have D = ${p.nFeatures} but the data has ${this.cols} columns`,
       );
     }
   }
+}
+
+/** Index of the largest (sign 1) or smallest (sign -1) of values[offset .. offset + k); ties: the lowest. */
+function argBest(values: ArrayLike<number>, offset: number, k: number, sign: 1 | -1): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (sign * (values[offset + c] - values[offset + best]) > 0) best = c;
+  return best;
 }
 
 /** Splits the reduced vector into N_k, first and second moments (entry order of sufficient_stats.wgsl). */
