@@ -219,6 +219,9 @@ describe('GPU resources', () => {
   it('a hundred fits do not grow the device allocations', async () => {
     const x = makeBlobs({ n: 2000, d: 3, k: 3 });
     const before = gpuAllocations(gpu.device);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
     for (let i = 0; i < 100; i++) {
       const g = new GaussianMixture({ nComponents: 3, maxIter: 2, tol: 0, seed: i, ...onGpu() });
       await g.fit(x);
@@ -226,6 +229,10 @@ describe('GPU resources', () => {
       g.dispose();
       expect(gpuAllocations(gpu.device)).toEqual(before);
     }
+    // Models sharing a device share one context: no listener piles up on the device.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 
   it('a model that owns its device releases it and Dawn on dispose', async () => {

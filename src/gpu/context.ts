@@ -9,6 +9,7 @@ export interface Allocations {
 }
 
 const allocationsByDevice = new WeakMap<GPUDevice, Allocations>();
+const sharedContexts = new WeakMap<GPUDevice, GpuContext>();
 
 function allocationsOf(device: GPUDevice): Allocations {
   let a = allocationsByDevice.get(device);
@@ -87,7 +88,14 @@ export class GpuContext {
   /** Finds an adapter and creates a device with the adapter's own limits. */
   static async acquire(options: AcquireOptions = {}): Promise<GpuContext> {
     if (options.device) {
-      return new GpuContext(options.device, describeDevice(options.device), null, false);
+      // One context per caller's device: models sharing a device share its pipeline cache, its
+      // error listener and its queue of error scopes.
+      let shared = sharedContexts.get(options.device);
+      if (!shared) {
+        shared = new GpuContext(options.device, describeDevice(options.device), null, false);
+        sharedContexts.set(options.device, shared);
+      }
+      return shared;
     }
     const gpu = await findGpu(options.adapter);
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -229,8 +237,10 @@ export class GpuContext {
 
   /** Destroys the device if webgpu-em created it, and lets go of Dawn's instance so Node can exit. */
   release(): void {
+    // A caller's device outlives the models using it; its context stays for the next one.
+    if (!this.ownsDevice) return;
     this.pipelines.clear();
-    if (this.ownsDevice) this.device.destroy();
+    this.device.destroy();
     this.gpuInstance = null;
   }
 
