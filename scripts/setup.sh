@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything webgpu-em needs on a fresh Debian (bookworm) machine:
-# Node dependencies, and a WebGPU-capable software Vulkan driver when Dawn finds no adapter.
+# Installs everything webgpu-em needs on a fresh Debian (bookworm) machine: Node dependencies,
+# a WebGPU-capable software Vulkan driver when Dawn finds no adapter, and Chromium for the
+# browser tests.
 # With --with-sklearn it also installs Debian's python3-sklearn, which `npm run bench` times
 # side by side. Safe to run again; it skips what is already there.
 set -euo pipefail
@@ -59,6 +60,16 @@ else
     log "still no WebGPU adapter after installing lavapipe:"
     node scripts/probe-adapter.mjs || true
     exit 1
+  fi
+fi
+
+# The browser tests run the library in headless Chromium (Debian's package brings SwiftShader).
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if command -v apt-get >/dev/null; then
+    log "installing Chromium for the browser tests"
+    apt_install chromium
+  else
+    log "no Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: the browser tests need one (set CHROMIUM_PATH)"
   fi
 fi
 
