@@ -112,6 +112,8 @@ describe('GaussianMixture on the CPU reference', () => {
       }),
     ).rejects.toThrow(/abort/i);
     expect(seen).toEqual([1, 2, 3]);
+    // An aborted fit leaves the model as it was: here, still unfitted.
+    expect(() => gmm.means).toThrow(/not fitted/);
   });
 
   it('scores, BIC/AIC and predictProba are consistent', async () => {

@@ -88,8 +88,8 @@ export class GpuContext {
   /** Finds an adapter and creates a device with the adapter's own limits. */
   static async acquire(options: AcquireOptions = {}): Promise<GpuContext> {
     if (options.device) {
-      // One context per caller's device: models sharing a device share its pipeline cache, its
-      // error listener and its queue of error scopes.
+      // One context per device: models sharing a device share its pipeline cache, its error
+      // listener and its queue of error scopes (a device webgpu-em created is found here too).
       let shared = sharedContexts.get(options.device);
       if (!shared) {
         shared = new GpuContext(options.device, describeDevice(options.device), null, false);
@@ -113,7 +113,9 @@ export class GpuContext {
     const requiredFeatures: GPUFeatureName[] =
       options.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-em' });
-    return new GpuContext(device, describeAdapter(adapter.info), gpu, true);
+    const context = new GpuContext(device, describeAdapter(adapter.info), gpu, true);
+    sharedContexts.set(device, context);
+    return context;
   }
 
   /** True when GPU passes can be timed with timestamp queries. */
@@ -235,9 +237,12 @@ export class GpuContext {
     }
   }
 
-  /** Destroys the device if webgpu-em created it, and lets go of Dawn's instance so Node can exit. */
+  /**
+   * Destroys the device if this context created it and lets go of Dawn's instance so that Node
+   * can exit; only the one who acquired it without a `device` should call this. A caller's
+   * device outlives the models using it: its context stays for the next one.
+   */
   release(): void {
-    // A caller's device outlives the models using it; its context stays for the next one.
     if (!this.ownsDevice) return;
     this.pipelines.clear();
     this.device.destroy();

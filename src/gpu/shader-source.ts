@@ -31,7 +31,7 @@ export function loadShader(name: string): Promise<string> {
   return source;
 }
 
-const INCLUDE = /^\/\/!include (\S+)$/gm;
+const INCLUDE = /^\/\/!include (\S+?)\r?$/gm;
 
 async function expandIncludes(code: string): Promise<string> {
   const names = [...code.matchAll(INCLUDE)].map((m) => m[1]);

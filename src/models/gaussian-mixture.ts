@@ -164,6 +164,8 @@ export class GaussianMixture {
     let best: { params: GmmParameters; state: RunState } | null = null;
     const warm = this.options.warmStart && this.fitted !== null;
     const restarts = warm ? 1 : this.options.nInit;
+    // A fit that fails or is aborted leaves the model as it was.
+    const previous = { fitted: this.fitted, runState: this.runState };
     try {
       for (let initIndex = 0; initIndex < restarts; initIndex++) {
         await this.initialize(matrix, warm ? this.fitted! : undefined);
@@ -176,6 +178,10 @@ export class GaussianMixture {
           best = { params: this.fitted!, state: { ...this.runState } };
         }
       }
+    } catch (error) {
+      this.fitted = previous.fitted;
+      this.runState = previous.runState;
+      throw error;
     } finally {
       this.releaseRun();
     }

@@ -63,7 +63,8 @@ export async function selectGaussianMixture(
       : await createBackend(fitOptions.backend ?? 'auto', fitOptions);
   const device =
     shared && 'context' in shared ? (shared as { context: { device: GPUDevice } }).context.device : undefined;
-  const backend = shared ? shared.name : fitOptions.backend;
+  // The choice itself goes to every candidate, so that 'auto' can still fall back per data set.
+  const backend = fitOptions.backend;
   const scores: CandidateScore[] = [];
   let best: { score: CandidateScore; model: GaussianMixture } | null = null;
   try {

@@ -46,12 +46,16 @@ export class WebGpuBackend implements MixtureBackend {
   readonly name = 'webgpu' as const;
   readonly adapterDescription: string;
 
-  private constructor(readonly context: GpuContext) {
+  private constructor(
+    readonly context: GpuContext,
+    /** True when this backend acquired the device itself (and so releases it). */
+    private readonly ownsContext: boolean,
+  ) {
     this.adapterDescription = context.adapterDescription;
   }
 
   static async create(options: AcquireOptions = {}): Promise<WebGpuBackend> {
-    return new WebGpuBackend(await GpuContext.acquire(options));
+    return new WebGpuBackend(await GpuContext.acquire(options), !options.device);
   }
 
   async bindData(x: Matrix): Promise<BoundData> {
@@ -62,11 +66,11 @@ export class WebGpuBackend implements MixtureBackend {
           "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
       );
     }
-    return new GpuBoundData(this.context, x);
+    return GpuBoundData.upload(this.context, x);
   }
 
   dispose(): void {
-    this.context.release();
+    if (this.ownsContext) this.context.release();
   }
 }
 
@@ -140,27 +144,35 @@ class GpuBoundData implements BoundData {
   /** Calls run one at a time: they share the workspace and its staging buffer. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
+  private constructor(
     private readonly ctx: GpuContext,
     x: Matrix,
   ) {
     this.rows = x.rows;
     this.cols = x.cols;
+  }
+
+  /** Uploads X in chunks that fit one storage binding each. */
+  static async upload(ctx: GpuContext, x: Matrix): Promise<GpuBoundData> {
+    const bound = new GpuBoundData(ctx, x);
     const maxRows = Math.max(1, Math.floor(ctx.limits.maxStorageBufferBindingSize / (x.cols * 4)));
     try {
-      for (let first = 0; first < x.rows; first += maxRows) {
-        const rows = Math.min(maxRows, x.rows - first);
-        const data = ctx.uploadBuffer(
-          `samples[${first}..${first + rows})`,
-          x.data.subarray(first * x.cols, (first + rows) * x.cols),
-          BufferUsage.COPY_SRC,
-        );
-        this.chunks.push({ firstRow: first, rows, data });
-      }
+      await ctx.guard('uploading the samples', () => {
+        for (let first = 0; first < x.rows; first += maxRows) {
+          const rows = Math.min(maxRows, x.rows - first);
+          const data = ctx.uploadBuffer(
+            `samples[${first}..${first + rows})`,
+            x.data.subarray(first * x.cols, (first + rows) * x.cols),
+            BufferUsage.COPY_SRC,
+          );
+          bound.chunks.push({ firstRow: first, rows, data });
+        }
+      });
     } catch (e) {
-      this.dispose();
+      bound.dispose();
       throw e;
     }
+    return bound;
   }
 
   prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void> {
@@ -265,44 +277,61 @@ class GpuBoundData implements BoundData {
         : await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
     const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
     const maxRows = Math.max(...this.chunks.map((c) => c.rows));
-    const comp = ctx.createBuffer(
-      'component parameters',
-      componentLayout(k, d, kind).length * 4,
-      BufferUsage.STORAGE | BufferUsage.COPY_DST,
-    );
-    const resp = ctx.createBuffer(
-      'responsibilities',
-      maxRows * k * 4,
-      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
-    );
-    const loglik = ctx.createBuffer(
-      'log-likelihoods',
-      maxRows * 4,
-      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
-    );
-    const uniforms = ctx.createBuffer(
-      'chunk uniforms',
-      uniformStride * (this.chunks.length + 1),
-      BufferUsage.UNIFORM | BufferUsage.COPY_DST,
-    );
-    const estepGrid = this.chunks.map((c) => this.grid(Math.ceil(c.rows / ESTEP_WORKGROUP)));
-    const partial = { uniforms, uniformStride, comp, resp, loglik };
-    const estepGroups = this.chunks.map((c, i) => this.chunkBindGroup(partial, estep, c, i));
-    const workspace: Workspace = {
-      k,
-      kind,
-      comp,
-      resp,
-      loglik,
-      estep,
-      estepGroups,
-      estepGrid,
-      uniforms,
-      uniformStride,
-      stats: null,
+    return this.createGuarded('creating the E-step workspace', (make) => {
+      const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+      const comp = make(
+        'component parameters',
+        componentLayout(k, d, kind).length * 4,
+        BufferUsage.STORAGE | BufferUsage.COPY_DST,
+      );
+      const resp = make('responsibilities', maxRows * k * 4, storage);
+      const loglik = make('log-likelihoods', maxRows * 4, storage);
+      const uniforms = make(
+        'chunk uniforms',
+        uniformStride * (this.chunks.length + 1),
+        BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      );
+      const estepGrid = this.chunks.map((c) => this.grid(Math.ceil(c.rows / ESTEP_WORKGROUP)));
+      const partial = { uniforms, uniformStride, comp, resp, loglik };
+      const estepGroups = this.chunks.map((c, i) => this.chunkBindGroup(partial, estep, c, i));
+      const workspace: Workspace = {
+        k,
+        kind,
+        comp,
+        resp,
+        loglik,
+        estep,
+        estepGroups,
+        estepGrid,
+        uniforms,
+        uniformStride,
+        stats: null,
+      };
+      this.workspace = workspace;
+      return workspace;
+    });
+  }
+
+  /**
+   * Runs `create` (buffer and bind-group creation) inside the context's error scopes; if anything
+   * fails, every buffer it made with `make` is destroyed before the error propagates.
+   */
+  private async createGuarded<T>(
+    what: string,
+    create: (make: (label: string, size: number, usage: number) => GPUBuffer) => T,
+  ): Promise<T> {
+    const made: GPUBuffer[] = [];
+    const make = (label: string, size: number, usage: number) => {
+      const buffer = this.ctx.createBuffer(label, size, usage);
+      made.push(buffer);
+      return buffer;
     };
-    this.workspace = workspace;
-    return workspace;
+    try {
+      return await this.ctx.guard(what, () => create(make));
+    } catch (error) {
+      for (const buffer of made) this.ctx.destroyBuffer(buffer);
+      throw error;
+    }
   }
 
   /**
@@ -343,33 +372,33 @@ class GpuBoundData implements BoundData {
     }
     const { ctx } = this;
     const d = this.cols;
-    this.releaseSeeding(); // its block layout follows the chunks
-    const old = this.chunks.splice(0);
-    try {
-      await ctx.guard('re-chunking the samples', () => {
-        const encoder = ctx.device.createCommandEncoder({ label: 're-chunk samples' });
-        for (let first = 0; first < this.rows; first += maxRows) {
-          const rows = Math.min(maxRows, this.rows - first);
-          const data = ctx.createBuffer(`samples[${first}..${first + rows})`, rows * d * 4, SAMPLE_USAGE);
-          this.chunks.push({ firstRow: first, rows, data });
-          for (const o of old) {
-            const from = Math.max(first, o.firstRow);
-            const to = Math.min(first + rows, o.firstRow + o.rows);
-            if (from >= to) continue;
-            encoder.copyBufferToBuffer(
-              o.data,
-              (from - o.firstRow) * d * 4,
-              data,
-              (from - first) * d * 4,
-              (to - from) * d * 4,
-            );
-          }
+    // The new chunks replace the old ones only once the copy succeeded; else the old stay.
+    const next = await this.createGuarded('re-chunking the samples', (make) => {
+      const chunks: Chunk[] = [];
+      const encoder = ctx.device.createCommandEncoder({ label: 're-chunk samples' });
+      for (let first = 0; first < this.rows; first += maxRows) {
+        const rows = Math.min(maxRows, this.rows - first);
+        const data = make(`samples[${first}..${first + rows})`, rows * d * 4, SAMPLE_USAGE);
+        chunks.push({ firstRow: first, rows, data });
+        for (const o of this.chunks) {
+          const from = Math.max(first, o.firstRow);
+          const to = Math.min(first + rows, o.firstRow + o.rows);
+          if (from >= to) continue;
+          encoder.copyBufferToBuffer(
+            o.data,
+            (from - o.firstRow) * d * 4,
+            data,
+            (from - first) * d * 4,
+            (to - from) * d * 4,
+          );
         }
-        ctx.device.queue.submit([encoder.finish()]);
-      });
-    } finally {
-      for (const o of old) ctx.destroyBuffer(o.data);
-    }
+      }
+      ctx.device.queue.submit([encoder.finish()]);
+      return chunks;
+    });
+    this.releaseSeeding(); // its block layout follows the chunks
+    for (const o of this.chunks) ctx.destroyBuffer(o.data);
+    this.chunks.splice(0, this.chunks.length, ...next);
   }
 
   private async ensureStats(w: Workspace): Promise<StatsWorkspace> {
@@ -422,70 +451,68 @@ class GpuBoundData implements BoundData {
             DIAG: w.kind === 'diagonal' ? 1 : 0,
           });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
-    const partials = ctx.createBuffer('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
-    const out = ctx.createBuffer(
-      'sufficient statistics',
-      stride * 4,
-      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
-    );
-    const staging = ctx.createBuffer(
-      'statistics read-back',
-      stride * 4,
-      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-    );
-    const rowWeights = ctx.createBuffer('row weights (none)', 4, BufferUsage.STORAGE);
-
-    let blockOffset = 0;
-    const uniformData = new Uint32Array((w.uniformStride / 4) * (this.chunks.length + 1));
-    const statsGroups = this.chunks.map((c, i) => {
-      const u: ChunkUniform = {
-        row_offset: c.firstRow,
-        row_count: c.rows,
-        rows_per_block: rowsPerBlock,
-        block_offset: blockOffset,
-        has_row_weights: 0,
-        grid_width: w.estepGrid[i][0],
-      };
-      uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
-      blockOffset += statsBlocks[i];
-      return this.chunkBindGroup(w, statsPipeline, c, i, [
-        { binding: 5, resource: { buffer: rowWeights } },
-        { binding: 6, resource: { buffer: partials } },
-      ]);
-    });
-    const reduceSlot = this.chunks.length * w.uniformStride;
-    uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
-    ctx.write(w.uniforms, uniformData);
-    const reduceGroup = ctx.device.createBindGroup({
-      label: 'reduce bindings',
-      layout: reducePipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: w.uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 } },
-        { binding: 1, resource: { buffer: partials } },
-        { binding: 2, resource: { buffer: out } },
-      ],
-    });
-    w.stats = {
-      stride,
-      partials,
-      out,
-      staging,
-      rowWeights,
-      statsPipeline,
-      statsGroups,
-      statsBlocks,
-      entryGroups,
-      reducePipeline,
-      reduceGroup,
-      reduceWorkgroups: Math.ceil(stride / REDUCE_WORKGROUP),
-    };
-    if (w.stats.reduceWorkgroups > maxPerDim) {
+    const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
+    if (reduceWorkgroups > maxPerDim) {
       throw new WebGpuEmError(
         'gpu',
         `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`,
       );
     }
-    return w.stats;
+    return this.createGuarded('creating the statistics workspace', (make) => {
+      const partials = make('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
+      const out = make('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+      const staging = make('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+      const rowWeights = make('row weights (none)', 4, BufferUsage.STORAGE);
+      let blockOffset = 0;
+      const uniformData = new Uint32Array((w.uniformStride / 4) * (this.chunks.length + 1));
+      const statsGroups = this.chunks.map((c, i) => {
+        const u: ChunkUniform = {
+          row_offset: c.firstRow,
+          row_count: c.rows,
+          rows_per_block: rowsPerBlock,
+          block_offset: blockOffset,
+          has_row_weights: 0,
+          grid_width: w.estepGrid[i][0],
+        };
+        uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
+        blockOffset += statsBlocks[i];
+        return this.chunkBindGroup(w, statsPipeline, c, i, [
+          { binding: 5, resource: { buffer: rowWeights } },
+          { binding: 6, resource: { buffer: partials } },
+        ]);
+      });
+      const reduceSlot = this.chunks.length * w.uniformStride;
+      uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
+      ctx.write(w.uniforms, uniformData);
+      const reduceGroup = ctx.device.createBindGroup({
+        label: 'reduce bindings',
+        layout: reducePipeline.getBindGroupLayout(0),
+        entries: [
+          {
+            binding: 0,
+            resource: { buffer: w.uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
+          },
+          { binding: 1, resource: { buffer: partials } },
+          { binding: 2, resource: { buffer: out } },
+        ],
+      });
+      const stats: StatsWorkspace = {
+        stride,
+        partials,
+        out,
+        staging,
+        rowWeights,
+        statsPipeline,
+        statsGroups,
+        statsBlocks,
+        entryGroups,
+        reducePipeline,
+        reduceGroup,
+        reduceWorkgroups,
+      };
+      w.stats = stats;
+      return stats;
+    });
   }
 
   /** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */
@@ -619,7 +646,7 @@ class GpuBoundData implements BoundData {
       const sums = await ctx.guard('reading k-means++ sums', () =>
         ctx.readFloats(seeding.staging, seeding.blockCount),
       );
-      return new GpuSeedingState(this, trial, Float64Array.from(sums));
+      return new GpuSeedingState(this, trial, Float64Array.from(sums), seeding.blockRows);
     } catch (e) {
       ctx.destroyBuffer(trial);
       throw e;
@@ -646,11 +673,6 @@ class GpuBoundData implements BoundData {
         ctx.destroyBuffer(staging);
       }
     });
-  }
-
-  /** Global rows [first, first + count) of each seeding block. */
-  seedingBlockRows(block: number): [number, number] {
-    return this.seeding!.blockRows[block];
   }
 
   releaseBuffer(buffer: GPUBuffer): void {
@@ -723,8 +745,11 @@ class GpuBoundData implements BoundData {
     let pipeline = w.estep;
     let groups = w.estepGroups;
     if (all) {
-      pipeline = await ctx.pipeline('kmeans_assign.wgsl', { D: this.cols, K: k, ALL: 1 });
-      groups = this.chunks.map((c, i) => this.chunkBindGroup(w, pipeline, c, i));
+      const distancesPipeline = await ctx.pipeline('kmeans_assign.wgsl', { D: this.cols, K: k, ALL: 1 });
+      pipeline = distancesPipeline;
+      groups = await ctx.guard('binding the distance kernel', () =>
+        this.chunks.map((c, i) => this.chunkBindGroup(w, distancesPipeline, c, i)),
+      );
     }
     const labels = new Int32Array(this.rows);
     const minDistances = new Float64Array(this.rows);
@@ -832,7 +857,7 @@ function unpackStatistics(
   };
 }
 
-/** Counts, first moments and inertia from the reduced k-means sums (entry order of sufficient_stats.wgsl). */
+/** Counts, first moments and inertia from the reduced k-means sums (entry order of kmeans_sums.wgsl). */
 function unpackKMeans(out: Float32Array, k: number, d: number): KMeansStatistics {
   const entries = statsPerComponent(d, 'hard');
   const counts = new Float64Array(k);
@@ -853,6 +878,8 @@ class GpuSeedingState implements SeedingState {
     private readonly owner: GpuBoundData,
     readonly distances: GPUBuffer,
     private readonly blockSums: Float64Array,
+    /** Per block: its first global row and its number of rows (the layout the sums came from). */
+    private readonly blockRows: ReadonlyArray<readonly [number, number]>,
   ) {
     let total = 0;
     for (const v of blockSums) total += v;
@@ -862,7 +889,7 @@ class GpuSeedingState implements SeedingState {
   /** Walks the block sums to the block holding u * potential, then that block's distances. */
   async sample(u: number): Promise<number> {
     let target = u * this.potential;
-    let block = this.blockSums.length - 1;
+    let block = -1;
     for (let b = 0; b < this.blockSums.length; b++) {
       if (target < this.blockSums[b]) {
         block = b;
@@ -870,12 +897,17 @@ class GpuSeedingState implements SeedingState {
       }
       target -= this.blockSums[b];
     }
+    // Rounding carried the target past the total: the last sample with a distance, as on the CPU.
+    const fellThrough = block < 0;
+    if (fellThrough) block = this.blockSums.length - 1;
     while (block > 0 && !(this.blockSums[block] > 0)) block--;
-    const [first, count] = this.owner.seedingBlockRows(block);
+    const [first, count] = this.blockRows[block];
     const values = await this.owner.readSeedingDistances(this, first, count);
-    for (let r = 0; r < count; r++) {
-      target -= values[r];
-      if (target < 0) return first + r;
+    if (!fellThrough) {
+      for (let r = 0; r < count; r++) {
+        target -= values[r];
+        if (target < 0) return first + r;
+      }
     }
     return first + lastPositive(values);
   }
