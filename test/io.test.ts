@@ -844,7 +844,7 @@ describe('files', () => {
     expect((await readdir(sub)).sort()).toEqual(['out.json', 'x.npy']);
   });
 
-  it.skipIf(process.platform === 'win32')('keeps the permissions of a file it replaces', async () => {
+  it('keeps the permissions of a file it replaces', async () => {
     const target = join(dir, 'private.json');
     await writeFile(target, 'old');
     await chmod(target, 0o600);
@@ -853,7 +853,7 @@ describe('files', () => {
     expect(await readFile(target, 'utf8')).toBe('new');
   });
 
-  it.skipIf(process.platform === 'win32')('replaces the file a symbolic link points to', async () => {
+  it('replaces the file a symbolic link points to', async () => {
     const real = join(dir, 'real.txt');
     const link = join(dir, 'link.txt');
     await writeFile(real, 'old');

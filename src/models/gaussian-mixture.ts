@@ -21,6 +21,7 @@ import {
   type InitialModel,
 } from './init.js';
 import { choleskyPacked, packedIndex } from './linalg.js';
+import { checkLoopOptions } from './options.js';
 import { Random } from './random.js';
 
 export type { CovarianceType };
@@ -477,17 +478,9 @@ function resolveOptions(o: GaussianMixtureOptions): Resolved {
       `covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}; got '${String(r.covarianceType)}'`,
     );
   }
-  if (!(r.tol >= 0)) throw usageError(`tol must be >= 0, got ${r.tol}`);
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 1)
-    throw usageError(`maxIter must be an integer >= 1, got ${r.maxIter}`);
   if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar))
     throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
-  if (!Number.isInteger(r.nInit) || r.nInit < 1)
-    throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
-  if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
-  if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
-    throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);
-  }
+  checkLoopOptions(r);
   if (typeof r.init === 'string' && !['kmeans++', 'kmeans', 'random', 'random-from-data'].includes(r.init)) {
     throw usageError(
       `init must be 'kmeans++', 'kmeans', 'random', 'random-from-data' or a model, got '${r.init}'`,

@@ -159,41 +159,9 @@ export function toComponentParameters(p: GmmParameters): ComponentParameters {
   const { nComponents: K, nFeatures: D, covarianceType: type } = p;
   const logWeights = Float64Array.from(p.weights, Math.log);
   const logDet = new Float64Array(K);
-  if (isDiagonal(type)) {
-    const precisionCholesky = new Float64Array(K * D);
-    for (let k = 0; k < K; k++) {
-      for (let i = 0; i < D; i++) {
-        const v = type === 'diag' ? p.covariances[k * D + i] : p.covariances[k];
-        if (!(v > 0) || !Number.isFinite(v)) throw notPositiveDefinite(k);
-        const s = 1 / Math.sqrt(v);
-        precisionCholesky[k * D + i] = s;
-        logDet[k] += Math.log(s);
-      }
-    }
-    return {
-      covarianceType: type,
-      nComponents: K,
-      nFeatures: D,
-      logWeights,
-      means: p.means,
-      precisionCholesky,
-      logDetPrecisionCholesky: logDet,
-    };
-  }
-  const P = packedSize(D);
-  const precisionCholesky = new Float64Array(K * P);
-  for (let k = 0; k < K; k++) {
-    if (type === 'tied' && k > 0) {
-      precisionCholesky.copyWithin(k * P, 0, P);
-      logDet[k] = logDet[0];
-      continue;
-    }
-    const c = choleskyPacked(p.covariances, D, type === 'full' ? k * P : 0);
-    if (!c) throw notPositiveDefinite(k);
-    const m = invertLowerPacked(c, D);
-    precisionCholesky.set(m, k * P);
-    for (let i = 0; i < D; i++) logDet[k] += Math.log(m[packedIndex(i, i)]);
-  }
+  const precisionCholesky = isDiagonal(type)
+    ? diagonalPrecisionFactors(p, logDet)
+    : triangularPrecisionFactors(p, logDet);
   return {
     covarianceType: type,
     nComponents: K,
@@ -203,6 +171,42 @@ export function toComponentParameters(p: GmmParameters): ComponentParameters {
     precisionCholesky,
     logDetPrecisionCholesky: logDet,
   };
+}
+
+/** diag and spherical: 1 / sigma per feature (K x D); fills logDet. */
+function diagonalPrecisionFactors(p: GmmParameters, logDet: Float64Array): Float64Array {
+  const { nComponents: K, nFeatures: D } = p;
+  const factors = new Float64Array(K * D);
+  for (let k = 0; k < K; k++) {
+    for (let i = 0; i < D; i++) {
+      const v = p.covarianceType === 'diag' ? p.covariances[k * D + i] : p.covariances[k];
+      if (!(v > 0) || !Number.isFinite(v)) throw notPositiveDefinite(k);
+      const s = 1 / Math.sqrt(v);
+      factors[k * D + i] = s;
+      logDet[k] += Math.log(s);
+    }
+  }
+  return factors;
+}
+
+/** full and tied: inverse Cholesky factors, packed lower (tied repeated per component); fills logDet. */
+function triangularPrecisionFactors(p: GmmParameters, logDet: Float64Array): Float64Array {
+  const { nComponents: K, nFeatures: D, covarianceType: type } = p;
+  const P = packedSize(D);
+  const factors = new Float64Array(K * P);
+  for (let k = 0; k < K; k++) {
+    if (type === 'tied' && k > 0) {
+      factors.copyWithin(k * P, 0, P);
+      logDet[k] = logDet[0];
+      continue;
+    }
+    const c = choleskyPacked(p.covariances, D, type === 'full' ? k * P : 0);
+    if (!c) throw notPositiveDefinite(k);
+    const m = invertLowerPacked(c, D);
+    factors.set(m, k * P);
+    for (let i = 0; i < D; i++) logDet[k] += Math.log(m[packedIndex(i, i)]);
+  }
+  return factors;
 }
 
 /** Number of free parameters, for BIC and AIC (scikit-learn's count). */

@@ -4,6 +4,7 @@ import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import type { Matrix64 } from './gaussian-mixture.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
+import { checkLoopOptions } from './options.js';
 import { Random } from './random.js';
 
 /** How to choose the initial centres. */
@@ -315,15 +316,7 @@ function resolveOptions(o: KMeansOptions): Resolved {
   if (!Number.isInteger(r.nClusters) || r.nClusters < 1) {
     throw usageError(`nClusters must be an integer >= 1, got ${r.nClusters}`);
   }
-  if (!Number.isInteger(r.maxIter) || r.maxIter < 1)
-    throw usageError(`maxIter must be an integer >= 1, got ${r.maxIter}`);
-  if (!(r.tol >= 0)) throw usageError(`tol must be >= 0, got ${r.tol}`);
-  if (!Number.isInteger(r.nInit) || r.nInit < 1)
-    throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
-  if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
-  if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
-    throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);
-  }
+  checkLoopOptions(r);
   if (typeof r.init === 'string' && !['kmeans++', 'random'].includes(r.init)) {
     throw usageError(`init must be 'kmeans++', 'random' or centres, got '${r.init}'`);
   }

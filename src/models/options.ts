@@ -1,0 +1,24 @@
+import { usageError } from '../errors.js';
+
+/** The options every iterative model shares, as resolved (defaults filled in). */
+export interface LoopOptions {
+  readonly maxIter: number;
+  readonly tol: number;
+  readonly nInit: number;
+  readonly seed: number;
+  readonly backend: string;
+}
+
+/** Checks the shared options; each mistake is a usage error naming the option. */
+export function checkLoopOptions(r: LoopOptions): void {
+  if (!Number.isInteger(r.maxIter) || r.maxIter < 1) {
+    throw usageError(`maxIter must be an integer >= 1, got ${r.maxIter}`);
+  }
+  if (!(r.tol >= 0)) throw usageError(`tol must be >= 0, got ${r.tol}`);
+  if (!Number.isInteger(r.nInit) || r.nInit < 1)
+    throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
+  if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
+  if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
+    throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);
+  }
+}
