@@ -2,18 +2,14 @@
 
 Usage: sklearn_gmm.py DATA.npy INIT.json ITERS
 Prints one JSON object: seconds per EM iteration, the mean log-likelihood reached, versions.
-Per-iteration time is (fit with ITERS + 1 iterations - fit with 1) / ITERS, so the set-up and the
-final E-step scikit-learn adds to every fit cancel out.
 """
 import json
-import resource
 import sys
-import time
-import warnings
 
 import numpy as np
-import sklearn
 from sklearn.mixture import GaussianMixture
+
+from sklearn_timing import per_iteration, report
 
 
 def main() -> None:
@@ -31,8 +27,8 @@ def main() -> None:
         precisions = np.linalg.inv(covariances)
         precisions = 0.5 * (precisions + np.transpose(precisions, (0, 2, 1)))
 
-    def fit(n_iter: int) -> tuple[float, GaussianMixture]:
-        gmm = GaussianMixture(
+    def make(n_iter: int) -> GaussianMixture:
+        return GaussianMixture(
             n_components=len(weights),
             covariance_type=covariance_type,
             tol=0.0,
@@ -43,28 +39,11 @@ def main() -> None:
             means_init=means,
             precisions_init=precisions,
         )
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gmm.fit(x)
-        return time.perf_counter() - started, gmm
 
-    short, _ = fit(1)
-    long, gmm = fit(iters + 1)
+    seconds, gmm = per_iteration(make, x, iters)
     # lower_bound_ is the mean log-likelihood at the E-step of iteration iters + 1: the bench runs
     # webgpu-em for 1 warm-up + iters iterations, so both report the same quantity.
-    print(
-        json.dumps(
-            {
-                "secondsPerIteration": max(long - short, 0.0) / iters,
-                "objective": float(gmm.lower_bound_),
-                "nIter": int(gmm.n_iter_),
-                "version": sklearn.__version__,
-                "dtype": str(x.dtype),
-                "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        )
-    )
+    report(seconds, float(gmm.lower_bound_), int(gmm.n_iter_), dtype=str(x.dtype))
 
 
 if __name__ == "__main__":

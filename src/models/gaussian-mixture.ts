@@ -318,14 +318,20 @@ export class GaussianMixture {
 
   /** Bayesian information criterion on X (lower is better). */
   async bic(x: MatrixInput): Promise<number> {
-    const m = toMatrix(x);
-    return -2 * (await this.score(m)) * m.rows + this.freeParameters() * Math.log(m.rows);
+    return (await this.informationCriteria(x)).bic;
   }
 
   /** Akaike information criterion on X (lower is better). */
   async aic(x: MatrixInput): Promise<number> {
+    return (await this.informationCriteria(x)).aic;
+  }
+
+  /** BIC and AIC on X from one pass over the data. */
+  async informationCriteria(x: MatrixInput): Promise<{ bic: number; aic: number }> {
     const m = toMatrix(x);
-    return -2 * (await this.score(m)) * m.rows + 2 * this.freeParameters();
+    const deviance = -2 * (await this.score(m)) * m.rows;
+    const p = this.freeParameters();
+    return { bic: deviance + p * Math.log(m.rows), aic: deviance + 2 * p };
   }
 
   /** Number of free parameters of the model. */
@@ -416,18 +422,12 @@ export class GaussianMixture {
       case 'kmeans++':
         return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type);
       case 'kmeans': {
-        // scikit-learn's default: responsibilities from a k-means run, on the same backend.
+        // scikit-learn's default: responsibilities from a k-means run, on the data already bound.
         const { KMeans } = await import('./kmeans.js');
-        const backend = await this.backendHandle.current();
-        const device =
-          'context' in backend ? (backend as { context: { device: GPUDevice } }).context.device : undefined;
-        const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1, backend: backend.name, device });
-        try {
-          await km.fit(m);
-          return parametersFromCentres(m, km.clusterCenters.data, regCovar, type);
-        } finally {
-          km.dispose();
-        }
+        // fitBound runs on `bound`: this KMeans never creates a backend of its own.
+        const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1 });
+        await km.fitBound(bound, m);
+        return parametersFromCentres(m, km.clusterCenters.data, regCovar, type);
       }
       case 'random-from-data':
         return parametersFromCentres(m, randomFromDataCentres(m, k, rng), regCovar, type);

@@ -80,6 +80,27 @@ export class KMeans {
     } = {},
   ): Promise<this> {
     const m = toMatrix(x);
+    const bound = await this.backendHandle.bind(m);
+    try {
+      await this.fitBound(bound, m, options);
+    } finally {
+      bound.dispose();
+    }
+    return this;
+  }
+
+  /**
+   * Fits to samples already on a backend (`bound` holds `m`); the caller keeps and frees them.
+   * Lets a mixture's `init: 'kmeans'` reuse the data it uploaded.
+   */
+  async fitBound(
+    bound: BoundData,
+    m: Matrix,
+    options: {
+      signal?: AbortSignal;
+      onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
+    } = {},
+  ): Promise<void> {
     const k = this.options.nClusters;
     if (m.rows < k) {
       throw dataError(
@@ -88,23 +109,17 @@ export class KMeans {
     }
     const tolAbs = this.options.tol * meanVariance(m);
     const rng = new Random(this.options.seed);
-    const bound = await this.backendHandle.bind(m);
-    try {
-      let best: FitState | null = null;
-      for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-        const centres = await this.initialCentres(bound, m, new Random(rng.fork()));
-        const run = await this.lloyd(bound, m, centres, tolAbs, (r) => {
-          options.signal?.throwIfAborted();
-          options.onIteration?.({ ...r, initIndex });
-        });
-        if (!best || run.inertia < best.inertia) best = run;
-      }
-      this.state = best;
-      this.nFeaturesSeen = m.cols;
-    } finally {
-      bound.dispose();
+    let best: FitState | null = null;
+    for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
+      const centres = await this.initialCentres(bound, m, new Random(rng.fork()));
+      const run = await this.lloyd(bound, m, centres, tolAbs, (r) => {
+        options.signal?.throwIfAborted();
+        options.onIteration?.({ ...r, initIndex });
+      });
+      if (!best || run.inertia < best.inertia) best = run;
     }
-    return this;
+    this.state = best;
+    this.nFeaturesSeen = m.cols;
   }
 
   private async lloyd(

@@ -63,20 +63,3 @@ export function unpackSymmetric(
     }
   }
 }
-
-/** Packs the lower triangle of a full row-major D x D matrix. */
-export function packLower(full: ArrayLike<number>, d: number, offset = 0): Float64Array {
-  const p = new Float64Array(packedSize(d));
-  for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) p[packedIndex(i, j)] = full[offset + i * d + j];
-  return p;
-}
-
-/** log(sum(exp(v))) without overflow or underflow. */
-export function logSumExp(v: ArrayLike<number>, offset = 0, length = v.length): number {
-  let max = -Infinity;
-  for (let i = 0; i < length; i++) if (v[offset + i] > max) max = v[offset + i];
-  if (max === -Infinity) return -Infinity;
-  let s = 0;
-  for (let i = 0; i < length; i++) s += Math.exp(v[offset + i] - max);
-  return max + Math.log(s);
-}

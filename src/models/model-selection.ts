@@ -82,8 +82,7 @@ export async function selectGaussianMixture(
           const score: CandidateScore = {
             nComponents,
             covarianceType,
-            bic: await gmm.bic(m),
-            aic: await gmm.aic(m),
+            ...(await gmm.informationCriteria(m)),
             lowerBound: gmm.lowerBound,
             converged: gmm.converged,
             nIter: gmm.nIter,
