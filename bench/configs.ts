@@ -1,28 +1,44 @@
 /** What a benchmark fits. */
 export type BenchModel = 'gmm-full' | 'gmm-diag' | 'kmeans';
 
+/**
+ * Groups of configurations: 'standard' is timed beside the float64 CPU reference and
+ * scikit-learn, 'sweep' shows how time grows with N, K and D on the GPU alone, and 'large' is
+ * beyond what a CPU peer finishes in reasonable time (GPU and GPU peers only).
+ */
+export const BENCH_SETS = ['standard', 'sweep', 'large'] as const;
+export type BenchSet = (typeof BENCH_SETS)[number];
+
 /** One benchmark: a model, a data shape and how many measured iterations. */
 export interface BenchConfig {
   readonly name: string;
+  readonly set: BenchSet;
   readonly model: BenchModel;
   readonly n: number;
   readonly d: number;
   readonly k: number;
   readonly iterations: number;
-  /** Also run the float64 CPU reference and scikit-learn (the size sweep runs the GPU alone). */
-  readonly compare: boolean;
 }
 
 function config(
+  set: BenchSet,
   model: BenchModel,
   n: number,
   d: number,
   k: number,
   iterations: number,
-  compare: boolean,
 ): BenchConfig {
-  const prefix = compare ? model : `sweep-${model}`;
-  return { name: `${prefix}-N${label(n)}-D${d}-K${k}`, model, n, d, k, iterations, compare };
+  const prefix = set === 'standard' ? model : `${set}-${model}`;
+  return { name: `${prefix}-N${label(n)}-D${d}-K${k}`, set, model, n, d, k, iterations };
+}
+
+/** The configurations of the given sets, in the order of BENCH_SETS. */
+export function benchConfigs(sets: readonly BenchSet[], quick: boolean): BenchConfig[] {
+  return [
+    ...(sets.includes('standard') ? standardConfigs(quick) : []),
+    ...(sets.includes('sweep') ? sweepConfigs(quick) : []),
+    ...(sets.includes('large') ? largeConfigs(quick) : []),
+  ];
 }
 
 /** The standard configurations. */
@@ -30,10 +46,10 @@ export function standardConfigs(quick: boolean): BenchConfig[] {
   const scale = quick ? 10 : 1;
   const iters = quick ? 2 : 3;
   return [
-    config('gmm-full', 1_000_000 / scale, 8, 16, iters, true),
-    config('gmm-full', 200_000 / scale, 32, 32, iters, true),
-    config('gmm-diag', 1_000_000 / scale, 16, 32, iters, true),
-    config('kmeans', 1_000_000 / scale, 16, 64, iters, true),
+    config('standard', 'gmm-full', 1_000_000 / scale, 8, 16, iters),
+    config('standard', 'gmm-full', 200_000 / scale, 32, 32, iters),
+    config('standard', 'gmm-diag', 1_000_000 / scale, 16, 32, iters),
+    config('standard', 'kmeans', 1_000_000 / scale, 16, 64, iters),
   ];
 }
 
@@ -44,10 +60,15 @@ export function sweepConfigs(quick: boolean): BenchConfig[] {
   const ds = quick ? [2, 16] : [2, 8, 32, 64];
   const base = quick ? 20_000 : 100_000;
   return [
-    ...ns.map((n) => config('gmm-full', n, 8, 16, 2, false)),
-    ...ks.filter((k) => k !== 16).map((k) => config('gmm-full', base, 8, k, 2, false)),
-    ...ds.filter((d) => d !== 8).map((d) => config('gmm-full', base, d, 16, 2, false)),
+    ...ns.map((n) => config('sweep', 'gmm-full', n, 8, 16, 2)),
+    ...ks.filter((k) => k !== 16).map((k) => config('sweep', 'gmm-full', base, 8, k, 2)),
+    ...ds.filter((d) => d !== 8).map((d) => config('sweep', 'gmm-full', base, d, 16, 2)),
   ];
+}
+
+/** Sizes that only a GPU finishes quickly: full covariances, N = 10M, D = 16, K = 32. */
+export function largeConfigs(quick: boolean): BenchConfig[] {
+  return [config('large', 'gmm-full', quick ? 100_000 : 10_000_000, 16, 32, quick ? 2 : 5)];
 }
 
 function label(n: number): string {

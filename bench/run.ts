@@ -1,9 +1,11 @@
 /**
  * Throughput benchmarks: EM iterations of each configuration on the WebGPU backend, the float64
- * CPU reference and scikit-learn (when Debian's python3-sklearn is installed), from the same
- * data and the same initial model, for a fixed number of iterations (tol 0).
+ * CPU reference, scikit-learn (when Debian's python3-sklearn is installed) and, when asked, a
+ * PyTorch implementation of the same iteration, from the same data and the same initial model,
+ * for a fixed number of iterations (tol 0).
  *
- *   npm run bench [-- --quick] [--config NAME] [--json] [--markdown FILE] [--no-sklearn]
+ *   npm run bench [-- --quick] [--set standard,sweep,large] [--config NAME] [--json]
+ *                 [--markdown FILE] [--no-sklearn] [--python PATH] [--torch-python PATH]
  *                 [--no-cpu] [--update-readme]
  */
 import { spawnSync } from 'node:child_process';
@@ -22,7 +24,7 @@ import { EmRun } from '../src/models/em.js';
 import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../src/models/gmm-parameters.js';
 import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
-import { standardConfigs, sweepConfigs, workPerIteration, type BenchConfig } from './configs.js';
+import { BENCH_SETS, benchConfigs, workPerIteration, type BenchConfig, type BenchSet } from './configs.js';
 
 interface Row {
   config: string;
@@ -45,9 +47,9 @@ interface Row {
   gpuMb: number | null;
   objective: number;
   speedupVsSklearn: number | null;
+  speedupVsTorch: number | null;
 }
 
-const SKLEARN_PYTHON = '/usr/bin/python3';
 const REGCOVAR = 1e-6;
 
 const args = process.argv.slice(2);
@@ -57,23 +59,75 @@ const value = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
+/**
+ * A Python implementation timed on the same data and initial model: its scripts take
+ * DATA.npy INIT.json ITERS and print one JSON object (see sklearn_timing.py).
+ */
+interface Peer {
+  readonly name: 'scikit-learn' | 'pytorch';
+  readonly python: string;
+  readonly scripts: { readonly gmm: string; readonly kmeans: string };
+  /** Version and device, for the table's caption. */
+  readonly description: string;
+}
+
+function findPeer(name: Peer['name'], python: string, probe: string, scripts: Peer['scripts']): Peer | null {
+  const r = spawnSync(python, ['-c', probe], { encoding: 'utf8' });
+  return r.status === 0 ? { name, python, scripts, description: r.stdout.trim() } : null;
+}
+
+function parseSets(text: string): BenchSet[] {
+  const sets = text.split(',').map((s) => s.trim());
+  for (const s of sets) {
+    if (!(BENCH_SETS as readonly string[]).includes(s)) {
+      console.error(`bench: unknown set '${s}'; choose from ${BENCH_SETS.join(', ')}`);
+      process.exit(2);
+    }
+  }
+  return sets as BenchSet[];
+}
+
 async function main(): Promise<void> {
   const quick = flag('--quick');
-  let configs = [...standardConfigs(quick), ...sweepConfigs(quick)];
   const only = value('--config');
+  let configs = benchConfigs(only ? BENCH_SETS : parseSets(value('--set') ?? 'standard,sweep'), quick);
   if (only) {
+    const names = configs.map((c) => c.name).join(', ');
     configs = configs.filter((c) => c.name === only);
     if (configs.length === 0) {
-      const names = [...standardConfigs(quick), ...sweepConfigs(quick)].map((c) => c.name).join(', ');
       console.error(`bench: no configuration '${only}'; choose one of: ${names}`);
       process.exit(2);
     }
   }
   const gpu = await GpuContext.acquire({ timestamps: true });
-  const sklearn = !flag('--no-sklearn') && sklearnVersion();
   const log = (line: string) => process.stderr.write(line + '\n');
+  const sklearnPython = value('--python') ?? '/usr/bin/python3';
+  const sklearn = flag('--no-sklearn')
+    ? null
+    : findPeer(
+        'scikit-learn',
+        sklearnPython,
+        'import sklearn; print("scikit-learn " + sklearn.__version__)',
+        {
+          gmm: 'sklearn_gmm.py',
+          kmeans: 'sklearn_kmeans.py',
+        },
+      );
+  const torchPython = value('--torch-python');
+  const torch = torchPython
+    ? findPeer('pytorch', torchPython, TORCH_PROBE, { gmm: 'torch_em.py', kmeans: 'torch_em.py' })
+    : null;
+  if (torchPython && !torch) {
+    console.error(`bench: --torch-python ${torchPython} cannot import torch`);
+    process.exit(2);
+  }
   log(`adapter: ${gpu.adapterDescription} (timestamp queries: ${gpu.hasTimestamps ? 'yes' : 'no'})`);
-  log(sklearn ? `scikit-learn ${sklearn} (${SKLEARN_PYTHON})` : 'scikit-learn: not installed, skipped');
+  log(
+    sklearn
+      ? `${sklearn.description} (${sklearnPython})`
+      : 'scikit-learn: not installed or not asked for, skipped',
+  );
+  if (torch) log(`${torch.description} (${torch.python})`);
 
   const rows: Row[] = [];
   for (const config of configs) {
@@ -83,23 +137,29 @@ async function main(): Promise<void> {
     const gpuRow = await runBackend(config, x, init, await WebGpuBackend.create({ device: gpu.device }), gpu);
     rows.push(gpuRow);
     log(describe(gpuRow));
-    if (config.compare && !flag('--no-cpu')) {
+    if (config.set === 'standard' && !flag('--no-cpu')) {
       const cpuRow = await runBackend(config, x, init, new CpuBackend(), null);
       rows.push(cpuRow);
       log(describe(cpuRow));
     }
-    if (config.compare && sklearn) {
-      const skRow = runSklearn(config, x, init);
-      rows.push(skRow);
-      log(describe(skRow));
-      for (const r of rows.filter((r) => r.config === config.name && r.backend !== 'scikit-learn')) {
-        r.speedupVsSklearn = skRow.msPerIteration / r.msPerIteration;
+    // scikit-learn on the standard sizes only; PyTorch on every set but the sweep.
+    const peers = [config.set === 'standard' ? sklearn : null, config.set !== 'sweep' ? torch : null];
+    for (const peer of peers) {
+      if (!peer) continue;
+      const peerRow = runPeer(peer, config, x, init);
+      rows.push(peerRow);
+      log(describe(peerRow));
+      for (const r of rows.filter((r) => r.config === config.name && r !== peerRow)) {
+        const speedup = peerRow.msPerIteration / r.msPerIteration;
+        if (peer.name === 'scikit-learn') r.speedupVsSklearn = speedup;
+        else r.speedupVsTorch = speedup;
       }
     }
   }
   gpu.release();
 
-  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${sklearn ? `, scikit-learn ${sklearn}` : ''}`;
+  const peerNames = [sklearn, torch].flatMap((p) => (p ? [p.description] : []));
+  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${peerNames.map((p) => `, ${p}`).join('')}`;
   const markdown = toMarkdown(rows, machine, quick);
   const markdownPath = value('--markdown') ?? 'bench/results.md';
   await writeFileAtomic(markdownPath, markdown);
@@ -180,13 +240,17 @@ function lloydSteps(bound: BoundData, init: GmmParameters): () => Promise<number
   };
 }
 
-function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
+const TORCH_PROBE =
+  'import torch; d = "cuda" if torch.cuda.is_available() else "cpu"; ' +
+  'print("PyTorch " + torch.__version__ + " on " + (torch.cuda.get_device_name(0) if d == "cuda" else "cpu"))';
+
+function runPeer(peer: Peer, config: BenchConfig, x: Matrix, init: GmmParameters): Row {
   const dir = mkdtempSync(join(tmpdir(), 'webgpu-em-bench-'));
   try {
     const dataPath = join(dir, 'x.npy');
     const initPath = join(dir, 'init.json');
     const script = new URL(
-      config.model === 'kmeans' ? './sklearn_kmeans.py' : './sklearn_gmm.py',
+      `./${config.model === 'kmeans' ? peer.scripts.kmeans : peer.scripts.gmm}`,
       import.meta.url,
     ).pathname;
     writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
@@ -208,25 +272,28 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
         covarianceType: init.covarianceType,
         covariances: nested(covariances, shape),
         regCovar: REGCOVAR,
+        model: config.model === 'kmeans' ? 'kmeans' : 'gmm',
       }),
     );
     const env = { ...process.env };
     // Set on some machines for old OpenBLAS builds; they slow a current one down (see the README).
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const result = spawnSync(SKLEARN_PYTHON, [script, dataPath, initPath, String(config.iterations)], {
+    const result = spawnSync(peer.python, [script, dataPath, initPath, String(config.iterations)], {
       encoding: 'utf8',
       env,
       maxBuffer: 1 << 20,
     });
     if (result.status !== 0)
-      throw new Error(`scikit-learn run failed: ${result.stderr.trim().split('\n').pop()}`);
+      throw new Error(`${peer.name} run failed: ${result.stderr.trim().split('\n').pop()}`);
     const out = JSON.parse(result.stdout) as {
       secondsPerIteration: number;
       objective: number;
       peakRssMb: number;
+      device?: string;
     };
-    return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.objective, {
+    const name = out.device ? `${peer.name} (${out.device})` : peer.name;
+    return makeRow(config, name, out.secondsPerIteration * 1000, out.objective, {
       gpuMs: null,
       compileMs: null,
       uploadMs: null,
@@ -264,6 +331,7 @@ function makeRow(
     gpuMb: extra.gpuMb,
     objective,
     speedupVsSklearn: null,
+    speedupVsTorch: null,
   };
 }
 
@@ -289,13 +357,6 @@ function median(v: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function sklearnVersion(): string | false {
-  const r = spawnSync(SKLEARN_PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], {
-    encoding: 'utf8',
-  });
-  return r.status === 0 ? r.stdout.trim() : false;
-}
-
 const fmt = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
 const si = (v: number) =>
   v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : `${(v / 1e3).toFixed(0)}k`;
@@ -314,6 +375,7 @@ const HEADER = [
   'GPU MB',
   'objective',
   'vs sklearn',
+  'vs torch',
 ];
 
 function cells(r: Row): string[] {
@@ -331,6 +393,7 @@ function cells(r: Row): string[] {
     fmt(r.gpuMb, 0),
     r.objective.toFixed(5),
     r.speedupVsSklearn === null ? '-' : `${r.speedupVsSklearn.toFixed(2)}x`,
+    r.speedupVsTorch === null ? '-' : `${r.speedupVsTorch.toFixed(2)}x`,
   ];
 }
 
@@ -348,7 +411,7 @@ function toMarkdown(rows: Row[], machine: string, quick: boolean): string {
   return [
     `Benchmark (${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}): ${machine}.`,
     'Median of the measured iterations after one warm-up; tol 0 from the same initial model; ' +
-      '"objective" is the mean log-likelihood at the last E-step (k-means: inertia per sample); "vs sklearn" is scikit-learn\'s time over this row\'s.',
+      '"objective" is the mean log-likelihood at the last E-step (k-means: inertia per sample); "vs sklearn" and "vs torch" are scikit-learn\'s and PyTorch\'s time over this row\'s.',
     '',
     `| ${HEADER.join(' | ')} |`,
     `| ${HEADER.map(() => '---').join(' | ')} |`,

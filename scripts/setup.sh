@@ -2,18 +2,21 @@
 # Installs everything webgpu-em needs on a fresh Debian (bookworm) machine: Node dependencies,
 # a WebGPU-capable software Vulkan driver when Dawn finds no adapter, and Chromium for the
 # browser tests.
-# With --with-sklearn it also installs Debian's python3-sklearn, which `npm run bench` times
-# side by side. Safe to run again; it skips what is already there.
+# With --with-sklearn it also installs Debian's python3-sklearn, and with --with-torch Debian's
+# python3-torch, which `npm run bench` times side by side. Safe to run again; it skips what is
+# already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "[setup] $*" >&2; }
 
 with_sklearn=0
+with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-sklearn) with_sklearn=1 ;;
-    *) log "unknown option $arg (known: --with-sklearn)"; exit 2 ;;
+    --with-torch) with_torch=1 ;;
+    *) log "unknown option $arg (known: --with-sklearn, --with-torch)"; exit 2 ;;
   esac
 done
 
@@ -76,6 +79,17 @@ fi
 if [ "$with_sklearn" -eq 1 ] && ! /usr/bin/python3 -c 'import sklearn' 2>/dev/null; then
   log "installing scikit-learn for the benchmarks (python3-sklearn)"
   apt_install python3-sklearn
+fi
+
+if [ "$with_torch" -eq 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  log "installing PyTorch for the benchmarks' GPU peer (python3-torch)"
+  apt_install python3-torch
+fi
+
+# bench/gpu-run.sh packs with xz and reads the Vulkan loader's packages with apt-get download.
+if ! command -v xz >/dev/null && command -v apt-get >/dev/null; then
+  log "installing xz-utils for bench/gpu-run.sh"
+  apt_install xz-utils
 fi
 
 if [ "${WEBGPU_EM_SKIP_BUILD:-0}" != 1 ]; then
