@@ -1,6 +1,7 @@
 import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
-import type { BoundData, MixtureBackend } from './backend.js';
+import type { BindOptions, BoundData, MixtureBackend } from './backend.js';
+import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 
 /** Which backend to fit with. `auto` prefers WebGPU and falls back to the CPU when no adapter exists. */
@@ -63,21 +64,25 @@ export class LazyBackend {
 
   /**
    * Uploads X to the backend. With 'auto', data the GPU path cannot take (more features than
-   * its kernels hold, say) goes to the CPU backend instead, said once on stderr.
+   * its kernels hold, say) goes to the CPU backend instead, said once on stderr. Every result
+   * of the bound data is checked for finiteness; data beyond float32's comfortable range is
+   * scaled by a power of two on the GPU path, its results scaled back (see checked.ts).
    */
-  async bind(x: Matrix): Promise<BoundData> {
+  async bind(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+    options.signal?.throwIfAborted();
     const backend = await this.get();
     try {
-      const bound = await backend.bindData(x);
+      const scale = backend.name === 'webgpu' ? float32Scale(x) : 1;
+      const bound = await backend.bindData(scaledMatrix(x, scale), options);
       this.used = backend;
-      return bound;
+      return new CheckedBoundData(bound, backend.name, scale, options.signal);
     } catch (error) {
       const gpuLimit = error instanceof WebGpuEmError && error.kind === 'gpu';
       if (this.choice !== 'auto' || backend.name !== 'webgpu' || !gpuLimit) throw error;
       warnOnce(`webgpu-em: ${error.message}; using the float64 CPU backend for this data`);
       const cpu = new CpuBackend();
       this.used = cpu;
-      return cpu.bindData(x);
+      return new CheckedBoundData(await cpu.bindData(x, options), 'cpu', 1, options.signal);
     }
   }
 

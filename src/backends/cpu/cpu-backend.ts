@@ -1,7 +1,9 @@
 import type { Matrix } from '../../data/matrix.js';
+import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
 import type {
   Assignments,
+  BindOptions,
   BoundData,
   KMeansStatistics,
   ComponentParameters,
@@ -13,6 +15,14 @@ import type {
 } from '../backend.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
+/** Multiply-adds between clock reads, and the longest stretch of computing without a pause. */
+const WORK_PER_CHECK = 1 << 16;
+const SLICE_MS = 20;
+
+/** Rows between clock reads for a pass doing `perRow` multiply-adds per row. */
+const rowsPerCheck = (perRow: number) => Math.max(1, Math.floor(WORK_PER_CHECK / Math.max(1, perRow)));
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The float64 reference: the same math as the GPU kernels, written plainly, sharing no code
@@ -22,8 +32,8 @@ export class CpuBackend implements MixtureBackend {
   readonly name = 'cpu' as const;
   readonly adapterDescription = null;
 
-  async bindData(x: Matrix): Promise<BoundData> {
-    return new CpuBoundData(x);
+  async bindData(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+    return new CpuBoundData(x, options.signal);
   }
 
   dispose(): void {}
@@ -37,11 +47,39 @@ class CpuBoundData implements BoundData {
   readonly cols: number;
   readonly lastGpuSeconds = null;
   private readonly x: Float64Array;
+  private disposed = false;
+  private sliceStart = 0;
 
-  constructor(m: Matrix) {
+  constructor(
+    m: Matrix,
+    private readonly signal?: AbortSignal,
+  ) {
     this.rows = m.rows;
     this.cols = m.cols;
     this.x = Float64Array.from(m.data);
+  }
+
+  /**
+   * Called every few rows (rowsPerCheck): after SLICE_MS of computing, lets the event loop run (so
+   * that timers, an abort or a dispose get their turn), then stops if either happened.
+   */
+  private async pause(): Promise<void> {
+    if (performance.now() - this.sliceStart < SLICE_MS) return;
+    await nextTurn();
+    this.sliceStart = performance.now();
+    this.throwIfStopped();
+  }
+
+  private begin(): void {
+    this.throwIfStopped();
+    this.sliceStart = performance.now();
+  }
+
+  private throwIfStopped(): void {
+    this.signal?.throwIfAborted();
+    if (this.disposed) {
+      throw new WebGpuEmError('usage', 'the data was disposed during a pass (the model was disposed); bind it again');
+    }
   }
 
   async prepare(): Promise<void> {}
@@ -56,7 +94,10 @@ class CpuBoundData implements BoundData {
     const logProb = new Float64Array(K);
     const diff = new Float64Array(D);
     let logLikelihoodSum = 0;
+    const every = rowsPerCheck(2 * K * (D + P));
+    this.begin();
     for (let n = 0; n < this.rows; n++) {
+      if (n % every === 0) await this.pause();
       const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
       logLikelihoodSum += lse;
       for (let k = 0; k < K; k++) {
@@ -95,7 +136,10 @@ class CpuBoundData implements BoundData {
     const labels = options.labels ? new Int32Array(this.rows) : null;
     const logProb = new Float64Array(K);
     const diff = new Float64Array(D);
+    const every = rowsPerCheck(K * D * D);
+    this.begin();
     for (let n = 0; n < this.rows; n++) {
+      if (n % every === 0) await this.pause();
       const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
       logLikelihood[n] = lse;
       if (resp) for (let k = 0; k < K; k++) resp[n * K + k] = Math.exp(logProb[k] - lse);
@@ -113,7 +157,10 @@ class CpuBoundData implements BoundData {
     const counts = new Float64Array(k);
     const firstMoment = new Float64Array(k * d);
     let inertia = 0;
+    const every = rowsPerCheck(k * d);
+    this.begin();
     for (let n = 0; n < this.rows; n++) {
+      if (n % every === 0) await this.pause();
       const [best, dist] = this.nearest(n, centres, k);
       counts[best] += 1;
       inertia += dist;
@@ -127,7 +174,10 @@ class CpuBoundData implements BoundData {
     const labels = new Int32Array(this.rows);
     const minDistances = new Float64Array(this.rows);
     const distances = options.allDistances ? new Float64Array(this.rows * k) : null;
+    const every = rowsPerCheck(2 * k * d);
+    this.begin();
     for (let n = 0; n < this.rows; n++) {
+      if (n % every === 0) await this.pause();
       [labels[n], minDistances[n]] = this.nearest(n, centres, k);
       if (distances) {
         for (let c = 0; c < k; c++) {
@@ -145,7 +195,10 @@ class CpuBoundData implements BoundData {
     const previous = base ? (base as CpuSeedingState).distances : null;
     const distances = new Float64Array(this.rows);
     let potential = 0;
+    const every = rowsPerCheck(d);
+    this.begin();
     for (let n = 0; n < this.rows; n++) {
+      if (n % every === 0) await this.pause();
       let s = 0;
       for (let i = 0; i < d; i++) s += (this.x[n * d + i] - candidate[i]) ** 2;
       distances[n] = previous ? Math.min(previous[n], s) : s;
@@ -167,7 +220,9 @@ class CpuBoundData implements BoundData {
     return [best, bestDist];
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.disposed = true;
+  }
 }
 
 class CpuSeedingState implements SeedingState {
