@@ -1,5 +1,6 @@
 import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
+import type { CovarianceType } from '../models/gmm-parameters.js';
 import type {
   Assignments,
   BoundData,
@@ -57,6 +58,8 @@ export class CheckedBoundData implements BoundData {
     /** Samples were divided by this before `inner` got them. */
     private readonly scale: number,
     private readonly signal?: AbortSignal,
+    /** Throws when K components exceed the backend's limits (a named limit), before any work. */
+    private readonly capacity: (k: number, family: CovarianceType | 'kmeans') => void = () => {},
   ) {
     this.rows = inner.rows;
     this.cols = inner.cols;
@@ -67,11 +70,25 @@ export class CheckedBoundData implements BoundData {
     return this.inner.lastGpuSeconds;
   }
 
-  prepare(nComponents: number, covarianceType: Parameters<BoundData['prepare']>[1]): Promise<void> {
-    return this.call(() => this.inner.prepare(nComponents, covarianceType));
+  async prepare(nComponents: number, family: CovarianceType | 'kmeans'): Promise<void> {
+    this.capacity(nComponents, family);
+    try {
+      await this.call(() => this.inner.prepare(nComponents, family));
+    } catch (error) {
+      // A limit the checks above do not model still surfaces here, before any work: say so.
+      if (!(error instanceof WebGpuEmError) || !/^WebGPU validation error/.test(error.message)) throw error;
+      const detail = error.message.split('\n')[0].replace(/^WebGPU validation error in [^:]*: /, '');
+      throw new WebGpuEmError(
+        'gpu',
+        `K = ${nComponents} components of D = ${this.cols} features do not fit the adapter's limits (${detail.trim()}); ` +
+          "use fewer components or features, or backend: 'cpu' (webgpu-em info shows the limits)",
+        { cause: error },
+      );
+    }
   }
 
   async sufficientStatistics(p: ComponentParameters, shifts: Float64Array): Promise<SufficientStatistics> {
+    this.capacity(p.nComponents, p.covarianceType);
     const s = await this.call(() =>
       this.inner.sufficientStatistics(this.scaledParameters(p), this.down(shifts)),
     );
@@ -86,6 +103,7 @@ export class CheckedBoundData implements BoundData {
   }
 
   async eStep(p: ComponentParameters, options: EStepOptions): Promise<EStepResult> {
+    this.capacity(p.nComponents, p.covarianceType);
     const r = await this.call(() => this.inner.eStep(this.scaledParameters(p), options));
     const shift = p.nFeatures * this.logScale;
     if (shift !== 0) for (let n = 0; n < r.logLikelihood.length; n++) r.logLikelihood[n] -= shift;
@@ -94,6 +112,7 @@ export class CheckedBoundData implements BoundData {
   }
 
   async kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics> {
+    this.capacity(k, 'kmeans');
     const s = await this.call(() => this.inner.kmeansStatistics(this.down(centres), k));
     const out = {
       ...s,
@@ -118,6 +137,7 @@ export class CheckedBoundData implements BoundData {
   }
 
   async assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
+    this.capacity(k, 'kmeans');
     const a = await this.call(() => this.inner.assign(this.down(centres), k, options));
     const s2 = this.scale * this.scale;
     const out = { ...a, minDistances: this.up(a.minDistances, s2), distances: a.distances && this.up(a.distances, s2) };

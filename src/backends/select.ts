@@ -2,6 +2,8 @@ import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
 import type { BindOptions, BoundData, MixtureBackend } from './backend.js';
 import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
+import type { CovarianceType } from '../models/gmm-parameters.js';
+import { checkGpuCapacity } from './webgpu/capacity.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 
 /** Which backend to fit with. `auto` prefers WebGPU and falls back to the CPU when no adapter exists. */
@@ -75,7 +77,11 @@ export class LazyBackend {
       const scale = backend.name === 'webgpu' ? float32Scale(x) : 1;
       const bound = await backend.bindData(scaledMatrix(x, scale), options);
       this.used = backend;
-      return new CheckedBoundData(bound, backend.name, scale, options.signal);
+      const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
+      const capacity = limits
+        ? (k: number, family: CovarianceType | 'kmeans') => checkGpuCapacity(limits, k, x.cols, family)
+        : undefined;
+      return new CheckedBoundData(bound, backend.name, scale, options.signal, capacity);
     } catch (error) {
       const gpuLimit = error instanceof WebGpuEmError && error.kind === 'gpu';
       if (this.choice !== 'auto' || backend.name !== 'webgpu' || !gpuLimit) throw error;
