@@ -190,19 +190,23 @@ async function readBytes(
 ): Promise<Uint8Array> {
   let handle: fs.FileHandle;
   const stdin = file === '-';
-  try {
-    handle = stdin ? await fs.open('/dev/stdin', 'r') : await fs.open(file, 'r');
-  } catch (e) {
-    throw readError(stdin ? 'standard input' : file, what, e);
-  }
   const name = stdin ? 'standard input' : file;
   let spooled: string | null = null;
+  try {
+    // Standard input may be a socket (as node's own child processes get): read it as a stream.
+    if (stdin) spooled = await spool(streamChunks(process.stdin), name, what, limit, signal);
+    handle = await fs.open(spooled ?? file, 'r');
+  } catch (e) {
+    if (spooled) await removeTemporary(path.dirname(spooled));
+    if (e instanceof WebGpuEmError || isAbort(e)) throw e;
+    throw readError(name, what, e);
+  }
   try {
     let st = await handle.stat();
     if (st.isDirectory())
       throw readError(name, what, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
     if (!st.isFile()) {
-      spooled = await spool(handle, name, what, limit, signal);
+      spooled = await spool(handleChunks(handle), name, what, limit, signal);
       await handle.close();
       handle = await fs.open(spooled, 'r');
       st = await handle.stat();
@@ -233,9 +237,28 @@ async function readBytes(
   }
 }
 
-/** Copies a stream-like file to a private temporary file, refusing more than `limit` bytes. */
+/** The chunks of a file read front to back (a pipe, a FIFO, a device). */
+async function* handleChunks(handle: fs.FileHandle): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(STREAM_CHUNK);
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
+  }
+}
+
+async function* streamChunks(stream: NodeJS.ReadableStream): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  } finally {
+    // Stop reading: the rest of an endless pipe stays unread.
+    (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+  }
+}
+
+/** Copies a stream to a private temporary file as it arrives, refusing more than `limit` bytes. */
 async function spool(
-  handle: fs.FileHandle,
+  chunks: AsyncIterable<Uint8Array>,
   name: string,
   what: string,
   limit: ReadLimit,
@@ -244,20 +267,19 @@ async function spool(
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webgpu-em-input-'));
   temporaryFiles.add(dir);
   const file = path.join(dir, 'input');
-  const out = await fs.open(file, 'wx', 0o600);
+  let out: fs.FileHandle | null = null;
   try {
-    const buffer = new Uint8Array(STREAM_CHUNK);
+    out = await fs.open(file, 'wx', 0o600);
     let total = 0;
-    for (;;) {
+    for await (const chunk of chunks) {
       signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
+      total += chunk.length;
       if (total > limit.bytes) throw tooLarge(name, what, limit);
-      await out.write(buffer, 0, bytesRead);
+      await out.write(chunk);
     }
+    signal?.throwIfAborted();
   } catch (e) {
-    await out.close().catch(() => undefined);
+    await out?.close().catch(() => undefined);
     await removeTemporary(dir);
     if (e instanceof WebGpuEmError || isAbort(e)) throw e;
     throw dataError(`cannot copy ${name} to a temporary file in ${os.tmpdir()}: ${osReason(e)}; set TMPDIR to a writable folder with free space`);
