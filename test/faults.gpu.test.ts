@@ -59,7 +59,12 @@ describe('float32 overflow on the GPU', () => {
       for (const backend of ['webgpu', 'cpu'] as const) {
         const g = new GaussianMixture({ nComponents: 3, backend, seed: 0 });
         await g.fit(x);
-        fits.push({ means: g.means.data, lowerBound: g.lowerBound, converged: g.converged, cov: g.covariances });
+        fits.push({
+          means: g.means.data,
+          lowerBound: g.lowerBound,
+          converged: g.converged,
+          cov: g.covariances,
+        });
         const ll = await g.scoreSamples(x);
         expect(allFinite(ll)).toBe(true);
         g.dispose();
@@ -70,7 +75,9 @@ describe('float32 overflow on the GPU', () => {
       expect(gpuFit.converged).toBe(cpuFit.converged);
       expect(relativeDiff(gpuFit.means, cpuFit.means, magnitude)).toBeLessThan(1e-5);
       // The mean log-likelihood shifts by -D log(scale): compare relative to its size.
-      expect(Math.abs(gpuFit.lowerBound - cpuFit.lowerBound) / Math.abs(cpuFit.lowerBound)).toBeLessThan(1e-5);
+      expect(Math.abs(gpuFit.lowerBound - cpuFit.lowerBound) / Math.abs(cpuFit.lowerBound)).toBeLessThan(
+        1e-5,
+      );
     });
   }
 });
@@ -84,7 +91,9 @@ describe('limits checked before the work', () => {
     const error = await g.fit(wide).catch((e: unknown) => e);
     g.dispose();
     expect(error).toBeInstanceOf(WebGpuEmError);
-    expect((error as Error).message).toMatch(/K = 16000 components of D = 64 features .* maxStorageBufferBindingSize/);
+    expect((error as Error).message).toMatch(
+      /K = 16000 components of D = 64 features .* maxStorageBufferBindingSize/,
+    );
     expect((error as Error).message).not.toMatch(/\n/);
     const km = new KMeans({ nClusters: 16_000, backend: 'webgpu' });
     const kmError = await km.fit(wide).catch((e: unknown) => e);
@@ -109,17 +118,23 @@ describe('limits checked before the work', () => {
     g.dispose();
     expect(error).toBeInstanceOf(WebGpuEmError);
     const message = (error as Error).message;
-    expect(message).toMatch(/no WebGPU adapter matches 'no-such-adapter'; the adapters here are: '[^']+' \(\w+\)/);
+    expect(message).toMatch(
+      /no WebGPU adapter matches 'no-such-adapter'; the adapters here are: '[^']+' \(\w+\)/,
+    );
     expect(message).not.toMatch(/\n/);
   });
 });
 
 describe('memory of a long-running process', () => {
   function probe(mode: string, count: number) {
-    const r = spawnSync(process.execPath, ['--expose-gc', join(root, 'test/helpers/memory-child.mjs'), mode, String(count)], {
-      timeout: 240_000,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', join(root, 'test/helpers/memory-child.mjs'), mode, String(count)],
+      {
+        timeout: 240_000,
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }

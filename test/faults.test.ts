@@ -38,7 +38,10 @@ function dir(name: string): string {
 }
 
 /** Runs the built CLI; `timeout` kills it (a hang is a failure, never a stuck suite). */
-function cli(args: string[], options: { input?: string | Buffer; timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
+function cli(
+  args: string[],
+  options: { input?: string | Buffer; timeout?: number; env?: NodeJS.ProcessEnv } = {},
+) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     input: options.input,
     timeout: options.timeout ?? 30_000,
@@ -176,7 +179,18 @@ describe('outputs', () => {
     const d = dir('labels-fails');
     const out = join(d, 'out.json');
     writeFileSync(out, 'previous');
-    const r = cli(['gmm', iris, '-k', '2', '--backend', 'cpu', '--out', out, '--labels', join(d, 'missing', 'l.txt')]);
+    const r = cli([
+      'gmm',
+      iris,
+      '-k',
+      '2',
+      '--backend',
+      'cpu',
+      '--out',
+      out,
+      '--labels',
+      join(d, 'missing', 'l.txt'),
+    ]);
     expect(r.code).toBe(1);
     expect(readFileSync(out, 'utf8')).toBe('previous');
     expect(readdirSync(d)).toEqual(['out.json']);
@@ -281,10 +295,14 @@ describe('cancellation on the CPU backend', () => {
   const start = {
     weights: new Float64Array(k).fill(1 / k),
     means: Float64Array.from({ length: k * d }, (_, i) => x.data[(i % d) + Math.floor(i / d) * 997 * d]),
-    covariances: Float64Array.from({ length: k * d * d }, (_, i) => (Math.floor(i / d) % d === i % d ? 4 : 0)),
+    covariances: Float64Array.from({ length: k * d * d }, (_, i) =>
+      Math.floor(i / d) % d === i % d ? 4 : 0,
+    ),
   };
 
-  async function timeToStop(stop: (g: GaussianMixture, c: AbortController) => void): Promise<[number, unknown]> {
+  async function timeToStop(
+    stop: (g: GaussianMixture, c: AbortController) => void,
+  ): Promise<[number, unknown]> {
     const g = new GaussianMixture({ nComponents: k, backend: 'cpu', init: start, maxIter: 1000, tol: 0 });
     const controller = new AbortController();
     const fit = g.fit(x, { signal: controller.signal });
@@ -312,7 +330,13 @@ describe('cancellation on the CPU backend', () => {
   });
 
   it('k-means stops on abort too', async () => {
-    const km = new KMeans({ nClusters: 256, backend: 'cpu', init: { means: x.data.slice(0, 256 * d) }, maxIter: 1000, tol: 0 });
+    const km = new KMeans({
+      nClusters: 256,
+      backend: 'cpu',
+      init: { means: x.data.slice(0, 256 * d) },
+      maxIter: 1000,
+      tol: 0,
+    });
     const controller = new AbortController();
     const fit = km.fit(x, { signal: controller.signal });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -368,7 +392,11 @@ describe('no silent garbage', () => {
         inertia: 1,
       }),
       seedingPass: async () => ({ potential: 1, sample: async () => 0, release: () => {} }),
-      assign: async () => ({ labels: Int32Array.of(0, 0), minDistances: Float64Array.of(0, 0), distances: null }),
+      assign: async () => ({
+        labels: Int32Array.of(0, 0),
+        minDistances: Float64Array.of(0, 0),
+        distances: null,
+      }),
       dispose: () => {},
     };
   }
@@ -433,7 +461,9 @@ describe('messages', () => {
       const g = new GaussianMixture({ nComponents: 1, backend: 'cpu', covarianceType });
       const error = await g.fit(x).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(WebGpuEmError);
-      expect((error as Error).message).toMatch(/D = 2000000 features need .* covariance sums, over the limit/);
+      expect((error as Error).message).toMatch(
+        /D = 2000000 features need .* covariance sums, over the limit/,
+      );
     }
   });
 

@@ -140,7 +140,11 @@ export class CheckedBoundData implements BoundData {
     this.capacity(k, 'kmeans');
     const a = await this.call(() => this.inner.assign(this.down(centres), k, options));
     const s2 = this.scale * this.scale;
-    const out = { ...a, minDistances: this.up(a.minDistances, s2), distances: a.distances && this.up(a.distances, s2) };
+    const out = {
+      ...a,
+      minDistances: this.up(a.minDistances, s2),
+      distances: a.distances && this.up(a.distances, s2),
+    };
     this.check('distances to the centres', [out.minDistances, out.distances]);
     return out;
   }

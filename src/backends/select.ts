@@ -41,7 +41,7 @@ export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {})
 
 /**
  * A backend created on first use and shared by a model's calls; a failed creation is retried on
- * the next use. dispose() frees it (and the device webgpu-em created for it).
+ * the next use. dispose() frees it (a shared device stays for the next model).
  */
 export class LazyBackend {
   private pending: Promise<MixtureBackend> | null = null;

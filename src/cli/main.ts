@@ -219,7 +219,10 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
       streams.stdout((await packageVersion()) + '\n');
       return 0;
     default:
-      throw new WebGpuEmError('usage', `unknown command '${command}'; commands are gmm, kmeans, select, info, help`);
+      throw new WebGpuEmError(
+        'usage',
+        `unknown command '${command}'; commands are gmm, kmeans, select, info, help`,
+      );
   }
 }
 
@@ -275,10 +278,7 @@ async function planOutputs(o: ParsedOptions, inputs: string[]) {
   const out = o.out as string | undefined;
   const labels = o.labels as string | undefined;
   if (out !== undefined && labels !== undefined && out === labels) {
-    throw new WebGpuEmError(
-      'usage',
-      `--out and --labels are both ${out}; give them different paths`,
-    );
+    throw new WebGpuEmError('usage', `--out and --labels are both ${out}; give them different paths`);
   }
   return {
     out: out === undefined ? null : await planOutput(out, '--out', inputs),
@@ -326,7 +326,8 @@ async function finish(
   const json = JSON.stringify(result);
   const writes: Array<{ plan: OutputPlan; contents: string }> = [];
   if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
-  if (outputs.labels && labels) writes.push({ plan: outputs.labels, contents: Array.from(labels).join('\n') + '\n' });
+  if (outputs.labels && labels)
+    writes.push({ plan: outputs.labels, contents: Array.from(labels).join('\n') + '\n' });
   await writeOutputs(writes, run.streams.stdout);
   if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
   return 0;
@@ -468,7 +469,9 @@ async function runSelect(argv: readonly string[], run: Run): Promise<number> {
   const input = await commandInput('select', argv, SELECT_OPTIONS, run, (o) => {
     if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
     ks = parseKRange(o.kRange as string);
-    types = ((o.covariance as string | undefined) ?? 'full').split(',').map((t) => t.trim()) as CovarianceType[];
+    types = ((o.covariance as string | undefined) ?? 'full')
+      .split(',')
+      .map((t) => t.trim()) as CovarianceType[];
     for (const t of types) {
       if (!COVARIANCE_TYPES.includes(t)) {
         throw new WebGpuEmError(
@@ -663,7 +666,9 @@ async function runInfo(argv: readonly string[], streams: CliStreams): Promise<nu
 
 function report(error: unknown, streams: CliStreams): number {
   if (error instanceof Interrupted) {
-    streams.stderr(`webgpu-em: ${error.message}; stopped before writing any output (earlier files are unchanged)\n`);
+    streams.stderr(
+      `webgpu-em: ${error.message}; stopped before writing any output (earlier files are unchanged)\n`,
+    );
     return exitCodeOf(error.signalName);
   }
   if (error instanceof WebGpuEmError) {

@@ -123,7 +123,10 @@ export async function readDataFile(
 }
 
 /** Reads and validates a model JSON file (a model, or a result object with a `model` field). */
-export async function readModelFile(file: string, options: { signal?: AbortSignal } = {}): Promise<ModelSpec> {
+export async function readModelFile(
+  file: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<ModelSpec> {
   const limit = {
     bytes: MAX_MODEL_FILE_BYTES,
     name: 'the model file limit',
@@ -282,7 +285,9 @@ async function spool(
     await out?.close().catch(() => undefined);
     await removeTemporary(dir);
     if (e instanceof WebGpuEmError || isAbort(e)) throw e;
-    throw dataError(`cannot copy ${name} to a temporary file in ${os.tmpdir()}: ${osReason(e)}; set TMPDIR to a writable folder with free space`);
+    throw dataError(
+      `cannot copy ${name} to a temporary file in ${os.tmpdir()}: ${osReason(e)}; set TMPDIR to a writable folder with free space`,
+    );
   }
   await out.close();
   return file;
@@ -356,7 +361,11 @@ const SPECIAL_ROOTS = ['/dev/', '/proc/'];
  * Checks an output path before any work: its folder exists and is writable, it is not a folder,
  * and it is none of `inputs` (the files the run reads). Errors name the option.
  */
-export async function planOutput(file: string, option: string, inputs: readonly string[]): Promise<OutputPlan> {
+export async function planOutput(
+  file: string,
+  option: string,
+  inputs: readonly string[],
+): Promise<OutputPlan> {
   if (file === '-') return { file, mode: 'stdout', target: file };
   const where = `${option} ${file}`;
   const absolute = path.resolve(file);
@@ -370,7 +379,9 @@ export async function planOutput(file: string, option: string, inputs: readonly 
     if (input === '-' || !st) continue;
     const other = await fs.stat(input).catch(() => null);
     if (other && other.dev === st.dev && other.ino === st.ino && st.isFile()) {
-      throw usageError(`${where} is the input file ${input}; writing it would destroy the input: choose another output path`);
+      throw usageError(
+        `${where} is the input file ${input}; writing it would destroy the input: choose another output path`,
+      );
     }
   }
   if (st?.isDirectory()) throw dataError(`cannot write ${where}: it is a directory; give a file name`);
@@ -392,15 +403,22 @@ export async function planOutput(file: string, option: string, inputs: readonly 
     dirStat = await fs.stat(dir);
   } catch (e) {
     if (errorCode(e) === 'ENOENT') {
-      throw dataError(`cannot write ${where}: directory ${dir} does not exist; create it first or choose another output path`);
+      throw dataError(
+        `cannot write ${where}: directory ${dir} does not exist; create it first or choose another output path`,
+      );
     }
-    throw dataError(`cannot write ${where}: cannot access directory ${dir} (${osReason(e)}); check the path and permissions`);
+    throw dataError(
+      `cannot write ${where}: cannot access directory ${dir} (${osReason(e)}); check the path and permissions`,
+    );
   }
-  if (!dirStat.isDirectory()) throw dataError(`cannot write ${where}: ${dir} is not a directory; choose another output path`);
+  if (!dirStat.isDirectory())
+    throw dataError(`cannot write ${where}: ${dir} is not a directory; choose another output path`);
   try {
     await fs.access(dir, fsConstants.W_OK);
   } catch (e) {
-    throw dataError(`cannot write ${where}: directory ${dir} is not writable (${osReason(e)}); choose another output path`);
+    throw dataError(
+      `cannot write ${where}: directory ${dir} is not writable (${osReason(e)}); choose another output path`,
+    );
   }
   return { file, mode: 'atomic', target };
 }
@@ -434,7 +452,9 @@ export async function writeOutputs(
       // Checked again at the last moment: never rename over anything that is not a regular file.
       const now = await fs.lstat(plan.target).catch(() => null);
       if (now && !now.isFile()) {
-        throw dataError(`cannot write ${plan.file}: it is no longer a regular file; the result was not written`);
+        throw dataError(
+          `cannot write ${plan.file}: it is no longer a regular file; the result was not written`,
+        );
       }
       try {
         await fs.rename(tmp, plan.target);

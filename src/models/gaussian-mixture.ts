@@ -406,8 +406,9 @@ export class GaussianMixture {
   }
 
   /**
-   * Frees GPU buffers and the device webgpu-em created. The parameters stay readable; a later
-   * call that needs the backend (predict, fit, ...) acquires a new one: dispose again after it.
+   * Frees the model's GPU buffers (the process's shared device stays for the next model; see
+   * `releaseSharedDevices`) and stops a fit in progress. The parameters stay readable; a later
+   * call that needs the backend (predict, fit, ...) acquires it again: dispose again after it.
    */
   dispose(): void {
     this.releaseRun();

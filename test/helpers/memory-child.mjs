@@ -33,9 +33,10 @@ if (mode === 'calls') {
   const x = makeBlobs({ n: 2_000, d: 4, k: 3, seed: 2 });
   const cycles = Number(process.argv[3] ?? 100);
   const cycle = async (i) => {
-    const m = i % 2 === 0
-      ? new GaussianMixture({ nComponents: 3, backend: 'webgpu', maxIter: 3 })
-      : new KMeans({ nClusters: 3, backend: 'webgpu', maxIter: 3 });
+    const m =
+      i % 2 === 0
+        ? new GaussianMixture({ nComponents: 3, backend: 'webgpu', maxIter: 3 })
+        : new KMeans({ nClusters: 3, backend: 'webgpu', maxIter: 3 });
     await m.fit(x);
     m.dispose();
   };

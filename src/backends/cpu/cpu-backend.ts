@@ -78,7 +78,10 @@ class CpuBoundData implements BoundData {
   private throwIfStopped(): void {
     this.signal?.throwIfAborted();
     if (this.disposed) {
-      throw new WebGpuEmError('usage', 'the data was disposed during a pass (the model was disposed); bind it again');
+      throw new WebGpuEmError(
+        'usage',
+        'the data was disposed during a pass (the model was disposed); bind it again',
+      );
     }
   }
 

@@ -26,7 +26,10 @@ export function checkGpuCapacity(
     );
   const params = componentLayout(k, d, kind).length * 4;
   if (params > binding) {
-    throw fail(`${params} bytes of component parameters in one binding`, `maxStorageBufferBindingSize of ${binding}`);
+    throw fail(
+      `${params} bytes of component parameters in one binding`,
+      `maxStorageBufferBindingSize of ${binding}`,
+    );
   }
   if (k * 4 > binding) {
     throw fail(`${k * 4} bytes per row of responsibilities`, `maxStorageBufferBindingSize of ${binding}`);
