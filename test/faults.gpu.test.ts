@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/gpu/context.js';
-import { GaussianMixture, KMeans, WebGpuEmError, makeBlobs } from '../src/index.js';
+import { GaussianMixture, KMeans, WebGpuEmError, makeBlobs, releaseSharedDevices } from '../src/index.js';
 import type { Matrix } from '../src/data/matrix.js';
 import { allFinite } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
@@ -150,5 +150,27 @@ describe('memory of a long-running process', () => {
     // A device per model left 2.5 to 5 MB of native memory each: 250 MB or more for 100.
     const m = probe('models', 100);
     expect(m.after.rss - m.before.rss).toBeLessThan(60);
+  });
+});
+
+describe('the shared device', () => {
+  it('is shared by models, and releaseSharedDevices() frees it for a new one', async () => {
+    const x = makeBlobs({ n: 300, d: 2, k: 2, seed: 4 });
+    const fit = async () => {
+      const km = new KMeans({ nClusters: 2, backend: 'webgpu' });
+      await km.fit(x);
+      const centres = km.clusterCenters.data;
+      km.dispose();
+      return centres;
+    };
+    const before = await fit();
+    // The test file's own context is the process's shared device.
+    const again = await requireGpu();
+    expect(again).toBe(gpu);
+    await releaseSharedDevices();
+    const fresh = await requireGpu();
+    expect(fresh).not.toBe(gpu);
+    expect(Array.from(await fit())).toEqual(Array.from(before));
+    gpu = fresh;
   });
 });

@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -139,6 +140,16 @@ describe('outputs', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(performance.now() - started).toBeLessThan(10_000);
     }
+  });
+
+  it('a symbolic link to nothing is refused, not replaced by a file', () => {
+    const d = dir('dangling');
+    const link = join(d, 'out.json');
+    expect(spawnSync('ln', ['-s', join(d, 'nowhere', 'x.json'), link]).status).toBe(0);
+    const r = cli(['gmm', iris, '-k', '2', '--backend', 'cpu', '--out', link]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/symbolic link to a file that does not exist/);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
   });
 
   it('an output that is an input is refused before the work', () => {

@@ -374,6 +374,11 @@ export async function planOutput(
     st = await fs.stat(absolute);
   } catch (e) {
     if (errorCode(e) !== 'ENOENT') throw dataError(`cannot write ${where}: ${osReason(e)}; check the path`);
+    if ((await fs.lstat(absolute).catch(() => null))?.isSymbolicLink()) {
+      throw dataError(
+        `cannot write ${where}: it is a symbolic link to a file that does not exist; remove the link or create its target`,
+      );
+    }
   }
   for (const input of inputs) {
     if (input === '-' || !st) continue;

@@ -22,7 +22,11 @@ const SLICE_MS = 20;
 /** Rows between clock reads for a pass doing `perRow` multiply-adds per row. */
 const rowsPerCheck = (perRow: number) => Math.max(1, Math.floor(WORK_PER_CHECK / Math.max(1, perRow)));
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets timers and I/O run (setImmediate in Node; a zero timeout in browsers, which lack it). */
+const nextTurn = () =>
+  new Promise<void>((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 
 /**
  * The float64 reference: the same math as the GPU kernels, written plainly, sharing no code
