@@ -247,6 +247,29 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('Ctrl-C while waiting for input', () => {
+  it('stops at once while standard input sends nothing, leaving no spooled copy', async () => {
+    const tmp = dir('sigint-idle-tmp');
+    const child = spawn(process.execPath, [bin, 'gmm', '-', '-k', '2', '--backend', 'cpu'], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.write('1,2\n3,4\n'); // some data, then silence
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const sent = performance.now();
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    child.stdin.destroy();
+    expect(code).toBe(130);
+    expect(performance.now() - sent).toBeLessThan(3000);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
 describe('bounded reads', () => {
   it('input that is not a regular file is refused past --max-input-size', () => {
     const tmp = dir('spool-tmp');
@@ -300,9 +323,10 @@ describe('bounded reads', () => {
 
 describe('cancellation on the CPU backend', () => {
   // An explicit initial model: no host-side initialisation pass, only backend passes.
-  const x = makeBlobs({ n: 200_000, d: 8, k: 16, seed: 5 });
-  const d = 8;
-  const k = 16;
+  // One pass takes seconds here (N·K·D² ~ 1e9), so only a check inside the pass can stop it in time.
+  const x = makeBlobs({ n: 200_000, d: 16, k: 32, seed: 5 });
+  const d = 16;
+  const k = 32;
   const start = {
     weights: new Float64Array(k).fill(1 / k),
     means: Float64Array.from({ length: k * d }, (_, i) => x.data[(i % d) + Math.floor(i / d) * 997 * d]),
@@ -342,9 +366,9 @@ describe('cancellation on the CPU backend', () => {
 
   it('k-means stops on abort too', async () => {
     const km = new KMeans({
-      nClusters: 256,
+      nClusters: 1024,
       backend: 'cpu',
-      init: { means: x.data.slice(0, 256 * d) },
+      init: { means: x.data.slice(0, 1024 * d) },
       maxIter: 1000,
       tol: 0,
     });

@@ -197,7 +197,7 @@ async function readBytes(
   let spooled: string | null = null;
   try {
     // Standard input may be a socket (as node's own child processes get): read it as a stream.
-    if (stdin) spooled = await spool(streamChunks(process.stdin), name, what, limit, signal);
+    if (stdin) spooled = await spool(streamChunks(process.stdin, signal), name, what, limit, signal);
     handle = await fs.open(spooled ?? file, 'r');
   } catch (e) {
     if (spooled) await removeTemporary(path.dirname(spooled));
@@ -250,12 +250,20 @@ async function* handleChunks(handle: fs.FileHandle): AsyncGenerator<Uint8Array> 
   }
 }
 
-async function* streamChunks(stream: NodeJS.ReadableStream): AsyncGenerator<Uint8Array> {
+/** The chunks of a stream; an abort ends the wait for the next one at once. */
+async function* streamChunks(
+  stream: NodeJS.ReadableStream,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const destroyable = stream as NodeJS.ReadableStream & { destroy?: (error?: unknown) => void };
+  const onAbort = () => destroyable.destroy?.(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     // Stop reading: the rest of an endless pipe stays unread.
-    (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    destroyable.destroy?.();
   }
 }
 
