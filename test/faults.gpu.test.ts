@@ -174,3 +174,35 @@ describe('the shared device', () => {
     gpu = fresh;
   });
 });
+
+describe('columns of very different magnitudes', () => {
+  it('a small column keeps its variance next to a huge one, or the fit says why', async () => {
+    // Column 0 near 1e12 (scaled on the host), column 1 near 1e-6: both variances must survive.
+    const x = makeBlobs({ n: 400, d: 2, k: 2, seed: 6 });
+    const data = Float32Array.from(x.data, (v, i) => (i % 2 === 0 ? v * 1e12 : v * 1e-6));
+    const m = { ...x, data };
+    const fits = [];
+    for (const backend of ['webgpu', 'cpu'] as const) {
+      const g = new GaussianMixture({
+        nComponents: 2,
+        backend,
+        covarianceType: 'diag',
+        regCovar: 0,
+        seed: 1,
+      });
+      await g.fit(m);
+      fits.push(g.covariances);
+      g.dispose();
+    }
+    const [gpuCov, cpuCov] = fits;
+    for (let i = 0; i < cpuCov.length; i++)
+      expect(Math.abs(gpuCov[i] - cpuCov[i]) / cpuCov[i]).toBeLessThan(1e-3);
+    // Beyond what float32 can hold together: a clear error, not a silent zero variance.
+    const extreme = { ...x, data: Float32Array.from(x.data, (v, i) => (i % 2 === 0 ? v * 1e30 : v * 1e-20)) };
+    const g = new GaussianMixture({ nComponents: 2, backend: 'webgpu' });
+    await expect(g.fit(extreme)).rejects.toThrow(
+      /differ in magnitude beyond what float32 on the GPU can hold/,
+    );
+    g.dispose();
+  });
+});

@@ -13,23 +13,45 @@ import type {
 } from './backend.js';
 
 /**
- * Float32 squares and sums overflow for samples much beyond 2^32 in magnitude and underflow for
- * samples much below 2^-32: such data is scaled by a power of two (exact in float32) before a
- * float32 backend sees it, and every result is scaled back in float64.
+ * Float32 squares and sums overflow for samples much beyond 2^32 in magnitude and lose their
+ * digits for samples much below 2^-32: such data is scaled by a power of two (exact in float32)
+ * before a float32 backend sees it, and every result is scaled back in float64. Large data is
+ * brought down only to 2^32, so that columns of a much smaller magnitude keep theirs.
  */
 const SCALE_ABOVE = 2 ** 32;
 const SCALE_BELOW = 2 ** -32;
+/** A column whose largest |x| is below this after scaling has squares near float32's smallest normal. */
+const COLUMN_FLOOR = 2 ** -60;
 
-/** The power of two that brings the largest |x| of float32 data to about 1, or 1 when none is needed. */
+/**
+ * The power of two to divide float32 data by (1 when none is needed). Throws when the columns
+ * differ in magnitude by more than float32's squares can hold at once.
+ */
 export function float32Scale(x: Matrix): number {
-  let max = 0;
-  const data = x.data;
-  for (let i = 0; i < data.length; i++) {
-    const a = Math.abs(data[i]);
-    if (a > max) max = a;
+  const { rows, cols, data } = x;
+  const columnMax = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const a = Math.abs(data[r * cols + c]);
+      if (a > columnMax[c]) columnMax[c] = a;
+    }
   }
-  if (max === 0 || (max <= SCALE_ABOVE && max >= SCALE_BELOW)) return 1;
-  return 2 ** Math.ceil(Math.log2(max));
+  let max = 0;
+  for (const m of columnMax) max = Math.max(max, m);
+  let scale = 1;
+  if (max > SCALE_ABOVE) scale = 2 ** (Math.ceil(Math.log2(max)) - 32);
+  else if (max > 0 && max < SCALE_BELOW) scale = 2 ** Math.ceil(Math.log2(max));
+  for (let c = 0; c < cols; c++) {
+    if (columnMax[c] > 0 && columnMax[c] / scale < COLUMN_FLOOR) {
+      const big = columnMax.indexOf(max);
+      throw new WebGpuEmError(
+        'data',
+        `column ${c} (largest |x| ${columnMax[c].toPrecision(3)}) and column ${big} (${max.toPrecision(3)}) differ in ` +
+          "magnitude beyond what float32 on the GPU can hold together; standardise the columns or use backend: 'cpu'",
+      );
+    }
+  }
+  return scale;
 }
 
 /** x / scale (exact: scale is a power of two). */
