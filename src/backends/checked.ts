@@ -44,8 +44,9 @@ export function float32Scale(x: Matrix): number {
   for (let c = 0; c < cols; c++) {
     if (columnMax[c] > 0 && columnMax[c] / scale < COLUMN_FLOOR) {
       const big = columnMax.indexOf(max);
+      // A limit of the GPU path: with backend 'auto' the CPU takes such data instead.
       throw new WebGpuEmError(
-        'data',
+        'gpu',
         `column ${c} (largest |x| ${columnMax[c].toPrecision(3)}) and column ${big} (${max.toPrecision(3)}) differ in ` +
           "magnitude beyond what float32 on the GPU can hold together; standardise the columns or use backend: 'cpu'",
       );
