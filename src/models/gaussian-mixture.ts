@@ -66,7 +66,7 @@ export interface GaussianMixtureOptions {
 
 /** Options of {@link GaussianMixture.fit}. */
 export interface FitOptions {
-  /** Aborts the fit between iterations. */
+  /** Aborts the fit: between passes of the backend (the CPU backend checks every ~20 ms). */
   signal?: AbortSignal;
   /** Called after every iteration. */
   onIteration?: (record: IterationRecord & { initIndex: number }) => void;
