@@ -289,13 +289,23 @@ describe('bounded reads', () => {
     expect(bad.stderr).toMatch(/--max-input-size needs a size/);
   });
 
-  it('data on standard input or from a FIFO is read (several EM passes over a spooled copy)', () => {
-    const r = cli(['gmm', '-', '-k', '3', '--backend', 'cpu', '--json', '--seed', '1'], {
-      input: readFileSync(iris),
-    });
+  it('data on standard input or from a FIFO is read (several EM passes over a spooled copy)', async () => {
+    const args = ['-k', '3', '--backend', 'cpu', '--json', '--seed', '1'];
+    const direct = JSON.parse(cli(['gmm', iris, ...args]).stdout).model.means;
+    const r = cli(['gmm', '-', ...args], { input: readFileSync(iris) });
     expect(r.code).toBe(0);
-    const direct = cli(['gmm', iris, '-k', '3', '--backend', 'cpu', '--json', '--seed', '1']);
-    expect(JSON.parse(r.stdout).model.means).toEqual(JSON.parse(direct.stdout).model.means);
+    expect(JSON.parse(r.stdout).model.means).toEqual(direct);
+    const fifo = join(dir('fifo-data'), 'data.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', iris, fifo]);
+    const written = new Promise((resolve) => writer.on('close', resolve));
+    const child = spawn(process.execPath, [bin, 'gmm', fifo, ...args]);
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    await written;
+    expect(code).toBe(0);
+    expect(JSON.parse(out).model.means).toEqual(direct);
   });
 
   it('a model file has a size limit, whatever kind of file it is', () => {
