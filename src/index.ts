@@ -27,7 +27,7 @@ export type {
   EStepResult,
 } from './backends/backend.js';
 export { setShaderLoader } from './gpu/shader-source.js';
-export { gpuAllocations } from './gpu/context.js';
+export { gpuAllocations, releaseSharedDevices } from './gpu/context.js';
 export type { Allocations } from './gpu/context.js';
 export { makeBlobs } from './data/synthetic.js';
 export type { BlobsOptions } from './data/synthetic.js';

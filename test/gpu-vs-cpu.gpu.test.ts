@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Matrix } from '../src/data/matrix.js';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
-import type { GpuContext } from '../src/gpu/context.js';
+import { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, gpuAllocations } from '../src/index.js';
 import {
   COVARIANCE_TYPES,
@@ -236,7 +236,7 @@ describe('GPU resources', () => {
   });
 
   it('a model that owns its device releases it and Dawn on dispose', async () => {
-    const backend = await WebGpuBackend.create();
+    const backend = await WebGpuBackend.create({ exclusive: true });
     const bound = await backend.bindData(makeBlobs({ n: 100, d: 2, k: 2 }));
     expect(gpuAllocations(backend.context.device).buffers).toBeGreaterThan(0);
     bound.dispose();
@@ -259,7 +259,7 @@ describe('GPU resources', () => {
   });
 
   it('a lost device rejects the fit instead of hanging', async () => {
-    const own = await requireGpu();
+    const own = await GpuContext.acquire({ exclusive: true });
     const x = makeBlobs({ n: 1000, d: 2, k: 2 });
     const g = new GaussianMixture({ nComponents: 2, backend: 'webgpu', device: own.device });
     await g.fit(x);

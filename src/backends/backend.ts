@@ -129,13 +129,22 @@ export interface BoundData {
   dispose(): void;
 }
 
+/** How long-running passes on bound data may be stopped. */
+export interface BindOptions {
+  /**
+   * Checked between chunks of rows by backends that compute on the calling thread (the CPU),
+   * so that an abort takes effect within a fraction of a second.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** Turns (parameters, data) into sufficient statistics. Knows nothing of the EM loop. */
 export interface MixtureBackend {
   /** The backend actually used. */
   readonly name: 'cpu' | 'webgpu';
   /** The adapter that runs it, or null on the CPU. */
   readonly adapterDescription: string | null;
-  bindData(x: Matrix): Promise<BoundData>;
+  bindData(x: Matrix, options?: BindOptions): Promise<BoundData>;
   /** Frees everything the backend owns (devices it created included). Idempotent. */
   dispose(): void;
 }

@@ -1,6 +1,9 @@
 import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
-import type { BoundData, MixtureBackend } from './backend.js';
+import type { BindOptions, BoundData, MixtureBackend } from './backend.js';
+import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
+import type { CovarianceType } from '../models/gmm-parameters.js';
+import { checkGpuCapacity } from './webgpu/capacity.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 
 /** Which backend to fit with. `auto` prefers WebGPU and falls back to the CPU when no adapter exists. */
@@ -38,7 +41,7 @@ export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {})
 
 /**
  * A backend created on first use and shared by a model's calls; a failed creation is retried on
- * the next use. dispose() frees it (and the device webgpu-em created for it).
+ * the next use. dispose() frees it (a shared device stays for the next model).
  */
 export class LazyBackend {
   private pending: Promise<MixtureBackend> | null = null;
@@ -63,21 +66,29 @@ export class LazyBackend {
 
   /**
    * Uploads X to the backend. With 'auto', data the GPU path cannot take (more features than
-   * its kernels hold, say) goes to the CPU backend instead, said once on stderr.
+   * its kernels hold, say) goes to the CPU backend instead, said once on stderr. Every result
+   * of the bound data is checked for finiteness; data beyond float32's comfortable range is
+   * scaled by a power of two on the GPU path, its results scaled back (see checked.ts).
    */
-  async bind(x: Matrix): Promise<BoundData> {
+  async bind(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+    options.signal?.throwIfAborted();
     const backend = await this.get();
     try {
-      const bound = await backend.bindData(x);
+      const scale = backend.name === 'webgpu' ? float32Scale(x) : 1;
+      const bound = await backend.bindData(scaledMatrix(x, scale), options);
       this.used = backend;
-      return bound;
+      const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
+      const capacity = limits
+        ? (k: number, family: CovarianceType | 'kmeans') => checkGpuCapacity(limits, k, x.cols, family)
+        : undefined;
+      return new CheckedBoundData(bound, backend.name, scale, options.signal, capacity);
     } catch (error) {
       const gpuLimit = error instanceof WebGpuEmError && error.kind === 'gpu';
       if (this.choice !== 'auto' || backend.name !== 'webgpu' || !gpuLimit) throw error;
       warnOnce(`webgpu-em: ${error.message}; using the float64 CPU backend for this data`);
       const cpu = new CpuBackend();
       this.used = cpu;
-      return cpu.bindData(x);
+      return new CheckedBoundData(await cpu.bindData(x, options), 'cpu', 1, options.signal);
     }
   }
 

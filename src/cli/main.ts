@@ -1,7 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
-import { readDataFile, readModelFile, writeFileAtomic } from '../io/files.js';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  formatBytes,
+  parseBytes,
+  planOutput,
+  readDataFile,
+  readModelFile,
+  removeTemporaryFiles,
+  writeOutputs,
+  type OutputPlan,
+} from '../io/files.js';
 import { gmmModelToJson, kmeansModelToJson, type ModelSpec } from '../io/model-file.js';
 import { GaussianMixture, type InitMethod } from '../models/gaussian-mixture.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../models/gmm-parameters.js';
@@ -57,12 +67,18 @@ common options:
   --adapter NAME              Dawn adapter to use (default: $WEBGPU_EM_ADAPTER or the first)
   --header / --no-header      CSV: the first row is / is not a header (default: a header
                               when none of its cells is a number)
-  --out FILE                  write the result JSON to FILE (atomically)
-  --labels FILE               write the component/cluster of each row, one per line
+  --out FILE                  write the result JSON to FILE (atomically, once the fit succeeded;
+                              - for standard output)
+  --labels FILE               write the component/cluster of each row, one per line (as --out)
+  --max-input-size SIZE       most bytes read from data that is not a regular file (- for
+                              standard input, a pipe, a device), e.g. 512M (default ${formatBytes(DEFAULT_MAX_INPUT_BYTES)})
   --json                      print the result as one JSON object on stdout
   -q, --quiet                 no warnings on stderr
 
-Exit codes: 0 success, 2 usage error, 1 data or runtime error.`;
+Exit codes: 0 success, 2 usage error, 1 data or runtime error, 130 interrupted (Ctrl-C).`;
+
+/** Most component counts `select --k-range` may try. */
+const MAX_K_CANDIDATES = 1000;
 
 const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'seed', flags: ['--seed'], value: 'integer' },
@@ -72,6 +88,7 @@ const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'noHeader', flags: ['--no-header'] },
   { name: 'out', flags: ['--out'], value: 'string' },
   { name: 'labels', flags: ['--labels'], value: 'string' },
+  { name: 'maxInputSize', flags: ['--max-input-size'], value: 'string' },
   { name: 'json', flags: ['--json'] },
   { name: 'quiet', flags: ['-q', '--quiet'] },
   { name: 'help', flags: ['-h', '--help'] },
@@ -122,46 +139,104 @@ const INFO_OPTIONS: OptionSpec[] = [
 
 type Backend = 'auto' | 'webgpu' | 'cpu';
 
-/** Runs the command line; resolves to the process exit code. */
-export async function main(argv: readonly string[], streams: CliStreams = processStreams()): Promise<number> {
-  try {
-    const [command, ...rest] = argv;
-    switch (command) {
-      case 'gmm':
-        return await runGmm(rest, streams);
-      case 'kmeans':
-        return await runKMeans(rest, streams);
-      case 'select':
-        return await runSelect(rest, streams);
-      case 'info':
-        return await runInfo(rest, streams);
-      case undefined:
-        throw new WebGpuEmError(
-          'usage',
-          'no command given; run `webgpu-em help` for the commands and options',
-        );
-      case 'help':
-      case '-h':
-      case '--help':
-        streams.stdout(USAGE + '\n');
-        return 0;
-      case '--version':
-      case '-V':
-        streams.stdout((await packageVersion()) + '\n');
-        return 0;
-      default:
-        throw new WebGpuEmError(
-          'usage',
-          `unknown command '${command}'; commands are gmm, kmeans, select, info, help`,
-        );
-    }
-  } catch (error) {
-    return report(error, streams);
+/** What stopped a run on SIGINT or SIGTERM. */
+class Interrupted extends Error {
+  constructor(readonly signalName: string) {
+    super(`interrupted by ${signalName}`);
+    this.name = 'AbortError';
   }
 }
 
-/** Parses a command's options and reads its one data file. */
-async function commandInput(name: string, argv: readonly string[], specs: OptionSpec[]) {
+/** A run of one command: its output streams and what stops it. */
+interface Run {
+  readonly streams: CliStreams;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs the command line; resolves to the process exit code. Without `streams` (the installed
+ * command) SIGINT and SIGTERM stop the run: the fit stops at its next pass, nothing is written,
+ * temporary files are removed and the code is 130 (143 for SIGTERM); a second signal exits at once.
+ */
+export async function main(
+  argv: readonly string[],
+  streams?: CliStreams,
+  options: { signal?: AbortSignal } = {},
+): Promise<number> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  if (!streams) {
+    for (const name of ['SIGINT', 'SIGTERM'] as const) {
+      const handler = () => {
+        if (controller.signal.aborted) {
+          removeTemporaryFiles();
+          process.exit(exitCodeOf(name));
+        }
+        controller.abort(new Interrupted(name));
+      };
+      process.on(name, handler);
+      handlers.push([name, handler]);
+    }
+  }
+  const run: Run = { streams: streams ?? processStreams(), signal: controller.signal };
+  try {
+    return await dispatch(argv, run);
+  } catch (error) {
+    return report(controller.signal.aborted ? controller.signal.reason : error, run.streams);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    for (const [name, handler] of handlers) process.off(name, handler);
+  }
+}
+
+function exitCodeOf(signalName: string): number {
+  return signalName === 'SIGTERM' ? 143 : 130;
+}
+
+async function dispatch(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'gmm':
+      return await runGmm(rest, run);
+    case 'kmeans':
+      return await runKMeans(rest, run);
+    case 'select':
+      return await runSelect(rest, run);
+    case 'info':
+      return await runInfo(rest, streams);
+    case undefined:
+      throw new WebGpuEmError('usage', 'no command given; run `webgpu-em help` for the commands and options');
+    case 'help':
+    case '-h':
+    case '--help':
+      streams.stdout(USAGE + '\n');
+      return 0;
+    case '--version':
+    case '-V':
+      streams.stdout((await packageVersion()) + '\n');
+      return 0;
+    default:
+      throw new WebGpuEmError(
+        'usage',
+        `unknown command '${command}'; commands are gmm, kmeans, select, info, help`,
+      );
+  }
+}
+
+/**
+ * Parses a command's options, checks every option and output path that can be checked before
+ * the work, then reads its one data file.
+ */
+async function commandInput(
+  name: string,
+  argv: readonly string[],
+  specs: OptionSpec[],
+  run: Run,
+  check: (o: ParsedOptions) => void = () => {},
+) {
   const { options: o, positionals } = parseArgs(argv, specs);
   if (o.help) return null;
   if (positionals.length !== 1) {
@@ -174,18 +249,52 @@ async function commandInput(name: string, argv: readonly string[], specs: Option
     throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
   if (o.init && o.initModel)
     throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
-  const started = performance.now();
+  let maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
+  if (o.maxInputSize !== undefined) {
+    const parsed = parseBytes(o.maxInputSize as string);
+    if (parsed === null) {
+      throw new WebGpuEmError(
+        'usage',
+        `--max-input-size needs a size in bytes such as 1000, 64K, 512M or 2G; got '${o.maxInputSize}'`,
+      );
+    }
+    maxInputBytes = parsed;
+  }
+  check(o);
   const dataPath = positionals[0];
+  const inputs = [dataPath, ...(o.initModel ? [o.initModel as string] : [])];
+  const outputs = await planOutputs(o, inputs);
+  const started = performance.now();
   const { matrix, columnNames } = await readDataFile(dataPath, {
     header: o.header ? true : o.noHeader ? false : 'auto',
+    maxInputBytes,
+    signal: run.signal,
   });
-  return { o, dataPath, matrix, columnNames, started };
+  return { o, dataPath, matrix, columnNames, started, outputs };
+}
+
+/** --out and --labels, checked before the work. */
+async function planOutputs(o: ParsedOptions, inputs: string[]) {
+  const out = o.out as string | undefined;
+  const labels = o.labels as string | undefined;
+  if (out !== undefined && labels !== undefined && out === labels) {
+    throw new WebGpuEmError('usage', `--out and --labels are both ${out}; give them different paths`);
+  }
+  return {
+    out: out === undefined ? null : await planOutput(out, '--out', inputs),
+    labels: labels === undefined ? null : await planOutput(labels, '--labels', inputs),
+  };
 }
 
 /** Reads --init-model and checks it against the data and -k. */
-async function initModel(o: ParsedOptions, dataPath: string, matrix: Matrix): Promise<ModelSpec | null> {
+async function initModel(
+  o: ParsedOptions,
+  dataPath: string,
+  matrix: Matrix,
+  run: Run,
+): Promise<ModelSpec | null> {
   if (!o.initModel) return null;
-  const spec = await readModelFile(o.initModel as string);
+  const spec = await readModelFile(o.initModel as string, { signal: run.signal });
   if (spec.nFeatures !== matrix.cols) {
     throw new WebGpuEmError(
       'data',
@@ -201,29 +310,38 @@ async function initModel(o: ParsedOptions, dataPath: string, matrix: Matrix): Pr
   return spec;
 }
 
-/** Writes --out and --labels, then the result on stdout. */
+/**
+ * Writes --out and --labels together (only now that the work succeeded), then the result on
+ * stdout (unless an output is `-`, which takes stdout's place).
+ */
 async function finish(
   o: ParsedOptions,
-  streams: CliStreams,
+  run: Run,
+  outputs: { out: OutputPlan | null; labels: OutputPlan | null },
   result: Record<string, unknown>,
   labels: Int32Array | null,
   text: string,
 ): Promise<number> {
+  run.signal.throwIfAborted();
   const json = JSON.stringify(result);
-  if (o.out) await writeFileAtomic(o.out as string, json + '\n');
-  if (labels) await writeFileAtomic(o.labels as string, Array.from(labels).join('\n') + '\n');
-  streams.stdout(o.json ? json + '\n' : text);
+  const writes: Array<{ plan: OutputPlan; contents: string }> = [];
+  if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
+  if (outputs.labels && labels)
+    writes.push({ plan: outputs.labels, contents: Array.from(labels).join('\n') + '\n' });
+  await writeOutputs(writes, run.streams.stdout);
+  if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
   return 0;
 }
 
-async function runGmm(argv: readonly string[], streams: CliStreams): Promise<number> {
-  const input = await commandInput('gmm', argv, GMM_OPTIONS);
+async function runGmm(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
   if (!input) return help(streams);
-  const { o, dataPath, matrix, columnNames, started } = input;
+  const { o, dataPath, matrix, columnNames, started, outputs } = input;
   let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? 'kmeans++';
   let k = o.k as number | undefined;
   let covarianceType = o.covariance as CovarianceType | undefined;
-  const spec = await initModel(o, dataPath, matrix);
+  const spec = await initModel(o, dataPath, matrix, run);
   if (spec) {
     if (spec.covariances && spec.covarianceType) {
       if (covarianceType && covarianceType !== spec.covarianceType) {
@@ -252,7 +370,7 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
     init,
   });
   try {
-    await gmm.fit(matrix);
+    await gmm.fit(matrix, { signal: run.signal });
     const labels = o.labels ? await gmm.predict(matrix) : null;
     const result = {
       model: gmmJson(gmm, columnNames, await packageVersion()),
@@ -281,17 +399,18 @@ async function runGmm(argv: readonly string[], streams: CliStreams): Promise<num
         gmm.weights,
       ),
     ];
-    return await finish(o, streams, result, labels, lines.join('\n') + '\n');
+    return await finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
   } finally {
     gmm.dispose();
   }
 }
 
-async function runKMeans(argv: readonly string[], streams: CliStreams): Promise<number> {
-  const input = await commandInput('kmeans', argv, KMEANS_OPTIONS);
+async function runKMeans(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  const input = await commandInput('kmeans', argv, KMEANS_OPTIONS, run);
   if (!input) return help(streams);
-  const { o, dataPath, matrix, columnNames, started } = input;
-  const spec = await initModel(o, dataPath, matrix);
+  const { o, dataPath, matrix, columnNames, started, outputs } = input;
+  const spec = await initModel(o, dataPath, matrix, run);
   const k = spec ? spec.nComponents : (o.k as number | undefined);
   if (k === undefined)
     throw new WebGpuEmError('usage', 'kmeans needs -k K (the number of clusters) or --init-model FILE');
@@ -301,7 +420,7 @@ async function runKMeans(argv: readonly string[], streams: CliStreams): Promise<
     ...fitOptions(o),
   });
   try {
-    await km.fit(matrix);
+    await km.fit(matrix, { signal: run.signal });
     const labels = o.labels ? await km.predict(matrix) : null;
     const result = {
       model: kmeansModelToJson({
@@ -337,32 +456,46 @@ async function runKMeans(argv: readonly string[], streams: CliStreams): Promise<
         null,
       ),
     ];
-    return await finish(o, streams, result, labels, lines.join('\n') + '\n');
+    return await finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
   } finally {
     km.dispose();
   }
 }
 
-async function runSelect(argv: readonly string[], streams: CliStreams): Promise<number> {
-  const input = await commandInput('select', argv, SELECT_OPTIONS);
-  if (!input) return help(streams);
-  const { o, matrix, columnNames, started } = input;
-  if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
-  const ks = parseKRange(o.kRange as string);
-  const types = ((o.covariance as string | undefined) ?? 'full').split(',').map((t) => t.trim());
-  for (const t of types) {
-    if (!COVARIANCE_TYPES.includes(t as CovarianceType)) {
-      throw new WebGpuEmError(
-        'usage',
-        `--covariance: unknown type '${t}'; use a list of ${COVARIANCE_TYPES.join(', ')}`,
-      );
+async function runSelect(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  let ks: number[] = [];
+  let types: CovarianceType[] = [];
+  const input = await commandInput('select', argv, SELECT_OPTIONS, run, (o) => {
+    if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
+    ks = parseKRange(o.kRange as string);
+    types = ((o.covariance as string | undefined) ?? 'full')
+      .split(',')
+      .map((t) => t.trim()) as CovarianceType[];
+    for (const t of types) {
+      if (!COVARIANCE_TYPES.includes(t)) {
+        throw new WebGpuEmError(
+          'usage',
+          `--covariance: unknown type '${t}'; use a list of ${COVARIANCE_TYPES.join(', ')}`,
+        );
+      }
     }
+  });
+  if (!input) return help(streams);
+  const { o, matrix, columnNames, started, outputs } = input;
+  const largest = Math.max(...ks);
+  if (largest > matrix.rows) {
+    throw new WebGpuEmError(
+      'usage',
+      `--k-range goes up to K = ${largest} but the data has ${matrix.rows} samples; K can be at most the number of samples`,
+    );
   }
   const criterion = (o.criterion as 'bic' | 'aic' | undefined) ?? 'bic';
   const { scores, best, model } = await selectGaussianMixture(matrix, {
     nComponents: ks,
-    covarianceTypes: types as CovarianceType[],
+    covarianceTypes: types,
     criterion,
+    signal: run.signal,
     ...fitOptions(o),
   });
   try {
@@ -394,7 +527,7 @@ async function runSelect(argv: readonly string[], streams: CliStreams): Promise<
       ...rows,
       `best by ${criterion.toUpperCase()}: K = ${best.nComponents}, ${best.covarianceType}`,
     ].join('\n');
-    return await finish(o, streams, result, labels, text + '\n');
+    return await finish(o, run, outputs, result, labels, text + '\n');
   } finally {
     model.dispose();
   }
@@ -413,22 +546,30 @@ function fitOptions(o: ParsedOptions) {
   };
 }
 
-/** "1..10" or "1,2,4,8". */
+/** "1..10" or "1,2,4,8": checked (at most MAX_K_CANDIDATES values) before any list is built. */
 function parseKRange(text: string): number[] {
-  const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
-  const values = range
-    ? Array.from(
-        { length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) },
-        (_, i) => Number(range[1]) + i,
-      )
-    : text.split(',').map((t) => Number(t.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
-    throw new WebGpuEmError(
+  const bad = () =>
+    new WebGpuEmError(
       'usage',
       `--k-range '${text}' is not a range like 1..10 or a list like 1,2,4 of integers >= 1`,
     );
+  const tooMany = (n: number) =>
+    new WebGpuEmError(
+      'usage',
+      `--k-range '${text}' has ${n} values, over the limit of ${MAX_K_CANDIDATES} candidates; give a shorter range or a list`,
+    );
+  const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
+  if (range) {
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) throw bad();
+    if (to - from + 1 > MAX_K_CANDIDATES) throw tooMany(to - from + 1);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   }
-  return values;
+  const parts = text.split(',');
+  if (parts.length > MAX_K_CANDIDATES) throw tooMany(parts.length);
+  const values = parts.map((t) => (t.trim() === '' ? NaN : Number(t.trim())));
+  if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 1)) throw bad();
+  return [...new Set(values)];
 }
 
 function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, version: string) {
@@ -524,10 +665,20 @@ async function runInfo(argv: readonly string[], streams: CliStreams): Promise<nu
 }
 
 function report(error: unknown, streams: CliStreams): number {
+  if (error instanceof Interrupted) {
+    streams.stderr(
+      `webgpu-em: ${error.message}; stopped before writing any output (earlier files are unchanged)\n`,
+    );
+    return exitCodeOf(error.signalName);
+  }
   if (error instanceof WebGpuEmError) {
     // WebGPU messages span lines; the contract is one line per error.
     streams.stderr(`webgpu-em: error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
     return error.kind === 'usage' ? 2 : 1;
+  }
+  if ((error as { name?: unknown } | null)?.name === 'AbortError') {
+    streams.stderr('webgpu-em: aborted; stopped before writing any output (earlier files are unchanged)\n');
+    return 130;
   }
   const message = error instanceof Error ? error.message : String(error);
   streams.stderr(`webgpu-em: error: ${message.split('\n')[0]}\n`);

@@ -33,7 +33,39 @@ export interface AcquireOptions {
   timestamps?: boolean;
   /** Node only: Dawn adapter name; defaults to $WEBGPU_EM_ADAPTER. */
   adapter?: string;
+  /**
+   * A device of its own instead of the process's shared one (for tests that destroy devices);
+   * `release()` then destroys it.
+   */
+  exclusive?: boolean;
 }
+
+/**
+ * The devices webgpu-em created, one per (adapter, features), shared by every model in the
+ * process: each device Dawn creates keeps native memory after it is destroyed, so models that
+ * come and go reuse one. Freed by {@link releaseSharedDevices} or when the device is lost.
+ */
+const processDevices = new Map<string, Promise<GpuContext>>();
+
+/**
+ * Destroys the devices webgpu-em shares between models (after their buffers were freed by the
+ * models' `dispose()`); the next model creates a new one. Models still using a device get an
+ * error on their next call.
+ */
+export async function releaseSharedDevices(): Promise<void> {
+  const pending = [...processDevices.values()];
+  processDevices.clear();
+  for (const p of pending) {
+    try {
+      (await p).destroyShared();
+    } catch {
+      // it was never created
+    }
+  }
+}
+
+/** Most compiled pipelines kept per device (each distinct K and D makes new ones). */
+const PIPELINE_CACHE_LIMIT = 128;
 
 /** The limits webgpu-em asks the adapter for (its real values, not the defaults). */
 const WANTED_LIMITS = [
@@ -58,11 +90,18 @@ export class GpuContext {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private guardQueue: Promise<unknown> = Promise.resolve();
   private lostError: WebGpuEmError | null = null;
-  private readonly lost: Promise<never>;
+  /**
+   * Rejecters of the calls waiting on the GPU, told when the device is lost. A set rather than
+   * Promise.race against one long-lived promise: race leaves a reaction on that promise per
+   * call, which keeps every call's result reachable for the life of the device.
+   */
+  private readonly lostWaiters = new Set<(error: WebGpuEmError) => void>();
   private uncaptured: WebGpuEmError | null = null;
   /** Keeps Dawn's instance alive as long as the device (see release()). */
   private gpuInstance: GPU | null;
   private readonly ownsDevice: boolean;
+  /** Key in processDevices when this is a shared device, else null. */
+  private sharedKey: string | null = null;
 
   private constructor(device: GPUDevice, description: string, instance: GPU | null, ownsDevice: boolean) {
     this.device = device;
@@ -71,14 +110,16 @@ export class GpuContext {
     this.gpuInstance = instance;
     this.ownsDevice = ownsDevice;
     this.allocations = allocationsOf(device);
-    this.lost = device.lost.then((info) => {
-      this.lostError = new WebGpuEmError(
+    void device.lost.then((info) => {
+      const error = new WebGpuEmError(
         'gpu',
         `the WebGPU device was lost (${info.reason}): ${info.message || 'no message'}; create a new model to retry`,
       );
-      throw this.lostError;
+      this.lostError = error;
+      this.forgetShared();
+      for (const reject of this.lostWaiters) reject(error);
+      this.lostWaiters.clear();
     });
-    this.lost.catch(() => {});
     device.addEventListener('uncapturederror', (event) => {
       const e = (event as GPUUncapturedErrorEvent).error;
       this.uncaptured ??= new WebGpuEmError('gpu', `WebGPU error: ${e.message}`);
@@ -97,8 +138,31 @@ export class GpuContext {
       }
       return shared;
     }
+    if (options.exclusive) return GpuContext.create(options);
+    const key = `${options.adapter ?? (isNode ? (process.env.WEBGPU_EM_ADAPTER ?? '') : '')}|${options.timestamps ? 1 : 0}`;
+    let shared = processDevices.get(key);
+    if (!shared) {
+      const created = GpuContext.create(options).then((context) => {
+        context.sharedKey = key;
+        return context;
+      });
+      shared = created;
+      processDevices.set(key, created);
+      created.catch(() => {
+        if (processDevices.get(key) === created) processDevices.delete(key);
+      });
+    }
+    return shared;
+  }
+
+  private static async create(options: AcquireOptions): Promise<GpuContext> {
     const gpu = await findGpu(options.adapter);
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    } catch (e) {
+      throw adapterError(options.adapter, e);
+    }
     if (!adapter) {
       throw new WebGpuEmError(
         'gpu',
@@ -165,7 +229,14 @@ export class GpuContext {
   pipeline(shader: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
     const key = `${shader}|${JSON.stringify(constants)}`;
     let pipeline = this.pipelines.get(key);
-    if (!pipeline) {
+    if (pipeline) {
+      // Most recently used last, so that the oldest goes first when the cache is full.
+      this.pipelines.delete(key);
+      this.pipelines.set(key, pipeline);
+    } else {
+      if (this.pipelines.size >= PIPELINE_CACHE_LIMIT) {
+        this.pipelines.delete(this.pipelines.keys().next().value!);
+      }
       pipeline = this.buildPipeline(shader, constants, key);
       this.pipelines.set(key, pipeline);
       pipeline.catch(() => this.pipelines.delete(key));
@@ -204,14 +275,11 @@ export class GpuContext {
     let result: T;
     let failure: unknown = null;
     try {
-      result = await Promise.race([Promise.resolve(work()), this.lost]);
+      result = await this.untilLost(Promise.resolve(work()));
     } catch (e) {
       failure = e;
     }
-    const errors = await Promise.race([
-      Promise.all(scopes.map(() => this.device.popErrorScope())),
-      this.lost,
-    ]);
+    const errors = await this.untilLost(Promise.all(scopes.map(() => this.device.popErrorScope())));
     const first = errors.find((e) => e !== null);
     if (first)
       throw new WebGpuEmError('gpu', `WebGPU ${errorKind(first)} error in ${what}: ${first.message}`);
@@ -222,10 +290,31 @@ export class GpuContext {
 
   /** Maps a MAP_READ buffer and copies out its first `length` floats. */
   async readFloats(buffer: GPUBuffer, length: number): Promise<Float32Array> {
-    await Promise.race([buffer.mapAsync(MapMode.READ, 0, length * 4), this.lost]);
+    await this.untilLost(buffer.mapAsync(MapMode.READ, 0, length * 4));
     const copy = new Float32Array(buffer.getMappedRange(0, length * 4).slice(0));
     buffer.unmap();
     return copy;
+  }
+
+  /** `work`'s outcome, or a rejection as soon as the device is lost. */
+  private untilLost<T>(work: Promise<T>): Promise<T> {
+    if (this.lostError) {
+      work.catch(() => {});
+      return Promise.reject(this.lostError);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.lostWaiters.add(reject);
+      work.then(
+        (value) => {
+          this.lostWaiters.delete(reject);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.lostWaiters.delete(reject);
+          reject(error);
+        },
+      );
+    });
   }
 
   private throwIfBroken(): void {
@@ -238,21 +327,55 @@ export class GpuContext {
   }
 
   /**
-   * Destroys the device if this context created it and lets go of Dawn's instance so that Node
-   * can exit; only the one who acquired it without a `device` should call this. A caller's
-   * device outlives the models using it: its context stays for the next one.
+   * Lets go of the device: an exclusive one (`acquire({ exclusive: true })`) is destroyed with
+   * Dawn's instance; the process's shared one stays for the next model (see
+   * {@link releaseSharedDevices}); a caller's device outlives the models using it.
    */
   release(): void {
+    if (!this.ownsDevice || this.sharedKey !== null) return;
+    this.destroyShared();
+  }
+
+  /** Destroys the device and drops Dawn's instance (a shared device: once no model uses it). */
+  destroyShared(): void {
     if (!this.ownsDevice) return;
+    this.forgetShared();
     this.pipelines.clear();
     this.device.destroy();
     this.gpuInstance = null;
+  }
+
+  /** The next acquire() makes a new device instead of this one. */
+  private forgetShared(): void {
+    const key = this.sharedKey;
+    if (key === null) return;
+    this.sharedKey = null;
+    void processDevices.get(key)?.then((c) => {
+      if (c === this && processDevices.get(key)) processDevices.delete(key);
+    });
   }
 
   /** True while the instance reference is held (for tests of the lifetime rule). */
   get holdsInstance(): boolean {
     return this.gpuInstance !== null;
   }
+}
+
+/** Dawn's "no suitable backends found" turned into one line that lists the adapters it has. */
+function adapterError(name: string | undefined, e: unknown): WebGpuEmError {
+  const message = e instanceof Error ? e.message : String(e);
+  const names = [...message.matchAll(/backend: '([^']*)', name: '([^']*)'/g)].map(
+    (m) => `'${m[2]}' (${m[1]})`,
+  );
+  const wanted = name ?? (isNode ? process.env.WEBGPU_EM_ADAPTER : undefined);
+  const list = names.length > 0 ? names.join(', ') : 'none';
+  return new WebGpuEmError(
+    'gpu',
+    wanted
+      ? `no WebGPU adapter matches '${wanted}'; the adapters here are: ${list}; pass one of these names to --adapter (or WEBGPU_EM_ADAPTER), or leave it out for the first`
+      : `no WebGPU adapter could be created (${message.split('\n')[0]}); the adapters here are: ${list}`,
+    { cause: e },
+  );
 }
 
 function errorKind(e: GPUError): string {

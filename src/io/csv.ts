@@ -81,6 +81,8 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     pos = nl + 1;
     if (!isBlank(text, lineStart, lineEnd)) break;
   }
+  // A comment above the data would otherwise be taken for the header and set the delimiter.
+  if (isComment(text, lineStart, lineEnd)) throw commentError(source, lineNo);
   const delim = detectDelimiter(text, lineStart, lineEnd);
   const firstCells = splitQuoted(text, lineStart, lineEnd, delim, source, lineNo);
   const cols = firstCells.length;
@@ -319,6 +321,7 @@ function rowError(
   got: number,
 ): Error {
   const { source, cols, firstLineNo, isHeader, columnNames } = ctx;
+  if (isComment(text, start, end)) return commentError(source, line);
   if (got >= 0) {
     const count = got > cols ? countCells(text, start, end, ctx.delim) : got;
     const ref = isHeader ? `the header (line ${firstLineNo})` : `line ${firstLineNo} (the first row)`;
@@ -478,6 +481,19 @@ function splitQuoted(
     }
   }
   return cells;
+}
+
+/** True when the line's first non-blank character is '#'. */
+function isComment(text: string, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && isPad(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === 35;
+}
+
+function commentError(source: string, line: number): Error {
+  return dataError(
+    `${source}: line ${line} is a comment ('#'), which the reader does not support; remove comment lines (e.g. grep -v '^#' ${source === '<input>' ? 'FILE' : source} > clean.csv)`,
+  );
 }
 
 function clip(s: string): string {

@@ -66,7 +66,7 @@ export interface GaussianMixtureOptions {
 
 /** Options of {@link GaussianMixture.fit}. */
 export interface FitOptions {
-  /** Aborts the fit between iterations. */
+  /** Aborts the fit: between passes of the backend (the CPU backend checks every ~20 ms). */
   signal?: AbortSignal;
   /** Called after every iteration. */
   onIteration?: (record: IterationRecord & { initIndex: number }) => void;
@@ -88,6 +88,9 @@ interface RunState {
 
 type Resolved = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> & GpuOptions;
 
+/** Most covariance sums (K x D(D+1)/2) a fit may hold: 1 GiB of float64. */
+const MAX_COVARIANCE_SUMS = 2 ** 27;
+
 /**
  * A Gaussian mixture fitted by expectation-maximisation, shaped like scikit-learn's
  * `GaussianMixture`. The E-step and the weighted sums run on the backend (WebGPU or the float64
@@ -108,6 +111,8 @@ export class GaussianMixture {
   private runData: BoundData | null = null;
   private runState: RunState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
   private rng: Random;
+  /** The fit or initialize in progress, if any. */
+  private busy: string | null = null;
 
   constructor(options: GaussianMixtureOptions) {
     this.options = resolveOptions(options);
@@ -159,6 +164,15 @@ export class GaussianMixture {
    * initialisation with the best lower bound wins. Resolves to this model.
    */
   async fit(x: MatrixInput, options: FitOptions = {}): Promise<this> {
+    this.claim('fit()');
+    try {
+      return await this.fitNow(x, options);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  private async fitNow(x: MatrixInput, options: FitOptions): Promise<this> {
     const matrix = toMatrix(x);
     // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
     this.rng = new Random(this.options.seed);
@@ -169,10 +183,10 @@ export class GaussianMixture {
     const previous = { fitted: this.fitted, runState: this.runState };
     try {
       for (let initIndex = 0; initIndex < restarts; initIndex++) {
-        await this.initialize(matrix, warm ? this.fitted! : undefined);
-        while (!this.run!.done) {
+        await this.start(matrix, warm ? this.fitted! : undefined, options.signal);
+        while (!this.liveRun().done) {
           options.signal?.throwIfAborted();
-          const record = await this.step();
+          const record = await this.stepNow();
           options.onIteration?.({ ...record, initIndex });
         }
         if (!best || this.runState.lowerBound > best.state.lowerBound) {
@@ -197,7 +211,15 @@ export class GaussianMixture {
    * or starts from `from`. Follow with {@link step} until {@link done}.
    */
   async initialize(x: MatrixInput, from?: GmmParameters): Promise<void> {
-    const matrix = toMatrix(x);
+    this.claim('initialize()');
+    try {
+      await this.start(toMatrix(x), from);
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  private async start(matrix: Matrix, from?: GmmParameters, signal?: AbortSignal): Promise<void> {
     this.checkSamples(matrix);
     this.releaseRun();
     if (from && from.nFeatures !== matrix.cols) {
@@ -205,8 +227,10 @@ export class GaussianMixture {
         `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
       );
     }
-    this.runData = await this.backendHandle.bind(matrix);
+    this.runData = await this.backendHandle.bind(matrix, { signal });
     try {
+      // Every limit of the backend for this K is checked here, before any seeding work.
+      await this.runData.prepare(this.options.nComponents, this.options.covarianceType);
       const initial = from ?? (await this.initialParameters(matrix, this.runData));
       this.run = new EmRun(this.runData, initial, this.options);
       this.fitted = initial;
@@ -219,6 +243,15 @@ export class GaussianMixture {
 
   /** Runs one EM iteration of the fit started by {@link initialize}. */
   async step(): Promise<IterationRecord> {
+    this.claim('step()');
+    try {
+      return await this.stepNow();
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  private async stepNow(): Promise<IterationRecord> {
     const run = this.run;
     if (!run) throw usageError('step() needs initialize(X) first');
     if (run.done)
@@ -373,12 +406,31 @@ export class GaussianMixture {
   }
 
   /**
-   * Frees GPU buffers and the device webgpu-em created. The parameters stay readable; a later
-   * call that needs the backend (predict, fit, ...) acquires a new one: dispose again after it.
+   * Frees the model's GPU buffers (the process's shared device stays for the next model; see
+   * `releaseSharedDevices`) and stops a fit in progress. The parameters stay readable; a later
+   * call that needs the backend (predict, fit, ...) acquires it again: dispose again after it.
    */
   dispose(): void {
     this.releaseRun();
     this.backendHandle.dispose();
+  }
+
+  /** One fit or initialize at a time: a second one would pull the data from under the first. */
+  private claim(what: string): void {
+    if (this.busy) {
+      throw usageError(
+        `${what} was called while ${this.busy} is still running on this model; await it first, or use a second model to fit in parallel`,
+      );
+    }
+    this.busy = what;
+  }
+
+  /** The running fit's EM run; gone when the model was disposed during the fit. */
+  private liveRun(): EmRun {
+    if (!this.run) {
+      throw usageError('the model was disposed during fit(); await fit() before dispose()');
+    }
+    return this.run;
   }
 
   private releaseRun(): void {
@@ -397,6 +449,14 @@ export class GaussianMixture {
     if (m.rows < k) {
       throw dataError(
         `X has ${m.rows} samples but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
+      );
+    }
+    // Initialisation and the host's M-step hold K packed D x D sums in float64.
+    const sums = k * ((m.cols * (m.cols + 1)) / 2);
+    if (sums > MAX_COVARIANCE_SUMS) {
+      throw dataError(
+        `K = ${k} components of D = ${m.cols} features need K x D(D+1)/2 = ${sums} covariance sums, over the limit of ` +
+          `${MAX_COVARIANCE_SUMS} (1 GiB of float64); reduce the features (e.g. PCA) or the components`,
       );
     }
   }

@@ -65,6 +65,9 @@ export class KMeans {
   private readonly backendHandle: LazyBackend;
   private state: FitState | null = null;
   private nFeaturesSeen = 0;
+  /** The fit in progress and its data, so that dispose() can stop it. */
+  private active: Promise<BoundData> | null = null;
+  private activeBound: BoundData | null = null;
 
   constructor(options: KMeansOptions) {
     this.options = resolveOptions(options);
@@ -79,12 +82,26 @@ export class KMeans {
       onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
     } = {},
   ): Promise<this> {
+    if (this.active) {
+      throw usageError(
+        'fit() was called while another fit() is still running on this KMeans; await it first, or use a second model to fit in parallel',
+      );
+    }
     const m = toMatrix(x);
-    const bound = await this.backendHandle.bind(m);
+    const pending = this.backendHandle.bind(m, { signal: options.signal });
+    this.active = pending;
     try {
-      await this.fitBound(bound, m, options);
+      const bound = await pending;
+      try {
+        if (this.active !== pending) throw disposedDuringFit();
+        this.activeBound = bound;
+        await this.fitBound(bound, m, options);
+      } finally {
+        bound.dispose();
+      }
     } finally {
-      bound.dispose();
+      this.active = null;
+      this.activeBound = null;
     }
     return this;
   }
@@ -107,6 +124,8 @@ export class KMeans {
         `X has ${m.rows} samples but nClusters = ${k}; need at least as many samples as clusters`,
       );
     }
+    // Every limit of the backend for this K is checked here, before any seeding work.
+    await bound.prepare(k, 'kmeans');
     const tolAbs = this.options.tol * meanVariance(m);
     const rng = new Random(this.options.seed);
     let best: FitState | null = null;
@@ -227,6 +246,9 @@ export class KMeans {
 
   /** Frees GPU resources; the centres stay readable (a later predict acquires a new backend). */
   dispose(): void {
+    this.active = null;
+    this.activeBound?.dispose();
+    this.activeBound = null;
     this.backendHandle.dispose();
   }
 
@@ -299,6 +321,10 @@ function centresOf(
     if (!Number.isFinite(v)) throw dataError(`initial centre value ${i} is ${v}; centres must be finite`);
   });
   return Float64Array.from(flat);
+}
+
+function disposedDuringFit() {
+  return usageError('the model was disposed during fit(); await fit() before dispose()');
 }
 
 /** Mean over features of the per-feature variance (scales tol as scikit-learn does). */

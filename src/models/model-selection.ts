@@ -28,6 +28,8 @@ export interface SelectionOptions extends Omit<
   criterion?: 'bic' | 'aic';
   /** Called after each candidate is fitted. */
   onCandidate?: (score: CandidateScore) => void;
+  /** Stops the search (between passes of the backend). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function selectGaussianMixture(
     covarianceTypes = ['full'],
     criterion = 'bic',
     onCandidate,
+    signal,
     ...fitOptions
   } = options;
   if (!Array.isArray(ks) || ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) {
@@ -78,7 +81,7 @@ export async function selectGaussianMixture(
           covarianceType,
         });
         try {
-          await gmm.fit(m);
+          await gmm.fit(m, { signal });
           const score: CandidateScore = {
             nComponents,
             covarianceType,

@@ -1,7 +1,9 @@
 import type { Matrix } from '../../data/matrix.js';
+import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
 import type {
   Assignments,
+  BindOptions,
   BoundData,
   KMeansStatistics,
   ComponentParameters,
@@ -13,6 +15,18 @@ import type {
 } from '../backend.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
+/** Multiply-adds between clock reads, and the longest stretch of computing without a pause. */
+const WORK_PER_CHECK = 1 << 18;
+const SLICE_MS = 20;
+
+/** Rows between clock reads for a pass doing `perRow` multiply-adds per row. */
+const rowsPerCheck = (perRow: number) => Math.max(1, Math.floor(WORK_PER_CHECK / Math.max(1, perRow)));
+
+/** Lets timers and I/O run (setImmediate in Node; a zero timeout in browsers, which lack it). */
+const nextTurn = () =>
+  new Promise<void>((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 
 /**
  * The float64 reference: the same math as the GPU kernels, written plainly, sharing no code
@@ -22,8 +36,8 @@ export class CpuBackend implements MixtureBackend {
   readonly name = 'cpu' as const;
   readonly adapterDescription = null;
 
-  async bindData(x: Matrix): Promise<BoundData> {
-    return new CpuBoundData(x);
+  async bindData(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+    return new CpuBoundData(x, options.signal);
   }
 
   dispose(): void {}
@@ -37,11 +51,44 @@ class CpuBoundData implements BoundData {
   readonly cols: number;
   readonly lastGpuSeconds = null;
   private readonly x: Float64Array;
+  private disposed = false;
 
-  constructor(m: Matrix) {
+  constructor(
+    m: Matrix,
+    private readonly signal?: AbortSignal,
+  ) {
     this.rows = m.rows;
     this.cols = m.cols;
     this.x = Float64Array.from(m.data);
+  }
+
+  /**
+   * Runs `rows(from, to)` over every row, in blocks of about WORK_PER_CHECK multiply-adds; after
+   * each SLICE_MS of computing it lets the event loop run (so that timers, an abort or a dispose
+   * get their turn), then stops if either happened. The blocks themselves stay synchronous code.
+   */
+  private async inBlocks(perRow: number, rows: (from: number, to: number) => void): Promise<void> {
+    this.throwIfStopped();
+    const block = rowsPerCheck(perRow);
+    let sliceStart = performance.now();
+    for (let from = 0; from < this.rows; from += block) {
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await nextTurn();
+        this.throwIfStopped();
+        sliceStart = performance.now();
+      }
+      rows(from, Math.min(this.rows, from + block));
+    }
+  }
+
+  private throwIfStopped(): void {
+    this.signal?.throwIfAborted();
+    if (this.disposed) {
+      throw new WebGpuEmError(
+        'usage',
+        'the data was disposed during a pass (the model was disposed); bind it again',
+      );
+    }
   }
 
   async prepare(): Promise<void> {}
@@ -53,29 +100,11 @@ class CpuBoundData implements BoundData {
     const nk = new Float64Array(K);
     const first = new Float64Array(K * D);
     const second = new Float64Array(K * P);
-    const logProb = new Float64Array(K);
-    const diff = new Float64Array(D);
     let logLikelihoodSum = 0;
-    for (let n = 0; n < this.rows; n++) {
-      const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
-      logLikelihoodSum += lse;
-      for (let k = 0; k < K; k++) {
-        const r = Math.exp(logProb[k] - lse);
-        if (r === 0) continue;
-        nk[k] += r;
-        for (let i = 0; i < D; i++) diff[i] = this.x[n * D + i] - shifts[k * D + i];
-        for (let i = 0; i < D; i++) {
-          const ri = r * diff[i];
-          first[k * D + i] += ri;
-          if (diagonal) {
-            second[k * D + i] += ri * diff[i];
-          } else {
-            const row = k * P + (i * (i + 1)) / 2;
-            for (let j = 0; j <= i; j++) second[row + j] += ri * diff[j];
-          }
-        }
-      }
-    }
+    await this.inBlocks(2 * K * (D + P), (from, to) => {
+      // The running sum goes through a plain function: a captured mutable double would be boxed.
+      logLikelihoodSum = statisticsRows(p, this.x, shifts, from, to, nk, first, second, logLikelihoodSum);
+    });
     return {
       nComponents: K,
       nFeatures: D,
@@ -95,16 +124,18 @@ class CpuBoundData implements BoundData {
     const labels = options.labels ? new Int32Array(this.rows) : null;
     const logProb = new Float64Array(K);
     const diff = new Float64Array(D);
-    for (let n = 0; n < this.rows; n++) {
-      const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
-      logLikelihood[n] = lse;
-      if (resp) for (let k = 0; k < K; k++) resp[n * K + k] = Math.exp(logProb[k] - lse);
-      if (labels) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (logProb[k] > logProb[best]) best = k;
-        labels[n] = best;
+    await this.inBlocks(K * D * D, (from, to) => {
+      for (let n = from; n < to; n++) {
+        const lse = logResponsibilities(p, this.x, n * D, logProb, diff);
+        logLikelihood[n] = lse;
+        if (resp) for (let k = 0; k < K; k++) resp[n * K + k] = Math.exp(logProb[k] - lse);
+        if (labels) {
+          let best = 0;
+          for (let k = 1; k < K; k++) if (logProb[k] > logProb[best]) best = k;
+          labels[n] = best;
+        }
       }
-    }
+    });
     return { logLikelihood, responsibilities: resp, labels };
   }
 
@@ -113,12 +144,9 @@ class CpuBoundData implements BoundData {
     const counts = new Float64Array(k);
     const firstMoment = new Float64Array(k * d);
     let inertia = 0;
-    for (let n = 0; n < this.rows; n++) {
-      const [best, dist] = this.nearest(n, centres, k);
-      counts[best] += 1;
-      inertia += dist;
-      for (let i = 0; i < d; i++) firstMoment[best * d + i] += this.x[n * d + i] - centres[best * d + i];
-    }
+    await this.inBlocks(k * d, (from, to) => {
+      inertia = kmeansRows(this.x, d, centres, k, from, to, counts, firstMoment, inertia);
+    });
     return { nClusters: k, nFeatures: d, counts, firstMoment, inertia };
   }
 
@@ -127,16 +155,18 @@ class CpuBoundData implements BoundData {
     const labels = new Int32Array(this.rows);
     const minDistances = new Float64Array(this.rows);
     const distances = options.allDistances ? new Float64Array(this.rows * k) : null;
-    for (let n = 0; n < this.rows; n++) {
-      [labels[n], minDistances[n]] = this.nearest(n, centres, k);
-      if (distances) {
-        for (let c = 0; c < k; c++) {
-          let s = 0;
-          for (let i = 0; i < d; i++) s += (this.x[n * d + i] - centres[c * d + i]) ** 2;
-          distances[n * k + c] = s;
+    await this.inBlocks(2 * k * d, (from, to) => {
+      for (let n = from; n < to; n++) {
+        [labels[n], minDistances[n]] = nearestCentre(this.x, d, n, centres, k);
+        if (distances) {
+          for (let c = 0; c < k; c++) {
+            let s = 0;
+            for (let i = 0; i < d; i++) s += (this.x[n * d + i] - centres[c * d + i]) ** 2;
+            distances[n * k + c] = s;
+          }
         }
       }
-    }
+    });
     return { labels, minDistances, distances };
   }
 
@@ -145,29 +175,15 @@ class CpuBoundData implements BoundData {
     const previous = base ? (base as CpuSeedingState).distances : null;
     const distances = new Float64Array(this.rows);
     let potential = 0;
-    for (let n = 0; n < this.rows; n++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += (this.x[n * d + i] - candidate[i]) ** 2;
-      distances[n] = previous ? Math.min(previous[n], s) : s;
-      potential += distances[n];
-    }
+    await this.inBlocks(d, (from, to) => {
+      potential = seedingRows(this.x, d, candidate, previous, from, to, distances, potential);
+    });
     return new CpuSeedingState(distances, potential);
   }
 
-  /** Nearest centre of sample n (the lowest index on ties) and its squared distance. */
-  private nearest(n: number, centres: Float64Array, k: number): [number, number] {
-    const d = this.cols;
-    let best = 0;
-    let bestDist = Infinity;
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let i = 0; i < d; i++) s += (this.x[n * d + i] - centres[c * d + i]) ** 2;
-      if (s < bestDist) [best, bestDist] = [c, s];
-    }
-    return [best, bestDist];
+  dispose(): void {
+    this.disposed = true;
   }
-
-  dispose(): void {}
 }
 
 class CpuSeedingState implements SeedingState {
@@ -186,6 +202,105 @@ class CpuSeedingState implements SeedingState {
   }
 
   release(): void {}
+}
+
+/** Adds rows [from, to) to the sufficient statistics; returns the running log-likelihood sum. */
+function statisticsRows(
+  p: ComponentParameters,
+  x: Float64Array,
+  shifts: Float64Array,
+  from: number,
+  to: number,
+  nk: Float64Array,
+  first: Float64Array,
+  second: Float64Array,
+  logLikelihoodSum: number,
+): number {
+  const { nComponents: K, nFeatures: D } = p;
+  const diagonal = diagonalPrecision(p);
+  const P = diagonal ? D : (D * (D + 1)) / 2;
+  const logProb = new Float64Array(K);
+  const diff = new Float64Array(D);
+  for (let n = from; n < to; n++) {
+    const lse = logResponsibilities(p, x, n * D, logProb, diff);
+    logLikelihoodSum += lse;
+    for (let k = 0; k < K; k++) {
+      const r = Math.exp(logProb[k] - lse);
+      if (r === 0) continue;
+      nk[k] += r;
+      for (let i = 0; i < D; i++) diff[i] = x[n * D + i] - shifts[k * D + i];
+      for (let i = 0; i < D; i++) {
+        const ri = r * diff[i];
+        first[k * D + i] += ri;
+        if (diagonal) {
+          second[k * D + i] += ri * diff[i];
+        } else {
+          const row = k * P + (i * (i + 1)) / 2;
+          for (let j = 0; j <= i; j++) second[row + j] += ri * diff[j];
+        }
+      }
+    }
+  }
+  return logLikelihoodSum;
+}
+
+/** Adds rows [from, to) to the k-means sums; returns the running inertia. */
+function kmeansRows(
+  x: Float64Array,
+  d: number,
+  centres: Float64Array,
+  k: number,
+  from: number,
+  to: number,
+  counts: Float64Array,
+  firstMoment: Float64Array,
+  inertia: number,
+): number {
+  for (let n = from; n < to; n++) {
+    const [best, dist] = nearestCentre(x, d, n, centres, k);
+    counts[best] += 1;
+    inertia += dist;
+    for (let i = 0; i < d; i++) firstMoment[best * d + i] += x[n * d + i] - centres[best * d + i];
+  }
+  return inertia;
+}
+
+/** Distances of rows [from, to) to the nearest centre so far; returns the running potential. */
+function seedingRows(
+  x: Float64Array,
+  d: number,
+  candidate: Float64Array,
+  previous: Float64Array | null,
+  from: number,
+  to: number,
+  distances: Float64Array,
+  potential: number,
+): number {
+  for (let n = from; n < to; n++) {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += (x[n * d + i] - candidate[i]) ** 2;
+    distances[n] = previous ? Math.min(previous[n], s) : s;
+    potential += distances[n];
+  }
+  return potential;
+}
+
+/** Nearest centre of sample n (the lowest index on ties) and its squared distance. */
+function nearestCentre(
+  x: Float64Array,
+  d: number,
+  n: number,
+  centres: Float64Array,
+  k: number,
+): [number, number] {
+  let best = 0;
+  let bestDist = Infinity;
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += (x[n * d + i] - centres[c * d + i]) ** 2;
+    if (s < bestDist) [best, bestDist] = [c, s];
+  }
+  return [best, bestDist];
 }
 
 /** Fills logProb[k] = log w_k + log N(x | mu_k, Sigma_k) and returns their log-sum-exp. */

@@ -62,7 +62,7 @@ export class WebGpuBackend implements MixtureBackend {
     if (x.cols > MAX_FEATURES) {
       throw new WebGpuEmError(
         'gpu',
-        `the webgpu backend fits full covariances for at most ${MAX_FEATURES} features, the data has ${x.cols}; ` +
+        `the webgpu backend's kernels take at most ${MAX_FEATURES} features (k-means and every covariance type), the data has ${x.cols}; ` +
           "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
       );
     }

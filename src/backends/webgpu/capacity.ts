@@ -1,0 +1,42 @@
+import { WebGpuEmError } from '../../errors.js';
+import type { CovarianceType } from '../../models/gmm-parameters.js';
+import { componentLayout, statsKindOf, statsLayout } from './layout.js';
+
+/** Most bytes the per-block partial sums may take (as in webgpu-backend.ts). */
+const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Checks that K components of D features fit the adapter's limits, before any buffer is made or
+ * any seeding pass runs; the error names the limit. The kernels' own checks stay as a backstop.
+ */
+export function checkGpuCapacity(
+  limits: GPUSupportedLimits,
+  k: number,
+  d: number,
+  family: CovarianceType | 'kmeans',
+): void {
+  const kind = family === 'kmeans' ? 'hard' : statsKindOf({ covarianceType: family });
+  const binding = limits.maxStorageBufferBindingSize;
+  const what = family === 'kmeans' ? 'k-means' : `'${family}' covariances`;
+  const fail = (need: string, limit: string) =>
+    new WebGpuEmError(
+      'gpu',
+      `K = ${k} components of D = ${d} features (${what}) need ${need}, over the adapter's ${limit}; ` +
+        "use fewer components or features, or backend: 'cpu' (webgpu-em info shows the limits)",
+    );
+  const params = componentLayout(k, d, kind).length * 4;
+  if (params > binding) {
+    throw fail(
+      `${params} bytes of component parameters in one binding`,
+      `maxStorageBufferBindingSize of ${binding}`,
+    );
+  }
+  if (k * 4 > binding) {
+    throw fail(`${k * 4} bytes per row of responsibilities`, `maxStorageBufferBindingSize of ${binding}`);
+  }
+  const sums = statsLayout(d, k, limits.maxComputeWorkgroupStorageSize, kind).entries * 4;
+  const sumsLimit = Math.min(binding, PARTIALS_BUDGET_BYTES);
+  if (sums > sumsLimit) {
+    throw fail(`${sums} bytes of sums in one binding`, `limit of ${sumsLimit} bytes for them`);
+  }
+}
