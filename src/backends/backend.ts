@@ -75,6 +75,11 @@ export interface KMeansStatistics {
   readonly firstMoment: Float64Array;
   /** Sum of squared distances to the nearest centre. */
   readonly inertia: number;
+  /**
+   * Samples whose nearest centre differs from the previous pass over the same bound data with
+   * the same K (every sample on the first): Lloyd has converged when none changed.
+   */
+  readonly changed: number;
 }
 
 /** Nearest centres of every sample. */
@@ -97,6 +102,9 @@ export interface SeedingState {
   sample(u: number): Promise<number>;
   release(): void;
 }
+
+/** Which models bound data serves; backends may take wider data for some. */
+export type DataPurpose = 'mixture' | 'kmeans';
 
 /** Samples resident on a backend (uploaded once, evaluated many times). */
 export interface BoundData {
@@ -135,7 +143,11 @@ export interface MixtureBackend {
   readonly name: 'cpu' | 'webgpu';
   /** The adapter that runs it, or null on the CPU. */
   readonly adapterDescription: string | null;
-  bindData(x: Matrix): Promise<BoundData>;
+  /**
+   * Uploads X for the models of `purpose` ('mixture' by default; 'kmeans' data may be wider on
+   * the GPU, whose k-means kernels take more features than the mixture kernels).
+   */
+  bindData(x: Matrix, purpose?: DataPurpose): Promise<BoundData>;
   /** Frees everything the backend owns (devices it created included). Idempotent. */
   dispose(): void;
 }

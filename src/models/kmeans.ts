@@ -20,7 +20,8 @@ export interface KMeansOptions {
   maxIter?: number;
   /**
    * Stop when the squared centre shift, summed over centres, is at most tol times the mean
-   * per-feature variance of the data (scikit-learn's rule); default 1e-4.
+   * per-feature variance of the data, or when no label changed (scikit-learn's rules, the
+   * second even with tol 0); default 1e-4.
    */
   tol?: number;
   /** Initialisations; the one with the lowest inertia wins. Default 1. */
@@ -80,7 +81,7 @@ export class KMeans {
     } = {},
   ): Promise<this> {
     const m = toMatrix(x);
-    const bound = await this.backendHandle.bind(m);
+    const bound = await this.backendHandle.bind(m, 'kmeans');
     try {
       await this.fitBound(bound, m, options);
     } finally {
@@ -153,8 +154,9 @@ export class KMeans {
       let shift = 0;
       for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
       centres = next;
-      // Unchanged labels give identical sums and so a shift of exactly 0.
-      converged = shift <= tolAbs;
+      // As scikit-learn: converged when no label changed (even with tol = 0; the first pass
+      // has no earlier labels), or when the centres moved by at most tol.
+      converged = (iter > 1 && stats.changed === 0) || shift <= tolAbs;
       const record = {
         iteration: iter,
         inertia: stats.inertia,
@@ -238,7 +240,7 @@ export class KMeans {
         `X has ${m.cols} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
       );
     }
-    const bound = await this.backendHandle.bind(m);
+    const bound = await this.backendHandle.bind(m, 'kmeans');
     try {
       return await bound.assign(s.centres, this.options.nClusters, { allDistances: all });
     } finally {

@@ -37,6 +37,8 @@ class CpuBoundData implements BoundData {
   readonly cols: number;
   readonly lastGpuSeconds = null;
   private readonly x: Float64Array;
+  /** Labels of the last k-means pass, to count those that change. */
+  private lastLabels: { k: number; labels: Int32Array } | null = null;
 
   constructor(m: Matrix) {
     this.rows = m.rows;
@@ -112,14 +114,19 @@ class CpuBoundData implements BoundData {
     const d = this.cols;
     const counts = new Float64Array(k);
     const firstMoment = new Float64Array(k * d);
+    if (this.lastLabels?.k !== k) this.lastLabels = { k, labels: new Int32Array(this.rows).fill(-1) };
+    const last = this.lastLabels.labels;
     let inertia = 0;
+    let changed = 0;
     for (let n = 0; n < this.rows; n++) {
       const [best, dist] = this.nearest(n, centres, k);
+      if (last[n] !== best) changed++;
+      last[n] = best;
       counts[best] += 1;
       inertia += dist;
       for (let i = 0; i < d; i++) firstMoment[best * d + i] += this.x[n * d + i] - centres[best * d + i];
     }
-    return { nClusters: k, nFeatures: d, counts, firstMoment, inertia };
+    return { nClusters: k, nFeatures: d, counts, firstMoment, inertia, changed };
   }
 
   async assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
