@@ -4,7 +4,12 @@
  * data and the same initial model, for a fixed number of iterations (tol 0).
  *
  *   npm run bench [-- --quick] [--config NAME] [--json] [--markdown FILE] [--no-sklearn]
- *                 [--no-cpu] [--update-readme]
+ *                 [--no-cpu] [--sklearn-python PATH] [--update-readme]
+ *
+ * Before each configuration it measures the adapter's FMA peak and read bandwidth
+ * (bench/peaks.ts), and shows each row as a percentage of that roofline.
+ * `npm run bench:build` compiles this script to dist-bench/ for machines without tsx:
+ * `node dist-bench/bench/run.js [options]`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,7 @@ import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../
 import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
 import { standardConfigs, sweepConfigs, workPerIteration, type BenchConfig } from './configs.js';
+import { benchFile, measurePeaks, type Peaks } from './peaks.js';
 
 interface Row {
   config: string;
@@ -39,6 +45,8 @@ interface Row {
   throughput: number;
   gflops: number;
   gbps: number;
+  /** Share of the roofline (the measured FMA peak and bandwidth against this row's counts). */
+  rooflinePct: number | null;
   compileMs: number | null;
   uploadMs: number | null;
   peakRssMb: number;
@@ -47,7 +55,6 @@ interface Row {
   speedupVsSklearn: number | null;
 }
 
-const SKLEARN_PYTHON = '/usr/bin/python3';
 const REGCOVAR = 1e-6;
 
 const args = process.argv.slice(2);
@@ -56,6 +63,8 @@ const value = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
+/** Debian's interpreter, where python3-sklearn installs (the first python3 on PATH may lack it). */
+const SKLEARN_PYTHON = value('--sklearn-python') ?? '/usr/bin/python3';
 
 async function main(): Promise<void> {
   const quick = flag('--quick');
@@ -76,20 +85,34 @@ async function main(): Promise<void> {
   log(sklearn ? `scikit-learn ${sklearn} (${SKLEARN_PYTHON})` : 'scikit-learn: not installed, skipped');
 
   const rows: Row[] = [];
+  const peaksSeen: Peaks[] = [];
   for (const config of configs) {
     log(`\n${config.name}: generating N=${config.n} D=${config.d} K=${config.k}`);
-    const x = makeBlobs({ n: config.n, d: config.d, k: config.k, seed: 1 });
-    const init = await initialModel(x, config.k, config.model === 'gmm-diag' ? 'diag' : 'full');
-    const gpuRow = await runBackend(config, x, init, await WebGpuBackend.create({ device: gpu.device }), gpu);
+    const x = syntheticData(config);
+    const init = await initialModel(x, config.k, config.model === 'gmm-full' ? 'full' : 'diag');
+    // Measured next to the rows it scales: the machine's load drifts during a run.
+    const peaks = await measurePeaks(gpu);
+    peaksSeen.push(peaks);
+    log(
+      `  roofline: ${(peaks.flops / 1e9).toFixed(1)} GFLOP/s FMA peak, ${(peaks.bytesPerSecond / 1e9).toFixed(1)} GB/s`,
+    );
+    const gpuRow = await runBackend(
+      config,
+      x,
+      init,
+      await WebGpuBackend.create({ device: gpu.device }),
+      gpu,
+      peaks,
+    );
     rows.push(gpuRow);
     log(describe(gpuRow));
-    if (config.compare && !flag('--no-cpu')) {
-      const cpuRow = await runBackend(config, x, init, new CpuBackend(), null);
+    if (config.cpuReference && !flag('--no-cpu')) {
+      const cpuRow = await runBackend(config, x, init, new CpuBackend(), null, peaks);
       rows.push(cpuRow);
       log(describe(cpuRow));
     }
     if (config.compare && sklearn) {
-      const skRow = runSklearn(config, x, init);
+      const skRow = runSklearn(config, x, init, peaks, log);
       rows.push(skRow);
       log(describe(skRow));
       for (const r of rows.filter((r) => r.config === config.name && r.backend !== 'scikit-learn')) {
@@ -99,7 +122,18 @@ async function main(): Promise<void> {
   }
   gpu.release();
 
-  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${sklearn ? `, scikit-learn ${sklearn}` : ''}`;
+  const peakRange = (values: number[], unit: string) =>
+    `${(Math.min(...values) / 1e9).toFixed(1)} to ${(Math.max(...values) / 1e9).toFixed(1)} ${unit}`;
+  const measured = peaksSeen.length
+    ? `; measured FMA peak ${peakRange(
+        peaksSeen.map((p) => p.flops),
+        'GFLOP/s',
+      )}, read bandwidth ${peakRange(
+        peaksSeen.map((p) => p.bytesPerSecond),
+        'GB/s',
+      )}`
+    : '';
+  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${sklearn ? `, scikit-learn ${sklearn}` : ''}${measured}`;
   const markdown = toMarkdown(rows, machine, quick);
   const markdownPath = value('--markdown') ?? 'bench/results.md';
   await writeFileAtomic(markdownPath, markdown);
@@ -115,11 +149,12 @@ async function runBackend(
   init: GmmParameters,
   backend: MixtureBackend,
   gpu: GpuContext | null,
+  peaks: Peaks,
 ): Promise<Row> {
   let bound: BoundData | null = null;
   try {
     const uploadStart = performance.now();
-    bound = await backend.bindData(x);
+    bound = await backend.bindData(x, config.model === 'kmeans' ? 'kmeans' : 'mixture');
     if (gpu) await gpu.device.queue.onSubmittedWorkDone();
     const uploadMs = performance.now() - uploadStart;
     const compileStart = performance.now();
@@ -141,13 +176,20 @@ async function runBackend(
     }
     // k-means: the inertia of the final centres, as scikit-learn reports it (one more assignment, untimed).
     if (config.model === 'kmeans') objective = await step();
-    return makeRow(config, backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)', median(wall), objective, {
-      gpuMs: gpuTimes.length ? median(gpuTimes) : null,
-      compileMs: gpu ? compileMs : null,
-      uploadMs: gpu ? uploadMs : null,
-      gpuMb: gpu ? peakGpu / 2 ** 20 : null,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    });
+    return makeRow(
+      config,
+      backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)',
+      median(wall),
+      objective,
+      peaks,
+      {
+        gpuMs: gpuTimes.length ? median(gpuTimes) : null,
+        compileMs: gpu ? compileMs : null,
+        uploadMs: gpu ? uploadMs : null,
+        gpuMb: gpu ? peakGpu / 2 ** 20 : null,
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
+      },
+    );
   } finally {
     bound?.dispose();
     backend.dispose();
@@ -180,15 +222,18 @@ function lloydSteps(bound: BoundData, init: GmmParameters): () => Promise<number
   };
 }
 
-function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
+function runSklearn(
+  config: BenchConfig,
+  x: Matrix,
+  init: GmmParameters,
+  peaks: Peaks,
+  log: (line: string) => void,
+): Row {
   const dir = mkdtempSync(join(tmpdir(), 'webgpu-em-bench-'));
   try {
     const dataPath = join(dir, 'x.npy');
     const initPath = join(dir, 'init.json');
-    const script = new URL(
-      config.model === 'kmeans' ? './sklearn_kmeans.py' : './sklearn_gmm.py',
-      import.meta.url,
-    ).pathname;
+    const script = benchFile(config.model === 'kmeans' ? 'sklearn_kmeans.py' : 'sklearn_gmm.py');
     writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
     const d = init.nFeatures;
     const covariances = covariancesAsArray(init);
@@ -214,19 +259,31 @@ function runSklearn(config: BenchConfig, x: Matrix, init: GmmParameters): Row {
     // Set on some machines for old OpenBLAS builds; they slow a current one down (see the README).
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const result = spawnSync(SKLEARN_PYTHON, [script, dataPath, initPath, String(config.iterations)], {
-      encoding: 'utf8',
-      env,
-      maxBuffer: 1 << 20,
-    });
+    const result = spawnSync(
+      SKLEARN_PYTHON,
+      [script, dataPath, initPath, String(config.iterations), String(config.sklearnIterations)],
+      {
+        encoding: 'utf8',
+        env,
+        maxBuffer: 1 << 20,
+      },
+    );
     if (result.status !== 0)
       throw new Error(`scikit-learn run failed: ${result.stderr.trim().split('\n').pop()}`);
     const out = JSON.parse(result.stdout) as {
       secondsPerIteration: number;
       objective: number;
+      nIter: number;
+      timedIterations: number;
       peakRssMb: number;
     };
-    return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.objective, {
+    log(`  scikit-learn timed ${out.timedIterations} iterations (of ${config.sklearnIterations} asked)`);
+    if (out.nIter < config.iterations + 1) {
+      log(
+        `  scikit-learn converged after ${out.nIter} iterations: its objective is not at the same iteration`,
+      );
+    }
+    return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.objective, peaks, {
       gpuMs: null,
       compileMs: null,
       uploadMs: null,
@@ -243,9 +300,12 @@ function makeRow(
   backend: string,
   ms: number,
   objective: number,
+  peaks: Peaks,
   extra: Pick<Row, 'compileMs' | 'uploadMs' | 'gpuMb' | 'peakRssMb'> & { gpuMs: number | null },
 ): Row {
   const { flop, bytes } = workPerIteration(config.model, config.n, config.d, config.k);
+  // The roofline time: whichever of compute and memory traffic takes longer at the peaks.
+  const bound = Math.max(flop / peaks.flops, bytes / peaks.bytesPerSecond);
   return {
     config: config.name,
     backend,
@@ -258,6 +318,7 @@ function makeRow(
     throughput: (config.n * config.k) / (ms / 1000),
     gflops: flop / (ms / 1000) / 1e9,
     gbps: bytes / (ms / 1000) / 1e9,
+    rooflinePct: (100 * bound) / (ms / 1000),
     compileMs: extra.compileMs,
     uploadMs: extra.uploadMs,
     peakRssMb: extra.peakRssMb,
@@ -273,14 +334,33 @@ function describe(r: Row): string {
 }
 
 /**
- * The fixed initial model: k-means++ centres drawn from (at most) the first 100k samples, then
- * weights and covariances from every sample's nearest centre.
+ * The fixed initial model: k-means++ centres drawn from (at most) the first 100k samples (fewer
+ * for wide data, where the float64 seeding would take minutes), then weights and covariances
+ * from every sample's nearest centre.
  */
 async function initialModel(x: Matrix, k: number, type: CovarianceType): Promise<GmmParameters> {
-  const head = Math.min(x.rows, 100_000);
+  const head = Math.min(x.rows, 100_000, Math.floor(1e8 / (x.cols * k)));
   const sample = { data: x.data.subarray(0, head * x.cols), rows: head, cols: x.cols };
   const centres = await kmeansPlusPlus(await new CpuBackend().bindData(sample), sample, k, new Random(7));
   return parametersFromCentres(x, centres, REGCOVAR, type);
+}
+
+/**
+ * The configuration's data: correlated Gaussian blobs; wider than 64 features, isotropic blobs
+ * with a scale per cluster (the correlated generator costs N x D^2).
+ */
+function syntheticData(config: BenchConfig): Matrix {
+  const { n, d, k, spread } = config;
+  if (d <= 64) return makeBlobs({ n, d, k, spread, seed: 1 });
+  const rng = new Random(1);
+  const centres = Float64Array.from({ length: k * d }, () => rng.normal() * spread);
+  const scales = Float64Array.from({ length: k }, () => 0.5 + rng.uniform());
+  const data = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    const c = r % k;
+    for (let i = 0; i < d; i++) data[r * d + i] = centres[c * d + i] + scales[c] * rng.normal();
+  }
+  return { data, rows: n, cols: d };
 }
 
 function median(v: number[]): number {
@@ -308,6 +388,7 @@ const HEADER = [
   'N·K·it/s',
   'GFLOP/s',
   'GB/s',
+  'roofline %',
   'compile ms',
   'upload ms',
   'peak RSS MB',
@@ -325,6 +406,7 @@ function cells(r: Row): string[] {
     si(r.throughput),
     fmt(r.gflops, 2),
     fmt(r.gbps, 2),
+    fmt(r.rooflinePct, 1),
     fmt(r.compileMs, 0),
     fmt(r.uploadMs, 0),
     fmt(r.peakRssMb, 0),
