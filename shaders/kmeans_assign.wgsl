@@ -58,14 +58,14 @@ fn fold(b: Best, s0: vec4<f32>, s1: vec4<f32>, t: u32) -> Best {
   return r;
 }
 
-fn finish(row: u32, b: Best) {
+fn finish(row: u32, b: Best, cols: u32) {
   if (row >= chunk.row_count) {
     return;
   }
   var value = b.score;
   if (WRITE_DIST) {
     value = 0.0;
-    for (var i = 0u; i < D; i++) {
+    for (var i = 0u; i < cols; i++) {
       let t = x[row * D + i] - centres[b.index * D + i];
       value = fma(t, t, value);
     }
@@ -85,9 +85,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let x1 = min(base + WORKGROUP, last) * D;
   let x2 = min(base + 2u * WORKGROUP, last) * D;
   let x3 = min(base + 3u * WORKGROUP, last) * D;
+  // Loop bounds as values the compiler cannot see: LLVM-based adapters (lavapipe) unroll loops
+  // of constant trip count, which costs seconds of compilation at the first dispatch.
+  let live = chunk.row_count > 0u;
+  let cols = select(0u, D, live);
+  let tile_count = select(0u, (K + TILE - 1u) / TILE, live);
   let scale = centres[K * D + D];
   let shift = K * D;
-  let tile_count = (K + TILE - 1u) / TILE;
   var b0 = Best(3.0e38, 0u);
   var b1 = b0;
   var b2 = b0;
@@ -102,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var a30 = vec4<f32>();
     var a31 = vec4<f32>();
     var c = t * D * 2u;
-    for (var i = 0u; i < D; i++) {
+    for (var i = 0u; i < cols; i++) {
       let c0 = tiles[c];
       let c1 = tiles[c + 1u];
       let ms = centres[shift + i];
@@ -128,8 +132,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     b2 = fold(b2, n0 - 2.0 * a20, n1 - 2.0 * a21, t);
     b3 = fold(b3, n0 - 2.0 * a30, n1 - 2.0 * a31, t);
   }
-  finish(base, b0);
-  finish(base + WORKGROUP, b1);
-  finish(base + 2u * WORKGROUP, b2);
-  finish(base + 3u * WORKGROUP, b3);
+  finish(base, b0, cols);
+  finish(base + WORKGROUP, b1, cols);
+  finish(base + 2u * WORKGROUP, b2, cols);
+  finish(base + 3u * WORKGROUP, b3, cols);
 }

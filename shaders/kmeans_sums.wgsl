@@ -43,7 +43,11 @@ fn row_weight(row: u32) -> f32 {
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let block = wid.x;
-  let width = D + 1u;
+  // Loop bounds as values the compiler cannot see: LLVM-based adapters (lavapipe) unroll loops
+  // of constant trip count, which costs a second or more of compilation at the first dispatch.
+  let live = chunk.row_count > 0u;
+  let width = select(0u, D + 1u, live);
+  let threads = select(0u, WORKGROUP, live);
   let k_first = wid.y * K_TILE;
   let k_end = min(k_first + K_TILE, K);
   let first_range = wid.y == 0u;
@@ -89,7 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (lid == 0u && first_range) {
     var total = 0.0;
-    for (var t = 0u; t < WORKGROUP; t++) {
+    for (var t = 0u; t < threads; t++) {
       total += inertia_parts[t];
     }
     partials[out_base + K * width] = total;

@@ -651,13 +651,19 @@ class GpuBoundData implements BoundData {
           pass.dispatchWorkgroups(seeding.chunkBlocks[i][1]);
         });
         pass.end();
-        encoder.copyBufferToBuffer(seeding.blockSums, 0, seeding.staging, 0, seeding.blockCount * 4);
+        const threadSums = seeding.blockCount * SEEDING_WORKGROUP;
+        encoder.copyBufferToBuffer(seeding.blockSums, 0, seeding.staging, 0, threadSums * 4);
         ctx.device.queue.submit([encoder.finish()]);
       });
-      const sums = await ctx.guard('reading k-means++ sums', () =>
-        ctx.readFloats(seeding.staging, seeding.blockCount),
+      const threadSums = await ctx.guard('reading k-means++ sums', () =>
+        ctx.readFloats(seeding.staging, seeding.blockCount * SEEDING_WORKGROUP),
       );
-      return new GpuSeedingState(this, trial, Float64Array.from(sums), seeding.blockRows);
+      // Each block's thread sums, added in a fixed order in float64.
+      const sums = new Float64Array(seeding.blockCount);
+      for (let b = 0; b < sums.length; b++) {
+        for (let t = 0; t < SEEDING_WORKGROUP; t++) sums[b] += threadSums[b * SEEDING_WORKGROUP + t];
+      }
+      return new GpuSeedingState(this, trial, sums, seeding.blockRows);
     } catch (e) {
       ctx.destroyBuffer(trial);
       throw e;
@@ -734,13 +740,13 @@ class GpuBoundData implements BoundData {
       ),
       noDistances: ctx.createBuffer('k-means++ no distances', 4, BufferUsage.STORAGE),
       blockSums: ctx.createBuffer(
-        'k-means++ block sums',
-        blockCount * 4,
+        'k-means++ thread sums',
+        blockCount * SEEDING_WORKGROUP * 4,
         BufferUsage.STORAGE | BufferUsage.COPY_SRC,
       ),
       staging: ctx.createBuffer(
-        'k-means++ block sums read-back',
-        blockCount * 4,
+        'k-means++ thread sums read-back',
+        blockCount * SEEDING_WORKGROUP * 4,
         BufferUsage.MAP_READ | BufferUsage.COPY_DST,
       ),
       chunkBlocks,
