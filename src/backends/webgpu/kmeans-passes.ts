@@ -5,7 +5,7 @@ import type { Assignments, KMeansStatistics } from '../backend.js';
 import {
   CHUNK_FIELDS,
   KMEANS_ROWS,
-  KMEANS_SUMS_MAX_WORKGROUP,
+  KMEANS_SUMS_WORKGROUP,
   KMEANS_TILE,
   KMEANS_WORKGROUP,
   REDUCE_FIELDS,
@@ -92,8 +92,8 @@ export class KMeansPasses {
           `${limits.maxStorageBufferBindingSize} bytes; use fewer clusters or features`,
       );
     }
-    // A cluster's D + 1 sums must fit in workgroup memory beside the inertia's 64 partials.
-    const sumsFloats = Math.floor(limits.maxComputeWorkgroupStorageSize / 4) - KMEANS_SUMS_MAX_WORKGROUP;
+    // A cluster's D + 1 sums must fit in workgroup memory beside the inertia's partials.
+    const sumsFloats = Math.floor(limits.maxComputeWorkgroupStorageSize / 4) - KMEANS_SUMS_WORKGROUP;
     const kTile = Math.min(k, Math.floor(sumsFloats / (d + 1)));
     if (kTile < 1 || Math.ceil(k / kTile) > maxPerDim) {
       throw new WebGpuEmError(
@@ -124,10 +124,9 @@ export class KMeansPasses {
     if (reduceWorkgroups > maxPerDim) {
       throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many sums for one reduction dispatch`);
     }
-    const sumsWorkgroup = Math.min(KMEANS_SUMS_MAX_WORKGROUP, Math.ceil((d + 1) / 8) * 8);
     const [assignPipeline, sumsPipeline, reducePipeline] = await Promise.all([
       ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, WRITE_DIST: 0 }),
-      ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile, WORKGROUP: sumsWorkgroup }),
+      ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile }),
       ctx.pipeline('reduce_partials.wgsl', {}),
     ]);
 

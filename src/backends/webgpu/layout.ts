@@ -118,8 +118,8 @@ export const KMEANS_ROWS = 4;
 export const KMEANS_TILE = 8;
 /** Threads per workgroup of kmeans_assign.wgsl, kmeans_distances.wgsl (their WORKGROUP). */
 export const KMEANS_WORKGROUP = 64;
-/** Most threads per workgroup of kmeans_sums.wgsl (its MAX_WORKGROUP). */
-export const KMEANS_SUMS_MAX_WORKGROUP = 64;
+/** Threads per workgroup of kmeans_sums.wgsl (its WORKGROUP). */
+export const KMEANS_SUMS_WORKGROUP = 8;
 
 /** Partial sums per block of kmeans_sums.wgsl: K x (D first moments, count), inertia, changed labels. */
 export function kmeansStatsEntries(k: number, d: number): number {
