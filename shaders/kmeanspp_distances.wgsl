@@ -1,10 +1,8 @@
 // One k-means++ step over the samples: for a candidate centre c, the squared distance of every
 // sample to its nearest chosen centre if c were added, min(closest_n, ||x_n - c||^2) (or just
 // ||x_n - c||^2 for the first centre), and each thread's sum over its rows. The host adds a
-// block's WORKGROUP thread sums in a fixed order and draws the next centre with probability
-// proportional to these distances from the block sums and one block's values. No barrier: on
-// CPU adapters (lavapipe) each barrier makes the kernel a coroutine, which costs seconds of
-// compilation at the first dispatch and time at every one.
+// block's WORKGROUP thread sums in a fixed order (in float64) and draws the next centre with
+// probability proportional to these distances from the block sums and one block's values.
 
 override D: u32;
 const WORKGROUP: u32 = 64u;
