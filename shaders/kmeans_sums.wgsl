@@ -71,17 +71,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let mine = label >= k_first && label < k_end;
     if (mine || first_range) {
       let base = (label - k_first) * width;
+      // This row's squared distance over the thread's columns first, then one addition to the
+      // running sum: at D = 2048 a single running sum would take D / WORKGROUP terms per row.
+      var row_sq = 0.0;
       for (var i = lid; i < width; i += WORKGROUP) {
         var v = w;
         if (i < D) {
           let t = x[row * D + i] - centres[label * D + i];
-          inertia = fma(t * w, t, inertia);
+          row_sq = fma(t, t, row_sq);
           v = t * w;
         }
         if (mine) {
           sums[base + i] += v;
         }
       }
+      inertia = fma(row_sq, w, inertia);
     }
   }
   inertia_parts[lid] = inertia;
