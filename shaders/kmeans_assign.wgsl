@@ -12,10 +12,11 @@
 // so no workgroup memory or private array bounds it and no barrier sits in the loop.
 //
 // Each row's label goes to `labels` plus one (0: none yet), with bit 31 set when it differs
-// from the label the row had there before (the statistics kernel counts those: Lloyd stops when none changed). With
-// WRITE_DIST the winner's squared distance is recomputed in the direct form, sum (x - c)^2 on
-// the unshifted values, and written to `dist` (predict, relocation); otherwise `dist` gets the
-// ranking score, unused.
+// from the label the row had there before (the statistics kernel counts those: Lloyd stops
+// when none changed). With WRITE_DIST the winner's squared distance is recomputed in the
+// direct form, sum (x - c)^2 on the unshifted values, and written to `dist` (predict,
+// relocation); otherwise `dist` gets the ranking score, unused (the sums kernel recomputes the
+// inertia in the direct form).
 
 override D: u32;
 override K: u32;
