@@ -20,7 +20,8 @@ export interface KMeansOptions {
   maxIter?: number;
   /**
    * Stop when the squared centre shift, summed over centres, is at most tol times the mean
-   * per-feature variance of the data (scikit-learn's rule); default 1e-4.
+   * per-feature variance of the data, or when no label changed (scikit-learn's rules, the
+   * second even with tol 0); default 1e-4.
    */
   tol?: number;
   /** Initialisations; the one with the lowest inertia wins. Default 1. */
@@ -88,7 +89,7 @@ export class KMeans {
       );
     }
     const m = toMatrix(x);
-    const pending = this.backendHandle.bind(m, { signal: options.signal });
+    const pending = this.backendHandle.bind(m, { signal: options.signal, purpose: 'kmeans' });
     this.active = pending;
     try {
       const bound = await pending;
@@ -172,8 +173,9 @@ export class KMeans {
       let shift = 0;
       for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
       centres = next;
-      // Unchanged labels give identical sums and so a shift of exactly 0.
-      converged = shift <= tolAbs;
+      // As scikit-learn: converged when no label changed (even with tol = 0; the first pass
+      // has no earlier labels), or when the centres moved by at most tol.
+      converged = (iter > 1 && stats.changed === 0) || shift <= tolAbs;
       const record = {
         iteration: iter,
         inertia: stats.inertia,
@@ -260,7 +262,7 @@ export class KMeans {
         `X has ${m.cols} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
       );
     }
-    const bound = await this.backendHandle.bind(m);
+    const bound = await this.backendHandle.bind(m, { purpose: 'kmeans' });
     try {
       return await bound.assign(s.centres, this.options.nClusters, { allDistances: all });
     } finally {
