@@ -1,6 +1,6 @@
 import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
-import type { CovarianceType } from '../models/gmm-parameters.js';
+import type { CovarianceType } from '../core/names.js';
 import type {
   Assignments,
   BoundData,

@@ -20,9 +20,9 @@ import {
   readInitialModel,
   type InitialModel,
 } from './init.js';
-import { choleskyPacked, packedIndex } from './linalg.js';
+import { choleskyPacked, packedIndex } from '../core/linalg.js';
 import { checkLoopOptions } from './options.js';
-import { Random } from './random.js';
+import { Random } from '../core/random.js';
 
 export type { CovarianceType };
 

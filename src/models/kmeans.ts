@@ -5,7 +5,7 @@ import { dataError, usageError } from '../errors.js';
 import type { Matrix64 } from './gaussian-mixture.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { checkLoopOptions } from './options.js';
-import { Random } from './random.js';
+import { Random } from '../core/random.js';
 
 /** How to choose the initial centres. */
 export type KMeansInit = 'kmeans++' | 'random';
