@@ -1,5 +1,7 @@
 import { arrayLength, family, isDiagonal, shapeText } from '../core/families.js';
+import { choleskyPacked, packedIndex } from '../core/linalg.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../core/names.js';
+import type { Random } from '../core/random.js';
 import type { ComponentParameters, SufficientStatistics } from '../core/statistics.js';
 import { dataError } from '../errors.js';
 
@@ -118,4 +120,31 @@ export function covariancesFromArray(
     throw dataError(`'${type}' covariances need ${shapeText(type)} = ${expected} values, got ${flat.length}`);
   }
   return family(type).fromArray(flat, k, d);
+}
+
+/** n samples drawn from the mixture (n x D), with the component of each. */
+export function sampleMixture(
+  p: GmmParameters,
+  n: number,
+  rng: Random,
+): { x: Float64Array; labels: Int32Array } {
+  const d = p.nFeatures;
+  const chol = [];
+  for (let k = 0; k < p.nComponents; k++) chol.push(choleskyPacked(componentCovariance(p, k), d)!);
+  const x = new Float64Array(n * d);
+  const labels = new Int32Array(n);
+  const z = new Float64Array(d);
+  for (let s = 0; s < n; s++) {
+    let u = rng.uniform();
+    let k = 0;
+    while (k < p.nComponents - 1 && u >= p.weights[k]) u -= p.weights[k++];
+    labels[s] = k;
+    for (let i = 0; i < d; i++) z[i] = rng.normal();
+    for (let i = 0; i < d; i++) {
+      let v = p.means[k * d + i];
+      for (let j = 0; j <= i; j++) v += chol[k][packedIndex(i, j)] * z[j];
+      x[s * d + i] = v;
+    }
+  }
+  return { x, labels };
 }
