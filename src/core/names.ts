@@ -2,7 +2,7 @@ import { usageError } from '../errors.js';
 
 /**
  * Every name a user may pass, listed once: the union types, the runtime checks and the command
- * line's choices and help are derived from these tables.
+ * line's choices and help are derived from these tables. The first entry of each is the default.
  */
 
 /** Covariance families, as in scikit-learn (their maths: core/families.ts). */

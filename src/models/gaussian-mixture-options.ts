@@ -1,5 +1,6 @@
 import type { GpuOptions } from '../backends/select.js';
 import {
+  BACKEND_CHOICES,
   checkChoice,
   checkOptionKeys,
   COVARIANCE_TYPES,
@@ -92,15 +93,15 @@ export function resolveMixtureOptions(o: GaussianMixtureOptions): ResolvedMixtur
   checkOptionKeys('GaussianMixture', o, GAUSSIAN_MIXTURE_OPTIONS);
   const r: ResolvedMixtureOptions = {
     nComponents: o.nComponents,
-    covarianceType: o.covarianceType ?? 'full',
+    covarianceType: o.covarianceType ?? COVARIANCE_TYPES[0],
     warmStart: o.warmStart ?? false,
     tol: o.tol ?? 1e-3,
     maxIter: o.maxIter ?? 100,
     regCovar: o.regCovar ?? 1e-6,
     nInit: o.nInit ?? 1,
-    init: o.init ?? 'kmeans++',
+    init: o.init ?? GMM_INIT_METHODS[0],
     seed: o.seed ?? 0,
-    backend: o.backend ?? 'auto',
+    backend: o.backend ?? BACKEND_CHOICES[0],
     device: o.device,
     adapter: o.adapter,
   };

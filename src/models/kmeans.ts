@@ -1,6 +1,7 @@
 import type { BoundData } from '../backends/backend.js';
 import type { GpuOptions } from '../backends/select.js';
 import {
+  BACKEND_CHOICES,
   checkChoice,
   checkOptionKeys,
   KMEANS_INIT_METHODS,
@@ -397,12 +398,12 @@ function resolveOptions(o: KMeansOptions): Resolved {
   checkOptionKeys('KMeans', o, KMEANS_OPTIONS);
   const r: Resolved = {
     nClusters: o.nClusters,
-    init: o.init ?? 'kmeans++',
+    init: o.init ?? KMEANS_INIT_METHODS[0],
     maxIter: o.maxIter ?? 300,
     tol: o.tol ?? 1e-4,
     nInit: o.nInit ?? 1,
     seed: o.seed ?? 0,
-    backend: o.backend ?? 'auto',
+    backend: o.backend ?? BACKEND_CHOICES[0],
     device: o.device,
     adapter: o.adapter,
   };
