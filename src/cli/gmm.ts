@@ -1,5 +1,10 @@
 import { family } from '../core/families.js';
-import type { CovarianceType, InitMethod } from '../core/names.js';
+import {
+  DEFAULT_COVARIANCE_TYPE,
+  GMM_INIT_METHODS,
+  type CovarianceType,
+  type InitMethod,
+} from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
 import type { InitialModel } from '../models/init.js';
@@ -23,7 +28,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
   const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
   if (!input) return help(streams);
   const { o, dataPath, matrix, columnNames, started, outputs } = input;
-  let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? 'kmeans++';
+  let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0];
   let k = o.k as number | undefined;
   let covarianceType = o.covariance as CovarianceType | undefined;
   const spec = await initModel(o, dataPath, matrix, run);
@@ -43,12 +48,16 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
       weights: spec.weights,
       covariances:
         spec.covariances &&
-        family(covarianceType ?? 'full').fromFullMatrices(spec.covariances, k, spec.nFeatures),
+        family(covarianceType ?? DEFAULT_COVARIANCE_TYPE).fromFullMatrices(
+          spec.covariances,
+          k,
+          spec.nFeatures,
+        ),
     };
   }
   if (k === undefined)
     throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
-  covarianceType ??= 'full';
+  covarianceType ??= DEFAULT_COVARIANCE_TYPE;
   const gmm = new GaussianMixture({
     nComponents: k,
     covarianceType,

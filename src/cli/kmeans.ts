@@ -1,4 +1,4 @@
-import type { KMeansInit } from '../core/names.js';
+import { KMEANS_INIT_METHODS, type KMeansInit } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { kmeansModelToJson } from '../io/model-file.js';
 import { KMeans } from '../models/kmeans.js';
@@ -27,7 +27,7 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     throw new WebGpuEmError('usage', 'kmeans needs -k K (the number of clusters) or --init-model FILE');
   const km = new KMeans({
     nClusters: k,
-    init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? 'kmeans++'),
+    init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? KMEANS_INIT_METHODS[0]),
     ...fitOptions(o),
   });
   try {

@@ -1,4 +1,9 @@
-import { COVARIANCE_TYPES, type CovarianceType, type Criterion } from '../core/names.js';
+import {
+  COVARIANCE_TYPES,
+  DEFAULT_COVARIANCE_TYPE,
+  type CovarianceType,
+  type Criterion,
+} from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
 import {
@@ -23,7 +28,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
   const input = await commandInput('select', argv, SELECT_OPTIONS, run, (o) => {
     if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
     ks = parseKRange(o.kRange as string);
-    types = ((o.covariance as string | undefined) ?? 'full')
+    types = ((o.covariance as string | undefined) ?? DEFAULT_COVARIANCE_TYPE)
       .split(',')
       .map((t) => t.trim()) as CovarianceType[];
     for (const t of types) {

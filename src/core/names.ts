@@ -8,6 +8,7 @@ import { usageError } from '../errors.js';
 /** Covariance families, as in scikit-learn (their maths: core/families.ts). */
 export const COVARIANCE_TYPES = ['full', 'tied', 'diag', 'spherical'] as const;
 export type CovarianceType = (typeof COVARIANCE_TYPES)[number];
+export const DEFAULT_COVARIANCE_TYPE: CovarianceType = COVARIANCE_TYPES[0];
 
 /** Where the E-step runs: 'auto' takes WebGPU when an adapter exists, else the CPU. */
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'cpu'] as const;

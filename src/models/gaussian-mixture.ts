@@ -33,6 +33,7 @@ export type {
   GaussianMixtureOptions,
   InitMethod,
 } from './gaussian-mixture-options.js';
+import { DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
 export type { Matrix64 };
 
 interface RunState {
@@ -91,7 +92,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
         ? model.means.length / k
         : ((firstMean as ArrayLike<number> | undefined)?.length ?? 0);
     if (!Number.isInteger(d) || d < 1) throw dataError('fromParameters: means must be K x D with D >= 1');
-    const read = readInitialModel(model, k, d, options.covarianceType ?? 'full');
+    const read = readInitialModel(model, k, d, options.covarianceType ?? DEFAULT_COVARIANCE_TYPE);
     if (!('params' in read))
       throw usageError('fromParameters needs weights and covariances as well as means');
     const gmm = new GaussianMixture({ ...options, nComponents: k, init: model });

@@ -2,7 +2,7 @@ import type { BoundData, SeedingState } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
 import { family } from '../core/families.js';
-import type { CovarianceType } from '../core/names.js';
+import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { Random } from '../core/random.js';
@@ -99,7 +99,7 @@ export function parametersFromCentres(
   x: Matrix,
   centres: Float64Array,
   regCovar: number,
-  type: CovarianceType = 'full',
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const k = centres.length / d;
@@ -139,7 +139,7 @@ export function parametersFromRandomResponsibilities(
   k: number,
   rng: Random,
   regCovar: number,
-  type: CovarianceType = 'full',
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const P = packedSize(d);
@@ -230,7 +230,7 @@ export function readInitialModel(
   model: InitialModel,
   k: number,
   d: number,
-  type: CovarianceType = 'full',
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): { centres: Float64Array } | { params: GmmParameters } {
   const means = flatten(model.means, 'init.means');
   if (means.length !== k * d) {

@@ -4,6 +4,8 @@ import {
   checkOptionKeys,
   COVARIANCE_TYPES,
   CRITERIA,
+  BACKEND_CHOICES,
+  DEFAULT_COVARIANCE_TYPE,
   optionKeys,
   type CovarianceType,
   type Criterion,
@@ -68,7 +70,7 @@ export async function selectGaussianMixture(
   checkOptionKeys('selectGaussianMixture', options, SELECTION_OPTIONS);
   const {
     nComponents: ks,
-    covarianceTypes = ['full'],
+    covarianceTypes = [DEFAULT_COVARIANCE_TYPE],
     criterion = 'bic',
     onCandidate,
     signal,
@@ -81,7 +83,7 @@ export async function selectGaussianMixture(
   checkChoice('criterion', criterion, CRITERIA);
   const m = toMatrix(x);
   // One backend and one upload for every candidate; 'auto' still falls back for this data set.
-  const shared = new LazyBackend(fitOptions.backend ?? 'auto', fitOptions);
+  const shared = new LazyBackend(fitOptions.backend ?? BACKEND_CHOICES[0], fitOptions);
   const scores: CandidateScore[] = [];
   let best: { score: CandidateScore; model: GaussianMixture } | null = null;
   try {
