@@ -1,5 +1,5 @@
 import type { Matrix } from '../data/matrix.js';
-import type { CovarianceType } from '../core/names.js';
+import type { BackendName, CovarianceType } from '../core/names.js';
 import type { ComponentParameters, SufficientStatistics } from '../core/statistics.js';
 
 export type { ComponentParameters, SufficientStatistics };
@@ -98,7 +98,7 @@ export interface BindOptions {
 /** Turns (parameters, data) into sufficient statistics. Knows nothing of the EM loop. */
 export interface MixtureBackend {
   /** The backend actually used. */
-  readonly name: 'cpu' | 'webgpu';
+  readonly name: BackendName;
   /** The adapter that runs it, or null on the CPU. */
   readonly adapterDescription: string | null;
   bindData(x: Matrix, options?: BindOptions): Promise<BoundData>;

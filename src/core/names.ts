@@ -13,6 +13,8 @@ export const DEFAULT_COVARIANCE_TYPE: CovarianceType = COVARIANCE_TYPES[0];
 /** Where the E-step runs: 'auto' takes WebGPU when an adapter exists, else the CPU. */
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** A backend that runs: every choice but 'auto'. */
+export type BackendName = Exclude<BackendChoice, 'auto'>;
 
 /** Initialisations of a Gaussian mixture. */
 export const GMM_INIT_METHODS = ['kmeans++', 'kmeans', 'random', 'random-from-data'] as const;

@@ -1,6 +1,6 @@
 import type { BoundData } from '../backends/backend.js';
 import { LazyBackend, type GpuOptions } from '../backends/select.js';
-import type { BackendChoice } from '../core/names.js';
+import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
 import { usageError } from '../errors.js';
 
@@ -58,7 +58,7 @@ export abstract class IterativeModel<Iteration> {
   abstract get done(): boolean;
 
   /** The backend that runs (or ran) the passes: 'webgpu' or 'cpu'. Resolves the backend if needed. */
-  async backendName(): Promise<'webgpu' | 'cpu'> {
+  async backendName(): Promise<BackendName> {
     return (await this.backendHandle.current()).name;
   }
 
