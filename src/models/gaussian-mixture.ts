@@ -111,6 +111,8 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
 
   private async fitNow(x: MatrixInput, options: FitOptions): Promise<this> {
     const matrix = toMatrix(x);
+    // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
+    this.releaseOwnedSamples();
     // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
     this.rng = new Random(this.options.seed);
     let best: { params: GmmParameters; state: RunState } | null = null;

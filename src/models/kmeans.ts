@@ -178,6 +178,8 @@ export class KMeans extends IterativeModel<KMeansIteration> {
   ): Promise<this> {
     return this.exclusive('fit()', async () => {
       const m = toMatrix(x);
+      // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
+      this.releaseOwnedSamples();
       // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
       this.rng = new Random(this.options.seed);
       let best: FitState | null = null;
