@@ -1,2 +1,2 @@
-// The seeded generator lives below every layer (data/synthetic.ts uses it too).
+// The seeded generator lives in core/ (data/synthetic.ts uses it too); this path stays for the bench.
 export { Random } from '../core/random.js';
