@@ -1,12 +1,19 @@
 /**
  * Throughput benchmarks: EM iterations of each configuration on the WebGPU backend, the float64
- * CPU reference, scikit-learn (when Debian's python3-sklearn is installed) and, when asked, a
- * PyTorch implementation of the same iteration, from the same data and the same initial model,
- * for a fixed number of iterations (tol 0).
+ * CPU reference and scikit-learn (when Debian's python3-sklearn is installed), from the same
+ * data and the same initial model, for a fixed number of iterations (tol 0).
  *
  *   npm run bench [-- --quick] [--set standard,sweep,large] [--config NAME] [--json]
- *                 [--markdown FILE] [--no-sklearn] [--python PATH] [--torch-python PATH]
- *                 [--no-cpu] [--update-readme]
+ *                 [--markdown FILE] [--no-sklearn] [--sklearn-python PATH]
+ *                 [--torch-python PATH] [--no-cpu] [--update-readme]
+ *
+ * `--torch-python` adds bench/torch_em.py, the same iterations in PyTorch, as a peer on the same
+ * card (scikit-learn runs on the standard set only, PyTorch on every set but the sweep).
+ *
+ * Before each configuration it measures the adapter's FMA peak and read bandwidth
+ * (bench/peaks.ts), and shows each row as a percentage of that roofline.
+ * `npm run bench:build` compiles this script to dist-bench/ for machines without tsx:
+ * `node dist-bench/bench/run.js [options]`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +32,7 @@ import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../
 import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
 import { BENCH_SETS, benchConfigs, workPerIteration, type BenchConfig, type BenchSet } from './configs.js';
+import { benchFile, measurePeaks, type Peaks } from './peaks.js';
 
 interface Row {
   config: string;
@@ -41,6 +49,8 @@ interface Row {
   throughput: number;
   gflops: number;
   gbps: number;
+  /** Share of the roofline (the measured FMA peak and bandwidth against this row's counts). */
+  rooflinePct: number | null;
   compileMs: number | null;
   uploadMs: number | null;
   peakRssMb: number;
@@ -58,22 +68,22 @@ const value = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
+/** Debian's interpreter, where python3-sklearn installs (the first python3 on PATH may lack it). */
+const SKLEARN_PYTHON = value('--sklearn-python') ?? '/usr/bin/python3';
 
-/**
- * A Python implementation timed on the same data and initial model: its scripts take
- * DATA.npy INIT.json ITERS and print one JSON object (see sklearn_timing.py).
- */
-interface Peer {
-  readonly name: 'scikit-learn' | 'pytorch';
-  readonly python: string;
-  readonly scripts: { readonly gmm: string; readonly kmeans: string };
-  /** Version and device, for the table's caption. */
-  readonly description: string;
-}
+/** Prints the PyTorch version and the device torch_em.py will use. */
+const TORCH_PROBE =
+  'import torch; d = "cuda" if torch.cuda.is_available() else "cpu"; ' +
+  'print("PyTorch " + torch.__version__ + " on " + (torch.cuda.get_device_name(0) if d == "cuda" else "cpu"))';
 
-function findPeer(name: Peer['name'], python: string, probe: string, scripts: Peer['scripts']): Peer | null {
-  const r = spawnSync(python, ['-c', probe], { encoding: 'utf8' });
-  return r.status === 0 ? { name, python, scripts, description: r.stdout.trim() } : null;
+function torchPeer(python: string | undefined): string | null {
+  if (!python) return null;
+  const r = spawnSync(python, ['-c', TORCH_PROBE], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`bench: --torch-python ${python} cannot import torch`);
+    process.exit(2);
+  }
+  return r.stdout.trim();
 }
 
 function parseSets(text: string): BenchSet[] {
@@ -99,67 +109,73 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const gpu = await GpuContext.acquire({ timestamps: true });
-  const log = (line: string) => process.stderr.write(line + '\n');
-  const sklearnPython = value('--python') ?? '/usr/bin/python3';
-  const sklearn = flag('--no-sklearn')
-    ? null
-    : findPeer(
-        'scikit-learn',
-        sklearnPython,
-        'import sklearn; print("scikit-learn " + sklearn.__version__)',
-        {
-          gmm: 'sklearn_gmm.py',
-          kmeans: 'sklearn_kmeans.py',
-        },
-      );
   const torchPython = value('--torch-python');
-  const torch = torchPython
-    ? findPeer('pytorch', torchPython, TORCH_PROBE, { gmm: 'torch_em.py', kmeans: 'torch_em.py' })
-    : null;
-  if (torchPython && !torch) {
-    console.error(`bench: --torch-python ${torchPython} cannot import torch`);
-    process.exit(2);
-  }
+  const torch = torchPeer(torchPython);
+  const gpu = await GpuContext.acquire({ timestamps: true });
+  const sklearn = !flag('--no-sklearn') && sklearnVersion();
+  const log = (line: string) => process.stderr.write(line + '\n');
   log(`adapter: ${gpu.adapterDescription} (timestamp queries: ${gpu.hasTimestamps ? 'yes' : 'no'})`);
-  log(
-    sklearn
-      ? `${sklearn.description} (${sklearnPython})`
-      : 'scikit-learn: not installed or not asked for, skipped',
-  );
-  if (torch) log(`${torch.description} (${torch.python})`);
+  log(sklearn ? `scikit-learn ${sklearn} (${SKLEARN_PYTHON})` : 'scikit-learn: not installed, skipped');
+  if (torch) log(`${torch} (${torchPython})`);
 
   const rows: Row[] = [];
+  const peaksSeen: Peaks[] = [];
   for (const config of configs) {
     log(`\n${config.name}: generating N=${config.n} D=${config.d} K=${config.k}`);
-    const x = makeBlobs({ n: config.n, d: config.d, k: config.k, seed: 1 });
-    const init = await initialModel(x, config.k, config.model === 'gmm-diag' ? 'diag' : 'full');
-    const gpuRow = await runBackend(config, x, init, await WebGpuBackend.create({ device: gpu.device }), gpu);
+    const x = syntheticData(config);
+    const init = await initialModel(x, config.k, config.model === 'gmm-full' ? 'full' : 'diag');
+    // Measured next to the rows it scales: the machine's load drifts during a run.
+    const peaks = await measurePeaks(gpu);
+    peaksSeen.push(peaks);
+    log(
+      `  roofline: ${(peaks.flops / 1e9).toFixed(1)} GFLOP/s FMA peak, ${(peaks.bytesPerSecond / 1e9).toFixed(1)} GB/s`,
+    );
+    const gpuRow = await runBackend(
+      config,
+      x,
+      init,
+      await WebGpuBackend.create({ device: gpu.device }),
+      gpu,
+      peaks,
+    );
     rows.push(gpuRow);
     log(describe(gpuRow));
-    if (config.set === 'standard' && !flag('--no-cpu')) {
-      const cpuRow = await runBackend(config, x, init, new CpuBackend(), null);
+    if (config.cpuReference && !flag('--no-cpu')) {
+      const cpuRow = await runBackend(config, x, init, new CpuBackend(), null, peaks);
       rows.push(cpuRow);
       log(describe(cpuRow));
     }
-    // scikit-learn on the standard sizes only; PyTorch on every set but the sweep.
-    const peers = [config.set === 'standard' ? sklearn : null, config.set !== 'sweep' ? torch : null];
-    for (const peer of peers) {
-      if (!peer) continue;
-      const peerRow = runPeer(peer, config, x, init);
-      rows.push(peerRow);
-      log(describe(peerRow));
-      for (const r of rows.filter((r) => r.config === config.name && r !== peerRow)) {
-        const speedup = peerRow.msPerIteration / r.msPerIteration;
-        if (peer.name === 'scikit-learn') r.speedupVsSklearn = speedup;
-        else r.speedupVsTorch = speedup;
+    if (config.set === 'standard' && sklearn) {
+      const skRow = runSklearn(config, x, init, peaks, log);
+      rows.push(skRow);
+      log(describe(skRow));
+      for (const r of rows.filter((r) => r.config === config.name && r.backend !== 'scikit-learn')) {
+        r.speedupVsSklearn = skRow.msPerIteration / r.msPerIteration;
+      }
+    }
+    if (config.set !== 'sweep' && torch && torchPython) {
+      const torchRow = runPeer(torchPython, 'torch_em.py', 'pytorch', config, x, init, peaks);
+      rows.push(torchRow);
+      log(describe(torchRow));
+      for (const r of rows.filter((r) => r.config === config.name && r !== torchRow)) {
+        r.speedupVsTorch = torchRow.msPerIteration / r.msPerIteration;
       }
     }
   }
   gpu.release();
 
-  const peerNames = [sklearn, torch].flatMap((p) => (p ? [p.description] : []));
-  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${peerNames.map((p) => `, ${p}`).join('')}`;
+  const peakRange = (values: number[], unit: string) =>
+    `${(Math.min(...values) / 1e9).toFixed(1)} to ${(Math.max(...values) / 1e9).toFixed(1)} ${unit}`;
+  const measured = peaksSeen.length
+    ? `; measured FMA peak ${peakRange(
+        peaksSeen.map((p) => p.flops),
+        'GFLOP/s',
+      )}, read bandwidth ${peakRange(
+        peaksSeen.map((p) => p.bytesPerSecond),
+        'GB/s',
+      )}`
+    : '';
+  const machine = `${gpu.adapterDescription}; host ${process.platform} ${process.arch}, Node ${process.version}${sklearn ? `, scikit-learn ${sklearn}` : ''}${torch ? `, ${torch}` : ''}${measured}`;
   const markdown = toMarkdown(rows, machine, quick);
   const markdownPath = value('--markdown') ?? 'bench/results.md';
   await writeFileAtomic(markdownPath, markdown);
@@ -175,11 +191,12 @@ async function runBackend(
   init: GmmParameters,
   backend: MixtureBackend,
   gpu: GpuContext | null,
+  peaks: Peaks,
 ): Promise<Row> {
   let bound: BoundData | null = null;
   try {
     const uploadStart = performance.now();
-    bound = await backend.bindData(x);
+    bound = await backend.bindData(x, { purpose: config.model === 'kmeans' ? 'kmeans' : 'mixture' });
     if (gpu) await gpu.device.queue.onSubmittedWorkDone();
     const uploadMs = performance.now() - uploadStart;
     const compileStart = performance.now();
@@ -201,13 +218,20 @@ async function runBackend(
     }
     // k-means: the inertia of the final centres, as scikit-learn reports it (one more assignment, untimed).
     if (config.model === 'kmeans') objective = await step();
-    return makeRow(config, backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)', median(wall), objective, {
-      gpuMs: gpuTimes.length ? median(gpuTimes) : null,
-      compileMs: gpu ? compileMs : null,
-      uploadMs: gpu ? uploadMs : null,
-      gpuMb: gpu ? peakGpu / 2 ** 20 : null,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    });
+    return makeRow(
+      config,
+      backend.name === 'webgpu' ? 'webgpu' : 'cpu (float64)',
+      median(wall),
+      objective,
+      peaks,
+      {
+        gpuMs: gpuTimes.length ? median(gpuTimes) : null,
+        compileMs: gpu ? compileMs : null,
+        uploadMs: gpu ? uploadMs : null,
+        gpuMb: gpu ? peakGpu / 2 ** 20 : null,
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
+      },
+    );
   } finally {
     bound?.dispose();
     backend.dispose();
@@ -240,69 +264,116 @@ function lloydSteps(bound: BoundData, init: GmmParameters): () => Promise<number
   };
 }
 
-const TORCH_PROBE =
-  'import torch; d = "cuda" if torch.cuda.is_available() else "cpu"; ' +
-  'print("PyTorch " + torch.__version__ + " on " + (torch.cuda.get_device_name(0) if d == "cuda" else "cpu"))';
+/** Writes the data and the initial model where a Python peer reads them (DATA.npy INIT.json). */
+function writePeerInputs(dir: string, config: BenchConfig, x: Matrix, init: GmmParameters) {
+  const dataPath = join(dir, 'x.npy');
+  const initPath = join(dir, 'init.json');
+  writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
+  const d = init.nFeatures;
+  const covariances = covariancesAsArray(init);
+  const shape = init.covarianceType === 'diag' ? [init.nComponents, d] : [init.nComponents, d, d];
+  const nested = (a: Float64Array, shape: number[]): unknown =>
+    shape.length === 1
+      ? Array.from(a)
+      : Array.from({ length: shape[0] }, (_, i) => {
+          const size = shape.slice(1).reduce((p, v) => p * v, 1);
+          return nested(a.subarray(i * size, (i + 1) * size), shape.slice(1));
+        });
+  writeFileSync(
+    initPath,
+    JSON.stringify({
+      model: config.model === 'kmeans' ? 'kmeans' : 'gmm',
+      weights: Array.from(init.weights),
+      means: nested(init.means, [init.nComponents, d]),
+      covarianceType: init.covarianceType,
+      covariances: nested(covariances, shape),
+      regCovar: REGCOVAR,
+    }),
+  );
+  return { dataPath, initPath };
+}
 
-function runPeer(peer: Peer, config: BenchConfig, x: Matrix, init: GmmParameters): Row {
+interface PeerResult {
+  secondsPerIteration: number;
+  objective: number;
+  nIter: number;
+  timedIterations?: number;
+  peakRssMb: number;
+  device?: string;
+}
+
+/** Runs a peer's script on the configuration's data and initial model; its one JSON line back. */
+function runPython(
+  python: string,
+  script: string,
+  name: string,
+  config: BenchConfig,
+  x: Matrix,
+  init: GmmParameters,
+  extraArgs: string[],
+): PeerResult {
   const dir = mkdtempSync(join(tmpdir(), 'webgpu-em-bench-'));
   try {
-    const dataPath = join(dir, 'x.npy');
-    const initPath = join(dir, 'init.json');
-    const script = new URL(
-      `./${config.model === 'kmeans' ? peer.scripts.kmeans : peer.scripts.gmm}`,
-      import.meta.url,
-    ).pathname;
-    writeFileSync(dataPath, encodeNpy(x.data, x.rows, x.cols));
-    const d = init.nFeatures;
-    const covariances = covariancesAsArray(init);
-    const shape = init.covarianceType === 'diag' ? [init.nComponents, d] : [init.nComponents, d, d];
-    const nested = (a: Float64Array, shape: number[]): unknown =>
-      shape.length === 1
-        ? Array.from(a)
-        : Array.from({ length: shape[0] }, (_, i) => {
-            const size = shape.slice(1).reduce((p, v) => p * v, 1);
-            return nested(a.subarray(i * size, (i + 1) * size), shape.slice(1));
-          });
-    writeFileSync(
-      initPath,
-      JSON.stringify({
-        weights: Array.from(init.weights),
-        means: nested(init.means, [init.nComponents, d]),
-        covarianceType: init.covarianceType,
-        covariances: nested(covariances, shape),
-        regCovar: REGCOVAR,
-        model: config.model === 'kmeans' ? 'kmeans' : 'gmm',
-      }),
-    );
+    const { dataPath, initPath } = writePeerInputs(dir, config, x, init);
     const env = { ...process.env };
     // Set on some machines for old OpenBLAS builds; they slow a current one down (see the README).
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const result = spawnSync(peer.python, [script, dataPath, initPath, String(config.iterations)], {
-      encoding: 'utf8',
-      env,
-      maxBuffer: 1 << 20,
-    });
-    if (result.status !== 0)
-      throw new Error(`${peer.name} run failed: ${result.stderr.trim().split('\n').pop()}`);
-    const out = JSON.parse(result.stdout) as {
-      secondsPerIteration: number;
-      objective: number;
-      peakRssMb: number;
-      device?: string;
-    };
-    const name = out.device ? `${peer.name} (${out.device})` : peer.name;
-    return makeRow(config, name, out.secondsPerIteration * 1000, out.objective, {
-      gpuMs: null,
-      compileMs: null,
-      uploadMs: null,
-      gpuMb: null,
-      peakRssMb: out.peakRssMb,
-    });
+    const result = spawnSync(
+      python,
+      [benchFile(script), dataPath, initPath, String(config.iterations), ...extraArgs],
+      { encoding: 'utf8', env, maxBuffer: 1 << 20 },
+    );
+    if (result.status !== 0) throw new Error(`${name} run failed: ${result.stderr.trim().split('\n').pop()}`);
+    return JSON.parse(result.stdout) as PeerResult;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function runSklearn(
+  config: BenchConfig,
+  x: Matrix,
+  init: GmmParameters,
+  peaks: Peaks,
+  log: (line: string) => void,
+): Row {
+  const script = config.model === 'kmeans' ? 'sklearn_kmeans.py' : 'sklearn_gmm.py';
+  const out = runPython(SKLEARN_PYTHON, script, 'scikit-learn', config, x, init, [
+    String(config.sklearnIterations),
+  ]);
+  log(`  scikit-learn timed ${out.timedIterations} iterations (of ${config.sklearnIterations} asked)`);
+  if (out.nIter < config.iterations + 1) {
+    log(`  scikit-learn converged after ${out.nIter} iterations: its objective is not at the same iteration`);
+  }
+  return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.objective, peaks, {
+    gpuMs: null,
+    compileMs: null,
+    uploadMs: null,
+    gpuMb: null,
+    peakRssMb: out.peakRssMb,
+  });
+}
+
+/** A peer timed over the same iterations as the GPU rows (bench/torch_em.py). */
+function runPeer(
+  python: string,
+  script: string,
+  name: string,
+  config: BenchConfig,
+  x: Matrix,
+  init: GmmParameters,
+  peaks: Peaks,
+): Row {
+  const out = runPython(python, script, name, config, x, init, []);
+  const label = out.device ? `${name} (${out.device})` : name;
+  return makeRow(config, label, out.secondsPerIteration * 1000, out.objective, peaks, {
+    gpuMs: null,
+    compileMs: null,
+    uploadMs: null,
+    gpuMb: null,
+    peakRssMb: out.peakRssMb,
+  });
 }
 
 function makeRow(
@@ -310,9 +381,12 @@ function makeRow(
   backend: string,
   ms: number,
   objective: number,
+  peaks: Peaks,
   extra: Pick<Row, 'compileMs' | 'uploadMs' | 'gpuMb' | 'peakRssMb'> & { gpuMs: number | null },
 ): Row {
   const { flop, bytes } = workPerIteration(config.model, config.n, config.d, config.k);
+  // The roofline time: whichever of compute and memory traffic takes longer at the peaks.
+  const bound = Math.max(flop / peaks.flops, bytes / peaks.bytesPerSecond);
   return {
     config: config.name,
     backend,
@@ -325,6 +399,7 @@ function makeRow(
     throughput: (config.n * config.k) / (ms / 1000),
     gflops: flop / (ms / 1000) / 1e9,
     gbps: bytes / (ms / 1000) / 1e9,
+    rooflinePct: (100 * bound) / (ms / 1000),
     compileMs: extra.compileMs,
     uploadMs: extra.uploadMs,
     peakRssMb: extra.peakRssMb,
@@ -341,20 +416,46 @@ function describe(r: Row): string {
 }
 
 /**
- * The fixed initial model: k-means++ centres drawn from (at most) the first 100k samples, then
- * weights and covariances from every sample's nearest centre.
+ * The fixed initial model: k-means++ centres drawn from (at most) the first 100k samples (fewer
+ * for wide data, where the float64 seeding would take minutes), then weights and covariances
+ * from every sample's nearest centre.
  */
 async function initialModel(x: Matrix, k: number, type: CovarianceType): Promise<GmmParameters> {
-  const head = Math.min(x.rows, 100_000);
+  const head = Math.min(x.rows, 100_000, Math.floor(1e8 / (x.cols * k)));
   const sample = { data: x.data.subarray(0, head * x.cols), rows: head, cols: x.cols };
   const centres = await kmeansPlusPlus(await new CpuBackend().bindData(sample), sample, k, new Random(7));
   return parametersFromCentres(x, centres, REGCOVAR, type);
+}
+
+/**
+ * The configuration's data: correlated Gaussian blobs; wider than 64 features, isotropic blobs
+ * with a scale per cluster (the correlated generator costs N x D^2).
+ */
+function syntheticData(config: BenchConfig): Matrix {
+  const { n, d, k, spread } = config;
+  if (d <= 64) return makeBlobs({ n, d, k, spread, seed: 1 });
+  const rng = new Random(1);
+  const centres = Float64Array.from({ length: k * d }, () => rng.normal() * spread);
+  const scales = Float64Array.from({ length: k }, () => 0.5 + rng.uniform());
+  const data = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    const c = r % k;
+    for (let i = 0; i < d; i++) data[r * d + i] = centres[c * d + i] + scales[c] * rng.normal();
+  }
+  return { data, rows: n, cols: d };
 }
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function sklearnVersion(): string | false {
+  const r = spawnSync(SKLEARN_PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], {
+    encoding: 'utf8',
+  });
+  return r.status === 0 ? r.stdout.trim() : false;
 }
 
 const fmt = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
@@ -369,6 +470,7 @@ const HEADER = [
   'N·K·it/s',
   'GFLOP/s',
   'GB/s',
+  'roofline %',
   'compile ms',
   'upload ms',
   'peak RSS MB',
@@ -387,6 +489,7 @@ function cells(r: Row): string[] {
     si(r.throughput),
     fmt(r.gflops, 2),
     fmt(r.gbps, 2),
+    fmt(r.rooflinePct, 1),
     fmt(r.compileMs, 0),
     fmt(r.uploadMs, 0),
     fmt(r.peakRssMb, 0),

@@ -1,6 +1,6 @@
 """Times scikit-learn's GaussianMixture on the same data and initial model as the webgpu-em bench.
 
-Usage: sklearn_gmm.py DATA.npy INIT.json ITERS
+Usage: sklearn_gmm.py DATA.npy INIT.json ITERS TIMING_ITERS
 Prints one JSON object: seconds per EM iteration, the mean log-likelihood reached, versions.
 """
 import json
@@ -13,7 +13,7 @@ from sklearn_timing import per_iteration, report
 
 
 def main() -> None:
-    data_path, init_path, iters = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    data_path, init_path, iters, timing_iters = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     x = np.load(data_path)
     with open(init_path) as f:
         init = json.load(f)
@@ -40,10 +40,10 @@ def main() -> None:
             precisions_init=precisions,
         )
 
-    seconds, gmm = per_iteration(make, x, iters)
+    seconds, gmm, timed = per_iteration(make, x, iters, timing_iters)
     # lower_bound_ is the mean log-likelihood at the E-step of iteration iters + 1: the bench runs
     # webgpu-em for 1 warm-up + iters iterations, so both report the same quantity.
-    report(seconds, float(gmm.lower_bound_), int(gmm.n_iter_), dtype=str(x.dtype))
+    report(seconds, float(gmm.lower_bound_), int(gmm.n_iter_), timed, dtype=str(x.dtype))
 
 
 if __name__ == "__main__":

@@ -1,53 +1,140 @@
-// k-means assignment (hard E-step): one thread per sample. Squared Euclidean distances are
-// summed from (x_i - mu_ki)^2, never expanded as x^2 - 2 x mu + mu^2 (which cancels in
-// float32). Writes the nearest centre (ties: the lowest index) as a float label and its squared
-// distance, or, with ALL, the squared distance to every centre.
+// k-means assignment (hard E-step) as a tiled distance product, as in Faiss and cuML:
+// ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, ranked by ||c||^2 - 2 x.c (||x||^2 is the same for
+// every centre). Expanded in float32 this cancels for data far from the origin or of large
+// magnitude, so the kernel ranks on x' = (x - m) s, the sample shifted and scaled inside the
+// kernel (m and the power of two s come with the centres: a caller's or a streamed buffer gets
+// them too), against c' = (c - m) s and n' = ||c'||^2 prepared on the host in float64; s makes
+// |c'| about 1, so no product overflows and no digit is lost to the offset.
+//
+// Register blocking for SIMD-on-CPU adapters and GPUs alike: an invocation owns ROWS rows and
+// walks the centres in tiles of 8 (two vec4 accumulators per row), so each load of a sample
+// value feeds 8 multiply-adds and each load of a centre value ROWS; D is streamed from memory,
+// so no workgroup memory or private array bounds it and no barrier sits in the loop.
+//
+// Each row's label goes to `labels` plus one (0: none yet), with bit 31 set when it differs
+// from the label the row had there before (the statistics kernel counts those: Lloyd stops
+// when none changed). With WRITE_DIST the winner's squared distance is recomputed in the
+// direct form, sum (x - c)^2 on the unshifted values, and written to `dist` (predict,
+// relocation); otherwise `dist` gets the ranking score, unused (the sums kernel recomputes the
+// inertia in the direct form).
 
 override D: u32;
 override K: u32;
-override ALL: bool = false;
-const MAX_D: u32 = 64u;
+override WRITE_DIST: bool = false;
 const WORKGROUP: u32 = 64u;
+// Rows per invocation and centres per tile (two vec4 accumulators); layout.ts KMEANS_ROWS, KMEANS_TILE.
+const ROWS: u32 = 4u;
+const TILE: u32 = 8u;
+const CHANGED: u32 = 0x80000000u;
 
 //!include chunk.wgsl
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-// centres (K*D) | unused (K) | shifts (K*D): the layout of the mixture kernels without precisions
-@group(0) @binding(2) var<storage, read> comp: array<f32>;
-// labels (one per row), or with ALL the N x K squared distances
-@group(0) @binding(3) var<storage, read_write> resp: array<f32>;
-// squared distance to the nearest centre
-@group(0) @binding(4) var<storage, read_write> loglik: array<f32>;
+// Per tile t of 8 centres: for each feature i the 8 values c'_i at vec4 index (t * D + i) * 2;
+// after all tiles, the 8 norms n' of tile t at index (tiles * D + t) * 2 (padding: c' = 0, n' = 3e38).
+@group(0) @binding(2) var<storage, read> tiles: array<vec4<f32>>;
+// The raw centres (K * D), then m s (D), then s.
+@group(0) @binding(3) var<storage, read> centres: array<f32>;
+@group(0) @binding(4) var<storage, read_write> labels: array<u32>;
+@group(0) @binding(5) var<storage, read_write> dist: array<f32>;
 
-@compute @workgroup_size(WORKGROUP)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = (wid.y * chunk.grid_width + wid.x) * WORKGROUP + lid;
+struct Best {
+  score: f32,
+  index: u32,
+}
+
+// Folds the 8 scores of tile t into best (ties: the lowest index, as the tiles come in order).
+fn fold(b: Best, s0: vec4<f32>, s1: vec4<f32>, t: u32) -> Best {
+  var r = b;
+  let k = t * TILE;
+  if (s0.x < r.score) { r = Best(s0.x, k); }
+  if (s0.y < r.score) { r = Best(s0.y, k + 1u); }
+  if (s0.z < r.score) { r = Best(s0.z, k + 2u); }
+  if (s0.w < r.score) { r = Best(s0.w, k + 3u); }
+  if (s1.x < r.score) { r = Best(s1.x, k + 4u); }
+  if (s1.y < r.score) { r = Best(s1.y, k + 5u); }
+  if (s1.z < r.score) { r = Best(s1.z, k + 6u); }
+  if (s1.w < r.score) { r = Best(s1.w, k + 7u); }
+  return r;
+}
+
+fn finish(row: u32, b: Best, cols: u32) {
   if (row >= chunk.row_count) {
     return;
   }
-  var x_row: array<f32, MAX_D>;
-  for (var i = 0u; i < D; i++) {
-    x_row[i] = x[row * D + i];
-  }
-  var best = 0u;
-  var best_dist = 3.0e38;
-  for (var k = 0u; k < K; k++) {
-    var dist = 0.0;
-    for (var i = 0u; i < D; i++) {
-      let t = x_row[i] - comp[k * D + i];
-      dist = fma(t, t, dist);
-    }
-    if (ALL) {
-      resp[row * K + k] = dist;
-    }
-    if (dist < best_dist) {
-      best_dist = dist;
-      best = k;
+  var value = b.score;
+  if (WRITE_DIST) {
+    value = 0.0;
+    for (var i = 0u; i < cols; i++) {
+      let t = x[row * D + i] - centres[b.index * D + i];
+      value = fma(t, t, value);
     }
   }
-  if (!ALL) {
-    resp[row] = f32(best);
+  dist[row] = value;
+  let tag = b.index + 1u;
+  let before = labels[row] & ~CHANGED;
+  labels[row] = tag | select(0u, CHANGED, before != tag);
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let base = (wid.y * chunk.grid_width + wid.x) * WORKGROUP * ROWS + lid;
+  // Rows past the end compute on the last row and write nothing (no divergent exit before the loop).
+  let last = chunk.row_count - 1u;
+  let x0 = min(base, last) * D;
+  let x1 = min(base + WORKGROUP, last) * D;
+  let x2 = min(base + 2u * WORKGROUP, last) * D;
+  let x3 = min(base + 3u * WORKGROUP, last) * D;
+  // Loop bounds as values the compiler cannot see: LLVM-based adapters (lavapipe) unroll loops
+  // of constant trip count, which costs seconds of compilation at the first dispatch.
+  let live = chunk.row_count > 0u;
+  let cols = select(0u, D, live);
+  let tile_count = select(0u, (K + TILE - 1u) / TILE, live);
+  let scale = centres[K * D + D];
+  let shift = K * D;
+  var b0 = Best(3.0e38, 0u);
+  var b1 = b0;
+  var b2 = b0;
+  var b3 = b0;
+  for (var t = 0u; t < tile_count; t++) {
+    var a00 = vec4<f32>();
+    var a01 = vec4<f32>();
+    var a10 = vec4<f32>();
+    var a11 = vec4<f32>();
+    var a20 = vec4<f32>();
+    var a21 = vec4<f32>();
+    var a30 = vec4<f32>();
+    var a31 = vec4<f32>();
+    var c = t * D * 2u;
+    for (var i = 0u; i < cols; i++) {
+      let c0 = tiles[c];
+      let c1 = tiles[c + 1u];
+      let ms = centres[shift + i];
+      let v0 = vec4<f32>(fma(x[x0 + i], scale, -ms));
+      let v1 = vec4<f32>(fma(x[x1 + i], scale, -ms));
+      let v2 = vec4<f32>(fma(x[x2 + i], scale, -ms));
+      let v3 = vec4<f32>(fma(x[x3 + i], scale, -ms));
+      a00 = fma(v0, c0, a00);
+      a01 = fma(v0, c1, a01);
+      a10 = fma(v1, c0, a10);
+      a11 = fma(v1, c1, a11);
+      a20 = fma(v2, c0, a20);
+      a21 = fma(v2, c1, a21);
+      a30 = fma(v3, c0, a30);
+      a31 = fma(v3, c1, a31);
+      c += 2u;
+    }
+    let n = (tile_count * D + t) * 2u;
+    let n0 = tiles[n];
+    let n1 = tiles[n + 1u];
+    b0 = fold(b0, n0 - 2.0 * a00, n1 - 2.0 * a01, t);
+    b1 = fold(b1, n0 - 2.0 * a10, n1 - 2.0 * a11, t);
+    b2 = fold(b2, n0 - 2.0 * a20, n1 - 2.0 * a21, t);
+    b3 = fold(b3, n0 - 2.0 * a30, n1 - 2.0 * a31, t);
   }
-  loglik[row] = best_dist;
+  finish(base, b0, cols);
+  finish(base + WORKGROUP, b1, cols);
+  finish(base + 2u * WORKGROUP, b2, cols);
+  finish(base + 3u * WORKGROUP, b3, cols);
 }

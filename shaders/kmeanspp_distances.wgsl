@@ -1,8 +1,8 @@
 // One k-means++ step over the samples: for a candidate centre c, the squared distance of every
 // sample to its nearest chosen centre if c were added, min(closest_n, ||x_n - c||^2) (or just
-// ||x_n - c||^2 for the first centre), and its sum per block of rows, reduced in workgroup
-// memory in a fixed order. The host draws the next centre with probability proportional to
-// these distances from the block sums and one block's values.
+// ||x_n - c||^2 for the first centre), and each thread's sum over its rows. The host adds a
+// block's WORKGROUP thread sums in a fixed order (in float64) and draws the next centre with
+// probability proportional to these distances from the block sums and one block's values.
 
 override D: u32;
 const WORKGROUP: u32 = 64u;
@@ -11,7 +11,7 @@ const ROWS_PER_THREAD: u32 = 4u;
 struct Step {
   row_offset: u32,   // first row of this chunk in the whole data set
   row_count: u32,    // rows in this chunk
-  block_offset: u32, // this chunk's first block in block_sums
+  block_offset: u32, // this chunk's first block in thread_sums (WORKGROUP sums per block)
   first: u32,        // 1 for the first centre: no previous distances
 }
 
@@ -20,19 +20,22 @@ struct Step {
 @group(0) @binding(2) var<storage, read> candidate: array<f32>;
 @group(0) @binding(3) var<storage, read> closest: array<f32>;
 @group(0) @binding(4) var<storage, read_write> trial: array<f32>;
-@group(0) @binding(5) var<storage, read_write> block_sums: array<f32>;
-
-var<workgroup> partial: array<f32, WORKGROUP>;
+@group(0) @binding(5) var<storage, read_write> thread_sums: array<f32>;
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let block = wid.x;
+  // D and the row count as values the compiler cannot see: LLVM-based adapters (lavapipe)
+  // unroll loops of constant trip count, which for small D costs a second of compilation at the
+  // first dispatch and gains nothing.
+  let cols = select(0u, D, step.row_count > 0u);
+  let rows = select(0u, ROWS_PER_THREAD, step.row_count > 0u);
   var sum = 0.0;
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+  for (var r = 0u; r < rows; r++) {
     let row = block * WORKGROUP * ROWS_PER_THREAD + r * WORKGROUP + lid;
     if (row < step.row_count) {
       var dist = 0.0;
-      for (var i = 0u; i < D; i++) {
+      for (var i = 0u; i < cols; i++) {
         let t = x[row * D + i] - candidate[i];
         dist = fma(t, t, dist);
       }
@@ -44,15 +47,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       sum += dist;
     }
   }
-  partial[lid] = sum;
-  workgroupBarrier();
-  for (var stride = WORKGROUP / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    block_sums[step.block_offset + block] = partial[0];
-  }
+  thread_sums[(step.block_offset + block) * WORKGROUP + lid] = sum;
 }

@@ -435,6 +435,7 @@ describe('no silent garbage', () => {
         counts: Float64Array.of(2),
         firstMoment: Float64Array.of(poison === 'kmeans' ? NaN : 0),
         inertia: 1,
+        changed: 0,
       }),
       seedingPass: async () => ({ potential: 1, sample: async () => 0, release: () => {} }),
       assign: async () => ({

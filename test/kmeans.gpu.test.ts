@@ -9,6 +9,8 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, KMeans, gpuAllocations, selectGaussianMixture } from '../src/index.js';
+import { kmeansPlusPlus } from '../src/models/init.js';
+import { Random } from '../src/models/random.js';
 import { makeBlobs, maxAbs, maxAbsDiff } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
 
@@ -17,6 +19,20 @@ beforeAll(async () => {
   gpu = await requireGpu();
 });
 afterAll(() => gpu?.release());
+
+/**
+ * Isotropic blobs (the correlated generator costs N x D^2, too slow at D = 2048): centres
+ * `spread` apart per coordinate around `offset`, noise of scale `noise`.
+ */
+function wideBlobs(n: number, d: number, k: number, spread: number, offset: number, noise = 1) {
+  const rng = new Random(11);
+  const centres = Float64Array.from({ length: k * d }, () => offset + rng.normal() * spread);
+  const data = new Float32Array(n * d);
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < d; i++) data[r * d + i] = centres[(r % k) * d + i] + noise * rng.normal();
+  }
+  return { data, rows: n, cols: d };
+}
 
 describe('k-means on the GPU', () => {
   it('one Lloyd pass: counts, sums and inertia equal the reference', async () => {
@@ -70,6 +86,77 @@ describe('k-means on the GPU', () => {
     for (let i = 1; i < g.history.length; i++) {
       expect(g.history[i].inertia).toBeLessThanOrEqual(g.history[i - 1].inertia * (1 + 1e-6));
     }
+  });
+
+  it('wide data (D = 2048, far from the origin): a Lloyd pass and k-means++ equal the reference', async () => {
+    // The distance product ranks on data shifted and scaled inside the kernel: at an offset of
+    // 1e4 (float32 spacing 1e-3) an unshifted x.c would cancel away the unit-scale differences.
+    const d = 2048;
+    const x = wideBlobs(1500, d, 6, 1, 1e4);
+    const cpuBound = await new CpuBackend().bindData(x);
+    const bound = await (
+      await WebGpuBackend.create({ device: gpu.device })
+    ).bindData(x, { purpose: 'kmeans' });
+    const seedsCpu = await kmeansPlusPlus(cpuBound, x, 6, new Random(2));
+    const seeds = await kmeansPlusPlus(bound, x, 6, new Random(2));
+    expect(Array.from(seeds)).toEqual(Array.from(seedsCpu));
+    // Centres between samples (means of row pairs), so no distance is a tie at zero.
+    const centres = new Float64Array(6 * d);
+    for (let c = 0; c < 6; c++) {
+      for (let i = 0; i < d; i++)
+        centres[c * d + i] = Math.fround((x.data[c * d + i] + x.data[(c + 6) * d + i]) / 2);
+    }
+    const cpu = await cpuBound.kmeansStatistics(centres, 6);
+    const g = await bound.kmeansStatistics(centres, 6);
+    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+    expect(maxAbsDiff(g.firstMoment, cpu.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment));
+    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+    expect(g.changed).toBe(x.rows);
+    const a = await bound.assign(centres, 6, { allDistances: true });
+    const b = await cpuBound.assign(centres, 6, { allDistances: true });
+    expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
+    expect(maxAbsDiff(a.minDistances, b.minDistances)).toBeLessThan(1e-4 * maxAbs(b.minDistances));
+    expect(maxAbsDiff(a.distances!, b.distances!)).toBeLessThan(1e-4 * maxAbs(b.distances!));
+    // The same centres again: no label changes.
+    expect((await bound.kmeansStatistics(centres, 6)).changed).toBe(0);
+    bound.dispose();
+  });
+
+  it('large magnitudes (1e15) keep exact labels and a finite inertia', async () => {
+    // Squared distances near 1e31: no product may overflow float32 on the way.
+    const x = wideBlobs(4000, 24, 5, 1e15, 0, 1e14);
+    const centres = Float64Array.from(x.data.slice(0, 5 * 24));
+    const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 5);
+    const bound = await (
+      await WebGpuBackend.create({ device: gpu.device })
+    ).bindData(x, { purpose: 'kmeans' });
+    const g = await bound.kmeansStatistics(centres, 5);
+    bound.dispose();
+    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+  });
+
+  it('stops when no label changes, even with tol 0, as the reference does', async () => {
+    const x = makeBlobs({ n: 20_000, d: 8, k: 6, spread: 8, seed: 4 });
+    const fit = async (backend: 'cpu' | 'webgpu') => {
+      const km = new KMeans({
+        nClusters: 6,
+        tol: 0,
+        maxIter: 300,
+        seed: 1,
+        backend,
+        device: backend === 'webgpu' ? gpu.device : undefined,
+      });
+      await km.fit(x);
+      km.dispose();
+      return km;
+    };
+    const [c, g] = [await fit('cpu'), await fit('webgpu')];
+    expect(g.converged).toBe(true);
+    expect(g.nIter).toBeLessThan(300);
+    expect(g.nIter).toBe(c.nIter);
+    expect(c.converged).toBe(true);
+    expect(Math.abs(g.inertia - c.inertia) / c.inertia).toBeLessThan(1e-5);
   });
 
   it('GMM init "kmeans" runs k-means on the same device', async () => {

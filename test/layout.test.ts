@@ -4,6 +4,10 @@ import { loadShader, setShaderLoader } from '../src/gpu/shader-source.js';
 import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
+  KMEANS_ROWS,
+  KMEANS_SUMS_WORKGROUP,
+  KMEANS_TILE,
+  KMEANS_WORKGROUP,
   MAX_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
@@ -11,6 +15,7 @@ import {
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
+  packKMeansCentres,
   packU32Struct,
   statsLayout,
   statsPerComponent,
@@ -34,7 +39,13 @@ function constant(source: string, name: string): number {
 describe('host layouts match the WGSL declarations', () => {
   it('the Chunk uniform is declared once and included by every kernel that reads it', async () => {
     expect(structFields(shader('chunk.wgsl'), 'Chunk')).toEqual([...CHUNK_FIELDS]);
-    const kernels = ['gmm_estep.wgsl', 'sufficient_stats.wgsl', 'kmeans_assign.wgsl', 'kmeans_sums.wgsl'];
+    const kernels = [
+      'gmm_estep.wgsl',
+      'sufficient_stats.wgsl',
+      'kmeans_assign.wgsl',
+      'kmeans_sums.wgsl',
+      'kmeans_distances.wgsl',
+    ];
     for (const name of kernels) {
       expect(shader(name)).toMatch(/^\/\/!include chunk\.wgsl$/m);
       expect(structFields(await loadShader(name), 'Chunk')).toEqual([...CHUNK_FIELDS]);
@@ -64,6 +75,11 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('sufficient_stats.wgsl'), 'PER_THREAD')).toBe(STATS_PER_THREAD);
     expect(constant(shader('sufficient_stats.wgsl'), 'WORKGROUP')).toBe(STATS_WORKGROUP);
     expect(constant(shader('reduce_partials.wgsl'), 'WORKGROUP')).toBe(REDUCE_WORKGROUP);
+    expect(constant(shader('kmeans_assign.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
+    expect(constant(shader('kmeans_assign.wgsl'), 'ROWS')).toBe(KMEANS_ROWS);
+    expect(constant(shader('kmeans_assign.wgsl'), 'TILE')).toBe(KMEANS_TILE);
+    expect(constant(shader('kmeans_distances.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
+    expect(constant(shader('kmeans_sums.wgsl'), 'WORKGROUP')).toBe(KMEANS_SUMS_WORKGROUP);
     expect(statsPerComponent(MAX_FEATURES)).toBe((65 * 66) / 2);
   });
 
@@ -103,5 +119,38 @@ describe('host layouts match the WGSL declarations', () => {
     for (const f of files.filter((f) => f !== 'chunk.wgsl')) {
       expect(shader(f)).toMatch(/@compute @workgroup_size\(\w+\)\s*fn main\(/);
     }
+  });
+
+  it('k-means centre tiles: shifted, scaled by a power of two, padded, ranking as the direct form', () => {
+    const k = 10;
+    const d = 3;
+    const c = Float64Array.from({ length: k * d }, (_, e) => 1e4 + ((e * 7919) % 101) / 7);
+    const { tiles, centres } = packKMeansCentres(c, k, d);
+    expect(tiles.length).toBe(2 * (d + 1) * KMEANS_TILE);
+    const scale = centres[k * d + d];
+    expect(Number.isInteger(Math.log2(scale))).toBe(true);
+    expect(Array.from(centres.subarray(0, k * d))).toEqual(Array.from(c, Math.fround));
+    const at = (j: number, i: number) =>
+      tiles[(Math.floor(j / KMEANS_TILE) * d + i) * KMEANS_TILE + (j % KMEANS_TILE)];
+    const norm = (j: number) => tiles[2 * d * KMEANS_TILE + j];
+    for (let j = 0; j < k; j++) {
+      for (let i = 0; i < d; i++) {
+        expect(Math.abs(at(j, i))).toBeLessThanOrEqual(1);
+        // c' = (c - m) s, rounded once (m s is exact: a power-of-two scale).
+        const m = centres[k * d + i] / scale;
+        expect(at(j, i)).toBe(Math.fround((c[j * d + i] - m) * scale));
+      }
+    }
+    for (let j = k; j < 2 * KMEANS_TILE; j++) expect(norm(j)).toBeGreaterThan(1e38);
+    // ||c'||^2 - 2 x'.c' ranks a sample's centres as ||x - c||^2 does.
+    const x = [1e4 + 3.1, 1e4 + 7.7, 1e4 + 0.4];
+    const direct = Array.from({ length: k }, (_, j) => x.reduce((a, v, i) => a + (v - c[j * d + i]) ** 2, 0));
+    const xs = x.map((v, i) => v * scale - centres[k * d + i]);
+    const score = Array.from(
+      { length: k },
+      (_, j) => norm(j) - 2 * xs.reduce((a, v, i) => a + v * at(j, i), 0),
+    );
+    const order = (v: number[]) => v.map((_, j) => j).sort((a, b) => v[a] - v[b]);
+    expect(order(score)).toEqual(order(direct));
   });
 });

@@ -32,6 +32,11 @@ export interface KMeansStatistics {
   readonly firstMoment: Float64Array;
   /** Sum of squared distances to the nearest centre. */
   readonly inertia: number;
+  /**
+   * Samples whose nearest centre differs from the previous pass over the same bound data with
+   * the same K (every sample on the first): Lloyd has converged when none changed.
+   */
+  readonly changed: number;
 }
 
 /** Nearest centres of every sample. */
@@ -54,6 +59,9 @@ export interface SeedingState {
   sample(u: number): Promise<number>;
   release(): void;
 }
+
+/** Which models bound data serves; backends may take wider data for some. */
+export type DataPurpose = 'mixture' | 'kmeans';
 
 /** Samples resident on a backend (uploaded once, evaluated many times). */
 export interface BoundData {
@@ -86,8 +94,10 @@ export interface BoundData {
   dispose(): void;
 }
 
-/** How long-running passes on bound data may be stopped. */
+/** What data is bound for, and how long-running passes on it may be stopped. */
 export interface BindOptions {
+  /** Which models the data serves ('mixture' by default). */
+  readonly purpose?: DataPurpose;
   /**
    * Checked between chunks of rows by backends that compute on the calling thread (the CPU),
    * so that an abort takes effect within a fraction of a second.
@@ -101,6 +111,10 @@ export interface MixtureBackend {
   readonly name: BackendName;
   /** The adapter that runs it, or null on the CPU. */
   readonly adapterDescription: string | null;
+  /**
+   * Uploads X for the models of `options.purpose` ('mixture' by default; 'kmeans' data may be
+   * wider on the GPU, whose k-means kernels take more features than the mixture kernels).
+   */
   bindData(x: Matrix, options?: BindOptions): Promise<BoundData>;
   /** Frees everything the backend owns (devices it created included). Idempotent. */
   dispose(): void;

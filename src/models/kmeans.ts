@@ -28,7 +28,8 @@ export interface KMeansOptions {
   maxIter?: number;
   /**
    * Stop when the squared centre shift, summed over centres, is at most tol times the mean
-   * per-feature variance of the data (scikit-learn's rule); default 1e-4.
+   * per-feature variance of the data, or when no label changed (scikit-learn's rules, the
+   * second even with tol 0); default 1e-4.
    */
   tol?: number;
   /** Initialisations; the one with the lowest inertia wins. Default 1. */
@@ -121,8 +122,9 @@ class LloydRun {
     let shift = 0;
     for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
     this.centres = next;
-    // Unchanged labels give identical sums and so a shift of exactly 0.
-    this.converged = shift <= this.tolAbs;
+    // As scikit-learn: converged when no label changed (even with tol = 0; the first pass
+    // has no earlier labels), or when the centres moved by at most tol.
+    this.converged = (this.history.length > 0 && stats.changed === 0) || shift <= this.tolAbs;
     const record = {
       iteration: this.history.length + 1,
       inertia: stats.inertia,
@@ -163,7 +165,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
 
   constructor(options: KMeansOptions) {
     const resolved = resolveOptions(options);
-    super(resolved.backend, resolved, 'KMeans');
+    super(resolved.backend, resolved, 'KMeans', 'kmeans');
     this.options = resolved;
     this.rng = new Random(this.options.seed);
   }

@@ -1,4 +1,4 @@
-import type { BoundData } from '../backends/backend.js';
+import type { BoundData, DataPurpose } from '../backends/backend.js';
 import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
@@ -41,6 +41,8 @@ export abstract class IterativeModel<Iteration> {
     gpu: GpuOptions,
     /** How messages name the model: 'model', 'KMeans'. */
     private readonly noun: string,
+    /** Which models the bound samples serve (the GPU takes wider data for k-means). */
+    private readonly purpose: DataPurpose = 'mixture',
   ) {
     this.backendHandle = new LazyBackend(backend, gpu);
   }
@@ -86,7 +88,7 @@ export abstract class IterativeModel<Iteration> {
     if (this.samples && sameMatrix(this.samples.matrix, matrix)) return this.samples.data;
     this.releaseSamples();
     const generation = this.generation;
-    const data = await this.backendHandle.bind(matrix, { signal });
+    const data = await this.backendHandle.bind(matrix, { signal, purpose: this.purpose });
     if (generation !== this.generation) {
       // dispose() came while the samples were uploading.
       data.dispose();
@@ -124,7 +126,7 @@ export abstract class IterativeModel<Iteration> {
    */
   protected async withSamples<T>(matrix: Matrix, pass: (data: BoundData) => Promise<T>): Promise<T> {
     if (this.samples && sameMatrix(this.samples.matrix, matrix)) return pass(this.samples.data);
-    const data = await this.backendHandle.bind(matrix);
+    const data = await this.backendHandle.bind(matrix, { purpose: this.purpose });
     try {
       return await pass(data);
     } finally {

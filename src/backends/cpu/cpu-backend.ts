@@ -53,6 +53,8 @@ class CpuBoundData implements BoundData {
   readonly lastGpuSeconds = null;
   private readonly x: Float64Array;
   private disposed = false;
+  /** Labels of the last k-means pass, to count those that change. */
+  private lastLabels: { k: number; labels: Int32Array } | null = null;
 
   constructor(
     m: Matrix,
@@ -144,11 +146,14 @@ class CpuBoundData implements BoundData {
     const d = this.cols;
     const counts = new Float64Array(k);
     const firstMoment = new Float64Array(k * d);
-    let inertia = 0;
+    if (this.lastLabels?.k !== k) this.lastLabels = { k, labels: new Int32Array(this.rows).fill(-1) };
+    const last = this.lastLabels.labels;
+    // [inertia, changed labels], carried through a plain function (captured doubles are boxed).
+    const totals = new Float64Array(2);
     await this.inBlocks(k * d, (from, to) => {
-      inertia = kmeansRows(this.x, d, centres, k, from, to, counts, firstMoment, inertia);
+      kmeansRows(this.x, d, centres, k, from, to, counts, firstMoment, last, totals);
     });
-    return { nClusters: k, nFeatures: d, counts, firstMoment, inertia };
+    return { nClusters: k, nFeatures: d, counts, firstMoment, inertia: totals[0], changed: totals[1] };
   }
 
   async assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
@@ -255,15 +260,21 @@ function kmeansRows(
   to: number,
   counts: Float64Array,
   firstMoment: Float64Array,
-  inertia: number,
-): number {
+  lastLabels: Int32Array,
+  totals: Float64Array,
+): void {
+  let inertia = totals[0];
+  let changed = totals[1];
   for (let n = from; n < to; n++) {
     const [best, dist] = nearestCentre(x, d, n, centres, k);
+    if (lastLabels[n] !== best) changed++;
+    lastLabels[n] = best;
     counts[best] += 1;
     inertia += dist;
     for (let i = 0; i < d; i++) firstMoment[best * d + i] += x[n * d + i] - centres[best * d + i];
   }
-  return inertia;
+  totals[0] = inertia;
+  totals[1] = changed;
 }
 
 /** Distances of rows [from, to) to the nearest centre so far; returns the running potential. */

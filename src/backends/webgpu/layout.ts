@@ -63,24 +63,20 @@ export const REDUCE_WORKGROUP = 64;
 
 /**
  * Which sums a pass produces: 'full' every pair (full and tied covariances), 'diagonal' the
- * squares only (diag and spherical), both by sufficient_stats.wgsl; 'hard' the first moments
- * and counts of hard assignments (k-means), by kmeans_sums.wgsl.
+ * squares only (diag and spherical), both by sufficient_stats.wgsl.
  */
-export type StatsKind = 'full' | 'diagonal' | 'hard';
+export type StatsKind = 'full' | 'diagonal';
 
 /**
  * Number of sums per component: pairs i >= j over (x - c, 1), i.e. 1 + D + D(D+1)/2; with a
- * diagonal precision only the squares, the first moments and the count, 2D + 1; for k-means
- * the first moments and the count, D + 1.
+ * diagonal precision only the squares, the first moments and the count, 2D + 1.
  */
 export function statsPerComponent(d: number, kind: StatsKind = 'full'): number {
-  if (kind === 'hard') return d + 1;
   return kind === 'diagonal' ? 2 * d + 1 : ((d + 1) * (d + 2)) / 2;
 }
 
 /** Floats of precision factors per component in the `comp` buffer. */
 function precisionSize(d: number, kind: StatsKind): number {
-  if (kind === 'hard') return 0;
   return kind === 'diagonal' ? d : (d * (d + 1)) / 2;
 }
 
@@ -98,15 +94,6 @@ export function componentLayout(k: number, d: number, kind: StatsKind = 'full') 
 export const statsKindOf = (p: { covarianceType: string }): StatsKind =>
   p.covarianceType === 'diag' || p.covarianceType === 'spherical' ? 'diagonal' : 'full';
 
-/** Packs k-means centres (and the shifts, the same centres) into the `comp` buffer layout. */
-export function packCentres(centres: Float64Array, k: number, d: number): Float32Array {
-  const layout = componentLayout(k, d, 'hard');
-  const out = new Float32Array(layout.length);
-  out.set(centres, layout.means);
-  out.set(centres, layout.shifts);
-  return out;
-}
-
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /** Packs parameters (and shifts, when given) into the `comp` buffer layout, as float32. */
@@ -122,4 +109,60 @@ export function packComponents(p: ComponentParameters, shifts: Float64Array | nu
   }
   if (shifts) out.set(shifts, layout.shifts);
   return out;
+}
+
+/** Largest D the k-means kernels take (kmeans_sums.wgsl holds a cluster's D + 1 sums in 16 KiB). */
+export const MAX_KMEANS_FEATURES = 4000;
+/** Rows per invocation and centres per tile of kmeans_assign.wgsl (its ROWS and TILE). */
+export const KMEANS_ROWS = 4;
+export const KMEANS_TILE = 8;
+/** Threads per workgroup of kmeans_assign.wgsl, kmeans_distances.wgsl (their WORKGROUP). */
+export const KMEANS_WORKGROUP = 64;
+/** Threads per workgroup of kmeans_sums.wgsl (its WORKGROUP). */
+export const KMEANS_SUMS_WORKGROUP = 8;
+
+/** Partial sums per block of kmeans_sums.wgsl: K x (D first moments, count), inertia, changed labels. */
+export function kmeansStatsEntries(k: number, d: number): number {
+  return k * (d + 1) + 2;
+}
+
+/**
+ * The two centre buffers of kmeans_assign.wgsl. `tiles`: per tile of KMEANS_TILE centres, for
+ * each feature the tile's shifted, scaled values c' = (c - m) s, then every tile's norms ||c'||^2
+ * (padding centres: 0 and 3e38, never nearest). `centres`: the raw centres (K x D), m s (D), s.
+ * m is the centres' mean and s a power of two with |c' - m| s <= 1, so m s and c' are exact
+ * scalings and the kernel's fma(x, s, -m s) rounds (x - m) s once.
+ */
+export function packKMeansCentres(c: Float64Array, k: number, d: number) {
+  const tileCount = Math.ceil(k / KMEANS_TILE);
+  const shift = new Float64Array(d);
+  for (let j = 0; j < k; j++) for (let i = 0; i < d; i++) shift[i] += c[j * d + i] / k;
+  for (let i = 0; i < d; i++) shift[i] = Math.fround(shift[i]);
+  // Centres nearly equal at a large offset: a floor on the reach keeps m s within float32.
+  let reach = 0;
+  for (let i = 0; i < d; i++) reach = Math.max(reach, Math.abs(shift[i]) * 2 ** -40);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < d; i++) reach = Math.max(reach, Math.abs(c[j * d + i] - shift[i]));
+  const scale = reach > 0 && Number.isFinite(reach) ? 2 ** -Math.ceil(Math.log2(reach)) : 1;
+  const tiles = new Float32Array(tileCount * (d + 1) * KMEANS_TILE);
+  const norms = tileCount * d * KMEANS_TILE;
+  for (let j = 0; j < tileCount * KMEANS_TILE; j++) {
+    const [t, lane] = [Math.floor(j / KMEANS_TILE), j % KMEANS_TILE];
+    if (j >= k) {
+      tiles[norms + j] = 3e38;
+      continue;
+    }
+    let norm = 0;
+    for (let i = 0; i < d; i++) {
+      const v = Math.fround((c[j * d + i] - shift[i]) * scale);
+      tiles[(t * d + i) * KMEANS_TILE + lane] = v;
+      norm += v * v;
+    }
+    tiles[norms + j] = norm;
+  }
+  const centres = new Float32Array(Math.ceil((k * d + d + 1) / 4) * 4);
+  centres.set(c);
+  for (let i = 0; i < d; i++) centres[k * d + i] = shift[i] * scale;
+  centres[k * d + d] = scale;
+  return { tiles, centres };
 }

@@ -7,6 +7,7 @@ import type { CovarianceType } from '../../models/gmm-parameters.js';
 import type {
   Assignments,
   BoundData,
+  BindOptions,
   KMeansStatistics,
   ComponentParameters,
   EStepOptions,
@@ -19,12 +20,12 @@ import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
   MAX_FEATURES,
+  MAX_KMEANS_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
-  packCentres,
   packComponents,
   packU32Struct,
   statsKindOf,
@@ -33,6 +34,7 @@ import {
   type ChunkUniform,
   type StatsKind,
 } from './layout.js';
+import { KMeansPasses, type SampleChunk } from './kmeans-passes.js';
 
 /** Most bytes the per-block partial sums may take. */
 const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -58,11 +60,13 @@ export class WebGpuBackend implements MixtureBackend {
     return new WebGpuBackend(await GpuContext.acquire(options), !options.device);
   }
 
-  async bindData(x: Matrix): Promise<BoundData> {
-    if (x.cols > MAX_FEATURES) {
+  async bindData(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+    const purpose = options.purpose ?? 'mixture';
+    const limit = purpose === 'kmeans' ? MAX_KMEANS_FEATURES : MAX_FEATURES;
+    if (x.cols > limit) {
       throw new WebGpuEmError(
         'gpu',
-        `the webgpu backend's kernels take at most ${MAX_FEATURES} features (k-means and every covariance type), the data has ${x.cols}; ` +
+        `the webgpu backend's ${purpose === 'kmeans' ? 'k-means' : 'mixture'} kernels take at most ${limit} features, the data has ${x.cols}; ` +
           "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
       );
     }
@@ -74,11 +78,7 @@ export class WebGpuBackend implements MixtureBackend {
   }
 }
 
-interface Chunk {
-  readonly firstRow: number;
-  readonly rows: number;
-  readonly data: GPUBuffer;
-}
+type Chunk = SampleChunk;
 
 /** Buffers and bind groups for one K, made on first use. */
 interface Workspace {
@@ -140,6 +140,7 @@ class GpuBoundData implements BoundData {
   private readonly chunks: Chunk[] = [];
   private workspace: Workspace | null = null;
   private seeding: Seeding | null = null;
+  private kmeans: KMeansPasses | null = null;
   private disposed = false;
   /** Calls run one at a time: they share the workspace and its staging buffer. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -176,9 +177,9 @@ class GpuBoundData implements BoundData {
   }
 
   prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void> {
-    const kind = covarianceType === 'kmeans' ? 'hard' : statsKindOf({ covarianceType });
     return this.serial(async () => {
-      await this.ensureStats(await this.ensureWorkspace(nComponents, kind));
+      if (covarianceType === 'kmeans') await this.ensureKMeans(nComponents);
+      else await this.ensureStats(await this.ensureWorkspace(nComponents, statsKindOf({ covarianceType })));
       await this.ctx.device.queue.onSubmittedWorkDone();
     });
   }
@@ -198,8 +199,12 @@ class GpuBoundData implements BoundData {
 
   kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics> {
     return this.serial(async () => {
-      const stats = await this.runStatistics(packCentres(centres, k, this.cols), k, 'hard');
-      return unpackKMeans(stats, k, this.cols);
+      const passes = await this.ensureKMeans(k);
+      this.timer ??= this.ctx.hasTimestamps ? new PassTimer(this.ctx) : null;
+      const stats = await passes.statistics(centres, this.timer);
+      if (this.timer)
+        this.lastGpuSeconds = await this.ctx.guard('reading timestamps', () => this.timer!.read());
+      return stats;
     });
   }
 
@@ -208,7 +213,7 @@ class GpuBoundData implements BoundData {
   }
 
   assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
-    return this.serial(() => this.runAssign(centres, k, options.allDistances));
+    return this.serial(async () => (await this.ensureKMeans(k)).assign(centres, options.allDistances));
   }
 
   dispose(): void {
@@ -217,6 +222,7 @@ class GpuBoundData implements BoundData {
     for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
     this.chunks.length = 0;
     this.releaseWorkspace();
+    this.releaseKMeans();
     if (this.seeding) {
       const s = this.seeding;
       for (const b of [s.uniforms, s.candidate, s.noDistances, s.blockSums, s.staging])
@@ -234,6 +240,19 @@ class GpuBoundData implements BoundData {
     });
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  /** The k-means workspace for K clusters (one at a time: another K replaces it). */
+  private async ensureKMeans(k: number): Promise<KMeansPasses> {
+    if (this.kmeans?.k === k) return this.kmeans;
+    this.releaseKMeans();
+    this.kmeans = await KMeansPasses.create(this.ctx, this.chunks, k, this.cols);
+    return this.kmeans;
+  }
+
+  private releaseKMeans(): void {
+    this.kmeans?.dispose();
+    this.kmeans = null;
   }
 
   private releaseSeeding(): void {
@@ -271,10 +290,7 @@ class GpuBoundData implements BoundData {
     if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
       await this.rechunk(scratchRows);
     }
-    const estep =
-      kind === 'hard'
-        ? await ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, ALL: 0 })
-        : await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
+    const estep = await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
     const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
     const maxRows = Math.max(...this.chunks.map((c) => c.rows));
     return this.createGuarded('creating the E-step workspace', (make) => {
@@ -396,7 +412,9 @@ class GpuBoundData implements BoundData {
       ctx.device.queue.submit([encoder.finish()]);
       return chunks;
     });
-    this.releaseSeeding(); // its block layout follows the chunks
+    // Their block layouts follow the chunks.
+    this.releaseSeeding();
+    this.releaseKMeans();
     for (const o of this.chunks) ctx.destroyBuffer(o.data);
     this.chunks.splice(0, this.chunks.length, ...next);
   }
@@ -418,9 +436,7 @@ class GpuBoundData implements BoundData {
       );
     }
     const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-    // k-means sums are dispatched over cluster ranges, the others over groups of 512 sums.
-    const kTile = Math.min(k, Math.floor(ctx.limits.maxComputeWorkgroupStorageSize / 4 / (d + 1)));
-    const entryGroups = w.kind === 'hard' ? Math.ceil(k / kTile) : layout.groups;
+    const entryGroups = layout.groups;
     if (entryGroups > maxPerDim) {
       throw new WebGpuEmError(
         'gpu',
@@ -438,18 +454,14 @@ class GpuBoundData implements BoundData {
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
-    // k-means sums touch one cluster per sample: a kernel of its own does N x D work, not N x K x D.
-    const statsPipeline =
-      w.kind === 'hard'
-        ? await ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile })
-        : await ctx.pipeline('sufficient_stats.wgsl', {
-            D: d,
-            K: k,
-            WORKGROUP: STATS_WORKGROUP,
-            TILE: layout.tile,
-            K_SPAN: layout.kSpan,
-            DIAG: w.kind === 'diagonal' ? 1 : 0,
-          });
+    const statsPipeline = await ctx.pipeline('sufficient_stats.wgsl', {
+      D: d,
+      K: k,
+      WORKGROUP: STATS_WORKGROUP,
+      TILE: layout.tile,
+      K_SPAN: layout.kSpan,
+      DIAG: w.kind === 'diagonal' ? 1 : 0,
+    });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
     if (reduceWorkgroups > maxPerDim) {
@@ -640,13 +652,19 @@ class GpuBoundData implements BoundData {
           pass.dispatchWorkgroups(seeding.chunkBlocks[i][1]);
         });
         pass.end();
-        encoder.copyBufferToBuffer(seeding.blockSums, 0, seeding.staging, 0, seeding.blockCount * 4);
+        const threadSums = seeding.blockCount * SEEDING_WORKGROUP;
+        encoder.copyBufferToBuffer(seeding.blockSums, 0, seeding.staging, 0, threadSums * 4);
         ctx.device.queue.submit([encoder.finish()]);
       });
-      const sums = await ctx.guard('reading k-means++ sums', () =>
-        ctx.readFloats(seeding.staging, seeding.blockCount),
+      const threadSums = await ctx.guard('reading k-means++ sums', () =>
+        ctx.readFloats(seeding.staging, seeding.blockCount * SEEDING_WORKGROUP),
       );
-      return new GpuSeedingState(this, trial, Float64Array.from(sums), seeding.blockRows);
+      // Each block's thread sums, added in a fixed order in float64.
+      const sums = new Float64Array(seeding.blockCount);
+      for (let b = 0; b < sums.length; b++) {
+        for (let t = 0; t < SEEDING_WORKGROUP; t++) sums[b] += threadSums[b * SEEDING_WORKGROUP + t];
+      }
+      return new GpuSeedingState(this, trial, sums, seeding.blockRows);
     } catch (e) {
       ctx.destroyBuffer(trial);
       throw e;
@@ -723,13 +741,13 @@ class GpuBoundData implements BoundData {
       ),
       noDistances: ctx.createBuffer('k-means++ no distances', 4, BufferUsage.STORAGE),
       blockSums: ctx.createBuffer(
-        'k-means++ block sums',
-        blockCount * 4,
+        'k-means++ thread sums',
+        blockCount * SEEDING_WORKGROUP * 4,
         BufferUsage.STORAGE | BufferUsage.COPY_SRC,
       ),
       staging: ctx.createBuffer(
-        'k-means++ block sums read-back',
-        blockCount * 4,
+        'k-means++ thread sums read-back',
+        blockCount * SEEDING_WORKGROUP * 4,
         BufferUsage.MAP_READ | BufferUsage.COPY_DST,
       ),
       chunkBlocks,
@@ -737,31 +755,6 @@ class GpuBoundData implements BoundData {
       blockCount,
     };
     return this.seeding;
-  }
-
-  private async runAssign(centres: Float64Array, k: number, all: boolean): Promise<Assignments> {
-    const { ctx } = this;
-    const w = await this.ensureWorkspace(k, 'hard');
-    let pipeline = w.estep;
-    let groups = w.estepGroups;
-    if (all) {
-      const distancesPipeline = await ctx.pipeline('kmeans_assign.wgsl', { D: this.cols, K: k, ALL: 1 });
-      pipeline = distancesPipeline;
-      groups = await ctx.guard('binding the distance kernel', () =>
-        this.chunks.map((c, i) => this.chunkBindGroup(w, distancesPipeline, c, i)),
-      );
-    }
-    const labels = new Int32Array(this.rows);
-    const minDistances = new Float64Array(this.rows);
-    const distances = all ? new Float64Array(this.rows * k) : null;
-    const packed = packCentres(centres, k, this.cols);
-    await this.runPerRow(w, packed, pipeline, groups, all ? k : 1, (first, perRow, scalar) => {
-      minDistances.set(scalar, first);
-      distances?.set(perRow!, first * k);
-      for (let n = 0; n < scalar.length; n++)
-        labels[first + n] = all ? argBest(perRow!, n * k, k, -1) : perRow![n];
-    });
-    return { labels, minDistances, distances };
   }
 
   /**
@@ -855,18 +848,6 @@ function unpackStatistics(
     secondMomentLayout: diagonal ? 'diagonal' : 'packed',
     secondMoment,
   };
-}
-
-/** Counts, first moments and inertia from the reduced k-means sums (entry order of kmeans_sums.wgsl). */
-function unpackKMeans(out: Float32Array, k: number, d: number): KMeansStatistics {
-  const entries = statsPerComponent(d, 'hard');
-  const counts = new Float64Array(k);
-  const firstMoment = new Float64Array(k * d);
-  for (let c = 0; c < k; c++) {
-    for (let i = 0; i < d; i++) firstMoment[c * d + i] = out[c * entries + i];
-    counts[c] = out[c * entries + d];
-  }
-  return { nClusters: k, nFeatures: d, counts, firstMoment, inertia: out[k * entries] };
 }
 
 /** Distances of one k-means++ pass, on the GPU, with their per-block sums on the host. */

@@ -1,0 +1,442 @@
+import { WebGpuEmError } from '../../errors.js';
+import { BufferUsage } from '../../gpu/constants.js';
+import type { GpuContext } from '../../gpu/context.js';
+import type { Assignments, KMeansStatistics } from '../backend.js';
+import {
+  CHUNK_FIELDS,
+  KMEANS_ROWS,
+  KMEANS_SUMS_WORKGROUP,
+  KMEANS_TILE,
+  KMEANS_WORKGROUP,
+  REDUCE_FIELDS,
+  REDUCE_WORKGROUP,
+  kmeansStatsEntries,
+  packKMeansCentres,
+  packU32Struct,
+  type ChunkUniform,
+} from './layout.js';
+
+/** Samples of one storage binding. */
+export interface SampleChunk {
+  readonly firstRow: number;
+  readonly rows: number;
+  readonly data: GPUBuffer;
+}
+
+/** A pair of timestamp queries around one compute pass. */
+export interface PassTiming {
+  readonly writes: GPUComputePassTimestampWrites;
+  resolve(encoder: GPUCommandEncoder): void;
+  read(): Promise<number>;
+}
+
+/** Most bytes the per-block partial sums may take. */
+const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
+/**
+ * Rows one statistics workgroup sums. Large blocks keep the per-block set-up (zeroing and
+ * writing K x (D + 1) sums) and the reduction small; float32 sums of 1024 rows stay within
+ * about 1e-6 relative in practice (the error grows with the square root of the count).
+ */
+const ROWS_PER_BLOCK = 1024;
+
+/**
+ * k-means passes on the GPU for one K: the tiled assignment (kmeans_assign.wgsl), the per-cluster
+ * sums (kmeans_sums.wgsl), their fixed-order reduction, and the direct distances of transform.
+ * Every chunk keeps its rows' labels between passes, so a pass reports how many changed.
+ */
+export class KMeansPasses {
+  private assignDistPipeline: GPUComputePipeline | null = null;
+  private assignDistGroups: GPUBindGroup[] | null = null;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    private readonly chunks: readonly SampleChunk[],
+    readonly k: number,
+    private readonly d: number,
+    private readonly buffers: GPUBuffer[],
+    private readonly tiles: GPUBuffer,
+    private readonly centres: GPUBuffer,
+    private readonly labels: GPUBuffer[],
+    private readonly dist: GPUBuffer[],
+    private readonly uniforms: GPUBuffer,
+    private readonly uniformStride: number,
+    private readonly grids: Array<[number, number]>,
+    private readonly assignPipeline: GPUComputePipeline,
+    private readonly assignGroups: GPUBindGroup[],
+    private readonly sumsPipeline: GPUComputePipeline,
+    private readonly sumsGroups: GPUBindGroup[],
+    private readonly sumsGrid: Array<[number, number]>,
+    private readonly reducePipeline: GPUComputePipeline,
+    private readonly reduceGroup: GPUBindGroup,
+    private readonly reduceWorkgroups: number,
+    private readonly out: GPUBuffer,
+    private readonly staging: GPUBuffer,
+    private readonly stride: number,
+  ) {}
+
+  /** Pipelines and buffers for K clusters over these chunks. */
+  static async create(
+    ctx: GpuContext,
+    chunks: readonly SampleChunk[],
+    k: number,
+    d: number,
+  ): Promise<KMeansPasses> {
+    const limits = ctx.limits;
+    const maxPerDim = limits.maxComputeWorkgroupsPerDimension;
+    const stride = kmeansStatsEntries(k, d);
+    const tileFloats = Math.ceil(k / KMEANS_TILE) * (d + 1) * KMEANS_TILE;
+    if (4 * Math.max(tileFloats, stride) > limits.maxStorageBufferBindingSize) {
+      throw new WebGpuEmError(
+        'gpu',
+        `K = ${k} clusters of D = ${d} features exceed the adapter's storage binding limit of ` +
+          `${limits.maxStorageBufferBindingSize} bytes; use fewer clusters or features`,
+      );
+    }
+    // A cluster's D + 1 sums must fit in workgroup memory beside the inertia's partials.
+    const sumsFloats = Math.floor(limits.maxComputeWorkgroupStorageSize / 4) - KMEANS_SUMS_WORKGROUP;
+    const kTile = Math.min(k, Math.floor(sumsFloats / (d + 1)));
+    if (kTile < 1 || Math.ceil(k / kTile) > maxPerDim) {
+      throw new WebGpuEmError(
+        'gpu',
+        `k-means sums of D = ${d} features need more workgroup memory than the adapter's ` +
+          `${limits.maxComputeWorkgroupStorageSize} bytes; reduce the dimension or use backend: 'cpu'`,
+      );
+    }
+    const maxBlocks = Math.floor(
+      Math.min(limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) / (stride * 4),
+    );
+    const largest = Math.max(...chunks.map((c) => c.rows));
+    const total = chunks.reduce((a, c) => a + c.rows, 0);
+    const rowsPerBlock = Math.max(
+      ROWS_PER_BLOCK,
+      Math.ceil(total / Math.max(1, maxBlocks - chunks.length)),
+      Math.ceil(largest / maxPerDim),
+    );
+    const blocks = chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
+    const totalBlocks = blocks.reduce((a, b) => a + b, 0);
+    if (totalBlocks > maxBlocks) {
+      throw new WebGpuEmError(
+        'gpu',
+        `K = ${k}, D = ${d}: too many partial sums; use fewer clusters or features`,
+      );
+    }
+    const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
+    if (reduceWorkgroups > maxPerDim) {
+      throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many sums for one reduction dispatch`);
+    }
+    const [assignPipeline, sumsPipeline, reducePipeline] = await Promise.all([
+      ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, WRITE_DIST: 0 }),
+      ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile }),
+      ctx.pipeline('reduce_partials.wgsl', {}),
+    ]);
+
+    const made: GPUBuffer[] = [];
+    const make = (label: string, size: number, usage: number) => {
+      const b = ctx.createBuffer(label, size, usage);
+      made.push(b);
+      return b;
+    };
+    try {
+      return await ctx.guard('creating the k-means workspace', () => {
+        const storageIn = BufferUsage.STORAGE | BufferUsage.COPY_DST;
+        const storageOut = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+        const tiles = make('k-means centre tiles', tileFloats * 4, storageIn);
+        const centres = make('k-means centres', Math.ceil((k * d + d + 1) / 4) * 16, storageIn);
+        const labels = chunks.map((c, i) => make(`k-means labels, chunk ${i}`, c.rows * 4, storageOut));
+        const dist = chunks.map((c, i) => make(`k-means distances, chunk ${i}`, c.rows * 4, storageOut));
+        const partials = make('k-means partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
+        const out = make('k-means sums', stride * 4, storageOut);
+        const staging = make(
+          'k-means sums read-back',
+          stride * 4,
+          BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+        );
+        const rowWeights = make('row weights (none)', 4, BufferUsage.STORAGE);
+        const uniformStride = Math.max(limits.minUniformBufferOffsetAlignment, 256);
+        const uniforms = make(
+          'k-means uniforms',
+          uniformStride * (chunks.length + 1),
+          BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+        );
+        const grids = chunks.map((c) =>
+          grid(Math.ceil(c.rows / (KMEANS_WORKGROUP * KMEANS_ROWS)), maxPerDim),
+        );
+        const uniformData = new Uint32Array((uniformStride / 4) * (chunks.length + 1));
+        let blockOffset = 0;
+        chunks.forEach((c, i) => {
+          const u: ChunkUniform = {
+            row_offset: c.firstRow,
+            row_count: c.rows,
+            rows_per_block: rowsPerBlock,
+            block_offset: blockOffset,
+            has_row_weights: 0,
+            grid_width: grids[i][0],
+          };
+          uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * uniformStride) / 4);
+          blockOffset += blocks[i];
+        });
+        const reduceSlot = chunks.length * uniformStride;
+        uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
+        ctx.write(uniforms, uniformData);
+        const chunkUniform = (i: number) => ({
+          buffer: uniforms,
+          offset: i * uniformStride,
+          size: CHUNK_FIELDS.length * 4,
+        });
+        const assignGroups = chunks.map((c, i) =>
+          bindGroup(ctx, assignPipeline, `k-means assignment, chunk ${i}`, [
+            chunkUniform(i),
+            { buffer: c.data },
+            { buffer: tiles },
+            { buffer: centres },
+            { buffer: labels[i] },
+            { buffer: dist[i] },
+          ]),
+        );
+        const sumsGroups = chunks.map((c, i) =>
+          bindGroup(ctx, sumsPipeline, `k-means sums, chunk ${i}`, [
+            chunkUniform(i),
+            { buffer: c.data },
+            { buffer: centres },
+            { buffer: labels[i] },
+            { buffer: rowWeights },
+            { buffer: partials },
+          ]),
+        );
+        const reduceGroup = bindGroup(ctx, reducePipeline, 'k-means reduction', [
+          { buffer: uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
+          { buffer: partials },
+          { buffer: out },
+        ]);
+        return new KMeansPasses(
+          ctx,
+          chunks,
+          k,
+          d,
+          made,
+          tiles,
+          centres,
+          labels,
+          dist,
+          uniforms,
+          uniformStride,
+          grids,
+          assignPipeline,
+          assignGroups,
+          sumsPipeline,
+          sumsGroups,
+          blocks.map((b) => [b, Math.ceil(k / kTile)]),
+          reducePipeline,
+          reduceGroup,
+          reduceWorkgroups,
+          out,
+          staging,
+          stride,
+        );
+      });
+    } catch (error) {
+      for (const b of made) ctx.destroyBuffer(b);
+      throw error;
+    }
+  }
+
+  /**
+   * One Lloyd pass from `centres` (K x D): assignment, sums, reduction, one read-back. `changed`
+   * counts the rows whose label differs from the previous pass of this workspace (all rows on
+   * the first).
+   */
+  async statistics(centres: Float64Array, timer: PassTiming | null): Promise<KMeansStatistics> {
+    const { ctx } = this;
+    await ctx.guard('a k-means pass', () => {
+      this.writeCentres(centres);
+      const encoder = ctx.device.createCommandEncoder({ label: 'k-means pass' });
+      const pass = encoder.beginComputePass({
+        label: 'k-means assignment and sums',
+        timestampWrites: timer?.writes,
+      });
+      this.chunks.forEach((_, i) => {
+        pass.setPipeline(this.assignPipeline);
+        pass.setBindGroup(0, this.assignGroups[i]);
+        pass.dispatchWorkgroups(...this.grids[i]);
+        pass.setPipeline(this.sumsPipeline);
+        pass.setBindGroup(0, this.sumsGroups[i]);
+        pass.dispatchWorkgroups(...this.sumsGrid[i]);
+      });
+      pass.setPipeline(this.reducePipeline);
+      pass.setBindGroup(0, this.reduceGroup);
+      pass.dispatchWorkgroups(this.reduceWorkgroups);
+      pass.end();
+      encoder.copyBufferToBuffer(this.out, 0, this.staging, 0, this.stride * 4);
+      timer?.resolve(encoder);
+      ctx.device.queue.submit([encoder.finish()]);
+    });
+    const out = await ctx.guard('reading the k-means sums', () => ctx.readFloats(this.staging, this.stride));
+    const { k, d } = this;
+    const counts = new Float64Array(k);
+    const firstMoment = new Float64Array(k * d);
+    for (let c = 0; c < k; c++) {
+      for (let i = 0; i < d; i++) firstMoment[c * d + i] = out[c * (d + 1) + i];
+      counts[c] = out[c * (d + 1) + d];
+    }
+    const inertia = out[k * (d + 1)];
+    const changed = out[k * (d + 1) + 1];
+    if (!Number.isFinite(inertia)) {
+      throw new WebGpuEmError(
+        'numerical',
+        'k-means distances overflowed float32 on the GPU; scale the data down or use backend: cpu',
+      );
+    }
+    return { nClusters: k, nFeatures: d, counts, firstMoment, inertia, changed };
+  }
+
+  /** Nearest centres (direct-form distances), and with `all` the distance to every centre. */
+  async assign(centres: Float64Array, all: boolean): Promise<Assignments> {
+    const { ctx, k, d } = this;
+    const rows = this.chunks.reduce((a, c) => a + c.rows, 0);
+    this.assignDistPipeline ??= await ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, WRITE_DIST: 1 });
+    const pipeline = this.assignDistPipeline;
+    this.assignDistGroups ??= await ctx.guard('binding the k-means assignment', () =>
+      this.chunks.map((c, i) =>
+        bindGroup(ctx, pipeline, `k-means assignment with distances, chunk ${i}`, [
+          { buffer: this.uniforms, offset: i * this.uniformStride, size: CHUNK_FIELDS.length * 4 },
+          { buffer: c.data },
+          { buffer: this.tiles },
+          { buffer: this.centres },
+          { buffer: this.labels[i] },
+          { buffer: this.dist[i] },
+        ]),
+      ),
+    );
+    const groups = this.assignDistGroups;
+    const labels = new Int32Array(rows);
+    const minDistances = new Float64Array(rows);
+    const maxRows = Math.max(...this.chunks.map((c) => c.rows));
+    const read = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
+    const labelOut = ctx.createBuffer('k-means labels read-back', maxRows * 4, read);
+    const distOut = ctx.createBuffer('k-means distances read-back', maxRows * 4, read);
+    try {
+      for (const [i, c] of this.chunks.entries()) {
+        await ctx.guard('a k-means assignment', () => {
+          this.writeCentres(centres);
+          const encoder = ctx.device.createCommandEncoder({ label: `k-means assignment, chunk ${i}` });
+          const pass = encoder.beginComputePass({ label: `k-means assignment, chunk ${i}` });
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, groups[i]);
+          pass.dispatchWorkgroups(...this.grids[i]);
+          pass.end();
+          encoder.copyBufferToBuffer(this.labels[i], 0, labelOut, 0, c.rows * 4);
+          encoder.copyBufferToBuffer(this.dist[i], 0, distOut, 0, c.rows * 4);
+          ctx.device.queue.submit([encoder.finish()]);
+        });
+        const tags = new Uint32Array(
+          (await ctx.guard('reading labels', () => ctx.readFloats(labelOut, c.rows))).buffer,
+        );
+        const dist = await ctx.guard('reading distances', () => ctx.readFloats(distOut, c.rows));
+        for (let n = 0; n < c.rows; n++) labels[c.firstRow + n] = (tags[n] & 0x7fffffff) - 1;
+        minDistances.set(dist, c.firstRow);
+      }
+    } finally {
+      ctx.destroyBuffer(labelOut);
+      ctx.destroyBuffer(distOut);
+    }
+    return { labels, minDistances, distances: all ? await this.allDistances(centres, rows) : null };
+  }
+
+  /** N x K direct-form squared distances, in slices of rows that fit one binding. */
+  private async allDistances(centres: Float64Array, rows: number): Promise<Float64Array> {
+    const { ctx, k, d } = this;
+    const pipeline = await ctx.pipeline('kmeans_distances.wgsl', { D: d, K: k });
+    const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    const sliceRows = Math.max(
+      1,
+      Math.min(rows, Math.floor(ctx.limits.maxStorageBufferBindingSize / (k * 4))),
+    );
+    const out = new Float64Array(rows * k);
+    const scratch = ctx.createBuffer(
+      'k-means distances',
+      sliceRows * k * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
+    const staging = ctx.createBuffer(
+      'k-means distances read-back',
+      sliceRows * k * 4,
+      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    );
+    const uniform = ctx.createBuffer(
+      'k-means distance slice',
+      CHUNK_FIELDS.length * 4,
+      BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+    );
+    try {
+      for (const c of this.chunks) {
+        for (let first = 0; first < c.rows; first += sliceRows) {
+          const n = Math.min(sliceRows, c.rows - first);
+          const g = grid(Math.ceil(n / KMEANS_WORKGROUP), maxPerDim);
+          await ctx.guard('k-means distances', () => {
+            this.writeCentres(centres);
+            const u = {
+              row_offset: first,
+              row_count: n,
+              rows_per_block: 0,
+              block_offset: 0,
+              has_row_weights: 0,
+              grid_width: g[0],
+            };
+            ctx.write(uniform, packU32Struct(CHUNK_FIELDS, u));
+            const encoder = ctx.device.createCommandEncoder({ label: 'k-means distances' });
+            const pass = encoder.beginComputePass({ label: 'k-means distances' });
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(
+              0,
+              bindGroup(ctx, pipeline, 'k-means distances', [
+                { buffer: uniform },
+                { buffer: c.data },
+                { buffer: this.centres },
+                { buffer: scratch },
+              ]),
+            );
+            pass.dispatchWorkgroups(...g);
+            pass.end();
+            encoder.copyBufferToBuffer(scratch, 0, staging, 0, n * k * 4);
+            ctx.device.queue.submit([encoder.finish()]);
+          });
+          const values = await ctx.guard('reading k-means distances', () => ctx.readFloats(staging, n * k));
+          out.set(values, (c.firstRow + first) * k);
+        }
+      }
+    } finally {
+      for (const b of [scratch, staging, uniform]) ctx.destroyBuffer(b);
+    }
+    return out;
+  }
+
+  private writeCentres(centres: Float64Array): void {
+    const packed = packKMeansCentres(centres, this.k, this.d);
+    this.ctx.write(this.tiles, packed.tiles);
+    this.ctx.write(this.centres, packed.centres);
+  }
+
+  dispose(): void {
+    for (const b of this.buffers) this.ctx.destroyBuffer(b);
+    this.buffers.length = 0;
+  }
+}
+
+function bindGroup(
+  ctx: GpuContext,
+  pipeline: GPUComputePipeline,
+  label: string,
+  resources: GPUBufferBinding[],
+): GPUBindGroup {
+  return ctx.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: resources.map((resource, binding) => ({ binding, resource })),
+  });
+}
+
+/** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */
+function grid(count: number, maxPerDim: number): [number, number] {
+  const width = Math.min(count, maxPerDim);
+  return [width, Math.ceil(count / width)];
+}
