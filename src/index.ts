@@ -36,3 +36,13 @@ export type { KMeansOptions, KMeansInit, KMeansIteration } from './models/kmeans
 export type { KMeansStatistics, Assignments } from './backends/backend.js';
 export { selectGaussianMixture } from './models/model-selection.js';
 export type { CandidateScore, SelectionOptions } from './models/model-selection.js';
+export { IterativeModel } from './models/model-base.js';
+export type { BoundSamples } from './models/model-base.js';
+export {
+  BACKEND_CHOICES,
+  COVARIANCE_TYPES,
+  CRITERIA,
+  GMM_INIT_METHODS,
+  KMEANS_INIT_METHODS,
+} from './core/names.js';
+export type { BackendName, Criterion } from './core/names.js';

@@ -9,8 +9,8 @@ import {
   type CovarianceType,
 } from '../src/models/gmm-parameters.js';
 import { parametersFromCentres } from '../src/models/init.js';
-import { packedIndex, packedSize } from '../src/models/linalg.js';
-import { Random } from '../src/models/random.js';
+import { packedIndex, packedSize } from '../src/core/linalg.js';
+import { Random } from '../src/core/random.js';
 import { allFinite, makeBlobs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';
 
 const cpu = { backend: 'cpu' as const };

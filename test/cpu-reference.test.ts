@@ -7,9 +7,9 @@ import {
   packedIndex,
   packedSize,
   unpackSymmetric,
-} from '../src/models/linalg.js';
+} from '../src/core/linalg.js';
 import { parametersFromCentres } from '../src/models/init.js';
-import { Random } from '../src/models/random.js';
+import { Random } from '../src/core/random.js';
 import { makeBlobs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';
 
 /** Textbook density through an explicit inverse and determinant (Gauss-Jordan), independent of the Cholesky path. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GaussianMixture, WebGpuEmError } from '../src/index.js';
-import { Random } from '../src/models/random.js';
+import { Random } from '../src/core/random.js';
 import { allFinite, makeBlobs, maxAbsDiff } from './helpers/data.js';
 
 const cpu = { backend: 'cpu' as const };

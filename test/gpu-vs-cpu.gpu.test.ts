@@ -23,7 +23,7 @@ import {
   type CovarianceType,
 } from '../src/models/gmm-parameters.js';
 import { parametersFromCentres, randomFromDataCentres } from '../src/models/init.js';
-import { Random } from '../src/models/random.js';
+import { Random } from '../src/core/random.js';
 import { allFinite, makeBlobs, maxAbs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
 

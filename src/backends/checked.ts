@@ -1,6 +1,6 @@
 import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
-import type { CovarianceType } from '../models/gmm-parameters.js';
+import type { BackendName, CovarianceType } from '../core/names.js';
 import type {
   Assignments,
   BoundData,
@@ -77,7 +77,7 @@ export class CheckedBoundData implements BoundData {
 
   constructor(
     private readonly inner: BoundData,
-    private readonly backend: 'cpu' | 'webgpu',
+    private readonly backend: BackendName,
     /** Samples were divided by this before `inner` got them. */
     private readonly scale: number,
     private readonly signal?: AbortSignal,

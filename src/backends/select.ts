@@ -2,12 +2,12 @@ import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
 import type { BindOptions, BoundData, MixtureBackend } from './backend.js';
 import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
-import type { CovarianceType } from '../models/gmm-parameters.js';
+import type { BackendChoice, CovarianceType } from '../core/names.js';
 import { checkGpuCapacity } from './webgpu/capacity.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 
 /** Which backend to fit with. `auto` prefers WebGPU and falls back to the CPU when no adapter exists. */
-export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+export type { BackendChoice };
 
 /** How to reach a GPU. */
 export interface GpuOptions {

@@ -1,3 +1,4 @@
+import { nearest } from '../core/names.js';
 import { usageError } from '../errors.js';
 
 /** One option of a command: its flags, whether it takes a value, and how to check that value. */
@@ -36,7 +37,10 @@ export function parseArgs(
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const spec = byFlag.get(flag);
-    if (!spec) throw usageError(`unknown option ${flag}; see --help`);
+    if (!spec) {
+      const near = nearest(flag, [...byFlag.keys()]);
+      throw usageError(`unknown option ${flag}; ${near ? `did you mean ${near}? ` : ''}see --help`);
+    }
     if (!spec.value) {
       if (eq > 0) throw usageError(`${flag} takes no value`);
       options[spec.name] = true;
@@ -55,7 +59,10 @@ export function parseArgs(
 
 function convert(flag: string, spec: OptionSpec, raw: string): string | number {
   if (spec.choices && !spec.choices.includes(raw)) {
-    throw usageError(`${flag} must be one of ${spec.choices.join(', ')}; got '${raw}'`);
+    const near = nearest(raw, spec.choices);
+    throw usageError(
+      `${flag} must be one of ${spec.choices.join(', ')}; got '${raw}'${near ? `; did you mean ${near}?` : ''}`,
+    );
   }
   if (spec.value === 'string') return raw;
   const n = Number(raw);

@@ -1,4 +1,4 @@
-import { Random } from '../models/random.js';
+import { Random } from '../core/random.js';
 import type { Matrix } from './matrix.js';
 
 /** Shape of a synthetic data set of Gaussian blobs. */

@@ -1,6 +1,7 @@
 import { WebGpuEmError } from '../errors.js';
 import { BufferUsage, MapMode } from './constants.js';
 import { loadShader } from './shader-source.js';
+import { isNode } from '../core/env.js';
 
 /** Buffers webgpu-em created on a device and has not destroyed yet: a leak shows here. */
 export interface Allocations {
@@ -391,8 +392,6 @@ function wrapGpuError(e: unknown, what: string): unknown {
   const message = e instanceof Error ? e.message : String(e);
   return new WebGpuEmError('gpu', `WebGPU failure in ${what}: ${message}`, { cause: e });
 }
-
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 async function findGpu(adapterName: string | undefined): Promise<GPU> {
   if (!isNode) {

@@ -1,3 +1,5 @@
+import { isNode } from '../core/env.js';
+
 /**
  * Loads WGSL kernels from the package's `shaders/` folder: one source for Node and the browser.
  * In Node they are read from disk; in a browser they are fetched next to the module (bundlers
@@ -39,8 +41,6 @@ async function expandIncludes(code: string): Promise<string> {
   for (const n of names) parts.set(n, await loadShader(n));
   return code.replace(INCLUDE, (_, n: string) => parts.get(n)!);
 }
-
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
 async function defaultLoader(name: string): Promise<string> {
   if (isNode) {

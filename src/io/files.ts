@@ -1,38 +1,35 @@
-import { constants as fsConstants, promises as fs, rmSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Matrix } from '../data/matrix.js';
-import { dataError, usageError, WebGpuEmError } from '../errors.js';
+import { dataError, WebGpuEmError } from '../errors.js';
 import { parseCsv } from './csv.js';
 import { parseModel, type ModelSpec } from './model-file.js';
 import { isNpy, parseNpy } from './npy.js';
+import {
+  errorMessage,
+  isAbort,
+  oneLine,
+  osReason,
+  readError,
+  removeTemporary,
+  temporaryFiles,
+} from './os-files.js';
+
+// Reading data and model files (bounded; input that is not a regular file is spooled first).
+export { removeTemporaryFiles } from './os-files.js';
+export { planOutput, writeFileAtomic, writeOutputs, type OutputPlan } from './outputs.js';
 
 const CHUNK = 1 << 30;
+
 /** Bytes read at a time from a pipe, a FIFO, a device or standard input. */
 const STREAM_CHUNK = 1 << 20;
 
 /** Default of `maxInputBytes` (`--max-input-size`): what may be read from input that is not a regular file. */
 export const DEFAULT_MAX_INPUT_BYTES = 1 << 30;
+
 /** Largest model file read (a model of K = 1,000 full 64 x 64 covariances takes about 90 MB). */
 export const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
-
-/** Temporary files that exist right now, removed on failure, and by {@link removeTemporaryFiles} on a signal. */
-const temporaryFiles = new Set<string>();
-
-/**
- * Removes every temporary file webgpu-em has open (spooled input, outputs not yet renamed),
- * synchronously: for a signal handler that is about to exit.
- */
-export function removeTemporaryFiles(): void {
-  for (const file of temporaryFiles) {
-    try {
-      rmSync(file, { force: true, recursive: true });
-    } catch {
-      // best effort: the process is exiting
-    }
-  }
-  temporaryFiles.clear();
-}
 
 /** Options of {@link readDataFile}. */
 export interface ReadOptions {
@@ -68,22 +65,6 @@ export function parseBytes(text: string): number | null {
   const n = Math.floor(Number(m[1]) * scale);
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
-
-const OS_REASONS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EISDIR: 'it is a directory',
-  ENOTDIR: 'a component of the path is not a directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EROFS: 'read-only file system',
-  EMFILE: 'too many open files',
-  ENAMETOOLONG: 'file name too long',
-  EEXIST: 'it already exists',
-  EBUSY: 'resource busy',
-  ELOOP: 'too many symbolic links',
-};
 
 /**
  * Reads a data file: `.npy` (or any file starting with the .npy magic string) with {@link parseNpy},
@@ -142,40 +123,6 @@ export async function readModelFile(
     );
   }
   return parseModel(json, file);
-}
-
-/**
- * Writes `contents` to `file` atomically: a temporary file in the same directory is written, fsynced
- * and renamed over the target, so readers see the old or the new content, never a partial file. On
- * failure the temporary file is removed and the previous content of `file` is left untouched. A
- * path that is not a regular file (a device, a FIFO, /dev/stdout) is written in place instead,
- * never renamed over.
- */
-export async function writeFileAtomic(file: string, contents: string | Uint8Array): Promise<void> {
-  const plan = await planOutput(file, 'output', []);
-  if (plan.mode !== 'atomic') {
-    try {
-      await fs.writeFile(plan.target, contents, { flag: 'a' });
-    } catch (e) {
-      throw dataError(`cannot write ${file}: ${osReason(e)}; check the path and permissions`);
-    }
-    return;
-  }
-  const tmp = await stageFile(plan, contents);
-  try {
-    const now = await fs.lstat(plan.target).catch(() => null);
-    if (now && !now.isFile()) throw dataError(`cannot write ${file}: it is not a regular file`);
-    await fs.rename(tmp, plan.target);
-    temporaryFiles.delete(tmp);
-  } catch (e) {
-    if (e instanceof WebGpuEmError) throw e;
-    throw dataError(
-      `cannot write ${file}: ${osReason(e)}; check that the path is a writable file location with free space (the previous file, if any, is unchanged)`,
-    );
-  } finally {
-    await removeTemporary(tmp);
-  }
-  await syncDirectory(path.dirname(plan.target));
 }
 
 /**
@@ -312,221 +259,4 @@ function tooLarge(name: string, what: string, limit: ReadLimit): WebGpuEmError {
   return dataError(
     `${name}: the ${what} is larger than ${limit.name}, ${formatBytes(limit.bytes)} bytes; ${limit.advice}`,
   );
-}
-
-function isAbort(e: unknown): boolean {
-  return (e as { name?: unknown } | null)?.name === 'AbortError';
-}
-
-async function removeTemporary(file: string): Promise<void> {
-  await fs.rm(file, { force: true, recursive: true }).catch(() => undefined);
-  temporaryFiles.delete(file);
-}
-
-function readError(file: string, what: string, e: unknown): Error {
-  return dataError(`cannot read ${what} ${file}: ${osReason(e)}; check the path and permissions`);
-}
-
-function errorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** A short OS reason: "no such file or directory (ENOENT)". */
-function osReason(e: unknown): string {
-  if (e instanceof WebGpuEmError) return e.message;
-  const code = errorCode(e);
-  if (code && OS_REASONS[code]) return `${OS_REASONS[code]} (${code})`;
-  return oneLine(errorMessage(e));
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
-}
-
-/** Where an output goes, decided before the work: see {@link planOutput}. */
-export interface OutputPlan {
-  /** The path as given (for messages). */
-  readonly file: string;
-  /**
-   * 'stdout': `-`; 'direct': an existing file that is not a regular file (a device, a FIFO,
-   * /dev/stdout), written to in place, never renamed over; 'atomic': a regular file or a new one,
-   * replaced by rename.
-   */
-  readonly mode: 'stdout' | 'direct' | 'atomic';
-  /** The file written: the target of symbolic links for 'atomic'. */
-  readonly target: string;
-}
-
-/** Paths that name the process's own descriptors or devices: never renamed over. */
-const SPECIAL_ROOTS = ['/dev/', '/proc/'];
-
-/**
- * Checks an output path before any work: its folder exists and is writable, it is not a folder,
- * and it is none of `inputs` (the files the run reads). Errors name the option.
- */
-export async function planOutput(
-  file: string,
-  option: string,
-  inputs: readonly string[],
-): Promise<OutputPlan> {
-  if (file === '-') return { file, mode: 'stdout', target: file };
-  const where = `${option} ${file}`;
-  const absolute = path.resolve(file);
-  let st: import('node:fs').Stats | null = null;
-  try {
-    st = await fs.stat(absolute);
-  } catch (e) {
-    if (errorCode(e) !== 'ENOENT') throw dataError(`cannot write ${where}: ${osReason(e)}; check the path`);
-    if ((await fs.lstat(absolute).catch(() => null))?.isSymbolicLink()) {
-      throw dataError(
-        `cannot write ${where}: it is a symbolic link to a file that does not exist; remove the link or create its target`,
-      );
-    }
-  }
-  for (const input of inputs) {
-    if (input === '-' || !st) continue;
-    const other = await fs.stat(input).catch(() => null);
-    if (other && other.dev === st.dev && other.ino === st.ino && st.isFile()) {
-      throw usageError(
-        `${where} is the input file ${input}; writing it would destroy the input: choose another output path`,
-      );
-    }
-  }
-  if (st?.isDirectory()) throw dataError(`cannot write ${where}: it is a directory; give a file name`);
-  if (st?.isSocket()) throw dataError(`cannot write ${where}: it is a socket; give a file name`);
-  const real = st ? await fs.realpath(absolute).catch(() => null) : null;
-  const special = [absolute, real ?? ''].some((p) => SPECIAL_ROOTS.some((root) => p.startsWith(root)));
-  if (st && (!st.isFile() || special || real === null)) {
-    try {
-      await fs.access(absolute, fsConstants.W_OK);
-    } catch (e) {
-      throw dataError(`cannot write ${where}: ${osReason(e)}; check the path and permissions`);
-    }
-    return { file, mode: 'direct', target: absolute };
-  }
-  const target = real ?? absolute;
-  const dir = path.dirname(target);
-  let dirStat: import('node:fs').Stats;
-  try {
-    dirStat = await fs.stat(dir);
-  } catch (e) {
-    if (errorCode(e) === 'ENOENT') {
-      throw dataError(
-        `cannot write ${where}: directory ${dir} does not exist; create it first or choose another output path`,
-      );
-    }
-    throw dataError(
-      `cannot write ${where}: cannot access directory ${dir} (${osReason(e)}); check the path and permissions`,
-    );
-  }
-  if (!dirStat.isDirectory())
-    throw dataError(`cannot write ${where}: ${dir} is not a directory; choose another output path`);
-  try {
-    await fs.access(dir, fsConstants.W_OK);
-  } catch (e) {
-    throw dataError(
-      `cannot write ${where}: directory ${dir} is not writable (${osReason(e)}); choose another output path`,
-    );
-  }
-  return { file, mode: 'atomic', target };
-}
-
-/**
- * Writes every output of a run together, once the run has succeeded: each regular file is first
- * written to a temporary file beside it and synced, devices and pipes are written in place, and
- * only when all of that worked are the temporary files renamed over their targets. A failure
- * before the renames leaves every earlier file as it was and no temporary file behind.
- */
-export async function writeOutputs(
-  outputs: ReadonlyArray<{ plan: OutputPlan; contents: string }>,
-  stdout: (text: string) => void,
-): Promise<void> {
-  const staged: Array<{ plan: OutputPlan; tmp: string }> = [];
-  try {
-    for (const { plan, contents } of outputs) {
-      if (plan.mode !== 'atomic') continue;
-      staged.push({ plan, tmp: await stageFile(plan, contents) });
-    }
-    for (const { plan, contents } of outputs) {
-      if (plan.mode !== 'direct') continue;
-      try {
-        // Appending, not truncating: /dev/stdout may be the shell's redirection of our own output.
-        await fs.writeFile(plan.target, contents, { flag: 'a' });
-      } catch (e) {
-        throw dataError(`cannot write ${plan.file}: ${osReason(e)}; check the path and permissions`);
-      }
-    }
-    for (const { plan, tmp } of staged) {
-      // Checked again at the last moment: never rename over anything that is not a regular file.
-      const now = await fs.lstat(plan.target).catch(() => null);
-      if (now && !now.isFile()) {
-        throw dataError(
-          `cannot write ${plan.file}: it is no longer a regular file; the result was not written`,
-        );
-      }
-      try {
-        await fs.rename(tmp, plan.target);
-      } catch (e) {
-        throw dataError(
-          `cannot write ${plan.file}: ${osReason(e)}; check that the path is a writable file location (the previous file, if any, is unchanged)`,
-        );
-      }
-      temporaryFiles.delete(tmp);
-      await syncDirectory(path.dirname(plan.target));
-    }
-  } finally {
-    for (const { tmp } of staged) await removeTemporary(tmp);
-  }
-  for (const { plan, contents } of outputs) if (plan.mode === 'stdout') stdout(contents);
-}
-
-/** Writes `contents` to a synced temporary file beside `plan.target`, with the target's mode. */
-async function stageFile(plan: OutputPlan, contents: string | Uint8Array): Promise<string> {
-  const dir = path.dirname(plan.target);
-  let mode: number | null = null;
-  try {
-    const st = await fs.stat(plan.target);
-    if (st.isFile()) mode = st.mode & 0o7777;
-  } catch {
-    // a new file
-  }
-  const base = path.basename(plan.target).slice(0, 100);
-  const random = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
-  const tmp = path.join(dir, `.${base}.${process.pid}.${random}.tmp`);
-  let handle: fs.FileHandle | null = null;
-  temporaryFiles.add(tmp);
-  try {
-    handle = await fs.open(tmp, 'wx', 0o666);
-    if (mode !== null) await handle.chmod(mode);
-    await handle.writeFile(contents);
-    await handle.sync();
-    await handle.close();
-    handle = null;
-    return tmp;
-  } catch (e) {
-    if (handle) await handle.close().catch(() => undefined);
-    await removeTemporary(tmp);
-    throw dataError(
-      `cannot write ${plan.file}: ${osReason(e)}; check that the path is a writable file location with free space (the previous file, if any, is unchanged)`,
-    );
-  }
-}
-
-/** Makes a rename durable; not possible on every platform, so best effort. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const d = await fs.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // ignore
-  }
 }

@@ -1,17 +1,19 @@
+import { arrayLength, family } from '../core/families.js';
+import { COVARIANCE_TYPES, type CovarianceType } from '../core/names.js';
 import { dataError, usageError } from '../errors.js';
 
-export type CovarianceType = 'full' | 'diag' | 'spherical' | 'tied';
+export type { CovarianceType };
 
 export const GMM_FORMAT = 'webgpu-em/gmm@1';
 export const KMEANS_FORMAT = 'webgpu-em/kmeans@1';
-const COVARIANCE_TYPES: readonly CovarianceType[] = ['full', 'diag', 'spherical', 'tied'];
 const RESERVED_KEYS = ['format', 'covarianceType', 'nFeatures', 'weights', 'means', 'covariances'];
-const COV_SHAPES: Record<CovarianceType, string> = {
-  full: '[K][D][D]',
-  tied: '[D][D]',
-  diag: '[K][D]',
-  spherical: '[K]',
-};
+/** A family's JSON shape for messages: '[K][D][D]'. */
+const jsonShape = (type: CovarianceType) =>
+  family(type)
+    .dims.map((d) => `[${d}]`)
+    .join('');
+/** The covariance types for messages: '"full", "tied", "diag", "spherical"'. */
+const TYPE_LIST = COVARIANCE_TYPES.map((t) => `"${t}"`).join(', ');
 
 /** A parsed model: flat float64 arrays. covariances, when present, is always expanded to full K x D x D row-major. */
 export interface ModelSpec {
@@ -123,7 +125,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   const covType = obj.covarianceType;
   if (covType !== undefined && !COVARIANCE_TYPES.includes(covType as CovarianceType)) {
     throw dataError(
-      `${source}: ${p.at('covarianceType')} is ${describe(covType)}; it must be one of "full", "diag", "spherical", "tied"`,
+      `${source}: ${p.at('covarianceType')} is ${describe(covType)}; it must be one of ${TYPE_LIST}`,
     );
   }
   const hasWeights = obj.weights !== undefined;
@@ -147,7 +149,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   }
   if (covType === undefined) {
     throw dataError(
-      `${source}: ${p.at('covarianceType')} is missing; set it to "full", "diag", "spherical" or "tied" to match the shape of covariances`,
+      `${source}: ${p.at('covarianceType')} is missing; set it to one of ${TYPE_LIST} to match the shape of covariances`,
     );
   }
   const type = covType as CovarianceType;
@@ -176,16 +178,17 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
 
   // covariances, expanded to [K][D][D]
   const covariances = new Float64Array(K * D * D);
-  const shape = COV_SHAPES[type];
+  const shape = jsonShape(type);
   const what = `covariances for covarianceType "${type}" have shape ${shape} (K = ${K}, D = ${D})`;
-  if (type === 'spherical' || type === 'diag') {
+  const { statistics, dims } = family(type);
+  if (statistics === 'diagonal') {
     const cIn = p.array(obj.covariances, 'covariances', what);
     if (cIn.length !== K) {
       throw dataError(`${source}: ${p.at('covariances')} has ${cIn.length} entries but K = ${K}; ${what}`);
     }
     for (let k = 0; k < K; k++) {
       const base = k * D * D;
-      if (type === 'spherical') {
+      if (dims.length === 1) {
         const v = positive(p, cIn[k], `covariances[${k}]`);
         for (let d = 0; d < D; d++) covariances[base + d * D + d] = v;
       } else {
@@ -199,7 +202,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
           covariances[base + d * D + d] = positive(p, row[d], `covariances[${k}][${d}]`);
       }
     }
-  } else if (type === 'tied') {
+  } else if (dims[0] !== 'K') {
     readMatrix(p, obj.covariances, 'covariances', D, what, covariances, 0);
     for (let k = 1; k < K; k++) covariances.copyWithin(k * D * D, 0, D * D);
   } else {
@@ -342,28 +345,25 @@ export function gmmModelToJson(p: {
 }): Record<string, unknown> {
   const type = p.covarianceType;
   if (!COVARIANCE_TYPES.includes(type)) {
-    throw usageError(
-      `covarianceType must be one of "full", "diag", "spherical", "tied"; got ${JSON.stringify(type)}`,
-    );
+    throw usageError(`covarianceType must be one of ${TYPE_LIST}; got ${JSON.stringify(type)}`);
   }
   const D = checkFeatures(p.nFeatures);
   const K = p.weights.length;
   if (K < 1) throw usageError('gmmModelToJson: weights is empty; a model needs at least one component');
   checkLength(p.means, K * D, 'means', `K x D = ${K} x ${D}`);
-  const covLength = { full: K * D * D, tied: D * D, diag: K * D, spherical: K }[type];
+  const covLength = arrayLength(type, K, D);
   checkLength(
     p.covariances,
     covLength,
     'covariances',
-    `${COV_SHAPES[type]} for "${type}" (K = ${K}, D = ${D})`,
+    `${jsonShape(type)} for "${type}" (K = ${K}, D = ${D})`,
   );
   const weights = toList(p.weights, 'weights');
   const means = chunk(toList(p.means, 'means'), D);
   const cov = toList(p.covariances, 'covariances');
-  let covariances: unknown;
-  if (type === 'full') covariances = chunk(chunk(cov, D), D);
-  else if (type === 'tied' || type === 'diag') covariances = chunk(cov, D);
-  else covariances = cov;
+  // Nested by the family's dims, innermost first: every dim after the first is D.
+  let covariances: unknown[] = cov;
+  for (let level = 1; level < family(type).dims.length; level++) covariances = chunk(covariances, D);
   return {
     format: GMM_FORMAT,
     covarianceType: type,

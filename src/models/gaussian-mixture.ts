@@ -1,15 +1,19 @@
 import type { BoundData, EStepOptions } from '../backends/backend.js';
-import { LazyBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
+import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { EmRun, type IterationRecord } from './em.js';
 import {
-  COVARIANCE_TYPES,
-  componentCovariance,
+  resolveMixtureOptions,
+  type FitOptions,
+  type GaussianMixtureOptions,
+  type ResolvedMixtureOptions,
+} from './gaussian-mixture-options.js';
+import {
   covariancesAsArray,
   freeParameterCount,
+  sampleMixture,
   toComponentParameters,
-  type CovarianceType,
   type GmmParameters,
 } from './gmm-parameters.js';
 import {
@@ -20,64 +24,17 @@ import {
   readInitialModel,
   type InitialModel,
 } from './init.js';
-import { choleskyPacked, packedIndex } from './linalg.js';
-import { checkLoopOptions } from './options.js';
-import { Random } from './random.js';
+import { KMeans } from './kmeans.js';
+import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 
-export type { CovarianceType };
-
-/** How to choose the initial parameters. */
-export type InitMethod = 'kmeans++' | 'kmeans' | 'random' | 'random-from-data';
-
-/** Options of {@link GaussianMixture}, named and defaulted as in scikit-learn. */
-export interface GaussianMixtureOptions {
-  /** Number of mixture components K (>= 1). */
-  nComponents: number;
-  /** Covariance family: 'full' (default), 'tied', 'diag' or 'spherical', as in scikit-learn. */
-  covarianceType?: CovarianceType;
-  /** Stop when the lower bound changes by less than this; default 1e-3. 0 runs exactly maxIter iterations. */
-  tol?: number;
-  /** Most EM iterations per initialisation; default 100. */
-  maxIter?: number;
-  /** Added to every covariance diagonal, for numerical stability; default 1e-6. */
-  regCovar?: number;
-  /** Number of initialisations; the one with the best lower bound is kept. Default 1. */
-  nInit?: number;
-  /**
-   * Initialisation: 'kmeans++' (default: k-means++ centres, then each sample's nearest), 'kmeans'
-   * (a k-means run's clusters, scikit-learn's default), 'random' (random responsibilities),
-   * 'random-from-data' (K samples as centres), or a model to start from exactly.
-   */
-  init?: InitMethod | InitialModel | GaussianMixture;
-  /**
-   * When true, each fit() after the first continues from the current parameters (nInit is then
-   * ignored), as scikit-learn's warm_start. Default false.
-   */
-  warmStart?: boolean;
-  /** Seed of every random choice; the same seed gives the same result. Default 0. */
-  seed?: number;
-  /** 'auto' (default) uses WebGPU when an adapter exists, else the float64 CPU backend. */
-  backend?: BackendChoice;
-  /** A GPUDevice to use instead of creating one (it is not destroyed by dispose()). */
-  device?: GPUDevice;
-  /** Node only: the Dawn adapter to use, by name. */
-  adapter?: string;
-}
-
-/** Options of {@link GaussianMixture.fit}. */
-export interface FitOptions {
-  /** Aborts the fit: between passes of the backend (the CPU backend checks every ~20 ms). */
-  signal?: AbortSignal;
-  /** Called after every iteration. */
-  onIteration?: (record: IterationRecord & { initIndex: number }) => void;
-}
-
-/** A row-major float64 matrix returned by the API. */
-export interface Matrix64 {
-  readonly data: Float64Array;
-  readonly rows: number;
-  readonly cols: number;
-}
+export type {
+  CovarianceType,
+  FitOptions,
+  GaussianMixtureOptions,
+  InitMethod,
+} from './gaussian-mixture-options.js';
+import { DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
+export type { Matrix64 };
 
 interface RunState {
   converged: boolean;
@@ -85,8 +42,6 @@ interface RunState {
   lowerBound: number;
   history: readonly IterationRecord[];
 }
-
-type Resolved = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> & GpuOptions;
 
 /** Most covariance sums (K x D(D+1)/2) a fit may hold: 1 GiB of float64. */
 const MAX_COVARIANCE_SUMS = 2 ** 27;
@@ -103,20 +58,17 @@ const MAX_COVARIANCE_SUMS = 2 ** 27;
  * gmm.dispose();
  * ```
  */
-export class GaussianMixture {
-  readonly options: Readonly<Resolved>;
-  private readonly backendHandle: LazyBackend;
+export class GaussianMixture extends IterativeModel<IterationRecord> {
+  readonly options: Readonly<ResolvedMixtureOptions>;
   private fitted: GmmParameters | null = null;
   private run: EmRun | null = null;
-  private runData: BoundData | null = null;
   private runState: RunState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
   private rng: Random;
-  /** The fit or initialize in progress, if any. */
-  private busy: string | null = null;
 
   constructor(options: GaussianMixtureOptions) {
-    this.options = resolveOptions(options);
-    this.backendHandle = new LazyBackend(this.options.backend, this.options);
+    const resolved = resolveMixtureOptions(options);
+    super(resolved.backend, resolved, 'model');
+    this.options = resolved;
     this.rng = new Random(this.options.seed);
   }
 
@@ -140,7 +92,7 @@ export class GaussianMixture {
         ? model.means.length / k
         : ((firstMean as ArrayLike<number> | undefined)?.length ?? 0);
     if (!Number.isInteger(d) || d < 1) throw dataError('fromParameters: means must be K x D with D >= 1');
-    const read = readInitialModel(model, k, d, options.covarianceType ?? 'full');
+    const read = readInitialModel(model, k, d, options.covarianceType ?? DEFAULT_COVARIANCE_TYPE);
     if (!('params' in read))
       throw usageError('fromParameters needs weights and covariances as well as means');
     const gmm = new GaussianMixture({ ...options, nComponents: k, init: model });
@@ -149,31 +101,18 @@ export class GaussianMixture {
     return gmm;
   }
 
-  /** The backend that runs (or ran) the E-steps: 'webgpu' or 'cpu'. Resolves the backend if needed. */
-  async backendName(): Promise<'webgpu' | 'cpu'> {
-    return (await this.backendHandle.current()).name;
-  }
-
-  /** The adapter's description, or null on the CPU backend. */
-  async adapterDescription(): Promise<string | null> {
-    return (await this.backendHandle.current()).adapterDescription;
-  }
-
   /**
    * Fits the mixture to X ({ data, rows, cols } row-major, or number[][]). With nInit > 1 the
    * initialisation with the best lower bound wins. Resolves to this model.
    */
   async fit(x: MatrixInput, options: FitOptions = {}): Promise<this> {
-    this.claim('fit()');
-    try {
-      return await this.fitNow(x, options);
-    } finally {
-      this.busy = null;
-    }
+    return this.exclusive('fit()', () => this.fitNow(x, options));
   }
 
   private async fitNow(x: MatrixInput, options: FitOptions): Promise<this> {
     const matrix = toMatrix(x);
+    // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
+    this.releaseOwnedSamples();
     // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
     this.rng = new Random(this.options.seed);
     let best: { params: GmmParameters; state: RunState } | null = null;
@@ -198,7 +137,9 @@ export class GaussianMixture {
       this.runState = previous.runState;
       throw error;
     } finally {
-      this.releaseRun();
+      // The samples are bound once for every restart, and freed with the fit.
+      this.run = null;
+      this.releaseOwnedSamples();
     }
     this.fitted = best!.params;
     this.runState = best!.state;
@@ -206,36 +147,32 @@ export class GaussianMixture {
   }
 
   /**
-   * Starts a stepwise fit: validates X, uploads it to the backend and draws the initial
-   * parameters (the next draw of the seeded stream, so repeated calls give the nInit restarts),
-   * or starts from `from`. Follow with {@link step} until {@link done}.
+   * Starts a stepwise fit: validates X, binds it to the backend (once: the samples stay bound
+   * until another X, the end of a fit or dispose) and draws the initial parameters (the next
+   * draw of the seeded stream, so repeated calls give the nInit restarts), or starts from
+   * `from`. Follow with {@link step} until {@link done}.
    */
   async initialize(x: MatrixInput, from?: GmmParameters): Promise<void> {
-    this.claim('initialize()');
-    try {
-      await this.start(toMatrix(x), from);
-    } finally {
-      this.busy = null;
-    }
+    await this.exclusive('initialize()', () => this.start(toMatrix(x), from));
   }
 
   private async start(matrix: Matrix, from?: GmmParameters, signal?: AbortSignal): Promise<void> {
     this.checkSamples(matrix);
-    this.releaseRun();
+    this.run = null;
     if (from && from.nFeatures !== matrix.cols) {
       throw dataError(
         `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
       );
     }
-    this.runData = await this.backendHandle.bind(matrix, { signal });
+    const data = await this.bindSamples(matrix, signal);
     try {
       // Every limit of the backend for this K is checked here, before any seeding work.
-      await this.runData.prepare(this.options.nComponents, this.options.covarianceType);
-      const initial = from ?? (await this.initialParameters(matrix, this.runData));
-      this.run = new EmRun(this.runData, initial, this.options);
+      await data.prepare(this.options.nComponents, this.options.covarianceType);
+      const initial = from ?? (await this.initialParameters(matrix, data));
+      this.run = new EmRun(data, initial, this.options);
       this.fitted = initial;
     } catch (error) {
-      this.releaseRun();
+      this.releaseOwnedSamples();
       throw error;
     }
     this.runState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
@@ -243,12 +180,7 @@ export class GaussianMixture {
 
   /** Runs one EM iteration of the fit started by {@link initialize}. */
   async step(): Promise<IterationRecord> {
-    this.claim('step()');
-    try {
-      return await this.stepNow();
-    } finally {
-      this.busy = null;
-    }
+    return this.exclusive('step()', () => this.stepNow());
   }
 
   private async stepNow(): Promise<IterationRecord> {
@@ -376,27 +308,8 @@ export class GaussianMixture {
   /** Draws n samples from the fitted mixture (seeded), with the component of each. */
   sample(n: number): { x: Matrix64; labels: Int32Array } {
     if (!Number.isInteger(n) || n < 1) throw usageError(`sample(n) needs an integer n >= 1, got ${n}`);
-    const p = this.params();
-    const d = p.nFeatures;
-    const chol = [];
-    for (let k = 0; k < p.nComponents; k++) chol.push(choleskyPacked(componentCovariance(p, k), d)!);
-    const rng = new Random(this.options.seed ^ 0x5bd1e995);
-    const x = new Float64Array(n * d);
-    const labels = new Int32Array(n);
-    const z = new Float64Array(d);
-    for (let s = 0; s < n; s++) {
-      let u = rng.uniform();
-      let k = 0;
-      while (k < p.nComponents - 1 && u >= p.weights[k]) u -= p.weights[k++];
-      labels[s] = k;
-      for (let i = 0; i < d; i++) z[i] = rng.normal();
-      for (let i = 0; i < d; i++) {
-        let v = p.means[k * d + i];
-        for (let j = 0; j <= i; j++) v += chol[k][packedIndex(i, j)] * z[j];
-        x[s * d + i] = v;
-      }
-    }
-    return { x: { data: x, rows: n, cols: d }, labels };
+    const { x, labels } = sampleMixture(this.params(), n, new Random(this.options.seed ^ 0x5bd1e995));
+    return { x: { data: x, rows: n, cols: this.params().nFeatures }, labels };
   }
 
   /** Takes another model's fitted parameters and fit record (not its backend). */
@@ -405,37 +318,13 @@ export class GaussianMixture {
     this.runState = { ...other.runState };
   }
 
-  /**
-   * Frees the model's GPU buffers (the process's shared device stays for the next model; see
-   * `releaseSharedDevices`) and stops a fit in progress. The parameters stay readable; a later
-   * call that needs the backend (predict, fit, ...) acquires it again: dispose again after it.
-   */
-  dispose(): void {
-    this.releaseRun();
-    this.backendHandle.dispose();
-  }
-
-  /** One fit or initialize at a time: a second one would pull the data from under the first. */
-  private claim(what: string): void {
-    if (this.busy) {
-      throw usageError(
-        `${what} was called while ${this.busy} is still running on this model; await it first, or use a second model to fit in parallel`,
-      );
-    }
-    this.busy = what;
-  }
-
   /** The running fit's EM run; gone when the model was disposed during the fit. */
   private liveRun(): EmRun {
-    if (!this.run) {
-      throw usageError('the model was disposed during fit(); await fit() before dispose()');
-    }
+    if (!this.run) throw disposedDuringFit();
     return this.run;
   }
 
-  private releaseRun(): void {
-    this.runData?.dispose();
-    this.runData = null;
+  protected override onSamplesReleased(): void {
     this.run = null;
   }
 
@@ -464,8 +353,8 @@ export class GaussianMixture {
   private async initialParameters(m: Matrix, bound: BoundData): Promise<GmmParameters> {
     const { init, nComponents: k, regCovar, covarianceType: type } = this.options;
     const rng = new Random(this.rng.fork());
-    if (init instanceof GaussianMixture) {
-      const p = init.params();
+    if (typeof init === 'object' && 'parameters' in init) {
+      const p = init.parameters;
       if (p.nComponents !== k || p.nFeatures !== m.cols || p.covarianceType !== type) {
         throw dataError(
           `the initial model has K = ${p.nComponents}, D = ${p.nFeatures}, '${p.covarianceType}' covariances but this fit has ` +
@@ -482,11 +371,11 @@ export class GaussianMixture {
       case 'kmeans++':
         return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type);
       case 'kmeans': {
-        // scikit-learn's default: responsibilities from a k-means run, on the data already bound.
-        const { KMeans } = await import('./kmeans.js');
-        // fitBound runs on `bound`: this KMeans never creates a backend of its own.
+        // scikit-learn's default: responsibilities from a k-means run, on the samples already
+        // bound (this KMeans never creates a backend of its own).
         const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1 });
-        await km.fitBound(bound, m);
+        km.useSamples({ matrix: m, data: bound });
+        await km.fit(m);
         return parametersFromCentres(m, km.clusterCenters.data, regCovar, type);
       }
       case 'random-from-data':
@@ -504,47 +393,6 @@ export class GaussianMixture {
         `X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`,
       );
     }
-    const bound = await this.backendHandle.bind(m);
-    try {
-      return await bound.eStep(toComponentParameters(p), options);
-    } finally {
-      bound.dispose();
-    }
+    return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
   }
-}
-
-function resolveOptions(o: GaussianMixtureOptions): Resolved {
-  if (!o || typeof o !== 'object')
-    throw usageError('GaussianMixture needs an options object: { nComponents }');
-  const r: Resolved = {
-    nComponents: o.nComponents,
-    covarianceType: o.covarianceType ?? 'full',
-    warmStart: o.warmStart ?? false,
-    tol: o.tol ?? 1e-3,
-    maxIter: o.maxIter ?? 100,
-    regCovar: o.regCovar ?? 1e-6,
-    nInit: o.nInit ?? 1,
-    init: o.init ?? 'kmeans++',
-    seed: o.seed ?? 0,
-    backend: o.backend ?? 'auto',
-    device: o.device,
-    adapter: o.adapter,
-  };
-  if (!Number.isInteger(r.nComponents) || r.nComponents < 1) {
-    throw usageError(`nComponents must be an integer >= 1, got ${r.nComponents}`);
-  }
-  if (!COVARIANCE_TYPES.includes(r.covarianceType)) {
-    throw usageError(
-      `covarianceType must be one of ${COVARIANCE_TYPES.join(', ')}; got '${String(r.covarianceType)}'`,
-    );
-  }
-  if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar))
-    throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
-  checkLoopOptions(r);
-  if (typeof r.init === 'string' && !['kmeans++', 'kmeans', 'random', 'random-from-data'].includes(r.init)) {
-    throw usageError(
-      `init must be 'kmeans++', 'kmeans', 'random', 'random-from-data' or a model, got '${r.init}'`,
-    );
-  }
-  return r;
 }

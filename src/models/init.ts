@@ -1,9 +1,11 @@
 import type { BoundData, SeedingState } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
-import { covariancesFromArray, mStep, type CovarianceType, type GmmParameters } from './gmm-parameters.js';
-import { packedIndex, packedSize } from './linalg.js';
-import type { Random } from './random.js';
+import { family } from '../core/families.js';
+import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
+import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
+import { packedIndex, packedSize } from '../core/linalg.js';
+import type { Random } from '../core/random.js';
 
 /**
  * Parameters to start EM from, as users write them: flat row-major arrays or nested arrays.
@@ -97,7 +99,7 @@ export function parametersFromCentres(
   x: Matrix,
   centres: Float64Array,
   regCovar: number,
-  type: CovarianceType = 'full',
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const k = centres.length / d;
@@ -123,14 +125,9 @@ export function parametersFromCentres(
   const empty = [...nk.keys()].filter((c) => nk[c] === 0);
   if (empty.length > 0) {
     const whole = dataCovariance(x, regCovar);
-    let meanVariance = 0;
-    for (let i = 0; i < d; i++) meanVariance += whole[packedIndex(i, i)] / d;
     for (const c of empty) {
       for (let i = 0; i < d; i++) params.means[c * d + i] = centres[c * d + i];
-      if (type === 'full') params.covariances.set(whole, c * P);
-      else if (type === 'diag')
-        for (let i = 0; i < d; i++) params.covariances[c * d + i] = whole[packedIndex(i, i)];
-      else if (type === 'spherical') params.covariances[c] = meanVariance;
+      family(type).setComponentCovariance(params.covariances, c, d, whole);
     }
   }
   return params;
@@ -142,7 +139,7 @@ export function parametersFromRandomResponsibilities(
   k: number,
   rng: Random,
   regCovar: number,
-  type: CovarianceType = 'full',
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const P = packedSize(d);
@@ -233,7 +230,7 @@ export function readInitialModel(
   model: InitialModel,
   k: number,
   d: number,
-  type: CovarianceType = 'full',
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): { centres: Float64Array } | { params: GmmParameters } {
   const means = flatten(model.means, 'init.means');
   if (means.length !== k * d) {

@@ -1,14 +1,22 @@
 import type { BoundData } from '../backends/backend.js';
-import { LazyBackend, type BackendChoice, type GpuOptions } from '../backends/select.js';
+import type { GpuOptions } from '../backends/select.js';
+import {
+  BACKEND_CHOICES,
+  checkChoice,
+  checkOptionKeys,
+  KMEANS_INIT_METHODS,
+  optionKeys,
+  type BackendChoice,
+  type KMeansInit,
+} from '../core/names.js';
+import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
-import type { Matrix64 } from './gaussian-mixture.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
+import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 import { checkLoopOptions } from './options.js';
-import { Random } from './random.js';
 
-/** How to choose the initial centres. */
-export type KMeansInit = 'kmeans++' | 'random';
+export type { KMeansInit };
 
 /** Options of {@link KMeans}, named and defaulted as in scikit-learn. */
 export interface KMeansOptions {
@@ -34,6 +42,19 @@ export interface KMeansOptions {
   adapter?: string;
 }
 
+/** Every option's name, held to the interface by the compiler; unknown keys are refused. */
+export const KMEANS_OPTIONS = optionKeys<KMeansOptions>({
+  nClusters: true,
+  init: true,
+  maxIter: true,
+  tol: true,
+  nInit: true,
+  seed: true,
+  backend: true,
+  device: true,
+  adapter: true,
+});
+
 /** What one Lloyd iteration reports. */
 export interface KMeansIteration {
   readonly iteration: number;
@@ -56,23 +77,97 @@ interface FitState {
   history: KMeansIteration[];
 }
 
+/** One Lloyd run from given centres on bound samples: `step()` is one assignment and update. */
+class LloydRun {
+  centres: Float64Array;
+  converged = false;
+  /** Inertia of the final centres, once done. */
+  finalInertia: number | null = null;
+  readonly history: KMeansIteration[] = [];
+
+  constructor(
+    private readonly data: BoundData,
+    private readonly m: Matrix,
+    start: Float64Array,
+    private readonly k: number,
+    private readonly maxIter: number,
+    private readonly tolAbs: number,
+  ) {
+    this.centres = Float64Array.from(start, Math.fround);
+  }
+
+  get done(): boolean {
+    return this.finalInertia !== null;
+  }
+
+  async step(): Promise<KMeansIteration> {
+    const { data, m, k } = this;
+    const d = m.cols;
+    const started = performance.now();
+    const centres = this.centres;
+    const stats = await data.kmeansStatistics(centres, k);
+    const next = new Float64Array(k * d);
+    const empty: number[] = [];
+    for (let c = 0; c < k; c++) {
+      if (stats.counts[c] === 0) empty.push(c);
+      for (let i = 0; i < d; i++) {
+        next[c * d + i] =
+          stats.counts[c] > 0
+            ? centres[c * d + i] + stats.firstMoment[c * d + i] / stats.counts[c]
+            : centres[c * d + i];
+      }
+    }
+    if (empty.length > 0) await relocate(data, m, centres, k, empty, next);
+    for (let e = 0; e < next.length; e++) next[e] = Math.fround(next[e]);
+    let shift = 0;
+    for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
+    this.centres = next;
+    // As scikit-learn: converged when no label changed (even with tol = 0; the first pass
+    // has no earlier labels), or when the centres moved by at most tol.
+    this.converged = (this.history.length > 0 && stats.changed === 0) || shift <= this.tolAbs;
+    const record = {
+      iteration: this.history.length + 1,
+      inertia: stats.inertia,
+      centerShift: shift,
+      relocated: empty.length,
+      seconds: (performance.now() - started) / 1000,
+    };
+    this.history.push(record);
+    if (this.converged || this.history.length >= this.maxIter) {
+      // The inertia of the final centres (scikit-learn reports it after a last assignment).
+      this.finalInertia = (await data.kmeansStatistics(this.centres, k)).inertia;
+    }
+    return record;
+  }
+
+  get state(): FitState {
+    return {
+      centres: this.centres,
+      inertia: this.finalInertia ?? NaN,
+      nIter: this.history.length,
+      converged: this.converged,
+      history: this.history,
+    };
+  }
+}
+
 /**
  * k-means (hard EM, Lloyd's algorithm): the assignment to the nearest centre and the
  * per-cluster sums run on the backend (WebGPU or the float64 CPU reference); the centre update
  * runs in float64 on the host. Shaped like scikit-learn's `KMeans`.
  */
-export class KMeans {
+export class KMeans extends IterativeModel<KMeansIteration> {
   readonly options: Readonly<Resolved>;
-  private readonly backendHandle: LazyBackend;
   private state: FitState | null = null;
   private nFeaturesSeen = 0;
-  /** The fit in progress and its data, so that dispose() can stop it. */
-  private active: Promise<BoundData> | null = null;
-  private activeBound: BoundData | null = null;
+  private run: LloydRun | null = null;
+  private rng: Random;
 
   constructor(options: KMeansOptions) {
-    this.options = resolveOptions(options);
-    this.backendHandle = new LazyBackend(this.options.backend, this.options);
+    const resolved = resolveOptions(options);
+    super(resolved.backend, resolved, 'KMeans', 'kmeans');
+    this.options = resolved;
+    this.rng = new Random(this.options.seed);
   }
 
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
@@ -83,112 +178,96 @@ export class KMeans {
       onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
     } = {},
   ): Promise<this> {
-    if (this.active) {
-      throw usageError(
-        'fit() was called while another fit() is still running on this KMeans; await it first, or use a second model to fit in parallel',
-      );
-    }
-    const m = toMatrix(x);
-    const pending = this.backendHandle.bind(m, { signal: options.signal, purpose: 'kmeans' });
-    this.active = pending;
-    try {
-      const bound = await pending;
+    return this.exclusive('fit()', async () => {
+      const m = toMatrix(x);
+      // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
+      this.releaseOwnedSamples();
+      // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
+      this.rng = new Random(this.options.seed);
+      let best: FitState | null = null;
       try {
-        if (this.active !== pending) throw disposedDuringFit();
-        this.activeBound = bound;
-        await this.fitBound(bound, m, options);
+        for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
+          await this.start(m, options.signal);
+          while (!this.liveRun().done) {
+            const record = await this.stepNow();
+            options.signal?.throwIfAborted();
+            options.onIteration?.({ ...record, initIndex });
+          }
+          const run = this.liveRun().state;
+          if (!best || run.inertia < best.inertia) best = run;
+        }
       } finally {
-        bound.dispose();
+        // The samples are bound once for every restart, and freed with the fit.
+        this.run = null;
+        this.releaseOwnedSamples();
       }
-    } finally {
-      this.active = null;
-      this.activeBound = null;
-    }
-    return this;
+      this.state = best;
+      this.nFeaturesSeen = m.cols;
+      return this;
+    });
   }
 
   /**
-   * Fits to samples already on a backend (`bound` holds `m`); the caller keeps and frees them.
-   * Lets a mixture's `init: 'kmeans'` reuse the data it uploaded.
+   * Starts a stepwise fit: binds X to the backend (once: the samples stay bound until another
+   * X, the end of a fit or dispose) and draws the initial centres (the next draw of the seeded
+   * stream, so repeated calls give the nInit restarts). Follow with {@link step} until {@link done}.
    */
-  async fitBound(
-    bound: BoundData,
-    m: Matrix,
-    options: {
-      signal?: AbortSignal;
-      onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
-    } = {},
-  ): Promise<void> {
+  async initialize(x: MatrixInput): Promise<void> {
+    await this.exclusive('initialize()', () => this.start(toMatrix(x)));
+  }
+
+  /** Runs one Lloyd iteration of the fit started by {@link initialize}. */
+  async step(): Promise<KMeansIteration> {
+    return this.exclusive('step()', () => this.stepNow());
+  }
+
+  /** True when the stepwise fit has converged or run maxIter iterations. */
+  get done(): boolean {
+    return this.run?.done ?? true;
+  }
+
+  private async start(m: Matrix, signal?: AbortSignal): Promise<void> {
     const k = this.options.nClusters;
     if (m.rows < k) {
       throw dataError(
         `X has ${m.rows} samples but nClusters = ${k}; need at least as many samples as clusters`,
       );
     }
-    // Every limit of the backend for this K is checked here, before any seeding work.
-    await bound.prepare(k, 'kmeans');
-    const tolAbs = this.options.tol * meanVariance(m);
-    const rng = new Random(this.options.seed);
-    let best: FitState | null = null;
-    for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-      const centres = await this.initialCentres(bound, m, new Random(rng.fork()));
-      const run = await this.lloyd(bound, m, centres, tolAbs, (r) => {
-        options.signal?.throwIfAborted();
-        options.onIteration?.({ ...r, initIndex });
-      });
-      if (!best || run.inertia < best.inertia) best = run;
+    this.run = null;
+    const data = await this.bindSamples(m, signal);
+    try {
+      // Every limit of the backend for this K is checked here, before any seeding work.
+      await data.prepare(k, 'kmeans');
+      const centres = await this.initialCentres(data, m, new Random(this.rng.fork()));
+      this.run = new LloydRun(data, m, centres, k, this.options.maxIter, this.options.tol * meanVariance(m));
+    } catch (error) {
+      this.releaseOwnedSamples();
+      throw error;
     }
-    this.state = best;
-    this.nFeaturesSeen = m.cols;
   }
 
-  private async lloyd(
-    bound: BoundData,
-    m: Matrix,
-    start: Float64Array,
-    tolAbs: number,
-    report: (r: KMeansIteration) => void,
-  ): Promise<FitState> {
-    const k = this.options.nClusters;
-    const d = m.cols;
-    let centres = Float64Array.from(start, Math.fround);
-    const history: KMeansIteration[] = [];
-    let converged = false;
-    for (let iter = 1; iter <= this.options.maxIter && !converged; iter++) {
-      const started = performance.now();
-      const stats = await bound.kmeansStatistics(centres, k);
-      const next = new Float64Array(k * d);
-      const empty: number[] = [];
-      for (let c = 0; c < k; c++) {
-        if (stats.counts[c] === 0) empty.push(c);
-        for (let i = 0; i < d; i++) {
-          next[c * d + i] =
-            stats.counts[c] > 0
-              ? centres[c * d + i] + stats.firstMoment[c * d + i] / stats.counts[c]
-              : centres[c * d + i];
-        }
-      }
-      if (empty.length > 0) await relocate(bound, m, centres, k, empty, next);
-      for (let e = 0; e < next.length; e++) next[e] = Math.fround(next[e]);
-      let shift = 0;
-      for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
-      centres = next;
-      // As scikit-learn: converged when no label changed (even with tol = 0; the first pass
-      // has no earlier labels), or when the centres moved by at most tol.
-      converged = (iter > 1 && stats.changed === 0) || shift <= tolAbs;
-      const record = {
-        iteration: iter,
-        inertia: stats.inertia,
-        centerShift: shift,
-        relocated: empty.length,
-        seconds: (performance.now() - started) / 1000,
-      };
-      history.push(record);
-      report(record);
+  private async stepNow(): Promise<KMeansIteration> {
+    const run = this.run;
+    if (!run) throw usageError('step() needs initialize(X) first');
+    if (run.done)
+      throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
+    const record = await run.step();
+    if (this.run !== run) throw disposedDuringFit();
+    if (run.done) {
+      this.state = run.state;
+      this.nFeaturesSeen = run.centres.length / this.options.nClusters;
     }
-    // The inertia of the final centres (scikit-learn reports it after a last assignment).
-    const final = await bound.kmeansStatistics(centres, k);
-    return { centres, inertia: final.inertia, nIter: history.length, converged, history };
+    return record;
+  }
+
+  /** The running fit's Lloyd run; gone when the model was disposed during the fit. */
+  private liveRun(): LloydRun {
+    if (!this.run) throw disposedDuringFit();
+    return this.run;
+  }
+
+  protected override onSamplesReleased(): void {
+    this.run = null;
   }
 
   /** Cluster centres, K x D. */
@@ -217,16 +296,6 @@ export class KMeans {
     return this.fitted().history;
   }
 
-  /** The backend that ran the fit. */
-  async backendName(): Promise<'webgpu' | 'cpu'> {
-    return (await this.backendHandle.current()).name;
-  }
-
-  /** The adapter's description, or null on the CPU. */
-  async adapterDescription(): Promise<string | null> {
-    return (await this.backendHandle.current()).adapterDescription;
-  }
-
   /** Nearest centre of each sample. */
   async predict(x: MatrixInput): Promise<Int32Array> {
     return (await this.assign(x, false)).labels;
@@ -246,14 +315,6 @@ export class KMeans {
     return -s;
   }
 
-  /** Frees GPU resources; the centres stay readable (a later predict acquires a new backend). */
-  dispose(): void {
-    this.active = null;
-    this.activeBound?.dispose();
-    this.activeBound = null;
-    this.backendHandle.dispose();
-  }
-
   private async assign(x: MatrixInput, all: boolean) {
     const s = this.fitted();
     const m = toMatrix(x);
@@ -262,12 +323,9 @@ export class KMeans {
         `X has ${m.cols} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
       );
     }
-    const bound = await this.backendHandle.bind(m, { purpose: 'kmeans' });
-    try {
-      return await bound.assign(s.centres, this.options.nClusters, { allDistances: all });
-    } finally {
-      bound.dispose();
-    }
+    return this.withSamples(m, (data) =>
+      data.assign(s.centres, this.options.nClusters, { allDistances: all }),
+    );
   }
 
   private async initialCentres(bound: BoundData, m: Matrix, rng: Random): Promise<Float64Array> {
@@ -325,10 +383,6 @@ function centresOf(
   return Float64Array.from(flat);
 }
 
-function disposedDuringFit() {
-  return usageError('the model was disposed during fit(); await fit() before dispose()');
-}
-
 /** Mean over features of the per-feature variance (scales tol as scikit-learn does). */
 function meanVariance(m: Matrix): number {
   let total = 0;
@@ -345,14 +399,15 @@ function meanVariance(m: Matrix): number {
 
 function resolveOptions(o: KMeansOptions): Resolved {
   if (!o || typeof o !== 'object') throw usageError('KMeans needs an options object: { nClusters }');
+  checkOptionKeys('KMeans', o, KMEANS_OPTIONS);
   const r: Resolved = {
     nClusters: o.nClusters,
-    init: o.init ?? 'kmeans++',
+    init: o.init ?? KMEANS_INIT_METHODS[0],
     maxIter: o.maxIter ?? 300,
     tol: o.tol ?? 1e-4,
     nInit: o.nInit ?? 1,
     seed: o.seed ?? 0,
-    backend: o.backend ?? 'auto',
+    backend: o.backend ?? BACKEND_CHOICES[0],
     device: o.device,
     adapter: o.adapter,
   };
@@ -360,8 +415,6 @@ function resolveOptions(o: KMeansOptions): Resolved {
     throw usageError(`nClusters must be an integer >= 1, got ${r.nClusters}`);
   }
   checkLoopOptions(r);
-  if (typeof r.init === 'string' && !['kmeans++', 'random'].includes(r.init)) {
-    throw usageError(`init must be 'kmeans++', 'random' or centres, got '${r.init}'`);
-  }
+  if (typeof r.init === 'string') checkChoice('init', r.init, KMEANS_INIT_METHODS, ' or centres');
   return r;
 }

@@ -1,3 +1,4 @@
+import { BACKEND_CHOICES, checkChoice } from '../core/names.js';
 import { usageError } from '../errors.js';
 
 /** The options every iterative model shares, as resolved (defaults filled in). */
@@ -18,7 +19,5 @@ export function checkLoopOptions(r: LoopOptions): void {
   if (!Number.isInteger(r.nInit) || r.nInit < 1)
     throw usageError(`nInit must be an integer >= 1, got ${r.nInit}`);
   if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
-  if (!['auto', 'webgpu', 'cpu'].includes(r.backend)) {
-    throw usageError(`backend must be 'auto', 'webgpu' or 'cpu', got '${String(r.backend)}'`);
-  }
+  checkChoice('backend', r.backend, BACKEND_CHOICES);
 }

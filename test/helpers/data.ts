@@ -2,7 +2,7 @@ import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
 import type { Matrix } from '../../src/data/matrix.js';
 import { makeBlobs } from '../../src/data/synthetic.js';
 import { kmeansPlusPlus } from '../../src/models/init.js';
-import type { Random } from '../../src/models/random.js';
+import type { Random } from '../../src/core/random.js';
 
 export { makeBlobs };
 

@@ -1,3 +1,4 @@
+import { family } from '../../core/families.js';
 import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
@@ -43,8 +44,8 @@ export class CpuBackend implements MixtureBackend {
   dispose(): void {}
 }
 
-const diagonalPrecision = (p: ComponentParameters) =>
-  p.covarianceType === 'diag' || p.covarianceType === 'spherical';
+/** diag and spherical: one precision factor per feature, and diagonal second moments. */
+const diagonalPrecision = (p: ComponentParameters) => family(p.covarianceType).statistics === 'diagonal';
 
 class CpuBoundData implements BoundData {
   readonly rows: number;

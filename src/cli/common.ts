@@ -1,0 +1,212 @@
+import { readFile } from 'node:fs/promises';
+import type { BackendChoice } from '../core/names.js';
+import type { Matrix } from '../data/matrix.js';
+import { WebGpuEmError } from '../errors.js';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  parseBytes,
+  planOutput,
+  readDataFile,
+  readModelFile,
+  writeOutputs,
+  type OutputPlan,
+} from '../io/files.js';
+import { gmmModelToJson, type ModelSpec } from '../io/model-file.js';
+import type { GaussianMixture } from '../models/gaussian-mixture.js';
+import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
+import { USAGE } from './usage.js';
+
+// What every command shares: reading its input, checking its outputs, writing its result.
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliStreams {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** A run of one command: its output streams and what stops it. */
+export interface Run {
+  readonly streams: CliStreams;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Parses a command's options, checks every option and output path that can be checked before
+ * the work, then reads its one data file.
+ */
+export async function commandInput(
+  name: string,
+  argv: readonly string[],
+  specs: OptionSpec[],
+  run: Run,
+  check: (o: ParsedOptions) => void = () => {},
+) {
+  const { options: o, positionals } = parseArgs(argv, specs);
+  if (o.help) return null;
+  if (positionals.length !== 1) {
+    throw new WebGpuEmError(
+      'usage',
+      `${name} needs exactly one data file, got ${positionals.length}; see --help`,
+    );
+  }
+  if (o.header && o.noHeader)
+    throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
+  if (o.init && o.initModel)
+    throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
+  let maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
+  if (o.maxInputSize !== undefined) {
+    const parsed = parseBytes(o.maxInputSize as string);
+    if (parsed === null) {
+      throw new WebGpuEmError(
+        'usage',
+        `--max-input-size needs a size in bytes such as 1000, 64K, 512M or 2G; got '${o.maxInputSize}'`,
+      );
+    }
+    maxInputBytes = parsed;
+  }
+  check(o);
+  const dataPath = positionals[0];
+  const inputs = [dataPath, ...(o.initModel ? [o.initModel as string] : [])];
+  const outputs = await planOutputs(o, inputs);
+  const started = performance.now();
+  const { matrix, columnNames } = await readDataFile(dataPath, {
+    header: o.header ? true : o.noHeader ? false : 'auto',
+    maxInputBytes,
+    signal: run.signal,
+  });
+  return { o, dataPath, matrix, columnNames, started, outputs };
+}
+
+/** --out and --labels, checked before the work. */
+export async function planOutputs(o: ParsedOptions, inputs: string[]) {
+  const out = o.out as string | undefined;
+  const labels = o.labels as string | undefined;
+  if (out !== undefined && labels !== undefined && out === labels) {
+    throw new WebGpuEmError('usage', `--out and --labels are both ${out}; give them different paths`);
+  }
+  return {
+    out: out === undefined ? null : await planOutput(out, '--out', inputs),
+    labels: labels === undefined ? null : await planOutput(labels, '--labels', inputs),
+  };
+}
+
+/** Reads --init-model and checks it against the data and -k. */
+export async function initModel(
+  o: ParsedOptions,
+  dataPath: string,
+  matrix: Matrix,
+  run: Run,
+): Promise<ModelSpec | null> {
+  if (!o.initModel) return null;
+  const spec = await readModelFile(o.initModel as string, { signal: run.signal });
+  if (spec.nFeatures !== matrix.cols) {
+    throw new WebGpuEmError(
+      'data',
+      `${o.initModel}: the model has ${spec.nFeatures} features but ${dataPath} has ${matrix.cols} columns; use a model made for this data`,
+    );
+  }
+  if (o.k !== undefined && o.k !== spec.nComponents) {
+    throw new WebGpuEmError(
+      'usage',
+      `-k ${o.k} contradicts ${o.initModel}, which has ${spec.nComponents} components; drop -k or use another model`,
+    );
+  }
+  return spec;
+}
+
+/**
+ * Writes --out and --labels together (only now that the work succeeded), then the result on
+ * stdout (unless an output is `-`, which takes stdout's place).
+ */
+export async function finish(
+  o: ParsedOptions,
+  run: Run,
+  outputs: { out: OutputPlan | null; labels: OutputPlan | null },
+  result: Record<string, unknown>,
+  labels: Int32Array | null,
+  text: string,
+): Promise<number> {
+  run.signal.throwIfAborted();
+  const json = JSON.stringify(result);
+  const writes: Array<{ plan: OutputPlan; contents: string }> = [];
+  if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
+  if (outputs.labels && labels)
+    writes.push({ plan: outputs.labels, contents: Array.from(labels).join('\n') + '\n' });
+  await writeOutputs(writes, run.streams.stdout);
+  if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
+  return 0;
+}
+
+/** The options every fit command shares, as the model constructors take them. */
+export function fitOptions(o: ParsedOptions) {
+  return {
+    maxIter: o.maxIter as number | undefined,
+    tol: o.tol as number | undefined,
+    nInit: o.nInit as number | undefined,
+    seed: o.seed as number | undefined,
+    backend: o.backend as BackendChoice | undefined,
+    adapter: o.adapter as string | undefined,
+    ...(o.regCovar !== undefined ? { regCovar: o.regCovar as number } : {}),
+  };
+}
+
+export function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, version: string) {
+  const p = gmm.parameters;
+  return gmmModelToJson({
+    covarianceType: p.covarianceType,
+    nFeatures: p.nFeatures,
+    weights: gmm.weights,
+    means: gmm.means.data,
+    covariances: gmm.covariances,
+    extra: {
+      regCovar: gmm.options.regCovar,
+      ...(columnNames ? { columns: columnNames } : {}),
+      producer: `webgpu-em ${version}`,
+    },
+  });
+}
+
+export function help(streams: CliStreams): number {
+  streams.stdout(USAGE + '\n');
+  return 0;
+}
+
+export function header(backend: string, adapter: string | null, m: Matrix, what: string): string {
+  return [
+    `backend: ${backend}${adapter ? ` (${adapter})` : ''}`,
+    `samples: ${m.rows}, features: ${m.cols}, ${what}`,
+  ].join('\n');
+}
+
+export function featureNames(columns: string[] | null, d: number): string[] {
+  return columns ?? Array.from({ length: d }, (_, i) => `mean[${i}]`);
+}
+
+export function table(head: string[], means: Float64Array, d: number, weights: Float64Array | null): string {
+  const rows = means.length / d;
+  const lines = [head.join('\t')];
+  for (let k = 0; k < rows; k++) {
+    const cells = [String(k), ...(weights ? [weights[k].toFixed(4)] : [])];
+    for (let i = 0; i < d; i++) cells.push(means[k * d + i].toPrecision(6));
+    lines.push(cells.join('\t'));
+  }
+  return lines.join('\n');
+}
+
+export let version: string | null = null;
+
+export async function packageVersion(): Promise<string> {
+  if (version) return version;
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'webgpu-em' && pkg.version) return (version = pkg.version);
+    } catch {
+      // try the next location
+    }
+  }
+  return (version = 'unknown');
+}

@@ -1,0 +1,101 @@
+import { family } from '../core/families.js';
+import {
+  DEFAULT_COVARIANCE_TYPE,
+  GMM_INIT_METHODS,
+  type CovarianceType,
+  type InitMethod,
+} from '../core/names.js';
+import { WebGpuEmError } from '../errors.js';
+import { GaussianMixture } from '../models/gaussian-mixture.js';
+import type { InitialModel } from '../models/init.js';
+import {
+  commandInput,
+  featureNames,
+  finish,
+  fitOptions,
+  gmmJson,
+  header,
+  help,
+  initModel,
+  packageVersion,
+  table,
+  type Run,
+} from './common.js';
+import { GMM_OPTIONS } from './usage.js';
+
+export async function runGmm(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
+  if (!input) return help(streams);
+  const { o, dataPath, matrix, columnNames, started, outputs } = input;
+  let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0];
+  let k = o.k as number | undefined;
+  let covarianceType = o.covariance as CovarianceType | undefined;
+  const spec = await initModel(o, dataPath, matrix, run);
+  if (spec) {
+    if (spec.covariances && spec.covarianceType) {
+      if (covarianceType && covarianceType !== spec.covarianceType) {
+        throw new WebGpuEmError(
+          'usage',
+          `--covariance ${covarianceType} contradicts ${o.initModel}, which has '${spec.covarianceType}' covariances; drop --covariance or use another model`,
+        );
+      }
+      covarianceType = spec.covarianceType;
+    }
+    k = spec.nComponents;
+    init = {
+      means: spec.means,
+      weights: spec.weights,
+      covariances:
+        spec.covariances &&
+        family(covarianceType ?? DEFAULT_COVARIANCE_TYPE).fromFullMatrices(
+          spec.covariances,
+          k,
+          spec.nFeatures,
+        ),
+    };
+  }
+  if (k === undefined)
+    throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
+  covarianceType ??= DEFAULT_COVARIANCE_TYPE;
+  const gmm = new GaussianMixture({
+    nComponents: k,
+    covarianceType,
+    ...fitOptions(o),
+    init,
+  });
+  try {
+    await gmm.fit(matrix, { signal: run.signal });
+    const labels = o.labels ? await gmm.predict(matrix) : null;
+    const result = {
+      model: gmmJson(gmm, columnNames, await packageVersion()),
+      converged: gmm.converged,
+      nIter: gmm.nIter,
+      lowerBound: gmm.lowerBound,
+      nSamples: matrix.rows,
+      backend: await gmm.backendName(),
+      adapter: await gmm.adapterDescription(),
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (!gmm.converged && (o.tol ?? 1e-3) !== 0 && !o.quiet) {
+      streams.stderr(
+        `webgpu-em: warning: EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data\n`,
+      );
+    }
+    const lines = [
+      header(result.backend, result.adapter, matrix, `components: ${k} (${covarianceType})`),
+      `converged: ${gmm.converged} after ${gmm.nIter} iterations, lower bound (mean log-likelihood): ${gmm.lowerBound.toFixed(6)}`,
+      `time: ${result.seconds.toFixed(3)} s`,
+      '',
+      table(
+        ['component', 'weight', ...featureNames(columnNames, matrix.cols)],
+        gmm.means.data,
+        matrix.cols,
+        gmm.weights,
+      ),
+    ];
+    return await finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
+  } finally {
+    gmm.dispose();
+  }
+}

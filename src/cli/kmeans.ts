@@ -1,0 +1,74 @@
+import { KMEANS_INIT_METHODS, type KMeansInit } from '../core/names.js';
+import { WebGpuEmError } from '../errors.js';
+import { kmeansModelToJson } from '../io/model-file.js';
+import { KMeans } from '../models/kmeans.js';
+import {
+  commandInput,
+  featureNames,
+  finish,
+  fitOptions,
+  header,
+  help,
+  initModel,
+  packageVersion,
+  table,
+  type Run,
+} from './common.js';
+import { KMEANS_OPTIONS } from './usage.js';
+
+export async function runKMeans(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  const input = await commandInput('kmeans', argv, KMEANS_OPTIONS, run);
+  if (!input) return help(streams);
+  const { o, dataPath, matrix, columnNames, started, outputs } = input;
+  const spec = await initModel(o, dataPath, matrix, run);
+  const k = spec ? spec.nComponents : (o.k as number | undefined);
+  if (k === undefined)
+    throw new WebGpuEmError('usage', 'kmeans needs -k K (the number of clusters) or --init-model FILE');
+  const km = new KMeans({
+    nClusters: k,
+    init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? KMEANS_INIT_METHODS[0]),
+    ...fitOptions(o),
+  });
+  try {
+    await km.fit(matrix, { signal: run.signal });
+    const labels = o.labels ? await km.predict(matrix) : null;
+    const result = {
+      model: kmeansModelToJson({
+        nFeatures: matrix.cols,
+        means: km.clusterCenters.data,
+        extra: {
+          ...(columnNames ? { columns: columnNames } : {}),
+          producer: `webgpu-em ${await packageVersion()}`,
+        },
+      }),
+      inertia: km.inertia,
+      nIter: km.nIter,
+      converged: km.converged,
+      nSamples: matrix.rows,
+      backend: await km.backendName(),
+      adapter: await km.adapterDescription(),
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (!km.converged && !o.quiet) {
+      streams.stderr(
+        `webgpu-em: warning: k-means did not converge in ${km.nIter} iterations; raise --max-iter or --tol\n`,
+      );
+    }
+    const lines = [
+      header(result.backend, result.adapter, matrix, `clusters: ${k}`),
+      `converged: ${km.converged} after ${km.nIter} iterations, inertia: ${km.inertia.toPrecision(8)}`,
+      `time: ${result.seconds.toFixed(3)} s`,
+      '',
+      table(
+        ['cluster', ...featureNames(columnNames, matrix.cols)],
+        km.clusterCenters.data,
+        matrix.cols,
+        null,
+      ),
+    ];
+    return await finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
+  } finally {
+    km.dispose();
+  }
+}

@@ -1,0 +1,119 @@
+import {
+  COVARIANCE_TYPES,
+  DEFAULT_COVARIANCE_TYPE,
+  type CovarianceType,
+  type Criterion,
+} from '../core/names.js';
+import { WebGpuEmError } from '../errors.js';
+import { selectGaussianMixture } from '../models/model-selection.js';
+import {
+  commandInput,
+  finish,
+  fitOptions,
+  gmmJson,
+  header,
+  help,
+  packageVersion,
+  type Run,
+} from './common.js';
+import { SELECT_OPTIONS } from './usage.js';
+
+/** Most component counts `select --k-range` may try. */
+export const MAX_K_CANDIDATES = 1000;
+
+export async function runSelect(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  let ks: number[] = [];
+  let types: CovarianceType[] = [];
+  const input = await commandInput('select', argv, SELECT_OPTIONS, run, (o) => {
+    if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
+    ks = parseKRange(o.kRange as string);
+    types = ((o.covariance as string | undefined) ?? DEFAULT_COVARIANCE_TYPE)
+      .split(',')
+      .map((t) => t.trim()) as CovarianceType[];
+    for (const t of types) {
+      if (!COVARIANCE_TYPES.includes(t)) {
+        throw new WebGpuEmError(
+          'usage',
+          `--covariance: unknown type '${t}'; use a list of ${COVARIANCE_TYPES.join(', ')}`,
+        );
+      }
+    }
+  });
+  if (!input) return help(streams);
+  const { o, matrix, columnNames, started, outputs } = input;
+  const largest = Math.max(...ks);
+  if (largest > matrix.rows) {
+    throw new WebGpuEmError(
+      'usage',
+      `--k-range goes up to K = ${largest} but the data has ${matrix.rows} samples; K can be at most the number of samples`,
+    );
+  }
+  const criterion = (o.criterion as Criterion | undefined) ?? 'bic';
+  const { scores, best, model } = await selectGaussianMixture(matrix, {
+    nComponents: ks,
+    covarianceTypes: types,
+    criterion,
+    signal: run.signal,
+    ...fitOptions(o),
+  });
+  try {
+    const labels = o.labels ? await model.predict(matrix) : null;
+    const result = {
+      model: gmmJson(model, columnNames, await packageVersion()),
+      criterion,
+      best,
+      scores,
+      nSamples: matrix.rows,
+      backend: await model.backendName(),
+      adapter: await model.adapterDescription(),
+      seconds: (performance.now() - started) / 1000,
+    };
+    const rows = scores.map((s) =>
+      [
+        s.covarianceType,
+        s.nComponents,
+        s.bic.toFixed(2),
+        s.aic.toFixed(2),
+        s.lowerBound.toFixed(5),
+        s.converged,
+        s === best ? '<- best' : '',
+      ].join('\t'),
+    );
+    const text = [
+      header(result.backend, result.adapter, matrix, `candidates: ${scores.length}`),
+      ['covariance', 'K', 'BIC', 'AIC', 'lower bound', 'converged', ''].join('\t'),
+      ...rows,
+      `best by ${criterion.toUpperCase()}: K = ${best.nComponents}, ${best.covarianceType}`,
+    ].join('\n');
+    return await finish(o, run, outputs, result, labels, text + '\n');
+  } finally {
+    model.dispose();
+  }
+}
+
+/** "1..10" or "1,2,4,8": checked (at most MAX_K_CANDIDATES values) before any list is built. */
+export function parseKRange(text: string): number[] {
+  const bad = () =>
+    new WebGpuEmError(
+      'usage',
+      `--k-range '${text}' is not a range like 1..10 or a list like 1,2,4 of integers >= 1`,
+    );
+  const tooMany = (n: number) =>
+    new WebGpuEmError(
+      'usage',
+      `--k-range '${text}' has ${n} values, over the limit of ${MAX_K_CANDIDATES} candidates; give a shorter range or a list`,
+    );
+  const range = /^(\d+)\.\.(\d+)$/.exec(text.trim());
+  if (range) {
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 1 || to < from) throw bad();
+    if (to - from + 1 > MAX_K_CANDIDATES) throw tooMany(to - from + 1);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  }
+  const parts = text.split(',');
+  if (parts.length > MAX_K_CANDIDATES) throw tooMany(parts.length);
+  const values = parts.map((t) => (t.trim() === '' ? NaN : Number(t.trim())));
+  if (values.length === 0 || values.some((v) => !Number.isSafeInteger(v) || v < 1)) throw bad();
+  return [...new Set(values)];
+}

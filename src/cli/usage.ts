@@ -1,0 +1,120 @@
+import {
+  BACKEND_CHOICES,
+  COVARIANCE_TYPES,
+  CRITERIA,
+  GMM_INIT_METHODS,
+  KMEANS_INIT_METHODS,
+  listOf,
+} from '../core/names.js';
+import { DEFAULT_MAX_INPUT_BYTES, formatBytes } from '../io/files.js';
+import type { OptionSpec } from './args.js';
+
+// The help text and the options of every command; choices come from the tables in core/names.ts.
+
+export const USAGE = `Usage: webgpu-em <command> [options]
+
+Commands:
+  gmm <data> -k K [options]        fit a Gaussian mixture with EM (data: .csv or .npy)
+  kmeans <data> -k K [options]     fit k-means (Lloyd's hard EM)
+  select <data> --k-range A..B     fit a mixture for each K (and covariance type), pick by BIC
+  info [--backend B]               show the WebGPU adapter and the sizes it supports
+  help                             show this help
+
+gmm options:
+  -k, --n-components K        number of components (default: K of --init-model)
+  --covariance TYPE           ${listOf(COVARIANCE_TYPES, { defaultFirst: true })}
+  --max-iter N                most EM iterations per initialisation (default 100)
+  --tol X                     stop when the mean log-likelihood changes by less (default 1e-3;
+                              0 runs exactly --max-iter iterations)
+  --reg-covar X               added to covariance diagonals (default 1e-6)
+  --init METHOD               ${listOf(GMM_INIT_METHODS, { defaultFirst: true })}
+  --init-model FILE           start from the weights, means and covariances in FILE
+                              (a model with only means: estimate the rest from nearest means)
+  --n-init N                  initialisations; the best lower bound wins (default 1)
+
+kmeans options:
+  -k, --n-clusters K          number of clusters (default: K of --init-model)
+  --init METHOD               ${listOf(KMEANS_INIT_METHODS, { defaultFirst: true })}
+  --init-model FILE           start from the means (centres) in FILE
+  --max-iter N                most Lloyd iterations (default 300)
+  --tol X                     centre-shift tolerance relative to the data variance (default 1e-4)
+  --n-init N                  initialisations; the lowest inertia wins (default 1)
+
+select options:
+  --k-range A..B              component counts to try (or a list: 1,2,4,8)
+  --covariance T1,T2          covariance types to try (default full)
+  --criterion ${CRITERIA.join('|')}         what picks the winner (default ${CRITERIA[0]})
+  and the gmm options --max-iter, --tol, --reg-covar, --init, --n-init
+
+common options:
+  --seed S                    seed of all random choices (default 0)
+  --backend B                 ${listOf(BACKEND_CHOICES, { defaultFirst: true })}
+  --adapter NAME              Dawn adapter to use (default: $WEBGPU_EM_ADAPTER or the first)
+  --header / --no-header      CSV: the first row is / is not a header (default: a header
+                              when none of its cells is a number)
+  --out FILE                  write the result JSON to FILE (atomically, once the fit succeeded;
+                              - for standard output)
+  --labels FILE               write the component/cluster of each row, one per line (as --out)
+  --max-input-size SIZE       most bytes read from data that is not a regular file (- for
+                              standard input, a pipe, a device), e.g. 512M (default ${formatBytes(DEFAULT_MAX_INPUT_BYTES)})
+  --json                      print the result as one JSON object on stdout
+  -q, --quiet                 no warnings on stderr
+
+Exit codes: 0 success, 2 usage error, 1 data or runtime error, 130 interrupted (Ctrl-C).`;
+
+export const COMMON_OPTIONS: OptionSpec[] = [
+  { name: 'seed', flags: ['--seed'], value: 'integer' },
+  { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
+  { name: 'adapter', flags: ['--adapter'], value: 'string' },
+  { name: 'header', flags: ['--header'] },
+  { name: 'noHeader', flags: ['--no-header'] },
+  { name: 'out', flags: ['--out'], value: 'string' },
+  { name: 'labels', flags: ['--labels'], value: 'string' },
+  { name: 'maxInputSize', flags: ['--max-input-size'], value: 'string' },
+  { name: 'json', flags: ['--json'] },
+  { name: 'quiet', flags: ['-q', '--quiet'] },
+  { name: 'help', flags: ['-h', '--help'] },
+  { name: 'maxIter', flags: ['--max-iter'], value: 'integer', min: 1 },
+  { name: 'tol', flags: ['--tol'], value: 'number', min: 0 },
+  { name: 'nInit', flags: ['--n-init'], value: 'integer', min: 1 },
+];
+
+export const GMM_FIT_OPTIONS: OptionSpec[] = [
+  { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
+  {
+    name: 'init',
+    flags: ['--init'],
+    value: 'string',
+    choices: GMM_INIT_METHODS,
+  },
+];
+
+export const GMM_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  ...GMM_FIT_OPTIONS,
+  { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
+  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
+  { name: 'initModel', flags: ['--init-model'], value: 'string' },
+];
+
+export const KMEANS_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  { name: 'k', flags: ['-k', '--n-clusters'], value: 'integer', min: 1 },
+  { name: 'init', flags: ['--init'], value: 'string', choices: KMEANS_INIT_METHODS },
+  { name: 'initModel', flags: ['--init-model'], value: 'string' },
+];
+
+export const SELECT_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  ...GMM_FIT_OPTIONS,
+  { name: 'kRange', flags: ['--k-range'], value: 'string' },
+  { name: 'covariance', flags: ['--covariance'], value: 'string' },
+  { name: 'criterion', flags: ['--criterion'], value: 'string', choices: CRITERIA },
+];
+
+export const INFO_OPTIONS: OptionSpec[] = [
+  { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
+  { name: 'adapter', flags: ['--adapter'], value: 'string' },
+  { name: 'json', flags: ['--json'] },
+  { name: 'help', flags: ['-h', '--help'] },
+];

@@ -1,0 +1,2 @@
+/** True under Node (process.versions.node exists); false in browsers and workers. */
+export const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';

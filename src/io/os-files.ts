@@ -1,0 +1,72 @@
+import { promises as fs, rmSync } from 'node:fs';
+import { dataError, WebGpuEmError } from '../errors.js';
+
+// Temporary files and the operating system's errors, shared by reading and writing.
+
+/** Temporary files that exist right now, removed on failure, and by {@link removeTemporaryFiles} on a signal. */
+export const temporaryFiles = new Set<string>();
+
+/**
+ * Removes every temporary file webgpu-em has open (spooled input, outputs not yet renamed),
+ * synchronously: for a signal handler that is about to exit.
+ */
+export function removeTemporaryFiles(): void {
+  for (const file of temporaryFiles) {
+    try {
+      rmSync(file, { force: true, recursive: true });
+    } catch {
+      // best effort: the process is exiting
+    }
+  }
+  temporaryFiles.clear();
+}
+
+export async function removeTemporary(file: string): Promise<void> {
+  await fs.rm(file, { force: true, recursive: true }).catch(() => undefined);
+  temporaryFiles.delete(file);
+}
+
+export const OS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a component of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+  ENAMETOOLONG: 'file name too long',
+  EEXIST: 'it already exists',
+  EBUSY: 'resource busy',
+  ELOOP: 'too many symbolic links',
+};
+
+export function isAbort(e: unknown): boolean {
+  return (e as { name?: unknown } | null)?.name === 'AbortError';
+}
+
+export function readError(file: string, what: string, e: unknown): Error {
+  return dataError(`cannot read ${what} ${file}: ${osReason(e)}; check the path and permissions`);
+}
+
+export function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A short OS reason: "no such file or directory (ENOENT)". */
+export function osReason(e: unknown): string {
+  if (e instanceof WebGpuEmError) return e.message;
+  const code = errorCode(e);
+  if (code && OS_REASONS[code]) return `${OS_REASONS[code]} (${code})`;
+  return oneLine(errorMessage(e));
+}
+
+export function oneLine(s: string): string {
+  return s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}

@@ -1,0 +1,161 @@
+import type { BoundData, DataPurpose } from '../backends/backend.js';
+import { LazyBackend, type GpuOptions } from '../backends/select.js';
+import type { BackendChoice, BackendName } from '../core/names.js';
+import type { Matrix, MatrixInput } from '../data/matrix.js';
+import { usageError } from '../errors.js';
+
+/** A row-major float64 matrix returned by the API. */
+export interface Matrix64 {
+  readonly data: Float64Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/**
+ * Samples already on a backend: `data` holds `matrix`. The one who bound them frees them; a
+ * model given them (a mixture's k-means initialisation, the candidates of a model selection)
+ * runs every pass on them instead of uploading the samples again.
+ */
+export interface BoundSamples {
+  readonly matrix: Matrix;
+  readonly data: BoundData;
+}
+
+/**
+ * What every iterative model shares: the backend handle, the samples bound once per fit (every
+ * restart and every pass of the fit reuses them), one fit at a time, `dispose`, and the stepwise
+ * API (`initialize`, `step`, `done`) that `fit` is a loop over.
+ */
+export abstract class IterativeModel<Iteration> {
+  /** Created on first use; a model that only ever gets bound samples never creates one. */
+  protected readonly backendHandle: LazyBackend;
+  /** The samples of the fit in progress (or of the last initialize), and whether we bound them. */
+  private samples: (BoundSamples & { owned: boolean }) | null = null;
+  /** Counts releases, so that a bind that finishes after dispose() frees what it made. */
+  private generation = 0;
+  /** The fit or initialize in progress, if any. */
+  private busy: string | null = null;
+
+  constructor(
+    backend: BackendChoice,
+    gpu: GpuOptions,
+    /** How messages name the model: 'model', 'KMeans'. */
+    private readonly noun: string,
+    /** Which models the bound samples serve (the GPU takes wider data for k-means). */
+    private readonly purpose: DataPurpose = 'mixture',
+  ) {
+    this.backendHandle = new LazyBackend(backend, gpu);
+  }
+
+  /**
+   * Starts a stepwise fit on X: binds it (once; a later initialize with the same samples reuses
+   * them) and draws the initial state. Follow with {@link step} until {@link done}.
+   */
+  abstract initialize(x: MatrixInput): Promise<void>;
+
+  /** Runs one iteration of the fit started by {@link initialize}. */
+  abstract step(): Promise<Iteration>;
+
+  /** True when the stepwise fit has converged or run maxIter iterations (and before any). */
+  abstract get done(): boolean;
+
+  /** The backend that runs (or ran) the passes: 'webgpu' or 'cpu'. Resolves the backend if needed. */
+  async backendName(): Promise<BackendName> {
+    return (await this.backendHandle.current()).name;
+  }
+
+  /** The adapter's description, or null on the CPU backend. */
+  async adapterDescription(): Promise<string | null> {
+    return (await this.backendHandle.current()).adapterDescription;
+  }
+
+  /**
+   * Frees the model's GPU buffers (the process's shared device stays for the next model; see
+   * `releaseSharedDevices`) and stops a fit in progress. The fitted state stays readable; a later
+   * call that needs the backend (predict, fit, ...) acquires it again: dispose again after it.
+   */
+  dispose(): void {
+    this.releaseSamples();
+    this.backendHandle.dispose();
+  }
+
+  /**
+   * The samples of this fit on the backend: those given by {@link useSamples} or bound by an
+   * earlier call of this fit when `matrix` is theirs, else `matrix` bound now (and freed by the
+   * next bind, {@link releaseSamples} or dispose).
+   */
+  protected async bindSamples(matrix: Matrix, signal?: AbortSignal): Promise<BoundData> {
+    if (this.samples && sameMatrix(this.samples.matrix, matrix)) return this.samples.data;
+    this.releaseSamples();
+    const generation = this.generation;
+    const data = await this.backendHandle.bind(matrix, { signal, purpose: this.purpose });
+    if (generation !== this.generation) {
+      // dispose() came while the samples were uploading.
+      data.dispose();
+      throw disposedDuringFit();
+    }
+    this.samples = { matrix, data, owned: true };
+    return data;
+  }
+
+  /** Runs the next fits and scores of `samples.matrix` on `samples.data`; the caller frees them. */
+  useSamples(samples: BoundSamples): void {
+    this.releaseSamples();
+    this.samples = { ...samples, owned: false };
+  }
+
+  /** Frees the samples this model bound (not those it was given) and forgets both. */
+  protected releaseSamples(): void {
+    if (this.samples?.owned) this.samples.data.dispose();
+    this.samples = null;
+    this.generation++;
+    this.onSamplesReleased();
+  }
+
+  /** Frees the samples if this model bound them; samples it was given stay for the next call. */
+  protected releaseOwnedSamples(): void {
+    if (this.samples?.owned) this.releaseSamples();
+  }
+
+  /** Called when the bound samples go: a model drops the run that used them. */
+  protected onSamplesReleased(): void {}
+
+  /**
+   * Runs `pass` on `matrix` bound to the backend: the fit's samples when `matrix` is theirs,
+   * otherwise a binding made for this call only.
+   */
+  protected async withSamples<T>(matrix: Matrix, pass: (data: BoundData) => Promise<T>): Promise<T> {
+    if (this.samples && sameMatrix(this.samples.matrix, matrix)) return pass(this.samples.data);
+    const data = await this.backendHandle.bind(matrix, { purpose: this.purpose });
+    try {
+      return await pass(data);
+    } finally {
+      data.dispose();
+    }
+  }
+
+  /** Runs `work` as the model's one fit or initialize: a second would pull the data from under the first. */
+  protected async exclusive<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (this.busy) {
+      throw usageError(
+        `${what} was called while ${this.busy} is still running on this ${this.noun}; await it first, or use a second model to fit in parallel`,
+      );
+    }
+    this.busy = what;
+    try {
+      return await work();
+    } finally {
+      this.busy = null;
+    }
+  }
+}
+
+/** The error of a fit whose model was disposed under it. */
+export function disposedDuringFit() {
+  return usageError('the model was disposed during fit(); await fit() before dispose()');
+}
+
+/** The same samples: toMatrix makes a new object around the caller's Float32Array, not a copy. */
+function sameMatrix(a: Matrix, b: Matrix): boolean {
+  return a === b || (a.data === b.data && a.rows === b.rows && a.cols === b.cols);
+}
