@@ -129,13 +129,20 @@ export interface BoundData {
   dispose(): void;
 }
 
+/**
+ * What bound data will be fitted with: a covariance family or k-means. A backend whose kernels
+ * have per-use limits (the number of features) checks them when the data is bound.
+ */
+export type DataUse = CovarianceType | 'kmeans';
+
 /** Turns (parameters, data) into sufficient statistics. Knows nothing of the EM loop. */
 export interface MixtureBackend {
   /** The backend actually used. */
   readonly name: 'cpu' | 'webgpu';
   /** The adapter that runs it, or null on the CPU. */
   readonly adapterDescription: string | null;
-  bindData(x: Matrix): Promise<BoundData>;
+  /** Uploads X; `use` (default 'kmeans', the strictest) says which limits apply. */
+  bindData(x: Matrix, use?: DataUse): Promise<BoundData>;
   /** Frees everything the backend owns (devices it created included). Idempotent. */
   dispose(): void;
 }

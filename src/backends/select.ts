@@ -1,6 +1,6 @@
 import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
-import type { BoundData, MixtureBackend } from './backend.js';
+import type { BoundData, DataUse, MixtureBackend } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 
 /** Which backend to fit with. `auto` prefers WebGPU and falls back to the CPU when no adapter exists. */
@@ -65,10 +65,10 @@ export class LazyBackend {
    * Uploads X to the backend. With 'auto', data the GPU path cannot take (more features than
    * its kernels hold, say) goes to the CPU backend instead, said once on stderr.
    */
-  async bind(x: Matrix): Promise<BoundData> {
+  async bind(x: Matrix, use?: DataUse): Promise<BoundData> {
     const backend = await this.get();
     try {
-      const bound = await backend.bindData(x);
+      const bound = await backend.bindData(x, use);
       this.used = backend;
       return bound;
     } catch (error) {

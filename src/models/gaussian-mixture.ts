@@ -205,7 +205,7 @@ export class GaussianMixture {
         `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
       );
     }
-    this.runData = await this.backendHandle.bind(matrix);
+    this.runData = await this.backendHandle.bind(matrix, this.options.covarianceType);
     try {
       const initial = from ?? (await this.initialParameters(matrix, this.runData));
       this.run = new EmRun(this.runData, initial, this.options);
@@ -444,7 +444,7 @@ export class GaussianMixture {
         `X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`,
       );
     }
-    const bound = await this.backendHandle.bind(m);
+    const bound = await this.backendHandle.bind(m, p.covarianceType);
     try {
       return await bound.eStep(toComponentParameters(p), options);
     } finally {

@@ -7,6 +7,7 @@ import type { CovarianceType } from '../../models/gmm-parameters.js';
 import type {
   Assignments,
   BoundData,
+  DataUse,
   KMeansStatistics,
   ComponentParameters,
   EStepOptions,
@@ -15,15 +16,17 @@ import type {
   SeedingState,
   SufficientStatistics,
 } from '../backend.js';
+import { fusedPipeline } from './fused-kernel.js';
 import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
-  MAX_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
+  fusedLayout,
+  maxFeatures,
   packCentres,
   packComponents,
   packU32Struct,
@@ -40,6 +43,8 @@ const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
 const SAMPLE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
 const MIN_ROWS_PER_BLOCK = 256;
+/** Blocks the fused kernel aims for: enough to spread over many cores, few enough to amortise setup. */
+const FUSED_BLOCKS = 256;
 
 /** E-step and sufficient statistics on WebGPU compute shaders (kernels in shaders/). */
 export class WebGpuBackend implements MixtureBackend {
@@ -58,14 +63,8 @@ export class WebGpuBackend implements MixtureBackend {
     return new WebGpuBackend(await GpuContext.acquire(options), !options.device);
   }
 
-  async bindData(x: Matrix): Promise<BoundData> {
-    if (x.cols > MAX_FEATURES) {
-      throw new WebGpuEmError(
-        'gpu',
-        `the webgpu backend fits full covariances for at most ${MAX_FEATURES} features, the data has ${x.cols}; ` +
-          "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
-      );
-    }
+  async bindData(x: Matrix, use: DataUse = 'kmeans'): Promise<BoundData> {
+    checkFeatures(x.cols, use);
     return GpuBoundData.upload(this.context, x);
   }
 
@@ -73,6 +72,20 @@ export class WebGpuBackend implements MixtureBackend {
     if (this.ownsContext) this.context.release();
   }
 }
+
+/** The per-use limit on D, as a one-line error. */
+function checkFeatures(d: number, use: DataUse): void {
+  const max = maxFeatures(use);
+  if (d <= max) return;
+  const what = use === 'kmeans' ? 'k-means' : `${use} covariances`;
+  throw new WebGpuEmError(
+    'gpu',
+    `the webgpu backend fits ${what} for at most ${max} features, the data has ${d}; ` +
+      "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
+  );
+}
+
+const useOf = (kind: StatsKind): DataUse => (kind === 'hard' ? 'kmeans' : kind === 'diagonal' ? 'diag' : 'full');
 
 interface Chunk {
   readonly firstRow: number;
@@ -96,6 +109,8 @@ interface Workspace {
 }
 
 interface StatsWorkspace {
+  /** True when gmm_fused.wgsl does the E-step and the sums in one pass (no per-row kernel). */
+  readonly fused: boolean;
   readonly stride: number;
   readonly partials: GPUBuffer;
   readonly out: GPUBuffer;
@@ -263,6 +278,7 @@ class GpuBoundData implements BoundData {
 
   private async ensureWorkspace(k: number, kind: StatsKind): Promise<Workspace> {
     if (this.workspace?.k === k && this.workspace.kind === kind) return this.workspace;
+    checkFeatures(this.cols, useOf(kind));
     this.releaseWorkspace();
     const { ctx } = this;
     const d = this.cols;
@@ -429,27 +445,34 @@ class GpuBoundData implements BoundData {
       );
     }
     const largest = Math.max(...this.chunks.map((c) => c.rows));
+    const fused = fusedLayout(d, k, w.kind, ctx.limits);
     let rowsPerBlock = Math.max(
       MIN_ROWS_PER_BLOCK,
       Math.ceil(this.rows / maxBlocks) + this.chunks.length,
       Math.ceil(largest / maxPerDim),
+      // The fused kernel: about FUSED_BLOCKS blocks, each long enough to amortise loading its parameters.
+      fused ? Math.ceil(this.rows / FUSED_BLOCKS) : 0,
     );
     rowsPerBlock = Math.ceil(rowsPerBlock / STATS_TILE_ROWS) * STATS_TILE_ROWS;
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
     // k-means sums touch one cluster per sample: a kernel of its own does N x D work, not N x K x D.
-    const statsPipeline =
-      w.kind === 'hard'
-        ? await ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile })
-        : await ctx.pipeline('sufficient_stats.wgsl', {
-            D: d,
-            K: k,
-            WORKGROUP: STATS_WORKGROUP,
-            TILE: layout.tile,
-            K_SPAN: layout.kSpan,
-            DIAG: w.kind === 'diagonal' ? 1 : 0,
-          });
+    let statsPipeline: GPUComputePipeline;
+    if (w.kind === 'hard') {
+      statsPipeline = await ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile });
+    } else if (fused) {
+      statsPipeline = await fusedPipeline(ctx, d, w.kind, { K: k, WORKGROUP: fused.workgroup, TILE: fused.tile });
+    } else {
+      statsPipeline = await ctx.pipeline('sufficient_stats.wgsl', {
+        D: d,
+        K: k,
+        WORKGROUP: STATS_WORKGROUP,
+        TILE: layout.tile,
+        K_SPAN: layout.kSpan,
+        DIAG: w.kind === 'diagonal' ? 1 : 0,
+      });
+    }
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
     if (reduceWorkgroups > maxPerDim) {
@@ -476,6 +499,7 @@ class GpuBoundData implements BoundData {
         };
         uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
         blockOffset += statsBlocks[i];
+        if (fused) return this.fusedBindGroup(w, statsPipeline, c, i, rowWeights, partials);
         return this.chunkBindGroup(w, statsPipeline, c, i, [
           { binding: 5, resource: { buffer: rowWeights } },
           { binding: 6, resource: { buffer: partials } },
@@ -497,6 +521,7 @@ class GpuBoundData implements BoundData {
         ],
       });
       const stats: StatsWorkspace = {
+        fused: fused !== null,
         stride,
         partials,
         out,
@@ -512,6 +537,31 @@ class GpuBoundData implements BoundData {
       };
       w.stats = stats;
       return stats;
+    });
+  }
+
+  /** Bindings of gmm_fused.wgsl for chunk i. */
+  private fusedBindGroup(
+    w: Workspace,
+    pipeline: GPUComputePipeline,
+    c: Chunk,
+    i: number,
+    rowWeights: GPUBuffer,
+    partials: GPUBuffer,
+  ): GPUBindGroup {
+    return this.ctx.device.createBindGroup({
+      label: `${pipeline.label} bindings, chunk ${i}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        {
+          binding: 0,
+          resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
+        },
+        { binding: 1, resource: { buffer: c.data } },
+        { binding: 2, resource: { buffer: w.comp } },
+        { binding: 3, resource: { buffer: rowWeights } },
+        { binding: 4, resource: { buffer: partials } },
+      ],
     });
   }
 
@@ -554,12 +604,15 @@ class GpuBoundData implements BoundData {
         timestampWrites: this.timer?.writes,
       });
       this.chunks.forEach((_, i) => {
-        pass.setPipeline(w.estep);
-        pass.setBindGroup(0, w.estepGroups[i]);
-        pass.dispatchWorkgroups(...w.estepGrid[i]);
+        if (!s.fused) {
+          pass.setPipeline(w.estep);
+          pass.setBindGroup(0, w.estepGroups[i]);
+          pass.dispatchWorkgroups(...w.estepGrid[i]);
+        }
         pass.setPipeline(s.statsPipeline);
         pass.setBindGroup(0, s.statsGroups[i]);
-        pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
+        if (s.fused) pass.dispatchWorkgroups(s.statsBlocks[i]);
+        else pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
       });
       pass.setPipeline(s.reducePipeline);
       pass.setBindGroup(0, s.reduceGroup);
