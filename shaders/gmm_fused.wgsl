@@ -58,13 +58,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let factors = K * D + k * PRECISION;
   let log_const = comp[K * D + K * PRECISION + k];
   let shifts = K * D + K * PRECISION + K + k * D;
-  //!generate load_parameters
   //!generate declare_sums
   var loglik = 0.0;
 
   let row_begin = block * chunk.rows_per_block;
   let row_end = min(row_begin + chunk.rows_per_block, chunk.row_count);
   for (var t0 = row_begin; t0 < row_end; t0 += TILE) {
+    // A run-time trip count: the last tile stops at the block's end, and a driver cannot unroll
+    // the huge per-row bodies TILE times (lavapipe's LLVM did, and compiled for minutes).
+    let rows = min(TILE, row_end - t0);
     for (var idx = lid; idx < TILE * DV; idx += WORKGROUP) {
       let t = idx / DV;
       let v = idx - t * DV;
@@ -89,7 +91,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
 
     // A: log densities, lane = component.
-    for (var t = 0u; t < TILE; t++) {
+    //!generate load_density_parameters
+    for (var t = 0u; t < rows; t++) {
       let tx = t * DV;
       //!generate log_density
       tile_p[t * WORKGROUP + lid] = log_const - 0.5 * maha;
@@ -121,8 +124,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
 
     // C: weighted sums, lane = component.
+    //!generate load_shifts
     //!generate declare_tile_sums
-    for (var t = 0u; t < TILE; t++) {
+    for (var t = 0u; t < rows; t++) {
       let tx = t * DV;
       let r = tile_p[t * WORKGROUP + lid] * tile_scale[t];
       //!generate accumulate

@@ -126,6 +126,53 @@ describe('every covariance family on the GPU agrees with the reference', () => {
   });
 });
 
+describe('the fused kernel, and wide data on the two-kernel path', () => {
+  // Same tolerances as one E-step above: float32 sums of few rows, in two levels.
+  // The fused kernel runs from N x K = 500k (FUSED_MIN_WORK).
+  const cases: Array<[string, { n: number; d: number; k: number }, CovarianceType]> = [
+    ['full D=12 K=5, fused', { n: 100_000, d: 12, k: 5 }, 'full'],
+    ['diag D=24 K=16, fused', { n: 32_000, d: 24, k: 16 }, 'diag'],
+    ['spherical D=5 K=40, fused', { n: 13_000, d: 5, k: 40 }, 'spherical'],
+    ['full D=33 K=3 (two-kernel path past the fused D)', { n: 1500, d: 33, k: 3 }, 'full'],
+    ['full D=128 K=2 (largest full)', { n: 1500, d: 128, k: 2 }, 'full'],
+    ['tied D=128 K=3', { n: 1500, d: 128, k: 3 }, 'tied'],
+    ['diag D=2048 K=3 (largest diag)', { n: 600, d: 2048, k: 3 }, 'diag'],
+    ['spherical D=1536 K=3', { n: 600, d: 1536, k: 3 }, 'spherical'],
+  ];
+  for (const [name, shape, type] of cases) {
+    it(name, async () => {
+      const x = makeBlobs({ ...shape, seed: shape.d + 1 });
+      const { cpu, gpu: g } = await statsBoth(x, shape.k, kmeansPlusPlusCpu, type);
+      expect(g.secondMomentLayout).toBe(cpu.secondMomentLayout);
+      const relLl = Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum);
+      expect(relLl).toBeLessThan(1e-5);
+      expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * shape.n);
+      expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
+      expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
+    });
+  }
+
+  it('a diag fit of 384-wide data offset by 1e4 runs on the GPU and agrees', async () => {
+    const x = makeBlobs({ n: 3000, d: 384, k: 4, offset: 1e4, seed: 11 });
+    const { cpu, gpu: g } = await fitBoth(x, 4, { covarianceType: 'diag', maxIter: 4 });
+    expect(await g.backendName()).toBe('webgpu');
+    expectFitsAgree(cpu, g, 6);
+  });
+
+  it('past the largest D of each use, the error names the limit', async () => {
+    const backend = await WebGpuBackend.create({ device: gpu.device });
+    await expect(backend.bindData(makeBlobs({ n: 10, d: 129, k: 1 }), 'full')).rejects.toThrow(
+      /full covariances for at most 128 features, the data has 129/,
+    );
+    await expect(backend.bindData(makeBlobs({ n: 10, d: 2049, k: 1 }), 'spherical')).rejects.toThrow(
+      /spherical covariances for at most 2048 features/,
+    );
+    const bound = await backend.bindData(makeBlobs({ n: 10, d: 65, k: 1 }), 'diag');
+    await expect(bound.kmeansStatistics(new Float64Array(65), 1)).rejects.toThrow(/k-means for at most 64 features/);
+    bound.dispose();
+  });
+});
+
 describe('whole fits on the GPU agree with the reference', () => {
   it('blobs, D=5 K=4', async () => {
     const x = makeBlobs({ n: 20_000, d: 5, k: 4 });

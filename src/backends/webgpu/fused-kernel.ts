@@ -21,13 +21,13 @@ export function fusedKernelParts(d: number, kind: Exclude<StatsKind, 'hard'>): R
   const loadRow = lines((v) => `let g_xv${v} = tile_x[tx + ${v}u];`, dv);
   const tri = (i: number) => (i * (i + 1)) / 2;
 
-  const parameters = [
+  const densityParameters = [
     lines((i) => `let g_mu${i} = comp[means + ${i}u];`),
     diag
       ? lines((i) => `let g_m${i} = comp[factors + ${i}u];`)
       : lines((i) => range(i + 1).map((j) => `let g_m${i}_${j} = comp[factors + ${tri(i) + j}u];`)),
-    lines((i) => `let g_c${i} = comp[shifts + ${i}u];`),
   ].join('\n');
+  const shiftParameters = lines((i) => `let g_c${i} = comp[shifts + ${i}u];`);
 
   // Sum names: full keeps pair (i, j) with i, j in 0..D (D is the constant 1 of t = (x - c, 1)).
   const sums: Array<[string, number]> = diag
@@ -77,7 +77,8 @@ export function fusedKernelParts(d: number, kind: Exclude<StatsKind, 'hard'>): R
       `const PRECISION: u32 = ${precision}u;`,
       `const PAIRS: u32 = ${pairs}u;`,
     ].join('\n'),
-    load_parameters: parameters,
+    load_density_parameters: densityParameters,
+    load_shifts: shiftParameters,
     declare_sums: sums.map(([s]) => `var g_s${s} = 0.0;`).join('\n'),
     log_density: logDensity,
     declare_tile_sums: sums.map(([s]) => `var g_p${s} = 0.0;`).join('\n'),

@@ -72,9 +72,16 @@ export function maxFeatures(use: DataUse): number {
 
 /**
  * Largest D of the fused kernel (gmm_fused.wgsl): its generated code grows with D^2 (full) or D
- * (diag) lines per lane; beyond, sizes take the two-kernel path (gmm_estep + sufficient_stats).
+ * (diag) lines per lane, and so does the driver's compile time (lavapipe, cold cache: about 8 s
+ * at full D = 8, 50 s at D = 16, over 100 s at D = 32); beyond, sizes take the two-kernel path
+ * (gmm_estep + sufficient_stats), which compiles in about a second.
  */
-export const FUSED_MAX_FEATURES = { full: 48, diagonal: 256 } as const;
+export const FUSED_MAX_FEATURES = { full: 32, diagonal: 64 } as const;
+/**
+ * Fewest samples x components for the fused kernel: below, one iteration of the two-kernel
+ * path costs less than compiling the fused kernel (Mesa's disk cache keeps it afterwards).
+ */
+export const FUSED_MIN_WORK = 500_000;
 /** Most components of the fused kernel: one lane each in one workgroup. */
 export const FUSED_MAX_COMPONENTS = 256;
 /** Rows of a fused tile at most (fewer when workgroup memory is short). */

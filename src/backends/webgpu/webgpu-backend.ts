@@ -24,6 +24,7 @@ import {
   REDUCE_WORKGROUP,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
+  FUSED_MIN_WORK,
   componentLayout,
   fusedLayout,
   maxFeatures,
@@ -193,7 +194,21 @@ class GpuBoundData implements BoundData {
   prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void> {
     const kind = covarianceType === 'kmeans' ? 'hard' : statsKindOf({ covarianceType });
     return this.serial(async () => {
-      await this.ensureStats(await this.ensureWorkspace(nComponents, kind));
+      const w = await this.ensureWorkspace(nComponents, kind);
+      const s = await this.ensureStats(w);
+      if (s.fused) {
+        // Drivers may compile at the first dispatch (lavapipe does): one workgroup now keeps that
+        // out of the first iteration. Its sums are overwritten by every pass.
+        await this.ctx.guard('compiling the fused kernel', () => {
+          const encoder = this.ctx.device.createCommandEncoder({ label: 'fused kernel warm-up' });
+          const pass = encoder.beginComputePass({ label: 'fused kernel warm-up' });
+          pass.setPipeline(s.statsPipeline);
+          pass.setBindGroup(0, s.statsGroups[0]);
+          pass.dispatchWorkgroups(1);
+          pass.end();
+          this.ctx.device.queue.submit([encoder.finish()]);
+        });
+      }
       await this.ctx.device.queue.onSubmittedWorkDone();
     });
   }
@@ -445,7 +460,7 @@ class GpuBoundData implements BoundData {
       );
     }
     const largest = Math.max(...this.chunks.map((c) => c.rows));
-    const fused = fusedLayout(d, k, w.kind, ctx.limits);
+    const fused = this.rows * k >= FUSED_MIN_WORK ? fusedLayout(d, k, w.kind, ctx.limits) : null;
     let rowsPerBlock = Math.max(
       MIN_ROWS_PER_BLOCK,
       Math.ceil(this.rows / maxBlocks) + this.chunks.length,
