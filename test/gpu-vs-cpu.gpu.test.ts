@@ -168,7 +168,9 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
       /spherical covariances for at most 2048 features/,
     );
     const bound = await backend.bindData(makeBlobs({ n: 10, d: 65, k: 1 }), 'diag');
-    await expect(bound.kmeansStatistics(new Float64Array(65), 1)).rejects.toThrow(/k-means for at most 64 features/);
+    await expect(bound.kmeansStatistics(new Float64Array(65), 1)).rejects.toThrow(
+      /k-means for at most 64 features/,
+    );
     bound.dispose();
   });
 });

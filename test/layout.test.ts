@@ -73,7 +73,10 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('gmm_estep.wgsl'), 'MAX_D')).toBe(MAX_FULL_FEATURES);
     expect(constant(shader('kmeans_assign.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
     expect([maxFeatures('full'), maxFeatures('tied')]).toEqual([MAX_FULL_FEATURES, MAX_FULL_FEATURES]);
-    expect([maxFeatures('diag'), maxFeatures('spherical')]).toEqual([MAX_DIAGONAL_FEATURES, MAX_DIAGONAL_FEATURES]);
+    expect([maxFeatures('diag'), maxFeatures('spherical')]).toEqual([
+      MAX_DIAGONAL_FEATURES,
+      MAX_DIAGONAL_FEATURES,
+    ]);
     expect(maxFeatures('kmeans')).toBe(MAX_FEATURES);
     expect(constant(shader('gmm_estep.wgsl'), 'WORKGROUP')).toBe(ESTEP_WORKGROUP);
     expect(constant(shader('sufficient_stats.wgsl'), 'TILE')).toBe(STATS_TILE_ROWS);

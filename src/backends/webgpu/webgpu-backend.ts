@@ -86,7 +86,8 @@ function checkFeatures(d: number, use: DataUse): void {
   );
 }
 
-const useOf = (kind: StatsKind): DataUse => (kind === 'hard' ? 'kmeans' : kind === 'diagonal' ? 'diag' : 'full');
+const useOf = (kind: StatsKind): DataUse =>
+  kind === 'hard' ? 'kmeans' : kind === 'diagonal' ? 'diag' : 'full';
 
 interface Chunk {
   readonly firstRow: number;
@@ -477,7 +478,11 @@ class GpuBoundData implements BoundData {
     if (w.kind === 'hard') {
       statsPipeline = await ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile });
     } else if (fused) {
-      statsPipeline = await fusedPipeline(ctx, d, w.kind, { K: k, WORKGROUP: fused.workgroup, TILE: fused.tile });
+      statsPipeline = await fusedPipeline(ctx, d, w.kind, {
+        K: k,
+        WORKGROUP: fused.workgroup,
+        TILE: fused.tile,
+      });
     } else {
       statsPipeline = await ctx.pipeline('sufficient_stats.wgsl', {
         D: d,
