@@ -72,11 +72,12 @@ export function maxFeatures(use: DataUse): number {
 
 /**
  * Largest D of the fused kernel (gmm_fused.wgsl): its generated code grows with D^2 (full) or D
- * (diag) lines per lane, and so does the driver's compile time (lavapipe, cold cache: about 8 s
- * at full D = 8, 50 s at D = 16, over 100 s at D = 32); beyond, sizes take the two-kernel path
- * (gmm_estep + sufficient_stats), which compiles in about a second.
+ * (diag) lines per lane, and so does the driver's compile time (lavapipe, cold cache, busy
+ * machine: about 8 s at full D = 8, 50 s at D = 16, over 10 minutes at D = 32; diag D = 24 about
+ * 30 s); beyond, sizes take the two-kernel path (gmm_estep + sufficient_stats), which compiles
+ * in about a second.
  */
-export const FUSED_MAX_FEATURES = { full: 32, diagonal: 64 } as const;
+export const FUSED_MAX_FEATURES = { full: 16, diagonal: 32 } as const;
 /**
  * Fewest samples x components for the fused kernel: below, one iteration of the two-kernel
  * path costs less than compiling the fused kernel (Mesa's disk cache keeps it afterwards).
