@@ -152,6 +152,25 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
     });
   }
 
+  it('the fused kernel gives the same bits for the same input', async () => {
+    const x = makeBlobs({ n: 100_000, d: 4, k: 5, offset: 1e4, seed: 12 });
+    const init = parametersFromCentres(x, await kmeansPlusPlusCpu(x, 5, new Random(1)), 1e-6, 'full');
+    const backend = await WebGpuBackend.create({ device: gpu.device });
+    const bound = await backend.bindData(x, 'full');
+    try {
+      const params = toComponentParameters(init);
+      const [a, b] = [
+        await bound.sufficientStatistics(params, shiftsFor(init)),
+        await bound.sufficientStatistics(params, shiftsFor(init)),
+      ];
+      expect(a.logLikelihoodSum).toBe(b.logLikelihoodSum);
+      expect(Array.from(a.secondMoment)).toEqual(Array.from(b.secondMoment));
+      expect(Array.from(a.nk)).toEqual(Array.from(b.nk));
+    } finally {
+      bound.dispose();
+    }
+  });
+
   it('a diag fit of 384-wide data offset by 1e4 runs on the GPU and agrees', async () => {
     const x = makeBlobs({ n: 3000, d: 384, k: 4, offset: 1e4, seed: 11 });
     const { cpu, gpu: g } = await fitBoth(x, 4, { covarianceType: 'diag', maxIter: 4 });
