@@ -196,7 +196,9 @@ async function runBackend(
   let bound: BoundData | null = null;
   try {
     const uploadStart = performance.now();
-    bound = await backend.bindData(x, { purpose: config.model === 'kmeans' ? 'kmeans' : 'mixture' });
+    bound = await backend.bindData(x, {
+      purpose: config.model === 'kmeans' ? 'kmeans' : init.covarianceType,
+    });
     if (gpu) await gpu.device.queue.onSubmittedWorkDone();
     const uploadMs = performance.now() - uploadStart;
     const compileStart = performance.now();

@@ -9,7 +9,9 @@
 override D: u32;
 override K: u32;
 override DIAG: bool = false;
-const MAX_D: u32 = 64u;
+// Largest D of full and tied covariances (their row and difference live in private arrays); diag
+// and spherical read the row from storage and take any D.
+const MAX_D: u32 = 128u;
 const WORKGROUP: u32 = 64u;
 
 //!include chunk.wgsl
@@ -28,18 +30,20 @@ fn precision_size() -> u32 {
   return D * (D + 1u) / 2u;
 }
 
+fn log_component_diag(row: u32, k: u32) -> f32 {
+  let chol_base = K * D + k * D;
+  var maha = 0.0;
+  for (var i = 0u; i < D; i++) {
+    let y = (x[row * D + i] - comp[k * D + i]) * comp[chol_base + i];
+    maha = fma(y, y, maha);
+  }
+  return comp[K * D + K * D + k] - 0.5 * maha;
+}
+
 fn log_component(x_row: ptr<function, array<f32, MAX_D>>, k: u32) -> f32 {
   let packed = precision_size();
   let chol_base = K * D + k * packed;
   let log_const = comp[K * D + K * packed + k];
-  if (DIAG) {
-    var maha_diag = 0.0;
-    for (var i = 0u; i < D; i++) {
-      let y = ((*x_row)[i] - comp[k * D + i]) * comp[chol_base + i];
-      maha_diag = fma(y, y, maha_diag);
-    }
-    return log_const - 0.5 * maha_diag;
-  }
   var diff: array<f32, MAX_D>;
   for (var i = 0u; i < D; i++) {
     diff[i] = (*x_row)[i] - comp[k * D + i];
@@ -63,12 +67,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   var x_row: array<f32, MAX_D>;
-  for (var i = 0u; i < D; i++) {
-    x_row[i] = x[row * D + i];
+  if (!DIAG) {
+    for (var i = 0u; i < D; i++) {
+      x_row[i] = x[row * D + i];
+    }
   }
   var max_lp = -3.0e38;
   for (var k = 0u; k < K; k++) {
-    let lp = log_component(&x_row, k);
+    var lp: f32;
+    if (DIAG) {
+      lp = log_component_diag(row, k);
+    } else {
+      lp = log_component(&x_row, k);
+    }
     resp[row * K + k] = lp;
     max_lp = max(max_lp, lp);
   }

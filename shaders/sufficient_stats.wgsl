@@ -24,7 +24,6 @@ override TILE: u32 = 32u;
 // Most components (plus the log-likelihood column) one workgroup's entries touch.
 override K_SPAN: u32;
 override DIAG: bool = false;
-const MAX_D: u32 = 64u;
 const PER_THREAD: u32 = 8u;
 
 //!include chunk.wgsl

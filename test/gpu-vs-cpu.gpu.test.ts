@@ -46,7 +46,7 @@ async function statsBoth(
   const shifts = shiftsFor(init);
   const cpu = await (await new CpuBackend().bindData(x)).sufficientStatistics(params, shifts);
   const backend = await WebGpuBackend.create({ device: gpu.device });
-  const bound = await backend.bindData(x);
+  const bound = await backend.bindData(x, { purpose: type });
   try {
     return { cpu, gpu: await bound.sufficientStatistics(params, shifts) };
   } finally {
@@ -123,6 +123,75 @@ describe('every covariance family on the GPU agrees with the reference', () => {
       1e-5,
     );
     expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
+  });
+});
+
+describe('the fused kernel, and wide data on the two-kernel path', () => {
+  // Same tolerances as one E-step above: float32 sums of few rows, in two levels.
+  // The fused kernel runs from N x K = 500k (FUSED_MIN_WORK).
+  const cases: Array<[string, { n: number; d: number; k: number }, CovarianceType]> = [
+    ['full D=12 K=5, fused', { n: 100_000, d: 12, k: 5 }, 'full'],
+    ['diag D=24 K=16, fused', { n: 32_000, d: 24, k: 16 }, 'diag'],
+    ['spherical D=5 K=40, fused', { n: 13_000, d: 5, k: 40 }, 'spherical'],
+    ['full D=17 K=3 (two-kernel path past the fused D)', { n: 1500, d: 17, k: 3 }, 'full'],
+    ['full D=128 K=2 (largest full)', { n: 1500, d: 128, k: 2 }, 'full'],
+    ['tied D=128 K=3', { n: 1500, d: 128, k: 3 }, 'tied'],
+    ['diag D=2048 K=3 (largest diag)', { n: 600, d: 2048, k: 3 }, 'diag'],
+    ['spherical D=1536 K=3', { n: 600, d: 1536, k: 3 }, 'spherical'],
+  ];
+  for (const [name, shape, type] of cases) {
+    it(name, async () => {
+      const x = makeBlobs({ ...shape, seed: shape.d + 1 });
+      const { cpu, gpu: g } = await statsBoth(x, shape.k, kmeansPlusPlusCpu, type);
+      expect(g.secondMomentLayout).toBe(cpu.secondMomentLayout);
+      const relLl = Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum);
+      expect(relLl).toBeLessThan(1e-5);
+      expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * shape.n);
+      expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
+      expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
+    });
+  }
+
+  it('the fused kernel gives the same bits for the same input', async () => {
+    const x = makeBlobs({ n: 100_000, d: 4, k: 5, offset: 1e4, seed: 12 });
+    const init = parametersFromCentres(x, await kmeansPlusPlusCpu(x, 5, new Random(1)), 1e-6, 'full');
+    const backend = await WebGpuBackend.create({ device: gpu.device });
+    const bound = await backend.bindData(x, { purpose: 'full' });
+    try {
+      const params = toComponentParameters(init);
+      const [a, b] = [
+        await bound.sufficientStatistics(params, shiftsFor(init)),
+        await bound.sufficientStatistics(params, shiftsFor(init)),
+      ];
+      expect(a.logLikelihoodSum).toBe(b.logLikelihoodSum);
+      expect(Array.from(a.secondMoment)).toEqual(Array.from(b.secondMoment));
+      expect(Array.from(a.nk)).toEqual(Array.from(b.nk));
+    } finally {
+      bound.dispose();
+    }
+  });
+
+  it('a diag fit of 384-wide data offset by 1e4 runs on the GPU and agrees', async () => {
+    const x = makeBlobs({ n: 3000, d: 384, k: 4, offset: 1e4, seed: 11 });
+    const { cpu, gpu: g } = await fitBoth(x, 4, { covarianceType: 'diag', maxIter: 4 });
+    expect(await g.backendName()).toBe('webgpu');
+    expectFitsAgree(cpu, g, 6);
+  });
+
+  it('past the largest D of each use, the error names the limit', async () => {
+    const backend = await WebGpuBackend.create({ device: gpu.device });
+    await expect(backend.bindData(makeBlobs({ n: 10, d: 129, k: 1 }), { purpose: 'full' })).rejects.toThrow(
+      /'full' mixture kernels take at most 128 features, the data has 129/,
+    );
+    await expect(
+      backend.bindData(makeBlobs({ n: 10, d: 2049, k: 1 }), { purpose: 'spherical' }),
+    ).rejects.toThrow(/'spherical' mixture kernels take at most 2048 features/);
+    // Data bound for a diagonal family is refused by a full-covariance pass past that limit.
+    const bound = await backend.bindData(makeBlobs({ n: 10, d: 129, k: 1 }), { purpose: 'diag' });
+    await expect(bound.prepare(1, 'full')).rejects.toThrow(
+      /'full' mixture kernels take at most 128 features/,
+    );
+    bound.dispose();
   });
 });
 

@@ -4,22 +4,29 @@ import { loadShader, setShaderLoader } from '../src/gpu/shader-source.js';
 import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
+  FUSED_MAX_COMPONENTS,
+  FUSED_MAX_FEATURES,
   KMEANS_ROWS,
   KMEANS_SUMS_WORKGROUP,
   KMEANS_TILE,
   KMEANS_WORKGROUP,
-  MAX_FEATURES,
+  MAX_DIAGONAL_FEATURES,
+  MAX_KMEANS_FEATURES,
+  MAX_FULL_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
   STATS_PER_THREAD,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
+  fusedLayout,
+  maxFeatures,
   packKMeansCentres,
   packU32Struct,
   statsLayout,
   statsPerComponent,
 } from '../src/backends/webgpu/layout.js';
+import { fusedKernelParts, fusedKernelSource } from '../src/backends/webgpu/fused-kernel.js';
 
 const shader = (name: string) => readFileSync(new URL(`../shaders/${name}`, import.meta.url), 'utf8');
 
@@ -41,6 +48,7 @@ describe('host layouts match the WGSL declarations', () => {
     expect(structFields(shader('chunk.wgsl'), 'Chunk')).toEqual([...CHUNK_FIELDS]);
     const kernels = [
       'gmm_estep.wgsl',
+      'gmm_fused.wgsl',
       'sufficient_stats.wgsl',
       'kmeans_assign.wgsl',
       'kmeans_sums.wgsl',
@@ -68,8 +76,13 @@ describe('host layouts match the WGSL declarations', () => {
   });
 
   it('kernel constants agree with the host', () => {
-    expect(constant(shader('gmm_estep.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
-    expect(constant(shader('sufficient_stats.wgsl'), 'MAX_D')).toBe(MAX_FEATURES);
+    expect(constant(shader('gmm_estep.wgsl'), 'MAX_D')).toBe(MAX_FULL_FEATURES);
+    expect([maxFeatures('full'), maxFeatures('tied')]).toEqual([MAX_FULL_FEATURES, MAX_FULL_FEATURES]);
+    expect([maxFeatures('diag'), maxFeatures('spherical')]).toEqual([
+      MAX_DIAGONAL_FEATURES,
+      MAX_DIAGONAL_FEATURES,
+    ]);
+    expect(maxFeatures('kmeans')).toBe(MAX_KMEANS_FEATURES);
     expect(constant(shader('gmm_estep.wgsl'), 'WORKGROUP')).toBe(ESTEP_WORKGROUP);
     expect(constant(shader('sufficient_stats.wgsl'), 'TILE')).toBe(STATS_TILE_ROWS);
     expect(constant(shader('sufficient_stats.wgsl'), 'PER_THREAD')).toBe(STATS_PER_THREAD);
@@ -80,7 +93,7 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('kmeans_assign.wgsl'), 'TILE')).toBe(KMEANS_TILE);
     expect(constant(shader('kmeans_distances.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
     expect(constant(shader('kmeans_sums.wgsl'), 'WORKGROUP')).toBe(KMEANS_SUMS_WORKGROUP);
-    expect(statsPerComponent(MAX_FEATURES)).toBe((65 * 66) / 2);
+    expect(statsPerComponent(64)).toBe((65 * 66) / 2);
   });
 
   it('a statistics workgroup covers the components its entries touch and fits in 16 KiB', () => {
@@ -152,5 +165,41 @@ describe('host layouts match the WGSL declarations', () => {
     );
     const order = (v: number[]) => v.map((_, j) => j).sort((a, b) => v[a] - v[b]);
     expect(order(score)).toEqual(order(direct));
+  });
+});
+
+describe('the fused kernel', () => {
+  const limits = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 };
+
+  it('takes the sizes it can hold in one workgroup, and leaves the rest to the two-kernel path', () => {
+    for (const kind of ['full', 'diagonal'] as const) {
+      for (const d of [1, 3, 8, FUSED_MAX_FEATURES[kind]]) {
+        for (const k of [1, 7, 16, FUSED_MAX_COMPONENTS]) {
+          const l = fusedLayout(d, k, kind, limits)!;
+          expect(l.workgroup % 8).toBe(0);
+          expect(l.workgroup).toBeGreaterThanOrEqual(k);
+          const bytes = l.tile * (16 * Math.ceil(d / 4) + 4 * l.workgroup + 4) + 4 * l.workgroup;
+          expect(bytes).toBeLessThanOrEqual(limits.maxComputeWorkgroupStorageSize);
+          expect(l.tile).toBeGreaterThanOrEqual(1);
+        }
+      }
+      expect(fusedLayout(FUSED_MAX_FEATURES[kind] + 1, 4, kind, limits)).toBeNull();
+      expect(fusedLayout(4, FUSED_MAX_COMPONENTS + 1, kind, limits)).toBeNull();
+    }
+  });
+
+  it('generated code writes every sum of the entry layout exactly once', async () => {
+    for (const [kind, d] of [
+      ['full', 1],
+      ['full', 5],
+      ['diagonal', 6],
+    ] as const) {
+      const writes = fusedKernelParts(d, kind).write_sums.split('\n');
+      const entries = writes.map((l) => Number(/base \+ (\d+)u/.exec(l)![1])).sort((a, b) => a - b);
+      expect(entries).toEqual(Array.from({ length: statsPerComponent(d, kind) }, (_, i) => i));
+      const source = await fusedKernelSource(d, kind);
+      expect(source).not.toMatch(/^\s*\/\/!generate \w+$/m);
+      expect(source).toMatch(new RegExp(`const D: u32 = ${d}u;`));
+    }
   });
 });

@@ -60,9 +60,6 @@ export interface SeedingState {
   release(): void;
 }
 
-/** Which models bound data serves; backends may take wider data for some. */
-export type DataPurpose = 'mixture' | 'kmeans';
-
 /** Samples resident on a backend (uploaded once, evaluated many times). */
 export interface BoundData {
   readonly rows: number;
@@ -96,8 +93,12 @@ export interface BoundData {
 
 /** What data is bound for, and how long-running passes on it may be stopped. */
 export interface BindOptions {
-  /** Which models the data serves ('mixture' by default). */
-  readonly purpose?: DataPurpose;
+  /**
+   * What the data will be fitted with: a covariance family or k-means ('full', the strictest, by
+   * default). A backend whose kernels have per-use limits (the number of features) checks them
+   * when the data is bound.
+   */
+  readonly purpose?: DataUse;
   /**
    * Checked between chunks of rows by backends that compute on the calling thread (the CPU),
    * so that an abort takes effect within a fraction of a second.
@@ -105,16 +106,16 @@ export interface BindOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What bound data will be fitted with: a covariance family or k-means. */
+export type DataUse = CovarianceType | 'kmeans';
+
 /** Turns (parameters, data) into sufficient statistics. Knows nothing of the EM loop. */
 export interface MixtureBackend {
   /** The backend actually used. */
   readonly name: BackendName;
   /** The adapter that runs it, or null on the CPU. */
   readonly adapterDescription: string | null;
-  /**
-   * Uploads X for the models of `options.purpose` ('mixture' by default; 'kmeans' data may be
-   * wider on the GPU, whose k-means kernels take more features than the mixture kernels).
-   */
+  /** Uploads X; `options.purpose` says which limits apply, `options.signal` stops long passes. */
   bindData(x: Matrix, options?: BindOptions): Promise<BoundData>;
   /** Frees everything the backend owns (devices it created included). Idempotent. */
   dispose(): void;

@@ -67,7 +67,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
 
   constructor(options: GaussianMixtureOptions) {
     const resolved = resolveMixtureOptions(options);
-    super(resolved.backend, resolved, 'model');
+    super(resolved.backend, resolved, 'model', resolved.covarianceType);
     this.options = resolved;
     this.rng = new Random(this.options.seed);
   }

@@ -1,4 +1,4 @@
-import type { BoundData, DataPurpose } from '../backends/backend.js';
+import type { BoundData, DataUse } from '../backends/backend.js';
 import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
@@ -41,8 +41,8 @@ export abstract class IterativeModel<Iteration> {
     gpu: GpuOptions,
     /** How messages name the model: 'model', 'KMeans'. */
     private readonly noun: string,
-    /** Which models the bound samples serve (the GPU takes wider data for k-means). */
-    private readonly purpose: DataPurpose = 'mixture',
+    /** What the bound samples are fitted with: the GPU's feature limits differ per use. */
+    private readonly purpose: DataUse,
   ) {
     this.backendHandle = new LazyBackend(backend, gpu);
   }

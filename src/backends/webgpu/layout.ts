@@ -1,4 +1,4 @@
-import type { ComponentParameters } from '../backend.js';
+import type { ComponentParameters, DataUse } from '../backend.js';
 
 /**
  * Host side of the structs the kernels read. The WGSL declarations in shaders/ list the same
@@ -54,8 +54,55 @@ export function statsLayout(d: number, k: number, maxWorkgroupBytes: number, kin
   while (tile > 1 && 4 * tile * (d + 1 + kSpan) > maxWorkgroupBytes) tile >>= 1;
   return { pairs, entries, groups, kSpan, tile };
 }
-/** Largest D the kernels' private arrays hold (their MAX_D). */
-export const MAX_FEATURES = 64;
+/** Largest D of full and tied mixtures on the GPU (the private arrays of gmm_estep.wgsl, its MAX_D). */
+export const MAX_FULL_FEATURES = 128;
+/** Largest D of diag and spherical mixtures on the GPU (their kernels keep no row in private memory). */
+export const MAX_DIAGONAL_FEATURES = 2048;
+
+/** Largest D the GPU kernels take for a use. */
+export function maxFeatures(use: DataUse): number {
+  if (use === 'kmeans') return MAX_KMEANS_FEATURES;
+  return use === 'diag' || use === 'spherical' ? MAX_DIAGONAL_FEATURES : MAX_FULL_FEATURES;
+}
+
+/**
+ * Largest D of the fused kernel (gmm_fused.wgsl): its generated code grows with D^2 (full) or D
+ * (diag) lines per lane, and so does the driver's compile time (lavapipe, cold cache, busy
+ * machine: about 8 s at full D = 8, 50 s at D = 16, over 10 minutes at D = 32; diag D = 24 about
+ * 30 s); beyond, sizes take the two-kernel path (gmm_estep + sufficient_stats), which compiles
+ * in about a second.
+ */
+export const FUSED_MAX_FEATURES = { full: 16, diagonal: 32 } as const;
+/**
+ * Fewest samples x components for the fused kernel: below, one iteration of the two-kernel
+ * path costs less than compiling the fused kernel (Mesa's disk cache keeps it afterwards).
+ */
+export const FUSED_MIN_WORK = 500_000;
+/** Most components of the fused kernel: one lane each in one workgroup. */
+export const FUSED_MAX_COMPONENTS = 256;
+/** Rows of a fused tile at most (fewer when workgroup memory is short). */
+export const FUSED_TILE_ROWS = 32;
+
+/**
+ * The fused kernel's shape for D, K and a family: one lane per component (K rounded up to a
+ * SIMD width of 8) and the largest tile of rows whose samples (vec4s) and per-component
+ * log-densities fit in workgroup memory; null when the sizes take the two-kernel path.
+ */
+export function fusedLayout(
+  d: number,
+  k: number,
+  kind: StatsKind,
+  limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+): { workgroup: number; tile: number } | null {
+  if (d > FUSED_MAX_FEATURES[kind] || k > FUSED_MAX_COMPONENTS) return null;
+  const workgroup = Math.ceil(k / 8) * 8;
+  if (workgroup > limits.maxComputeInvocationsPerWorkgroup) return null;
+  const bytesPerRow = 16 * Math.ceil(d / 4) + 4 * workgroup + 4;
+  let tile = FUSED_TILE_ROWS;
+  while (tile > 1 && tile * bytesPerRow + 4 * workgroup > limits.maxComputeWorkgroupStorageSize) tile >>= 1;
+  if (tile * bytesPerRow + 4 * workgroup > limits.maxComputeWorkgroupStorageSize) return null;
+  return { workgroup, tile };
+}
 /** Threads per workgroup of the E-step (its WORKGROUP). */
 export const ESTEP_WORKGROUP = 64;
 /** Threads per workgroup of reduce_partials.wgsl. */

@@ -8,6 +8,7 @@ import type {
   Assignments,
   BoundData,
   BindOptions,
+  DataUse,
   KMeansStatistics,
   ComponentParameters,
   EStepOptions,
@@ -16,16 +17,18 @@ import type {
   SeedingState,
   SufficientStatistics,
 } from '../backend.js';
+import { fusedPipeline } from './fused-kernel.js';
 import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
-  MAX_FEATURES,
-  MAX_KMEANS_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
+  FUSED_MIN_WORK,
   componentLayout,
+  fusedLayout,
+  maxFeatures,
   packComponents,
   packU32Struct,
   statsKindOf,
@@ -42,6 +45,8 @@ const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
 const SAMPLE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
 const MIN_ROWS_PER_BLOCK = 256;
+/** Blocks the fused kernel aims for: enough to spread over many cores, few enough to amortise setup. */
+const FUSED_BLOCKS = 256;
 
 /** E-step and sufficient statistics on WebGPU compute shaders (kernels in shaders/). */
 export class WebGpuBackend implements MixtureBackend {
@@ -61,21 +66,25 @@ export class WebGpuBackend implements MixtureBackend {
   }
 
   async bindData(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
-    const purpose = options.purpose ?? 'mixture';
-    const limit = purpose === 'kmeans' ? MAX_KMEANS_FEATURES : MAX_FEATURES;
-    if (x.cols > limit) {
-      throw new WebGpuEmError(
-        'gpu',
-        `the webgpu backend's ${purpose === 'kmeans' ? 'k-means' : 'mixture'} kernels take at most ${limit} features, the data has ${x.cols}; ` +
-          "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
-      );
-    }
+    checkFeatures(x.cols, options.purpose ?? 'full');
     return GpuBoundData.upload(this.context, x);
   }
 
   dispose(): void {
     if (this.ownsContext) this.context.release();
   }
+}
+
+/** The per-use limit on D, as a one-line error. */
+function checkFeatures(d: number, use: DataUse): void {
+  const max = maxFeatures(use);
+  if (d <= max) return;
+  const what = use === 'kmeans' ? 'k-means' : `'${use}' mixture`;
+  throw new WebGpuEmError(
+    'gpu',
+    `the webgpu backend's ${what} kernels take at most ${max} features, the data has ${d}; ` +
+      "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
+  );
 }
 
 type Chunk = SampleChunk;
@@ -96,6 +105,8 @@ interface Workspace {
 }
 
 interface StatsWorkspace {
+  /** True when gmm_fused.wgsl does the E-step and the sums in one pass (no per-row kernel). */
+  readonly fused: boolean;
   readonly stride: number;
   readonly partials: GPUBuffer;
   readonly out: GPUBuffer;
@@ -178,8 +189,26 @@ class GpuBoundData implements BoundData {
 
   prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void> {
     return this.serial(async () => {
-      if (covarianceType === 'kmeans') await this.ensureKMeans(nComponents);
-      else await this.ensureStats(await this.ensureWorkspace(nComponents, statsKindOf({ covarianceType })));
+      if (covarianceType === 'kmeans') {
+        await this.ensureKMeans(nComponents);
+      } else {
+        const s = await this.ensureStats(
+          await this.ensureWorkspace(nComponents, statsKindOf({ covarianceType })),
+        );
+        if (s.fused) {
+          // Drivers may compile at the first dispatch (lavapipe does): one workgroup now keeps that
+          // out of the first iteration. Its sums are overwritten by every pass.
+          await this.ctx.guard('compiling the fused kernel', () => {
+            const encoder = this.ctx.device.createCommandEncoder({ label: 'fused kernel warm-up' });
+            const pass = encoder.beginComputePass({ label: 'fused kernel warm-up' });
+            pass.setPipeline(s.statsPipeline);
+            pass.setBindGroup(0, s.statsGroups[0]);
+            pass.dispatchWorkgroups(1);
+            pass.end();
+            this.ctx.device.queue.submit([encoder.finish()]);
+          });
+        }
+      }
       await this.ctx.device.queue.onSubmittedWorkDone();
     });
   }
@@ -282,6 +311,7 @@ class GpuBoundData implements BoundData {
 
   private async ensureWorkspace(k: number, kind: StatsKind): Promise<Workspace> {
     if (this.workspace?.k === k && this.workspace.kind === kind) return this.workspace;
+    checkFeatures(this.cols, kind === 'diagonal' ? 'diag' : 'full');
     this.releaseWorkspace();
     const { ctx } = this;
     const d = this.cols;
@@ -445,23 +475,28 @@ class GpuBoundData implements BoundData {
       );
     }
     const largest = Math.max(...this.chunks.map((c) => c.rows));
+    const fused = this.rows * k >= FUSED_MIN_WORK ? fusedLayout(d, k, w.kind, ctx.limits) : null;
     let rowsPerBlock = Math.max(
       MIN_ROWS_PER_BLOCK,
       Math.ceil(this.rows / maxBlocks) + this.chunks.length,
       Math.ceil(largest / maxPerDim),
+      // The fused kernel: about FUSED_BLOCKS blocks, each long enough to amortise loading its parameters.
+      fused ? Math.ceil(this.rows / FUSED_BLOCKS) : 0,
     );
     rowsPerBlock = Math.ceil(rowsPerBlock / STATS_TILE_ROWS) * STATS_TILE_ROWS;
     const statsBlocks = this.chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
     const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
 
-    const statsPipeline = await ctx.pipeline('sufficient_stats.wgsl', {
-      D: d,
-      K: k,
-      WORKGROUP: STATS_WORKGROUP,
-      TILE: layout.tile,
-      K_SPAN: layout.kSpan,
-      DIAG: w.kind === 'diagonal' ? 1 : 0,
-    });
+    const statsPipeline = fused
+      ? await fusedPipeline(ctx, d, w.kind, { K: k, WORKGROUP: fused.workgroup, TILE: fused.tile })
+      : await ctx.pipeline('sufficient_stats.wgsl', {
+          D: d,
+          K: k,
+          WORKGROUP: STATS_WORKGROUP,
+          TILE: layout.tile,
+          K_SPAN: layout.kSpan,
+          DIAG: w.kind === 'diagonal' ? 1 : 0,
+        });
     const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
     const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
     if (reduceWorkgroups > maxPerDim) {
@@ -488,6 +523,7 @@ class GpuBoundData implements BoundData {
         };
         uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
         blockOffset += statsBlocks[i];
+        if (fused) return this.fusedBindGroup(w, statsPipeline, c, i, rowWeights, partials);
         return this.chunkBindGroup(w, statsPipeline, c, i, [
           { binding: 5, resource: { buffer: rowWeights } },
           { binding: 6, resource: { buffer: partials } },
@@ -509,6 +545,7 @@ class GpuBoundData implements BoundData {
         ],
       });
       const stats: StatsWorkspace = {
+        fused: fused !== null,
         stride,
         partials,
         out,
@@ -524,6 +561,31 @@ class GpuBoundData implements BoundData {
       };
       w.stats = stats;
       return stats;
+    });
+  }
+
+  /** Bindings of gmm_fused.wgsl for chunk i. */
+  private fusedBindGroup(
+    w: Workspace,
+    pipeline: GPUComputePipeline,
+    c: Chunk,
+    i: number,
+    rowWeights: GPUBuffer,
+    partials: GPUBuffer,
+  ): GPUBindGroup {
+    return this.ctx.device.createBindGroup({
+      label: `${pipeline.label} bindings, chunk ${i}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        {
+          binding: 0,
+          resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
+        },
+        { binding: 1, resource: { buffer: c.data } },
+        { binding: 2, resource: { buffer: w.comp } },
+        { binding: 3, resource: { buffer: rowWeights } },
+        { binding: 4, resource: { buffer: partials } },
+      ],
     });
   }
 
@@ -566,12 +628,15 @@ class GpuBoundData implements BoundData {
         timestampWrites: this.timer?.writes,
       });
       this.chunks.forEach((_, i) => {
-        pass.setPipeline(w.estep);
-        pass.setBindGroup(0, w.estepGroups[i]);
-        pass.dispatchWorkgroups(...w.estepGrid[i]);
+        if (!s.fused) {
+          pass.setPipeline(w.estep);
+          pass.setBindGroup(0, w.estepGroups[i]);
+          pass.dispatchWorkgroups(...w.estepGrid[i]);
+        }
         pass.setPipeline(s.statsPipeline);
         pass.setBindGroup(0, s.statsGroups[i]);
-        pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
+        if (s.fused) pass.dispatchWorkgroups(s.statsBlocks[i]);
+        else pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
       });
       pass.setPipeline(s.reducePipeline);
       pass.setBindGroup(0, s.reduceGroup);
