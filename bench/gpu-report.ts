@@ -9,6 +9,7 @@
  * The default peaks are an H200 SXM's (float32 without tensor cores; HBM3e).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { si } from './format.js';
 
 interface RunRow {
   config: string;
@@ -111,13 +112,6 @@ function table(runs: Run[], card: string, peakTflops: number, peakTbps: number):
     ...lines.map((l) => `| ${l} |`),
     '',
   ].join('\n');
-}
-
-function si(v: number): string {
-  if (v >= 1e12) return `${(v / 1e12).toFixed(2)}T`;
-  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
-  return `${(v / 1e3).toFixed(0)}k`;
 }
 
 main(process.argv.slice(2));

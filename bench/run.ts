@@ -32,6 +32,7 @@ import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../
 import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
 import { Random } from '../src/models/random.js';
 import { BENCH_SETS, benchConfigs, workPerIteration, type BenchConfig, type BenchSet } from './configs.js';
+import { si } from './format.js';
 import { benchFile, measurePeaks, type Peaks } from './peaks.js';
 
 interface Row {
@@ -348,7 +349,12 @@ function runSklearn(
   if (out.nIter < config.iterations + 1) {
     log(`  scikit-learn converged after ${out.nIter} iterations: its objective is not at the same iteration`);
   }
-  return makeRow(config, 'scikit-learn', out.secondsPerIteration * 1000, out.objective, peaks, {
+  return peerRow(config, 'scikit-learn', out, peaks);
+}
+
+/** A row of a peer's timing: no GPU, compile or upload figures of ours. */
+function peerRow(config: BenchConfig, name: string, out: PeerResult, peaks: Peaks): Row {
+  return makeRow(config, name, out.secondsPerIteration * 1000, out.objective, peaks, {
     gpuMs: null,
     compileMs: null,
     uploadMs: null,
@@ -368,14 +374,7 @@ function runPeer(
   peaks: Peaks,
 ): Row {
   const out = runPython(python, script, name, config, x, init, []);
-  const label = out.device ? `${name} (${out.device})` : name;
-  return makeRow(config, label, out.secondsPerIteration * 1000, out.objective, peaks, {
-    gpuMs: null,
-    compileMs: null,
-    uploadMs: null,
-    gpuMb: null,
-    peakRssMb: out.peakRssMb,
-  });
+  return peerRow(config, out.device ? `${name} (${out.device})` : name, out, peaks);
 }
 
 function makeRow(
@@ -461,8 +460,6 @@ function sklearnVersion(): string | false {
 }
 
 const fmt = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
-const si = (v: number) =>
-  v >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : `${(v / 1e3).toFixed(0)}k`;
 
 const HEADER = [
   'config',
