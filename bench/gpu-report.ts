@@ -19,6 +19,8 @@ interface RunRow {
   throughput: number;
   gflops: number;
   gbps: number;
+  /** Share of the roofline at the adapter's peaks measured by the bench's micro-kernels. */
+  rooflinePct: number | null;
   objective: number;
   speedupVsSklearn: number | null;
   speedupVsTorch: number | null;
@@ -77,6 +79,7 @@ function table(runs: Run[], card: string, peakTflops: number, peakTbps: number):
     '% FP32 peak',
     'GB/s',
     '% bandwidth',
+    'measured roofline %',
     'objective',
     'vs PyTorch',
     'vs scikit-learn',
@@ -93,6 +96,7 @@ function table(runs: Run[], card: string, peakTflops: number, peakTbps: number):
         r.backend.startsWith('scikit-learn') ? '-' : pct((100 * r.gflops) / (peakTflops * 1000)),
         r.gbps.toFixed(1),
         r.backend.startsWith('scikit-learn') ? '-' : pct((100 * r.gbps) / (peakTbps * 1000)),
+        r.rooflinePct === null || r.rooflinePct === undefined ? '-' : pct(r.rooflinePct),
         r.objective.toFixed(5),
         ratio(r.speedupVsTorch),
         ratio(r.speedupVsSklearn),
@@ -105,6 +109,7 @@ function table(runs: Run[], card: string, peakTflops: number, peakTbps: number):
     `Machines: ${[...new Set(runs.map((r) => r.machine))].join('; ')}.`,
     `Peaks used for the percentages: ${peakTflops} TFLOP/s float32 (no tensor cores), ${peakTbps} TB/s. ` +
       'FLOP and byte counts are those of bench/configs.ts (the algorithm, not a kernel); ' +
+      '"measured roofline %" is against the FMA peak and bandwidth the bench measured on the adapter itself; ' +
       '"vs" columns are the peer\'s time over this row\'s (above 1: this row is faster).',
     '',
     `| ${header.join(' | ')} |`,
