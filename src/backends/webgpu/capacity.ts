@@ -1,5 +1,5 @@
 import { WebGpuEmError } from '../../errors.js';
-import type { CovarianceType } from '../../models/gmm-parameters.js';
+import type { CovarianceType } from '../../core/names.js';
 import {
   KMEANS_SUMS_WORKGROUP,
   KMEANS_TILE,

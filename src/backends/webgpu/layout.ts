@@ -1,4 +1,6 @@
 import type { ComponentParameters, DataUse } from '../backend.js';
+import { isDiagonal } from '../../core/families.js';
+import type { CovarianceType } from '../../core/names.js';
 
 /**
  * Host side of the structs the kernels read. The WGSL declarations in shaders/ list the same
@@ -62,7 +64,7 @@ export const MAX_DIAGONAL_FEATURES = 2048;
 /** Largest D the GPU kernels take for a use. */
 export function maxFeatures(use: DataUse): number {
   if (use === 'kmeans') return MAX_KMEANS_FEATURES;
-  return use === 'diag' || use === 'spherical' ? MAX_DIAGONAL_FEATURES : MAX_FULL_FEATURES;
+  return isDiagonal(use) ? MAX_DIAGONAL_FEATURES : MAX_FULL_FEATURES;
 }
 
 /**
@@ -138,8 +140,8 @@ export function componentLayout(k: number, d: number, kind: StatsKind = 'full') 
 }
 
 /** diag and spherical precisions are stored as one value per feature. */
-export const statsKindOf = (p: { covarianceType: string }): StatsKind =>
-  p.covarianceType === 'diag' || p.covarianceType === 'spherical' ? 'diagonal' : 'full';
+export const statsKindOf = (p: { covarianceType: CovarianceType }): StatsKind =>
+  isDiagonal(p.covarianceType) ? 'diagonal' : 'full';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 

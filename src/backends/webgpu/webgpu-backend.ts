@@ -3,7 +3,7 @@ import { WebGpuEmError } from '../../errors.js';
 import { BufferUsage, MapMode } from '../../gpu/constants.js';
 import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
 import { lastPositive } from '../sampling.js';
-import type { CovarianceType } from '../../models/gmm-parameters.js';
+import type { CovarianceType } from '../../core/names.js';
 import type {
   Assignments,
   BoundData,
