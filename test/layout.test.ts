@@ -27,6 +27,7 @@ import {
   statsPerComponent,
 } from '../src/backends/webgpu/layout.js';
 import { fusedKernelParts, fusedKernelSource } from '../src/backends/webgpu/fused-kernel.js';
+import { KERNELS, type BindingType } from '../src/backends/webgpu/kernels.js';
 
 const shader = (name: string) => readFileSync(new URL(`../shaders/${name}`, import.meta.url), 'utf8');
 
@@ -202,4 +203,52 @@ describe('the fused kernel', () => {
       expect(source).toMatch(new RegExp(`const D: u32 = ${d}u;`));
     }
   });
+});
+
+describe('kernel descriptors match their shaders', () => {
+  const addressSpace: Record<string, BindingType> = {
+    uniform: 'uniform',
+    'storage, read': 'read-only-storage',
+    'storage, read_write': 'storage',
+  };
+
+  /** Each `@group(0) @binding(N) var<...> name` line: its number, name and buffer type. */
+  function bindings(source: string) {
+    return [...source.matchAll(/^@group\((\d+)\) @binding\((\d+)\) var<([^>]+)> (\w+)\s*:/gm)].map((m) => ({
+      group: Number(m[1]),
+      binding: Number(m[2]),
+      name: m[4],
+      type: addressSpace[m[3].replace(/\s+/g, ' ')] ?? `unknown address space <${m[3]}>`,
+    }));
+  }
+
+  it('one descriptor per kernel file in shaders/', () => {
+    const files = readdirSync(new URL('../shaders/', import.meta.url)).filter(
+      (f) => f.endsWith('.wgsl') && f !== 'chunk.wgsl',
+    );
+    expect(KERNELS.map((k) => k.file).sort()).toEqual(files.sort());
+  });
+
+  for (const k of KERNELS) {
+    it(`${k.file}: bindings in order, with names and buffer types`, async () => {
+      const source = await loadShader(k.file);
+      const declared = bindings(source);
+      // Every @binding attribute is on a line the pattern reads, so none goes unchecked.
+      expect(declared.length).toBe(source.match(/@binding\(/g)!.length);
+      expect(declared).toEqual(
+        k.bindings.map((b, i) => ({ group: 0, binding: i, name: b.name, type: b.type })),
+      );
+    });
+
+    it(`${k.file}: override constants and workgroup size`, () => {
+      const source = shader(k.file);
+      expect([...source.matchAll(/^override (\w+)\s*:/gm)].map((m) => m[1])).toEqual([...k.overrides]);
+      expect(source).toMatch(/@compute @workgroup_size\(WORKGROUP\)/);
+      if (k.workgroupSize === 'override') {
+        expect(source).toMatch(/^override WORKGROUP: u32/m);
+      } else {
+        expect(constant(source, 'WORKGROUP')).toBe(k.workgroupSize);
+      }
+    });
+  }
 });

@@ -1,5 +1,6 @@
 import type { GpuContext } from '../../gpu/context.js';
 import { loadShader } from '../../gpu/shader-source.js';
+import { FUSED_KERNEL, type KernelConstants } from './kernels.js';
 import { statsPerComponent, type StatsKind } from './layout.js';
 
 /**
@@ -93,10 +94,10 @@ const GENERATE = /^([ \t]*)\/\/!generate (\w+)\r?$/gm;
 /** shaders/gmm_fused.wgsl with its `//!generate` lines expanded for (D, family). */
 export async function fusedKernelSource(d: number, kind: Exclude<StatsKind, 'hard'>): Promise<string> {
   const parts = fusedKernelParts(d, kind);
-  const template = await loadShader('gmm_fused.wgsl');
+  const template = await loadShader(FUSED_KERNEL.file);
   return template.replace(GENERATE, (_, indent: string, name: string) => {
     const part = parts[name];
-    if (part === undefined) throw new Error(`gmm_fused.wgsl: no generator for '${name}'`);
+    if (part === undefined) throw new Error(`${FUSED_KERNEL.file}: no generator for '${name}'`);
     return part
       .split('\n')
       .map((l) => indent + l)
@@ -114,19 +115,22 @@ export function fusedPipeline(
   ctx: GpuContext,
   d: number,
   kind: Exclude<StatsKind, 'hard'>,
-  constants: { K: number; WORKGROUP: number; TILE: number },
+  constants: Required<KernelConstants<typeof FUSED_KERNEL>>,
 ): Promise<GPUComputePipeline> {
   let byKey = cache.get(ctx.device);
   if (!byKey) {
     byKey = new Map();
     cache.set(ctx.device, byKey);
   }
-  const key = `gmm_fused.wgsl|${kind}|D=${d}|${JSON.stringify(constants)}`;
+  const key = `${FUSED_KERNEL.file}|${kind}|D=${d}|${JSON.stringify(constants)}`;
   let pipeline = byKey.get(key);
   if (!pipeline) {
     const built = fusedKernelSource(d, kind).then((code) =>
       ctx.guard(key, () => {
-        const module = ctx.device.createShaderModule({ label: `gmm_fused.wgsl (${kind}, D=${d})`, code });
+        const module = ctx.device.createShaderModule({
+          label: `${FUSED_KERNEL.file} (${kind}, D=${d})`,
+          code,
+        });
         return ctx.device.createComputePipelineAsync({
           label: key,
           layout: 'auto',

@@ -3,6 +3,14 @@ import { BufferUsage } from '../../gpu/constants.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { Assignments, KMeansStatistics } from '../backend.js';
 import {
+  KMEANS_ASSIGN_KERNEL,
+  KMEANS_DISTANCES_KERNEL,
+  KMEANS_SUMS_KERNEL,
+  REDUCE_KERNEL,
+  kernelBindGroup,
+  kernelPipeline,
+} from './kernels.js';
+import {
   CHUNK_FIELDS,
   KMEANS_ROWS,
   KMEANS_SUMS_WORKGROUP,
@@ -125,9 +133,9 @@ export class KMeansPasses {
       throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many sums for one reduction dispatch`);
     }
     const [assignPipeline, sumsPipeline, reducePipeline] = await Promise.all([
-      ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, WRITE_DIST: 0 }),
-      ctx.pipeline('kmeans_sums.wgsl', { D: d, K: k, K_TILE: kTile }),
-      ctx.pipeline('reduce_partials.wgsl', {}),
+      kernelPipeline(ctx, KMEANS_ASSIGN_KERNEL, { D: d, K: k, WRITE_DIST: 0 }),
+      kernelPipeline(ctx, KMEANS_SUMS_KERNEL, { D: d, K: k, K_TILE: kTile }),
+      kernelPipeline(ctx, REDUCE_KERNEL, {}),
     ]);
 
     const made: GPUBuffer[] = [];
@@ -184,30 +192,30 @@ export class KMeansPasses {
           size: CHUNK_FIELDS.length * 4,
         });
         const assignGroups = chunks.map((c, i) =>
-          bindGroup(ctx, assignPipeline, `k-means assignment, chunk ${i}`, [
-            chunkUniform(i),
-            { buffer: c.data },
-            { buffer: tiles },
-            { buffer: centres },
-            { buffer: labels[i] },
-            { buffer: dist[i] },
-          ]),
+          kernelBindGroup(ctx, KMEANS_ASSIGN_KERNEL, assignPipeline, `k-means assignment, chunk ${i}`, {
+            chunk: chunkUniform(i),
+            x: c.data,
+            tiles,
+            centres,
+            labels: labels[i],
+            dist: dist[i],
+          }),
         );
         const sumsGroups = chunks.map((c, i) =>
-          bindGroup(ctx, sumsPipeline, `k-means sums, chunk ${i}`, [
-            chunkUniform(i),
-            { buffer: c.data },
-            { buffer: centres },
-            { buffer: labels[i] },
-            { buffer: rowWeights },
-            { buffer: partials },
-          ]),
+          kernelBindGroup(ctx, KMEANS_SUMS_KERNEL, sumsPipeline, `k-means sums, chunk ${i}`, {
+            chunk: chunkUniform(i),
+            x: c.data,
+            centres,
+            labels: labels[i],
+            row_weights: rowWeights,
+            partials,
+          }),
         );
-        const reduceGroup = bindGroup(ctx, reducePipeline, 'k-means reduction', [
-          { buffer: uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
-          { buffer: partials },
-          { buffer: out },
-        ]);
+        const reduceGroup = kernelBindGroup(ctx, REDUCE_KERNEL, reducePipeline, 'k-means reduction', {
+          params: { buffer: uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
+          partials,
+          out,
+        });
         return new KMeansPasses(
           ctx,
           chunks,
@@ -293,18 +301,28 @@ export class KMeansPasses {
   async assign(centres: Float64Array, all: boolean): Promise<Assignments> {
     const { ctx, k, d } = this;
     const rows = this.chunks.reduce((a, c) => a + c.rows, 0);
-    this.assignDistPipeline ??= await ctx.pipeline('kmeans_assign.wgsl', { D: d, K: k, WRITE_DIST: 1 });
+    this.assignDistPipeline ??= await kernelPipeline(ctx, KMEANS_ASSIGN_KERNEL, {
+      D: d,
+      K: k,
+      WRITE_DIST: 1,
+    });
     const pipeline = this.assignDistPipeline;
     this.assignDistGroups ??= await ctx.guard('binding the k-means assignment', () =>
       this.chunks.map((c, i) =>
-        bindGroup(ctx, pipeline, `k-means assignment with distances, chunk ${i}`, [
-          { buffer: this.uniforms, offset: i * this.uniformStride, size: CHUNK_FIELDS.length * 4 },
-          { buffer: c.data },
-          { buffer: this.tiles },
-          { buffer: this.centres },
-          { buffer: this.labels[i] },
-          { buffer: this.dist[i] },
-        ]),
+        kernelBindGroup(
+          ctx,
+          KMEANS_ASSIGN_KERNEL,
+          pipeline,
+          `k-means assignment with distances, chunk ${i}`,
+          {
+            chunk: { buffer: this.uniforms, offset: i * this.uniformStride, size: CHUNK_FIELDS.length * 4 },
+            x: c.data,
+            tiles: this.tiles,
+            centres: this.centres,
+            labels: this.labels[i],
+            dist: this.dist[i],
+          },
+        ),
       ),
     );
     const groups = this.assignDistGroups;
@@ -345,7 +363,7 @@ export class KMeansPasses {
   /** N x K direct-form squared distances, in slices of rows that fit one binding. */
   private async allDistances(centres: Float64Array, rows: number): Promise<Float64Array> {
     const { ctx, k, d } = this;
-    const pipeline = await ctx.pipeline('kmeans_distances.wgsl', { D: d, K: k });
+    const pipeline = await kernelPipeline(ctx, KMEANS_DISTANCES_KERNEL, { D: d, K: k });
     const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
     const sliceRows = Math.max(
       1,
@@ -388,12 +406,12 @@ export class KMeansPasses {
             pass.setPipeline(pipeline);
             pass.setBindGroup(
               0,
-              bindGroup(ctx, pipeline, 'k-means distances', [
-                { buffer: uniform },
-                { buffer: c.data },
-                { buffer: this.centres },
-                { buffer: scratch },
-              ]),
+              kernelBindGroup(ctx, KMEANS_DISTANCES_KERNEL, pipeline, 'k-means distances', {
+                chunk: uniform,
+                x: c.data,
+                centres: this.centres,
+                out: scratch,
+              }),
             );
             pass.dispatchWorkgroups(...g);
             pass.end();
@@ -420,19 +438,6 @@ export class KMeansPasses {
     for (const b of this.buffers) this.ctx.destroyBuffer(b);
     this.buffers.length = 0;
   }
-}
-
-function bindGroup(
-  ctx: GpuContext,
-  pipeline: GPUComputePipeline,
-  label: string,
-  resources: GPUBufferBinding[],
-): GPUBindGroup {
-  return ctx.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: resources.map((resource, binding) => ({ binding, resource })),
-  });
 }
 
 /** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */

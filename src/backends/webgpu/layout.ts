@@ -109,6 +109,8 @@ export function fusedLayout(
 export const ESTEP_WORKGROUP = 64;
 /** Threads per workgroup of reduce_partials.wgsl. */
 export const REDUCE_WORKGROUP = 64;
+/** Threads per workgroup of kmeanspp_distances.wgsl. */
+export const SEEDING_WORKGROUP = 64;
 
 /**
  * Which sums a pass produces: 'full' every pair (full and tied covariances), 'diagonal' the

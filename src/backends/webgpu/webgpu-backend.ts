@@ -19,10 +19,20 @@ import type {
 } from '../backend.js';
 import { fusedPipeline } from './fused-kernel.js';
 import {
+  ESTEP_KERNEL,
+  FUSED_KERNEL,
+  KMEANSPP_KERNEL,
+  REDUCE_KERNEL,
+  STATS_KERNEL,
+  kernelBindGroup,
+  kernelPipeline,
+} from './kernels.js';
+import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
+  SEEDING_WORKGROUP,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   FUSED_MIN_WORK,
@@ -139,9 +149,13 @@ interface Seeding {
   readonly blockCount: number;
 }
 
-/** Threads and rows per thread of kmeanspp_distances.wgsl. */
-const SEEDING_WORKGROUP = 64;
+/** Rows per thread of kmeanspp_distances.wgsl. */
 const SEEDING_ROWS_PER_THREAD = 4;
+
+/** Chunk i's slot of the workspace's Chunk uniforms. */
+function chunkUniform(w: Pick<Workspace, 'uniforms' | 'uniformStride'>, i: number): GPUBufferBinding {
+  return { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 };
+}
 
 class GpuBoundData implements BoundData {
   readonly rows: number;
@@ -320,7 +334,11 @@ class GpuBoundData implements BoundData {
     if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
       await this.rechunk(scratchRows);
     }
-    const estep = await ctx.pipeline('gmm_estep.wgsl', { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
+    const estep = await kernelPipeline(ctx, ESTEP_KERNEL, {
+      D: d,
+      K: k,
+      DIAG: kind === 'diagonal' ? 1 : 0,
+    });
     const uniformStride = Math.max(ctx.limits.minUniformBufferOffsetAlignment, 256);
     const maxRows = Math.max(...this.chunks.map((c) => c.rows));
     return this.createGuarded('creating the E-step workspace', (make) => {
@@ -338,8 +356,15 @@ class GpuBoundData implements BoundData {
         BufferUsage.UNIFORM | BufferUsage.COPY_DST,
       );
       const estepGrid = this.chunks.map((c) => this.grid(Math.ceil(c.rows / ESTEP_WORKGROUP)));
-      const partial = { uniforms, uniformStride, comp, resp, loglik };
-      const estepGroups = this.chunks.map((c, i) => this.chunkBindGroup(partial, estep, c, i));
+      const estepGroups = this.chunks.map((c, i) =>
+        kernelBindGroup(ctx, ESTEP_KERNEL, estep, `${estep.label} bindings, chunk ${i}`, {
+          chunk: chunkUniform({ uniforms, uniformStride }, i),
+          x: c.data,
+          comp,
+          resp,
+          loglik,
+        }),
+      );
       const workspace: Workspace = {
         k,
         kind,
@@ -378,34 +403,6 @@ class GpuBoundData implements BoundData {
       for (const buffer of made) this.ctx.destroyBuffer(buffer);
       throw error;
     }
-  }
-
-  /**
-   * Bindings 0-4 shared by the per-row kernels (gmm_estep.wgsl, kmeans_assign.wgsl) and the
-   * statistics kernels for chunk i, plus `extra` (the statistics kernels' 5 and 6).
-   */
-  private chunkBindGroup(
-    w: Pick<Workspace, 'uniforms' | 'uniformStride' | 'comp' | 'resp' | 'loglik'>,
-    pipeline: GPUComputePipeline,
-    c: Chunk,
-    i: number,
-    extra: GPUBindGroupEntry[] = [],
-  ): GPUBindGroup {
-    return this.ctx.device.createBindGroup({
-      label: `${pipeline.label} bindings, chunk ${i}`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        {
-          binding: 0,
-          resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
-        },
-        { binding: 1, resource: { buffer: c.data } },
-        { binding: 2, resource: { buffer: w.comp } },
-        { binding: 3, resource: { buffer: w.resp } },
-        { binding: 4, resource: { buffer: w.loglik } },
-        ...extra,
-      ],
-    });
   }
 
   /** Splits the data into smaller chunks (when K is large the responsibility scratch limits them), on the GPU. */
@@ -489,7 +486,7 @@ class GpuBoundData implements BoundData {
 
     const statsPipeline = fused
       ? await fusedPipeline(ctx, d, w.kind, { K: k, WORKGROUP: fused.workgroup, TILE: fused.tile })
-      : await ctx.pipeline('sufficient_stats.wgsl', {
+      : await kernelPipeline(ctx, STATS_KERNEL, {
           D: d,
           K: k,
           WORKGROUP: STATS_WORKGROUP,
@@ -497,7 +494,7 @@ class GpuBoundData implements BoundData {
           K_SPAN: layout.kSpan,
           DIAG: w.kind === 'diagonal' ? 1 : 0,
         });
-    const reducePipeline = await ctx.pipeline('reduce_partials.wgsl', {});
+    const reducePipeline = await kernelPipeline(ctx, REDUCE_KERNEL, {});
     const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
     if (reduceWorkgroups > maxPerDim) {
       throw new WebGpuEmError(
@@ -523,26 +520,28 @@ class GpuBoundData implements BoundData {
         };
         uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * w.uniformStride) / 4);
         blockOffset += statsBlocks[i];
-        if (fused) return this.fusedBindGroup(w, statsPipeline, c, i, rowWeights, partials);
-        return this.chunkBindGroup(w, statsPipeline, c, i, [
-          { binding: 5, resource: { buffer: rowWeights } },
-          { binding: 6, resource: { buffer: partials } },
-        ]);
+        const label = `${statsPipeline.label} bindings, chunk ${i}`;
+        const common = {
+          chunk: chunkUniform(w, i),
+          x: c.data,
+          comp: w.comp,
+          row_weights: rowWeights,
+          partials,
+        };
+        if (fused) return kernelBindGroup(ctx, FUSED_KERNEL, statsPipeline, label, common);
+        return kernelBindGroup(ctx, STATS_KERNEL, statsPipeline, label, {
+          ...common,
+          resp: w.resp,
+          loglik: w.loglik,
+        });
       });
       const reduceSlot = this.chunks.length * w.uniformStride;
       uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
       ctx.write(w.uniforms, uniformData);
-      const reduceGroup = ctx.device.createBindGroup({
-        label: 'reduce bindings',
-        layout: reducePipeline.getBindGroupLayout(0),
-        entries: [
-          {
-            binding: 0,
-            resource: { buffer: w.uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
-          },
-          { binding: 1, resource: { buffer: partials } },
-          { binding: 2, resource: { buffer: out } },
-        ],
+      const reduceGroup = kernelBindGroup(ctx, REDUCE_KERNEL, reducePipeline, 'reduce bindings', {
+        params: { buffer: w.uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
+        partials,
+        out,
       });
       const stats: StatsWorkspace = {
         fused: fused !== null,
@@ -561,31 +560,6 @@ class GpuBoundData implements BoundData {
       };
       w.stats = stats;
       return stats;
-    });
-  }
-
-  /** Bindings of gmm_fused.wgsl for chunk i. */
-  private fusedBindGroup(
-    w: Workspace,
-    pipeline: GPUComputePipeline,
-    c: Chunk,
-    i: number,
-    rowWeights: GPUBuffer,
-    partials: GPUBuffer,
-  ): GPUBindGroup {
-    return this.ctx.device.createBindGroup({
-      label: `${pipeline.label} bindings, chunk ${i}`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        {
-          binding: 0,
-          resource: { buffer: w.uniforms, offset: i * w.uniformStride, size: CHUNK_FIELDS.length * 4 },
-        },
-        { binding: 1, resource: { buffer: c.data } },
-        { binding: 2, resource: { buffer: w.comp } },
-        { binding: 3, resource: { buffer: rowWeights } },
-        { binding: 4, resource: { buffer: partials } },
-      ],
     });
   }
 
@@ -698,20 +672,13 @@ class GpuBoundData implements BoundData {
         this.chunks.forEach((c, i) => {
           pass.setBindGroup(
             0,
-            ctx.device.createBindGroup({
-              label: `k-means++ bindings, chunk ${i}`,
-              layout: seeding.pipeline.getBindGroupLayout(0),
-              entries: [
-                {
-                  binding: 0,
-                  resource: { buffer: seeding.uniforms, offset: i * seeding.uniformStride, size: 16 },
-                },
-                { binding: 1, resource: { buffer: c.data } },
-                { binding: 2, resource: { buffer: seeding.candidate } },
-                { binding: 3, resource: { buffer: base ? base.distances : seeding.noDistances } },
-                { binding: 4, resource: { buffer: trial } },
-                { binding: 5, resource: { buffer: seeding.blockSums } },
-              ],
+            kernelBindGroup(ctx, KMEANSPP_KERNEL, seeding.pipeline, `k-means++ bindings, chunk ${i}`, {
+              step: { buffer: seeding.uniforms, offset: i * seeding.uniformStride, size: 16 },
+              x: c.data,
+              candidate: seeding.candidate,
+              closest: base ? base.distances : seeding.noDistances,
+              trial,
+              thread_sums: seeding.blockSums,
             }),
           );
           pass.dispatchWorkgroups(seeding.chunkBlocks[i][1]);
@@ -772,7 +739,7 @@ class GpuBoundData implements BoundData {
           `${ctx.limits.maxStorageBufferBindingSize} bytes; use init 'random' or fit on a subsample`,
       );
     }
-    const pipeline = await ctx.pipeline('kmeanspp_distances.wgsl', { D: this.cols });
+    const pipeline = await kernelPipeline(ctx, KMEANSPP_KERNEL, { D: this.cols });
     const rowsPerBlock = SEEDING_WORKGROUP * SEEDING_ROWS_PER_THREAD;
     const chunkBlocks: Array<[number, number]> = [];
     const blockRows: Array<[number, number]> = [];

@@ -1,0 +1,183 @@
+import type { GpuContext } from '../../gpu/context.js';
+import {
+  ESTEP_WORKGROUP,
+  KMEANS_SUMS_WORKGROUP,
+  KMEANS_WORKGROUP,
+  REDUCE_WORKGROUP,
+  SEEDING_WORKGROUP,
+  STATS_WORKGROUP,
+} from './layout.js';
+
+/** How a kernel declares a binding: `var<uniform>`, `var<storage, read>`, `var<storage, read_write>`. */
+export type BindingType = 'uniform' | 'read-only-storage' | 'storage';
+
+/**
+ * A WGSL kernel described as data: its file in `shaders/`, its `override` constants in
+ * declaration order, its `@group(0)` bindings in binding order (binding N is `bindings[N]`) and
+ * its workgroup size. The layout test holds each descriptor against its shader, so call sites
+ * name buffers and constants instead of typing binding numbers.
+ */
+export interface Kernel {
+  readonly file: string;
+  readonly overrides: readonly string[];
+  readonly bindings: readonly { readonly name: string; readonly type: BindingType }[];
+  /** Threads per workgroup: the shader's WORKGROUP, or 'override' when the host sets it per pipeline. */
+  readonly workgroupSize: number | 'override';
+}
+
+const kernel = <const K extends Kernel>(k: K): K => k;
+
+export const ESTEP_KERNEL = kernel({
+  file: 'gmm_estep.wgsl',
+  overrides: ['D', 'K', 'DIAG'],
+  bindings: [
+    { name: 'chunk', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'comp', type: 'read-only-storage' },
+    { name: 'resp', type: 'storage' },
+    { name: 'loglik', type: 'storage' },
+  ],
+  workgroupSize: ESTEP_WORKGROUP,
+});
+
+export const STATS_KERNEL = kernel({
+  file: 'sufficient_stats.wgsl',
+  overrides: ['D', 'K', 'WORKGROUP', 'TILE', 'K_SPAN', 'DIAG'],
+  bindings: [
+    { name: 'chunk', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'comp', type: 'read-only-storage' },
+    { name: 'resp', type: 'read-only-storage' },
+    { name: 'loglik', type: 'read-only-storage' },
+    { name: 'row_weights', type: 'read-only-storage' },
+    { name: 'partials', type: 'storage' },
+  ],
+  workgroupSize: STATS_WORKGROUP,
+});
+
+/** The fused E-step and statistics template; fused-kernel.ts generates its D-specific body. */
+export const FUSED_KERNEL = kernel({
+  file: 'gmm_fused.wgsl',
+  overrides: ['K', 'WORKGROUP', 'TILE'],
+  bindings: [
+    { name: 'chunk', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'comp', type: 'read-only-storage' },
+    { name: 'row_weights', type: 'read-only-storage' },
+    { name: 'partials', type: 'storage' },
+  ],
+  workgroupSize: 'override',
+});
+
+export const REDUCE_KERNEL = kernel({
+  file: 'reduce_partials.wgsl',
+  overrides: [],
+  bindings: [
+    { name: 'params', type: 'uniform' },
+    { name: 'partials', type: 'read-only-storage' },
+    { name: 'out', type: 'storage' },
+  ],
+  workgroupSize: REDUCE_WORKGROUP,
+});
+
+export const KMEANS_ASSIGN_KERNEL = kernel({
+  file: 'kmeans_assign.wgsl',
+  overrides: ['D', 'K', 'WRITE_DIST'],
+  bindings: [
+    { name: 'chunk', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'tiles', type: 'read-only-storage' },
+    { name: 'centres', type: 'read-only-storage' },
+    { name: 'labels', type: 'storage' },
+    { name: 'dist', type: 'storage' },
+  ],
+  workgroupSize: KMEANS_WORKGROUP,
+});
+
+export const KMEANS_SUMS_KERNEL = kernel({
+  file: 'kmeans_sums.wgsl',
+  overrides: ['D', 'K', 'K_TILE'],
+  bindings: [
+    { name: 'chunk', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'centres', type: 'read-only-storage' },
+    { name: 'labels', type: 'read-only-storage' },
+    { name: 'row_weights', type: 'read-only-storage' },
+    { name: 'partials', type: 'storage' },
+  ],
+  workgroupSize: KMEANS_SUMS_WORKGROUP,
+});
+
+export const KMEANS_DISTANCES_KERNEL = kernel({
+  file: 'kmeans_distances.wgsl',
+  overrides: ['D', 'K'],
+  bindings: [
+    { name: 'chunk', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'centres', type: 'read-only-storage' },
+    { name: 'out', type: 'storage' },
+  ],
+  workgroupSize: KMEANS_WORKGROUP,
+});
+
+export const KMEANSPP_KERNEL = kernel({
+  file: 'kmeanspp_distances.wgsl',
+  overrides: ['D'],
+  bindings: [
+    { name: 'step', type: 'uniform' },
+    { name: 'x', type: 'read-only-storage' },
+    { name: 'candidate', type: 'read-only-storage' },
+    { name: 'closest', type: 'read-only-storage' },
+    { name: 'trial', type: 'storage' },
+    { name: 'thread_sums', type: 'storage' },
+  ],
+  workgroupSize: SEEDING_WORKGROUP,
+});
+
+/** Every kernel in shaders/ that has entry points (chunk.wgsl only declares a struct). */
+export const KERNELS: readonly Kernel[] = [
+  ESTEP_KERNEL,
+  STATS_KERNEL,
+  FUSED_KERNEL,
+  REDUCE_KERNEL,
+  KMEANS_ASSIGN_KERNEL,
+  KMEANS_SUMS_KERNEL,
+  KMEANS_DISTANCES_KERNEL,
+  KMEANSPP_KERNEL,
+];
+
+/** The override constants a kernel takes, by name. */
+export type KernelConstants<K extends Kernel> = { readonly [N in K['overrides'][number]]?: number };
+
+/** A buffer for each of a kernel's bindings, by name: the whole buffer, or a range of it. */
+export type KernelBuffers<K extends Kernel> = {
+  readonly [N in K['bindings'][number]['name']]: GPUBuffer | GPUBufferBinding;
+};
+
+/** The kernel's pipeline with these constants, from the context's cache. */
+export function kernelPipeline<K extends Kernel>(
+  ctx: GpuContext,
+  k: K,
+  constants: KernelConstants<K>,
+): Promise<GPUComputePipeline> {
+  return ctx.pipeline(k.file, constants as Record<string, number>);
+}
+
+/** A bind group for `pipeline` (built from kernel `k`) with each binding's buffer given by name. */
+export function kernelBindGroup<K extends Kernel>(
+  ctx: GpuContext,
+  k: K,
+  pipeline: GPUComputePipeline,
+  label: string,
+  buffers: KernelBuffers<K>,
+): GPUBindGroup {
+  const byName = buffers as Record<string, GPUBuffer | GPUBufferBinding>;
+  return ctx.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: k.bindings.map(({ name }, binding) => {
+      const b = byName[name];
+      return { binding, resource: 'buffer' in b ? b : { buffer: b } };
+    }),
+  });
+}
