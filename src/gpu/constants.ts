@@ -13,3 +13,5 @@ export const BufferUsage = {
 } as const;
 
 export const MapMode = { READ: 0x0001, WRITE: 0x0002 } as const;
+
+export const ShaderStage = { COMPUTE: 0x0004 } as const;

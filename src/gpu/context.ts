@@ -1,5 +1,5 @@
 import { WebGpuEmError } from '../errors.js';
-import { BufferUsage, MapMode } from './constants.js';
+import { BufferUsage, MapMode, ShaderStage } from './constants.js';
 import { loadShader } from './shader-source.js';
 import { isNode } from '../core/env.js';
 
@@ -226,9 +226,17 @@ export class GpuContext {
     this.device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   }
 
-  /** A compute pipeline for `shaders/<shader>` with these override constants, built once and cached. */
-  pipeline(shader: string, constants: Record<string, number>): Promise<GPUComputePipeline> {
-    const key = `${shader}|${JSON.stringify(constants)}`;
+  /**
+   * A compute pipeline for `shaders/<shader>` with these override constants, built once and
+   * cached. With `bindings` (the buffer type of binding N at index N) its group 0 layout is
+   * made from them (see pipelineLayout); without, WebGPU infers it from the shader.
+   */
+  pipeline(
+    shader: string,
+    constants: Record<string, number>,
+    bindings?: readonly GPUBufferBindingType[],
+  ): Promise<GPUComputePipeline> {
+    const key = `${shader}|${JSON.stringify(constants)}${bindings ? `|${bindings.join(',')}` : ''}`;
     let pipeline = this.pipelines.get(key);
     if (pipeline) {
       // Most recently used last, so that the oldest goes first when the cache is full.
@@ -238,20 +246,42 @@ export class GpuContext {
       if (this.pipelines.size >= PIPELINE_CACHE_LIMIT) {
         this.pipelines.delete(this.pipelines.keys().next().value!);
       }
-      pipeline = this.buildPipeline(shader, constants, key);
+      pipeline = this.buildPipeline(shader, constants, key, bindings);
       this.pipelines.set(key, pipeline);
       pipeline.catch(() => this.pipelines.delete(key));
     }
     return pipeline;
   }
 
-  private async buildPipeline(shader: string, constants: Record<string, number>, label: string) {
+  /**
+   * A pipeline layout of one bind group whose binding N is a buffer of type `bindings[N]` seen
+   * by compute shaders: the layout is then the host's declaration, which the shader must match
+   * (a mismatch is a validation error when the pipeline is made), not whatever the shader uses.
+   */
+  pipelineLayout(label: string, bindings: readonly GPUBufferBindingType[]): GPUPipelineLayout {
+    const group = this.device.createBindGroupLayout({
+      label,
+      entries: bindings.map((type, binding) => ({
+        binding,
+        visibility: ShaderStage.COMPUTE,
+        buffer: { type },
+      })),
+    });
+    return this.device.createPipelineLayout({ label, bindGroupLayouts: [group] });
+  }
+
+  private async buildPipeline(
+    shader: string,
+    constants: Record<string, number>,
+    label: string,
+    bindings?: readonly GPUBufferBindingType[],
+  ) {
     const code = await loadShader(shader);
     return this.guard(label, async () => {
       const module = this.device.createShaderModule({ label: shader, code });
       return this.device.createComputePipelineAsync({
         label,
-        layout: 'auto',
+        layout: bindings ? this.pipelineLayout(label, bindings) : 'auto',
         compute: { module, entryPoint: 'main', constants },
       });
     });

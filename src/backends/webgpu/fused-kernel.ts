@@ -1,6 +1,6 @@
 import type { GpuContext } from '../../gpu/context.js';
 import { loadShader } from '../../gpu/shader-source.js';
-import { FUSED_KERNEL, type KernelConstants } from './kernels.js';
+import { FUSED_KERNEL, bindingTypes, type KernelConstants } from './kernels.js';
 import { statsPerComponent, type StatsKind } from './layout.js';
 
 /**
@@ -133,7 +133,7 @@ export function fusedPipeline(
         });
         return ctx.device.createComputePipelineAsync({
           label: key,
-          layout: 'auto',
+          layout: ctx.pipelineLayout(key, bindingTypes(FUSED_KERNEL)),
           compute: { module, entryPoint: 'main', constants },
         });
       }),

@@ -14,8 +14,8 @@ export type BindingType = 'uniform' | 'read-only-storage' | 'storage';
 /**
  * A WGSL kernel described as data: its file in `shaders/`, its `override` constants in
  * declaration order, its `@group(0)` bindings in binding order (binding N is `bindings[N]`) and
- * its workgroup size. The layout test holds each descriptor against its shader, so call sites
- * name buffers and constants instead of typing binding numbers.
+ * its workgroup size. Its pipelines' bind-group layout is made from it, the layout test holds it
+ * against its shader, and call sites name buffers and constants instead of typing binding numbers.
  */
 export interface Kernel {
   readonly file: string;
@@ -154,13 +154,16 @@ export type KernelBuffers<K extends Kernel> = {
   readonly [N in K['bindings'][number]['name']]: GPUBuffer | GPUBufferBinding;
 };
 
-/** The kernel's pipeline with these constants, from the context's cache. */
+/** The buffer type of each binding, binding N at index N: the kernel's bind-group layout. */
+export const bindingTypes = (k: Kernel): GPUBufferBindingType[] => k.bindings.map((b) => b.type);
+
+/** The kernel's pipeline with these constants and its bind-group layout, from the context's cache. */
 export function kernelPipeline<K extends Kernel>(
   ctx: GpuContext,
   k: K,
   constants: KernelConstants<K>,
 ): Promise<GPUComputePipeline> {
-  return ctx.pipeline(k.file, constants as Record<string, number>);
+  return ctx.pipeline(k.file, constants as Record<string, number>, bindingTypes(k));
 }
 
 /** A bind group for `pipeline` (built from kernel `k`) with each binding's buffer given by name. */
