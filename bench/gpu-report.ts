@@ -10,21 +10,23 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { si } from './format.js';
+import type { Row } from './run.js';
 
-interface RunRow {
-  config: string;
-  backend: string;
-  msPerIteration: number;
-  gpuMsPerIteration: number | null;
-  throughput: number;
-  gflops: number;
-  gbps: number;
-  /** Share of the roofline at the adapter's peaks measured by the bench's micro-kernels. */
-  rooflinePct: number | null;
-  objective: number;
-  speedupVsSklearn: number | null;
-  speedupVsTorch: number | null;
-}
+/** The fields of bench/run.ts's rows this report reads. */
+type RunRow = Pick<
+  Row,
+  | 'config'
+  | 'backend'
+  | 'msPerIteration'
+  | 'gpuMsPerIteration'
+  | 'throughput'
+  | 'gflops'
+  | 'gbps'
+  | 'rooflinePct'
+  | 'objective'
+  | 'speedupVsSklearn'
+  | 'speedupVsTorch'
+>;
 
 interface Run {
   machine: string;

@@ -35,7 +35,7 @@ import { BENCH_SETS, benchConfigs, workPerIteration, type BenchConfig, type Benc
 import { si } from './format.js';
 import { benchFile, measurePeaks, type Peaks } from './peaks.js';
 
-interface Row {
+export interface Row {
   config: string;
   backend: string;
   n: number;
