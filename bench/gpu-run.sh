@@ -104,6 +104,7 @@ run() {
       if command -v "$p" >/dev/null; then python=$(command -v "$p"); break; fi
     done
   fi
+  [ -n "$python" ] || die "no python3 found: pass --python PATH"
   [ -n "$torch_python" ] || torch_python=$python
   local torch_peer=(--torch-python "$torch_python")
   if ! "$torch_python" -c 'import torch' 2>/dev/null; then
@@ -130,7 +131,7 @@ run() {
 
   # The loader goes into a private root (nothing under / is replaced); the dynamic linker finds
   # it through LD_LIBRARY_PATH when the system has none.
-  if [ "${GPU_RUN_BUNDLED_LOADER:-0}" = 1 ] || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+  if [ "${GPU_RUN_BUNDLED_LOADER:-0}" = 1 ] || ! grep -q 'libvulkan.so.1' <<<"$(ldconfig -p 2>/dev/null)"; then
     for f in "$bundle"/debs/*.deb; do dpkg -x "$f" "$work/root"; done
     export LD_LIBRARY_PATH="$work/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     log "Vulkan loader from the bundled packages"
@@ -185,9 +186,10 @@ run() {
       failed=1
     fi
   }
-  # Budgets keep the whole call near 5 minutes, so a second try fits in the same lease.
-  step standard 200 --set standard --no-cpu --python "$python" "${torch_peer[@]}"
-  step sweep 100 --set sweep --no-cpu --no-sklearn
+  # Caps of 360 s in all (plus unpacking; a GPU run should need about half): with a machine's
+  # start, one full-length try and a second short one fit in a 15-minute lease.
+  step standard 150 --set standard --no-cpu --sklearn-python "$python" "${torch_peer[@]}"
+  step sweep 90 --set sweep --no-cpu --no-sklearn
   step large 120 --set large --no-cpu --no-sklearn "${torch_peer[@]}"
 
   local results=()

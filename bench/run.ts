@@ -28,9 +28,10 @@ import { GpuContext, gpuAllocations } from '../src/gpu/context.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { writeFileAtomic } from '../src/io/files.js';
 import { EmRun } from '../src/models/em.js';
-import { covariancesAsArray, type CovarianceType, type GmmParameters } from '../src/models/gmm-parameters.js';
+import { covariancesAsArray, type GmmParameters } from '../src/models/gmm-parameters.js';
+import type { CovarianceType } from '../src/core/names.js';
 import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
-import { Random } from '../src/models/random.js';
+import { Random } from '../src/core/random.js';
 import { BENCH_SETS, benchConfigs, workPerIteration, type BenchConfig, type BenchSet } from './configs.js';
 import { si } from './format.js';
 import { benchFile, measurePeaks, type Peaks } from './peaks.js';
@@ -155,7 +156,8 @@ async function main(): Promise<void> {
       }
     }
     if (config.set !== 'sweep' && torch && torchPython) {
-      const torchRow = runPeer(torchPython, 'torch_em.py', 'pytorch', config, x, init, peaks);
+      const out = runPython(torchPython, 'torch_em.py', 'pytorch', config, x, init, []);
+      const torchRow = peerRow(config, out.device ? `pytorch (${out.device})` : 'pytorch', out, peaks);
       rows.push(torchRow);
       log(describe(torchRow));
       for (const r of rows.filter((r) => r.config === config.name && r !== torchRow)) {
@@ -361,20 +363,6 @@ function peerRow(config: BenchConfig, name: string, out: PeerResult, peaks: Peak
     gpuMb: null,
     peakRssMb: out.peakRssMb,
   });
-}
-
-/** A peer timed over the same iterations as the GPU rows (bench/torch_em.py). */
-function runPeer(
-  python: string,
-  script: string,
-  name: string,
-  config: BenchConfig,
-  x: Matrix,
-  init: GmmParameters,
-  peaks: Peaks,
-): Row {
-  const out = runPython(python, script, name, config, x, init, []);
-  return peerRow(config, out.device ? `${name} (${out.device})` : name, out, peaks);
 }
 
 function makeRow(

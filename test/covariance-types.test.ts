@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { GaussianMixture } from '../src/index.js';
-import {
-  COVARIANCE_TYPES,
-  mStep,
-  shiftsFor,
-  toComponentParameters,
-  type CovarianceType,
-} from '../src/models/gmm-parameters.js';
+import { mStep, shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
+import { COVARIANCE_TYPES, type CovarianceType } from '../src/core/names.js';
 import { parametersFromCentres } from '../src/models/init.js';
 import { packedIndex, packedSize } from '../src/core/linalg.js';
 import { Random } from '../src/core/random.js';

@@ -16,12 +16,8 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, gpuAllocations } from '../src/index.js';
-import {
-  COVARIANCE_TYPES,
-  shiftsFor,
-  toComponentParameters,
-  type CovarianceType,
-} from '../src/models/gmm-parameters.js';
+import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
+import { COVARIANCE_TYPES, type CovarianceType } from '../src/core/names.js';
 import { parametersFromCentres, randomFromDataCentres } from '../src/models/init.js';
 import { Random } from '../src/core/random.js';
 import { allFinite, makeBlobs, maxAbs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';

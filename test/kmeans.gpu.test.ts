@@ -10,7 +10,7 @@ import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, KMeans, gpuAllocations, selectGaussianMixture } from '../src/index.js';
 import { kmeansPlusPlus } from '../src/models/init.js';
-import { Random } from '../src/models/random.js';
+import { Random } from '../src/core/random.js';
 import { makeBlobs, maxAbs, maxAbsDiff } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
 

@@ -77,7 +77,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
       adapter: await gmm.adapterDescription(),
       seconds: (performance.now() - started) / 1000,
     };
-    if (!gmm.converged && (o.tol ?? 1e-3) !== 0 && !o.quiet) {
+    if (!gmm.converged && gmm.options.tol !== 0 && !o.quiet) {
       streams.stderr(
         `webgpu-em: warning: EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data\n`,
       );

@@ -1,14 +1,12 @@
 import type { BackendChoice } from '../core/names.js';
 import { parseArgs } from './args.js';
-import type { CliStreams } from './common.js';
-import { INFO_OPTIONS, USAGE } from './usage.js';
+import { help, type CliStreams } from './common.js';
+import { INFO_OPTIONS } from './usage.js';
+import { maxFeatures } from '../backends/webgpu/layout.js';
 
 export async function runInfo(argv: readonly string[], streams: CliStreams): Promise<number> {
   const { options: o } = parseArgs(argv, INFO_OPTIONS);
-  if (o.help) {
-    streams.stdout(USAGE + '\n');
-    return 0;
-  }
+  if (o.help) return help(streams);
   const { createBackend } = await import('../backends/select.js');
   const backend = await createBackend((o.backend as BackendChoice | undefined) ?? 'webgpu', {
     adapter: o.adapter as string | undefined,
@@ -20,7 +18,9 @@ export async function runInfo(argv: readonly string[], streams: CliStreams): Pro
       info.maxStorageBufferBindingSize = limits.maxStorageBufferBindingSize;
       info.maxBufferSize = limits.maxBufferSize;
       info.maxComputeWorkgroupsPerDimension = limits.maxComputeWorkgroupsPerDimension;
-      info.maxFeaturesFull = 64;
+      info.maxFeaturesFull = maxFeatures('full');
+      info.maxFeaturesDiagonal = maxFeatures('diag');
+      info.maxFeaturesKMeans = maxFeatures('kmeans');
     }
     streams.stdout(
       o.json

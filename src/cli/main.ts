@@ -1,11 +1,11 @@
 import { WebGpuEmError } from '../errors.js';
 import { removeTemporaryFiles } from '../io/files.js';
-import { packageVersion, type CliStreams, type Run } from './common.js';
+import { errorMessage, isAbort } from '../io/os-files.js';
+import { help, packageVersion, type CliStreams, type Run } from './common.js';
 import { runGmm } from './gmm.js';
 import { runInfo } from './info.js';
 import { runKMeans } from './kmeans.js';
 import { runSelect } from './select.js';
-import { USAGE } from './usage.js';
 
 export type { CliStreams };
 
@@ -76,8 +76,7 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
     case 'help':
     case '-h':
     case '--help':
-      streams.stdout(USAGE + '\n');
-      return 0;
+      return help(streams);
     case '--version':
     case '-V':
       streams.stdout((await packageVersion()) + '\n');
@@ -102,12 +101,11 @@ function report(error: unknown, streams: CliStreams): number {
     streams.stderr(`webgpu-em: error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
     return error.kind === 'usage' ? 2 : 1;
   }
-  if ((error as { name?: unknown } | null)?.name === 'AbortError') {
+  if (isAbort(error)) {
     streams.stderr('webgpu-em: aborted; stopped before writing any output (earlier files are unchanged)\n');
     return 130;
   }
-  const message = error instanceof Error ? error.message : String(error);
-  streams.stderr(`webgpu-em: error: ${message.split('\n')[0]}\n`);
+  streams.stderr(`webgpu-em: error: ${errorMessage(error).split('\n')[0]}\n`);
   return 1;
 }
 

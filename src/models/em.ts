@@ -1,12 +1,7 @@
 import type { BoundData, ComponentParameters } from '../backends/backend.js';
 import { WebGpuEmError } from '../errors.js';
-import {
-  mStep,
-  shiftsFor,
-  toComponentParameters,
-  type CovarianceType,
-  type GmmParameters,
-} from './gmm-parameters.js';
+import { mStep, shiftsFor, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
+import type { CovarianceType } from '../core/names.js';
 
 /** Settings of the EM loop. */
 export interface EmSettings {

@@ -1,12 +1,9 @@
-import { arrayLength, family, isDiagonal, shapeText } from '../core/families.js';
+import { arrayLength, family, shapeText } from '../core/families.js';
 import { choleskyPacked, packedIndex } from '../core/linalg.js';
-import { COVARIANCE_TYPES, type CovarianceType } from '../core/names.js';
+import type { CovarianceType } from '../core/names.js';
 import type { Random } from '../core/random.js';
 import type { ComponentParameters, SufficientStatistics } from '../core/statistics.js';
 import { dataError } from '../errors.js';
-
-// Re-exported where the GPU backend and older callers import them from.
-export { COVARIANCE_TYPES, isDiagonal, type CovarianceType };
 
 /** Parameters of a Gaussian mixture, float64. */
 export interface GmmParameters {

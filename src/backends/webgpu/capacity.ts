@@ -7,10 +7,8 @@ import {
   kmeansStatsEntries,
   statsKindOf,
   statsLayout,
+  PARTIALS_BUDGET_BYTES,
 } from './layout.js';
-
-/** Most bytes the per-block partial sums may take (as in webgpu-backend.ts). */
-const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
 
 /**
  * Checks that K components of D features fit the adapter's limits, before any buffer is made or

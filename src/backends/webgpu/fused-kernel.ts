@@ -10,7 +10,7 @@ import { statsPerComponent, type StatsKind } from './layout.js';
  * index into them is a compile-time constant, so the loops over features and pairs are unrolled
  * here rather than left to the driver.
  */
-export function fusedKernelParts(d: number, kind: Exclude<StatsKind, 'hard'>): Record<string, string> {
+export function fusedKernelParts(d: number, kind: StatsKind): Record<string, string> {
   const diag = kind === 'diagonal';
   const dv = Math.ceil(d / 4);
   const precision = diag ? d : (d * (d + 1)) / 2;
@@ -92,7 +92,7 @@ export function fusedKernelParts(d: number, kind: Exclude<StatsKind, 'hard'>): R
 const GENERATE = /^([ \t]*)\/\/!generate (\w+)\r?$/gm;
 
 /** shaders/gmm_fused.wgsl with its `//!generate` lines expanded for (D, family). */
-export async function fusedKernelSource(d: number, kind: Exclude<StatsKind, 'hard'>): Promise<string> {
+export async function fusedKernelSource(d: number, kind: StatsKind): Promise<string> {
   const parts = fusedKernelParts(d, kind);
   const template = await loadShader(FUSED_KERNEL.file);
   return template.replace(GENERATE, (_, indent: string, name: string) => {
@@ -114,7 +114,7 @@ const cache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>()
 export function fusedPipeline(
   ctx: GpuContext,
   d: number,
-  kind: Exclude<StatsKind, 'hard'>,
+  kind: StatsKind,
   constants: Required<KernelConstants<typeof FUSED_KERNEL>>,
 ): Promise<GPUComputePipeline> {
   let byKey = cache.get(ctx.device);

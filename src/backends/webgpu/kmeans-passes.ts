@@ -22,6 +22,7 @@ import {
   packKMeansCentres,
   packU32Struct,
   type ChunkUniform,
+  PARTIALS_BUDGET_BYTES,
 } from './layout.js';
 
 /** Samples of one storage binding. */
@@ -38,8 +39,6 @@ export interface PassTiming {
   read(): Promise<number>;
 }
 
-/** Most bytes the per-block partial sums may take. */
-const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
 /**
  * Rows one statistics workgroup sums. Large blocks keep the per-block set-up (zeroing and
  * writing K x (D + 1) sums) and the reduction small; float32 sums of 1024 rows stay within
@@ -335,7 +334,8 @@ export class KMeansPasses {
     try {
       for (const [i, c] of this.chunks.entries()) {
         await ctx.guard('a k-means assignment', () => {
-          this.writeCentres(centres);
+          // The same centres serve every chunk: packed and uploaded with the first.
+          if (i === 0) this.writeCentres(centres);
           const encoder = ctx.device.createCommandEncoder({ label: `k-means assignment, chunk ${i}` });
           const pass = encoder.beginComputePass({ label: `k-means assignment, chunk ${i}` });
           pass.setPipeline(pipeline);
@@ -357,11 +357,14 @@ export class KMeansPasses {
       ctx.destroyBuffer(labelOut);
       ctx.destroyBuffer(distOut);
     }
-    return { labels, minDistances, distances: all ? await this.allDistances(centres, rows) : null };
+    return { labels, minDistances, distances: all ? await this.allDistances(rows) : null };
   }
 
-  /** N x K direct-form squared distances, in slices of rows that fit one binding. */
-  private async allDistances(centres: Float64Array, rows: number): Promise<Float64Array> {
+  /**
+   * N x K direct-form squared distances to the centres assign() has just uploaded, in slices of
+   * rows that fit one binding.
+   */
+  private async allDistances(rows: number): Promise<Float64Array> {
     const { ctx, k, d } = this;
     const pipeline = await kernelPipeline(ctx, KMEANS_DISTANCES_KERNEL, { D: d, K: k });
     const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
@@ -387,11 +390,16 @@ export class KMeansPasses {
     );
     try {
       for (const c of this.chunks) {
+        const group = kernelBindGroup(ctx, KMEANS_DISTANCES_KERNEL, pipeline, 'k-means distances', {
+          chunk: uniform,
+          x: c.data,
+          centres: this.centres,
+          out: scratch,
+        });
         for (let first = 0; first < c.rows; first += sliceRows) {
           const n = Math.min(sliceRows, c.rows - first);
           const g = grid(Math.ceil(n / KMEANS_WORKGROUP), maxPerDim);
           await ctx.guard('k-means distances', () => {
-            this.writeCentres(centres);
             const u = {
               row_offset: first,
               row_count: n,
@@ -404,15 +412,7 @@ export class KMeansPasses {
             const encoder = ctx.device.createCommandEncoder({ label: 'k-means distances' });
             const pass = encoder.beginComputePass({ label: 'k-means distances' });
             pass.setPipeline(pipeline);
-            pass.setBindGroup(
-              0,
-              kernelBindGroup(ctx, KMEANS_DISTANCES_KERNEL, pipeline, 'k-means distances', {
-                chunk: uniform,
-                x: c.data,
-                centres: this.centres,
-                out: scratch,
-              }),
-            );
+            pass.setBindGroup(0, group);
             pass.dispatchWorkgroups(...g);
             pass.end();
             encoder.copyBufferToBuffer(scratch, 0, staging, 0, n * k * 4);

@@ -24,7 +24,8 @@ export type ChunkUniform = Record<Exclude<(typeof CHUNK_FIELDS)[number], `_pad${
 /** Fields of the `Reduce` uniform (all u32), in declaration order. */
 export const REDUCE_FIELDS = ['block_count', 'stride', '_pad0', '_pad1'] as const;
 
-export type ReduceUniform = Record<Exclude<(typeof REDUCE_FIELDS)[number], `_pad${number}`>, number>;
+/** Most bytes the per-block partial sums of one pass may take (mixtures and k-means alike). */
+export const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
 
 /** Packs a uniform of u32 fields; padding fields are zero. */
 export function packU32Struct<F extends readonly string[]>(

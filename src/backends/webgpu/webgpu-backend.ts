@@ -46,11 +46,11 @@ import {
   statsPerComponent,
   type ChunkUniform,
   type StatsKind,
+  PARTIALS_BUDGET_BYTES,
 } from './layout.js';
 import { KMeansPasses, type SampleChunk } from './kmeans-passes.js';
 
 /** Most bytes the per-block partial sums may take. */
-const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
 /** Sample buffers can be copied from when they are re-chunked. */
 const SAMPLE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
@@ -266,12 +266,7 @@ class GpuBoundData implements BoundData {
     this.chunks.length = 0;
     this.releaseWorkspace();
     this.releaseKMeans();
-    if (this.seeding) {
-      const s = this.seeding;
-      for (const b of [s.uniforms, s.candidate, s.noDistances, s.blockSums, s.staging])
-        this.ctx.destroyBuffer(b);
-      this.seeding = null;
-    }
+    this.releaseSeeding();
     this.timer?.dispose();
     this.timer = null;
   }
