@@ -21,6 +21,7 @@ import {
   componentLayout,
   fusedLayout,
   maxFeatures,
+  packChunkUniforms,
   packKMeansCentres,
   packU32Struct,
   statsLayout,
@@ -31,11 +32,16 @@ import { KERNELS, type BindingType } from '../src/backends/webgpu/kernels.js';
 
 const shader = (name: string) => readFileSync(new URL(`../shaders/${name}`, import.meta.url), 'utf8');
 
-/** Field names of `struct NAME { ... }` in WGSL source, in order. */
-function structFields(source: string, name: string): string[] {
+/** The body of `struct NAME { ... }` in WGSL source. */
+function structBody(source: string, name: string): string {
   const body = new RegExp(`struct ${name} \\{([^}]*)\\}`).exec(source);
   if (!body) throw new Error(`struct ${name} not found`);
-  return [...body[1].matchAll(/^\s*(\w+)\s*:\s*u32/gm)].map((m) => m[1]);
+  return body[1];
+}
+
+/** Field names of `struct NAME { ... }` in WGSL source, in order. */
+function structFields(source: string, name: string): string[] {
+  return [...structBody(source, name).matchAll(/^\s*(\w+)\s*:\s*u32/gm)].map((m) => m[1]);
 }
 
 function constant(source: string, name: string): number {
@@ -74,6 +80,27 @@ describe('host layouts match the WGSL declarations', () => {
       grid_width: 6,
     });
     expect(Array.from(packed)).toEqual([1, 2, 3, 4, 5, 6, 0, 0]);
+  });
+
+  it('chunk uniforms: one slot per chunk, blocks numbered on across chunks, then the reduction', () => {
+    const chunks = [
+      { firstRow: 0, rows: 100 },
+      { firstRow: 100, rows: 30 },
+    ];
+    const stride = 256;
+    const slot = (data: Uint32Array, i: number, n: number) => Array.from(data.subarray(i * 64, i * 64 + n));
+    const withBlocks = packChunkUniforms(chunks, stride, [7, 2], {
+      rowsPerBlock: 32,
+      perChunk: [4, 1],
+      stride: 9,
+    });
+    expect(withBlocks.length).toBe(3 * 64);
+    expect(slot(withBlocks, 0, 8)).toEqual([0, 100, 32, 0, 0, 7, 0, 0]);
+    expect(slot(withBlocks, 1, 8)).toEqual([100, 30, 32, 4, 0, 2, 0, 0]);
+    expect(slot(withBlocks, 2, 4)).toEqual([5, 9, 0, 0]);
+    const rowsOnly = packChunkUniforms(chunks, stride, [7, 2], null);
+    expect(rowsOnly.length).toBe(2 * 64);
+    expect(slot(rowsOnly, 1, 8)).toEqual([100, 30, 0, 0, 0, 2, 0, 0]);
   });
 
   it('kernel constants agree with the host', () => {
@@ -238,6 +265,21 @@ describe('kernel descriptors match their shaders', () => {
       expect(declared).toEqual(
         k.bindings.map((b, i) => ({ group: 0, binding: i, name: b.name, type: b.type })),
       );
+    });
+
+    it(`${k.file}: each uniform binding is the struct the host packs, u32 fields in order`, async () => {
+      const source = await loadShader(k.file);
+      const uniforms = k.bindings.filter((b) => b.type === 'uniform');
+      for (const b of uniforms) {
+        expect(b.struct, `binding '${b.name}' names no struct`).toBeDefined();
+        const { struct, fields } = b.struct!;
+        expect(new RegExp(`var<uniform> ${b.name}\\s*:\\s*(\\w+)`).exec(source)?.[1]).toBe(struct);
+        // Every field is a u32 the pattern reads: none is left out of the comparison.
+        expect(structBody(source, struct).match(/^\s*\w+\s*:/gm)!.length).toBe(fields.length);
+        expect(structFields(source, struct)).toEqual([...fields]);
+        expect((fields.length * 4) % 16).toBe(0);
+      }
+      expect(k.bindings.filter((b) => b.struct !== undefined)).toEqual(uniforms);
     });
 
     it(`${k.file}: override constants and workgroup size`, () => {

@@ -1,7 +1,8 @@
 import { WebGpuEmError } from '../errors.js';
-import { BufferUsage, MapMode, ShaderStage } from './constants.js';
+import { MapMode, ShaderStage } from './constants.js';
 import { loadShader } from './shader-source.js';
 import { isNode } from '../core/env.js';
+import { describeDevice, openDevice } from './adapter.js';
 
 /** Buffers webgpu-em created on a device and has not destroyed yet: a leak shows here. */
 export interface Allocations {
@@ -67,17 +68,6 @@ export async function releaseSharedDevices(): Promise<void> {
 
 /** Most compiled pipelines kept per device (each distinct K and D makes new ones). */
 const PIPELINE_CACHE_LIMIT = 128;
-
-/** The limits webgpu-em asks the adapter for (its real values, not the defaults). */
-const WANTED_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-] as const;
 
 /**
  * A device plus what every kernel needs around it: labelled, counted buffers, a pipeline cache,
@@ -157,28 +147,8 @@ export class GpuContext {
   }
 
   private static async create(options: AcquireOptions): Promise<GpuContext> {
-    const gpu = await findGpu(options.adapter);
-    let adapter: GPUAdapter | null;
-    try {
-      adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    } catch (e) {
-      throw adapterError(options.adapter, e);
-    }
-    if (!adapter) {
-      throw new WebGpuEmError(
-        'gpu',
-        'no WebGPU adapter found (install a GPU driver or a software Vulkan driver such as lavapipe: see scripts/setup.sh)',
-      );
-    }
-    const requiredLimits: Record<string, number> = {};
-    for (const name of WANTED_LIMITS) {
-      const value = adapter.limits[name];
-      if (typeof value === 'number') requiredLimits[name] = value;
-    }
-    const requiredFeatures: GPUFeatureName[] =
-      options.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
-    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-em' });
-    const context = new GpuContext(device, describeAdapter(adapter.info), gpu, true);
+    const { device, gpu, description } = await openDevice(options);
+    const context = new GpuContext(device, description, gpu, true);
     sharedContexts.set(device, context);
     return context;
   }
@@ -210,15 +180,32 @@ export class GpuContext {
     buffer.destroy();
   }
 
-  /** A storage buffer filled with `data`. */
-  uploadBuffer(label: string, data: Float32Array | Uint32Array, extraUsage = 0): GPUBuffer {
-    const buffer = this.createBuffer(
-      label,
-      data.byteLength,
-      BufferUsage.STORAGE | BufferUsage.COPY_DST | extraUsage,
-    );
-    this.write(buffer, data);
-    return buffer;
+  /**
+   * Runs `create` inside guard(). Every buffer it makes with `make` is listed in `made`, the list
+   * its owner keeps to free them together (destroyBuffers); if anything fails they are freed here.
+   */
+  async createGuarded<T>(
+    what: string,
+    create: (make: (label: string, size: number, usage: number) => GPUBuffer, made: GPUBuffer[]) => T,
+  ): Promise<T> {
+    const made: GPUBuffer[] = [];
+    const make = (label: string, size: number, usage: number) => {
+      const buffer = this.createBuffer(label, size, usage);
+      made.push(buffer);
+      return buffer;
+    };
+    try {
+      return await this.guard(what, () => create(make, made));
+    } catch (error) {
+      this.destroyBuffers(made);
+      throw error;
+    }
+  }
+
+  /** Destroys every buffer of the list and empties it (a second call frees nothing twice). */
+  destroyBuffers(buffers: GPUBuffer[]): void {
+    for (const b of buffers) this.destroyBuffer(b);
+    buffers.length = 0;
   }
 
   /** Queues a write of `data` at the start of `buffer`. */
@@ -392,23 +379,6 @@ export class GpuContext {
   }
 }
 
-/** Dawn's "no suitable backends found" turned into one line that lists the adapters it has. */
-function adapterError(name: string | undefined, e: unknown): WebGpuEmError {
-  const message = e instanceof Error ? e.message : String(e);
-  const names = [...message.matchAll(/backend: '([^']*)', name: '([^']*)'/g)].map(
-    (m) => `'${m[2]}' (${m[1]})`,
-  );
-  const wanted = name ?? (isNode ? process.env.WEBGPU_EM_ADAPTER : undefined);
-  const list = names.length > 0 ? names.join(', ') : 'none';
-  return new WebGpuEmError(
-    'gpu',
-    wanted
-      ? `no WebGPU adapter matches '${wanted}'; the adapters here are: ${list}; pass one of these names to --adapter (or WEBGPU_EM_ADAPTER), or leave it out for the first`
-      : `no WebGPU adapter could be created (${message.split('\n')[0]}); the adapters here are: ${list}`,
-    { cause: e },
-  );
-}
-
 function errorKind(e: GPUError): string {
   const name = e.constructor?.name ?? '';
   if (/Validation/.test(name)) return 'validation';
@@ -421,45 +391,4 @@ function wrapGpuError(e: unknown, what: string): unknown {
   if (e instanceof WebGpuEmError) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new WebGpuEmError('gpu', `WebGPU failure in ${what}: ${message}`, { cause: e });
-}
-
-async function findGpu(adapterName: string | undefined): Promise<GPU> {
-  if (!isNode) {
-    if (typeof navigator === 'undefined' || !navigator.gpu) {
-      throw new WebGpuEmError(
-        'gpu',
-        'this browser has no WebGPU (navigator.gpu is missing); use a browser with WebGPU enabled',
-      );
-    }
-    return navigator.gpu;
-  }
-  let dawn: typeof import('webgpu');
-  try {
-    dawn = await import('webgpu');
-  } catch (e) {
-    throw new WebGpuEmError(
-      'gpu',
-      `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}; run npm install`,
-    );
-  }
-  const name = adapterName ?? process.env.WEBGPU_EM_ADAPTER;
-  const flags = name ? [`adapter=${name}`] : [];
-  try {
-    return dawn.create(flags);
-  } catch (e) {
-    throw new WebGpuEmError('gpu', `no WebGPU adapter named '${name}': ${(e as Error).message}`);
-  }
-}
-
-function describeAdapter(info: GPUAdapterInfo | undefined): string {
-  if (!info) return 'unknown adapter';
-  const parts = [info.description, info.vendor, info.architecture, info.device].filter(
-    (s) => s && s.length > 0,
-  );
-  return [...new Set(parts)].join(' / ') || 'unknown adapter';
-}
-
-function describeDevice(device: GPUDevice): string {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return info ? describeAdapter(info) : device.label || 'caller-provided device';
 }

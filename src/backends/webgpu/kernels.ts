@@ -6,6 +6,10 @@ import {
   REDUCE_WORKGROUP,
   SEEDING_WORKGROUP,
   STATS_WORKGROUP,
+  CHUNK_UNIFORM,
+  REDUCE_UNIFORM,
+  SEEDING_STEP_UNIFORM,
+  type UniformStruct,
 } from './layout.js';
 
 /** How a kernel declares a binding: `var<uniform>`, `var<storage, read>`, `var<storage, read_write>`. */
@@ -13,14 +17,18 @@ export type BindingType = 'uniform' | 'read-only-storage' | 'storage';
 
 /**
  * A WGSL kernel described as data: its file in `shaders/`, its `override` constants in
- * declaration order, its `@group(0)` bindings in binding order (binding N is `bindings[N]`) and
- * its workgroup size. Its pipelines' bind-group layout is made from it, the layout test holds it
+ * declaration order, its `@group(0)` bindings in binding order (binding N is `bindings[N]`; a
+ * uniform names the struct the host packs for it) and its workgroup size. Its pipelines' bind-group layout is made from it, the layout test holds it
  * against its shader, and call sites name buffers and constants instead of typing binding numbers.
  */
 export interface Kernel {
   readonly file: string;
   readonly overrides: readonly string[];
-  readonly bindings: readonly { readonly name: string; readonly type: BindingType }[];
+  readonly bindings: readonly {
+    readonly name: string;
+    readonly type: BindingType;
+    readonly struct?: UniformStruct;
+  }[];
   /** Threads per workgroup: the shader's WORKGROUP, or 'override' when the host sets it per pipeline. */
   readonly workgroupSize: number | 'override';
 }
@@ -31,7 +39,7 @@ export const ESTEP_KERNEL = kernel({
   file: 'gmm_estep.wgsl',
   overrides: ['D', 'K', 'DIAG'],
   bindings: [
-    { name: 'chunk', type: 'uniform' },
+    { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'comp', type: 'read-only-storage' },
     { name: 'resp', type: 'storage' },
@@ -44,7 +52,7 @@ export const STATS_KERNEL = kernel({
   file: 'sufficient_stats.wgsl',
   overrides: ['D', 'K', 'WORKGROUP', 'TILE', 'K_SPAN', 'DIAG'],
   bindings: [
-    { name: 'chunk', type: 'uniform' },
+    { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'comp', type: 'read-only-storage' },
     { name: 'resp', type: 'read-only-storage' },
@@ -60,7 +68,7 @@ export const FUSED_KERNEL = kernel({
   file: 'gmm_fused.wgsl',
   overrides: ['K', 'WORKGROUP', 'TILE'],
   bindings: [
-    { name: 'chunk', type: 'uniform' },
+    { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'comp', type: 'read-only-storage' },
     { name: 'row_weights', type: 'read-only-storage' },
@@ -73,7 +81,7 @@ export const REDUCE_KERNEL = kernel({
   file: 'reduce_partials.wgsl',
   overrides: [],
   bindings: [
-    { name: 'params', type: 'uniform' },
+    { name: 'params', type: 'uniform', struct: REDUCE_UNIFORM },
     { name: 'partials', type: 'read-only-storage' },
     { name: 'out', type: 'storage' },
   ],
@@ -84,7 +92,7 @@ export const KMEANS_ASSIGN_KERNEL = kernel({
   file: 'kmeans_assign.wgsl',
   overrides: ['D', 'K', 'WRITE_DIST'],
   bindings: [
-    { name: 'chunk', type: 'uniform' },
+    { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'tiles', type: 'read-only-storage' },
     { name: 'centres', type: 'read-only-storage' },
@@ -98,7 +106,7 @@ export const KMEANS_SUMS_KERNEL = kernel({
   file: 'kmeans_sums.wgsl',
   overrides: ['D', 'K', 'K_TILE'],
   bindings: [
-    { name: 'chunk', type: 'uniform' },
+    { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'centres', type: 'read-only-storage' },
     { name: 'labels', type: 'read-only-storage' },
@@ -112,7 +120,7 @@ export const KMEANS_DISTANCES_KERNEL = kernel({
   file: 'kmeans_distances.wgsl',
   overrides: ['D', 'K'],
   bindings: [
-    { name: 'chunk', type: 'uniform' },
+    { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'centres', type: 'read-only-storage' },
     { name: 'out', type: 'storage' },
@@ -124,7 +132,7 @@ export const KMEANSPP_KERNEL = kernel({
   file: 'kmeanspp_distances.wgsl',
   overrides: ['D'],
   bindings: [
-    { name: 'step', type: 'uniform' },
+    { name: 'step', type: 'uniform', struct: SEEDING_STEP_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'candidate', type: 'read-only-storage' },
     { name: 'closest', type: 'read-only-storage' },

@@ -20,24 +20,12 @@ import {
   REDUCE_WORKGROUP,
   kmeansStatsEntries,
   packKMeansCentres,
+  packChunkUniforms,
   packU32Struct,
-  type ChunkUniform,
   PARTIALS_BUDGET_BYTES,
 } from './layout.js';
-
-/** Samples of one storage binding. */
-export interface SampleChunk {
-  readonly firstRow: number;
-  readonly rows: number;
-  readonly data: GPUBuffer;
-}
-
-/** A pair of timestamp queries around one compute pass. */
-export interface PassTiming {
-  readonly writes: GPUComputePassTimestampWrites;
-  resolve(encoder: GPUCommandEncoder): void;
-  read(): Promise<number>;
-}
+import type { SampleChunk } from './sample-chunks.js';
+import type { PassTiming } from './timing.js';
 
 /**
  * Rows one statistics workgroup sums. Large blocks keep the per-block set-up (zeroing and
@@ -168,23 +156,12 @@ export class KMeansPasses {
         const grids = chunks.map((c) =>
           grid(Math.ceil(c.rows / (KMEANS_WORKGROUP * KMEANS_ROWS)), maxPerDim),
         );
-        const uniformData = new Uint32Array((uniformStride / 4) * (chunks.length + 1));
-        let blockOffset = 0;
-        chunks.forEach((c, i) => {
-          const u: ChunkUniform = {
-            row_offset: c.firstRow,
-            row_count: c.rows,
-            rows_per_block: rowsPerBlock,
-            block_offset: blockOffset,
-            has_row_weights: 0,
-            grid_width: grids[i][0],
-          };
-          uniformData.set(packU32Struct(CHUNK_FIELDS, u), (i * uniformStride) / 4);
-          blockOffset += blocks[i];
-        });
+        const gridWidths = grids.map(([width]) => width);
+        ctx.write(
+          uniforms,
+          packChunkUniforms(chunks, uniformStride, gridWidths, { rowsPerBlock, perChunk: blocks, stride }),
+        );
         const reduceSlot = chunks.length * uniformStride;
-        uniformData.set(packU32Struct(REDUCE_FIELDS, { block_count: totalBlocks, stride }), reduceSlot / 4);
-        ctx.write(uniforms, uniformData);
         const chunkUniform = (i: number) => ({
           buffer: uniforms,
           offset: i * uniformStride,

@@ -7,6 +7,20 @@ import type { CovarianceType } from '../../core/names.js';
  * fields in the same order; test/layout.test.ts checks that they agree.
  */
 
+/** A uniform struct of u32 fields: its WGSL name and its fields in declaration order. */
+export interface UniformStruct {
+  readonly struct: string;
+  readonly fields: readonly string[];
+}
+
+/** Values of a uniform struct's fields by name (padding fields are zero and not named). */
+export type UniformValues<U extends UniformStruct> = Record<
+  Exclude<U['fields'][number], `_pad${number}`>,
+  number
+>;
+
+const uniformStruct = <const U extends UniformStruct>(u: U): U => u;
+
 /** Fields of the `Chunk` uniform (all u32), in declaration order. */
 export const CHUNK_FIELDS = [
   'row_offset',
@@ -19,10 +33,22 @@ export const CHUNK_FIELDS = [
   '_pad1',
 ] as const;
 
-export type ChunkUniform = Record<Exclude<(typeof CHUNK_FIELDS)[number], `_pad${number}`>, number>;
+/** The range of rows a dispatch covers (shaders/chunk.wgsl, shared by the per-row and statistics kernels). */
+export const CHUNK_UNIFORM = uniformStruct({ struct: 'Chunk', fields: CHUNK_FIELDS });
+
+export type ChunkUniform = UniformValues<typeof CHUNK_UNIFORM>;
 
 /** Fields of the `Reduce` uniform (all u32), in declaration order. */
 export const REDUCE_FIELDS = ['block_count', 'stride', '_pad0', '_pad1'] as const;
+
+/** The blocks reduce_partials.wgsl combines. */
+export const REDUCE_UNIFORM = uniformStruct({ struct: 'Reduce', fields: REDUCE_FIELDS });
+
+/** One chunk's step of kmeanspp_distances.wgsl. */
+export const SEEDING_STEP_UNIFORM = uniformStruct({
+  struct: 'Step',
+  fields: ['row_offset', 'row_count', 'block_offset', 'first'],
+});
 
 /** Most bytes the per-block partial sums of one pass may take (mixtures and k-means alike). */
 export const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -33,6 +59,75 @@ export function packU32Struct<F extends readonly string[]>(
   values: Record<string, number>,
 ): Uint32Array {
   return Uint32Array.from(fields, (name) => (name.startsWith('_pad') ? 0 : values[name]));
+}
+
+/** Packs one uniform struct in its field order. */
+export function packUniform<U extends UniformStruct>(u: U, values: UniformValues<U>): Uint32Array {
+  return packU32Struct(u.fields, values);
+}
+
+/**
+ * Bytes between the uniform slots of one buffer: each slot is bound at its own offset, which
+ * WebGPU wants aligned to minUniformBufferOffsetAlignment (256 on most adapters).
+ */
+export const uniformSlotStride = (limits: { minUniformBufferOffsetAlignment: number }): number =>
+  Math.max(limits.minUniformBufferOffsetAlignment, 256);
+
+/** Slot `slot` of a buffer of uniform slots, `stride` bytes apart, bound as struct `u`. */
+export function uniformSlot(
+  buffer: GPUBuffer,
+  stride: number,
+  slot: number,
+  u: UniformStruct,
+): GPUBufferBinding {
+  return { buffer, offset: slot * stride, size: u.fields.length * 4 };
+}
+
+/** How a pass's statistics kernel splits chunks into blocks of partial sums. */
+export interface ChunkBlocks {
+  readonly rowsPerBlock: number;
+  /** Blocks of each chunk; chunk i's are numbered on from chunk i - 1's. */
+  readonly perChunk: readonly number[];
+  /** Sums per block (the reduction's stride). */
+  readonly stride: number;
+}
+
+/**
+ * The uniform slots of a pass, `stride` bytes apart: the Chunk uniform of every chunk (its rows,
+ * its dispatch's grid width and, with `blocks`, where its partial sums go), then with `blocks`
+ * the Reduce uniform over all of them.
+ */
+export function packChunkUniforms(
+  chunks: readonly { readonly firstRow: number; readonly rows: number }[],
+  stride: number,
+  gridWidths: readonly number[],
+  blocks: ChunkBlocks | null,
+): Uint32Array {
+  const data = new Uint32Array((stride / 4) * (chunks.length + (blocks ? 1 : 0)));
+  let blockOffset = 0;
+  chunks.forEach((c, i) => {
+    const u: ChunkUniform = {
+      row_offset: c.firstRow,
+      row_count: c.rows,
+      rows_per_block: blocks?.rowsPerBlock ?? 0,
+      block_offset: blockOffset,
+      has_row_weights: 0,
+      grid_width: gridWidths[i],
+    };
+    data.set(packUniform(CHUNK_UNIFORM, u), (i * stride) / 4);
+    blockOffset += blocks?.perChunk[i] ?? 0;
+  });
+  if (blocks) {
+    const reduce = packUniform(REDUCE_UNIFORM, { block_count: blockOffset, stride: blocks.stride });
+    data.set(reduce, (chunks.length * stride) / 4);
+  }
+  return data;
+}
+
+/** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */
+export function dispatchGrid(count: number, maxPerDim: number): [number, number] {
+  const width = Math.min(count, maxPerDim);
+  return [width, Math.ceil(count / width)];
 }
 
 /** Statistics one thread of sufficient_stats.wgsl owns (its PER_THREAD). */

@@ -1,0 +1,158 @@
+import { BufferUsage } from '../../gpu/constants.js';
+import type { GpuContext } from '../../gpu/context.js';
+import type { EStepOptions, EStepResult, SufficientStatistics } from '../backend.js';
+import { packChunkUniforms, statsPerComponent, type StatsKind } from './layout.js';
+import type { MixtureWorkspace, StatsWorkspace } from './mixture-workspace.js';
+import { largestChunk, type SampleChunk } from './sample-chunks.js';
+import type { PassTiming } from './timing.js';
+
+/**
+ * One EM iteration on the GPU: the E-step kernel (unless fused) and the statistics kernel per
+ * chunk, the reduction, one read-back of the reduced sums. `packed` is the `comp` buffer.
+ */
+export async function runStatistics(
+  ctx: GpuContext,
+  chunks: readonly SampleChunk[],
+  w: MixtureWorkspace,
+  s: StatsWorkspace,
+  packed: Float32Array,
+  timer: PassTiming | null,
+): Promise<Float32Array> {
+  await ctx.guard('an EM iteration', () => {
+    ctx.write(w.comp, packed);
+    const encoder = ctx.device.createCommandEncoder({ label: 'EM iteration' });
+    const pass = encoder.beginComputePass({ label: 'E-step and statistics', timestampWrites: timer?.writes });
+    chunks.forEach((_, i) => {
+      if (!s.fused) {
+        pass.setPipeline(w.estep);
+        pass.setBindGroup(0, w.estepGroups[i]);
+        pass.dispatchWorkgroups(...w.estepGrid[i]);
+      }
+      pass.setPipeline(s.statsPipeline);
+      pass.setBindGroup(0, s.statsGroups[i]);
+      if (s.fused) pass.dispatchWorkgroups(s.statsBlocks[i]);
+      else pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
+    });
+    pass.setPipeline(s.reducePipeline);
+    pass.setBindGroup(0, s.reduceGroup);
+    pass.dispatchWorkgroups(s.reduceWorkgroups);
+    pass.end();
+    encoder.copyBufferToBuffer(s.out, 0, s.staging, 0, s.stride * 4);
+    timer?.resolve(encoder);
+    ctx.device.queue.submit([encoder.finish()]);
+  });
+  return ctx.guard('reading the statistics', () => ctx.readFloats(s.staging, s.stride));
+}
+
+/** Splits the reduced vector into N_k, first and second moments (entry order of sufficient_stats.wgsl). */
+export function unpackStatistics(
+  out: Float32Array,
+  k: number,
+  d: number,
+  rows: number,
+  kind: StatsKind,
+): SufficientStatistics {
+  const diagonal = kind === 'diagonal';
+  const entries = statsPerComponent(d, kind);
+  const second = diagonal ? d : (d * (d + 1)) / 2;
+  const nk = new Float64Array(k);
+  const first = new Float64Array(k * d);
+  const secondMoment = new Float64Array(k * second);
+  for (let c = 0; c < k; c++) {
+    const base = c * entries;
+    for (let e = 0; e < second; e++) secondMoment[c * second + e] = out[base + e];
+    for (let i = 0; i < d; i++) first[c * d + i] = out[base + second + i];
+    nk[c] = out[base + second + d];
+  }
+  return {
+    nComponents: k,
+    nFeatures: d,
+    weightSum: rows,
+    logLikelihoodSum: out[k * entries],
+    nk,
+    firstMoment: first,
+    secondMomentLayout: diagonal ? 'diagonal' : 'packed',
+    secondMoment,
+  };
+}
+
+/**
+ * The E-step alone (gmm_estep.wgsl) over N rows: per-row log-likelihoods and, as asked, the
+ * N x K responsibilities and the most probable component of each row.
+ */
+export async function runEStep(
+  ctx: GpuContext,
+  chunks: readonly SampleChunk[],
+  n: number,
+  w: MixtureWorkspace,
+  packed: Float32Array,
+  options: EStepOptions,
+): Promise<EStepResult> {
+  const k = w.k;
+  const logLikelihood = new Float64Array(n);
+  const responsibilities = options.responsibilities ? new Float64Array(n * k) : null;
+  const labels = options.labels ? new Int32Array(n) : null;
+  const width = responsibilities || labels ? k : 0;
+  // The statistics workspace wrote the same rows and grid widths with its blocks; else write them.
+  if (!w.stats) {
+    const gridWidths = w.estepGrid.map(([g]) => g);
+    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, null));
+  }
+  await runPerRow(ctx, chunks, w, packed, width, (first, perRow, scalar) => {
+    logLikelihood.set(scalar, first);
+    if (!perRow) return;
+    responsibilities?.set(perRow, first * k);
+    if (labels) for (let r = 0; r < scalar.length; r++) labels[first + r] = argMax(perRow, r * k, k);
+  });
+  return { logLikelihood, responsibilities, labels };
+}
+
+/**
+ * Runs the E-step kernel chunk by chunk, handing `consume` each chunk's scalar output (loglik
+ * binding) and, when `width` > 0, its `width` values per row (resp binding). Reading back per
+ * chunk keeps every read-back within one binding's size.
+ */
+async function runPerRow(
+  ctx: GpuContext,
+  chunks: readonly SampleChunk[],
+  w: MixtureWorkspace,
+  packed: Float32Array,
+  width: number,
+  consume: (firstRow: number, perRow: Float32Array | null, scalar: Float32Array) => void,
+): Promise<void> {
+  const read = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
+  const maxRows = largestChunk(chunks);
+  const perRowOut = width > 0 ? ctx.createBuffer('per-row read-back', maxRows * width * 4, read) : null;
+  const scalarOut = ctx.createBuffer('per-row scalar read-back', maxRows * 4, read);
+  try {
+    ctx.write(w.comp, packed);
+    for (const [i, c] of chunks.entries()) {
+      await ctx.guard('a per-sample pass', () => {
+        const encoder = ctx.device.createCommandEncoder({ label: `per-sample pass, chunk ${i}` });
+        const pass = encoder.beginComputePass({ label: `per-sample pass, chunk ${i}` });
+        pass.setPipeline(w.estep);
+        pass.setBindGroup(0, w.estepGroups[i]);
+        pass.dispatchWorkgroups(...w.estepGrid[i]);
+        pass.end();
+        if (perRowOut) encoder.copyBufferToBuffer(w.resp, 0, perRowOut, 0, c.rows * width * 4);
+        encoder.copyBufferToBuffer(w.loglik, 0, scalarOut, 0, c.rows * 4);
+        ctx.device.queue.submit([encoder.finish()]);
+      });
+      const scalar = await ctx.guard('reading per-sample results', () => ctx.readFloats(scalarOut, c.rows));
+      const perRow = perRowOut
+        ? await ctx.guard('reading per-sample results', () => ctx.readFloats(perRowOut, c.rows * width))
+        : null;
+      consume(c.firstRow, perRow, scalar);
+    }
+  } finally {
+    ctx.destroyBuffer(perRowOut);
+    ctx.destroyBuffer(scalarOut);
+  }
+}
+
+/** Index of the largest of values[offset .. offset + k); ties: the lowest. */
+function argMax(values: ArrayLike<number>, offset: number, k: number): number {
+  let best = 0;
+  for (let c = 1; c < k; c++) if (values[offset + c] > values[offset + best]) best = c;
+  return best;
+}

@@ -1,0 +1,238 @@
+import { WebGpuEmError } from '../../errors.js';
+import { BufferUsage } from '../../gpu/constants.js';
+import type { GpuContext } from '../../gpu/context.js';
+import { fusedPipeline } from './fused-kernel.js';
+import {
+  ESTEP_KERNEL,
+  FUSED_KERNEL,
+  REDUCE_KERNEL,
+  STATS_KERNEL,
+  kernelBindGroup,
+  kernelPipeline,
+} from './kernels.js';
+import {
+  CHUNK_UNIFORM,
+  ESTEP_WORKGROUP,
+  FUSED_MIN_WORK,
+  PARTIALS_BUDGET_BYTES,
+  REDUCE_UNIFORM,
+  REDUCE_WORKGROUP,
+  STATS_TILE_ROWS,
+  STATS_WORKGROUP,
+  componentLayout,
+  dispatchGrid,
+  fusedLayout,
+  packChunkUniforms,
+  statsLayout,
+  uniformSlot,
+  uniformSlotStride,
+  type StatsKind,
+} from './layout.js';
+import { largestChunk, type SampleChunk } from './sample-chunks.js';
+
+/** Fewest rows one statistics workgroup sums (amortises its setup). */
+const MIN_ROWS_PER_BLOCK = 256;
+/** Blocks the fused kernel aims for: enough to spread over many cores, few enough to amortise setup. */
+const FUSED_BLOCKS = 256;
+
+/** Buffers and bind groups of a mixture with K components over fixed chunks, made on first use. */
+export interface MixtureWorkspace {
+  readonly k: number;
+  readonly kind: StatsKind;
+  readonly comp: GPUBuffer;
+  readonly resp: GPUBuffer;
+  readonly loglik: GPUBuffer;
+  readonly estep: GPUComputePipeline;
+  readonly estepGroups: GPUBindGroup[];
+  readonly estepGrid: Array<[number, number]>;
+  /** A Chunk uniform per chunk, then the Reduce uniform (written by the statistics workspace). */
+  readonly uniforms: GPUBuffer;
+  readonly uniformStride: number;
+  /** Every buffer above, freed together. */
+  readonly buffers: GPUBuffer[];
+  stats: StatsWorkspace | null;
+}
+
+/** What an EM iteration adds to the E-step workspace: the statistics kernel and the reduction. */
+export interface StatsWorkspace {
+  /** True when gmm_fused.wgsl does the E-step and the sums in one pass (no per-row kernel). */
+  readonly fused: boolean;
+  readonly stride: number;
+  readonly out: GPUBuffer;
+  readonly staging: GPUBuffer;
+  readonly statsPipeline: GPUComputePipeline;
+  readonly statsGroups: GPUBindGroup[];
+  readonly statsBlocks: number[];
+  /** Workgroups along y: groups of consecutive statistics. */
+  readonly entryGroups: number;
+  readonly reducePipeline: GPUComputePipeline;
+  readonly reduceGroup: GPUBindGroup;
+  readonly reduceWorkgroups: number;
+  /** Its own buffers (partials, sums, read-back, row weights), freed together. */
+  readonly buffers: GPUBuffer[];
+}
+
+/** Frees a workspace's buffers and its statistics workspace's. */
+export function destroyMixtureWorkspace(ctx: GpuContext, w: MixtureWorkspace): void {
+  ctx.destroyBuffers(w.buffers);
+  if (w.stats) ctx.destroyBuffers(w.stats.buffers);
+}
+
+/** The E-step's buffers, pipeline and per-chunk bind groups for K components of D features. */
+export async function createMixtureWorkspace(
+  ctx: GpuContext,
+  chunks: readonly SampleChunk[],
+  d: number,
+  k: number,
+  kind: StatsKind,
+): Promise<MixtureWorkspace> {
+  const estep = await kernelPipeline(ctx, ESTEP_KERNEL, { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
+  const uniformStride = uniformSlotStride(ctx.limits);
+  const maxRows = largestChunk(chunks);
+  const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  return ctx.createGuarded('creating the E-step workspace', (make, buffers) => {
+    const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+    const comp = make(
+      'component parameters',
+      componentLayout(k, d, kind).length * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_DST,
+    );
+    const resp = make('responsibilities', maxRows * k * 4, storage);
+    const loglik = make('log-likelihoods', maxRows * 4, storage);
+    const uniforms = make(
+      'chunk uniforms',
+      uniformStride * (chunks.length + 1),
+      BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+    );
+    const estepGrid = chunks.map((c) => dispatchGrid(Math.ceil(c.rows / ESTEP_WORKGROUP), maxPerDim));
+    const estepGroups = chunks.map((c, i) =>
+      kernelBindGroup(ctx, ESTEP_KERNEL, estep, `${estep.label} bindings, chunk ${i}`, {
+        chunk: uniformSlot(uniforms, uniformStride, i, CHUNK_UNIFORM),
+        x: c.data,
+        comp,
+        resp,
+        loglik,
+      }),
+    );
+    return {
+      k,
+      kind,
+      comp,
+      resp,
+      loglik,
+      estep,
+      estepGroups,
+      estepGrid,
+      uniforms,
+      uniformStride,
+      buffers,
+      stats: null,
+    };
+  });
+}
+
+/**
+ * The statistics pass of workspace `w` over N samples: the fused kernel when the sizes allow it
+ * (else sufficient_stats.wgsl after the E-step), its blocks of partial sums, and the reduction.
+ * Writes every chunk's Chunk uniform and the Reduce uniform.
+ */
+export async function createStatsWorkspace(
+  ctx: GpuContext,
+  chunks: readonly SampleChunk[],
+  n: number,
+  d: number,
+  w: MixtureWorkspace,
+): Promise<StatsWorkspace> {
+  const k = w.k;
+  const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
+  const stride = layout.entries;
+  const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES);
+  const maxBlocks = Math.floor(maxBytes / (stride * 4));
+  if (maxBlocks < 1) {
+    throw new WebGpuEmError(
+      'gpu',
+      `K = ${k} components of D = ${d} features need ${stride * 4} bytes of sums, over the adapter's ` +
+        `storage binding limit of ${ctx.limits.maxStorageBufferBindingSize}; use fewer components or features`,
+    );
+  }
+  const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const entryGroups = layout.groups;
+  if (entryGroups > maxPerDim) {
+    throw new WebGpuEmError(
+      'gpu',
+      `K = ${k}, D = ${d} need ${entryGroups} workgroups along one dispatch dimension, over the adapter's ` +
+        `${maxPerDim}; use fewer components or features`,
+    );
+  }
+  const fused = n * k >= FUSED_MIN_WORK ? fusedLayout(d, k, w.kind, ctx.limits) : null;
+  let rowsPerBlock = Math.max(
+    MIN_ROWS_PER_BLOCK,
+    Math.ceil(n / maxBlocks) + chunks.length,
+    Math.ceil(largestChunk(chunks) / maxPerDim),
+    // The fused kernel: about FUSED_BLOCKS blocks, each long enough to amortise loading its parameters.
+    fused ? Math.ceil(n / FUSED_BLOCKS) : 0,
+  );
+  rowsPerBlock = Math.ceil(rowsPerBlock / STATS_TILE_ROWS) * STATS_TILE_ROWS;
+  const statsBlocks = chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
+  const totalBlocks = statsBlocks.reduce((a, b) => a + b, 0);
+
+  const statsPipeline = fused
+    ? await fusedPipeline(ctx, d, w.kind, { K: k, WORKGROUP: fused.workgroup, TILE: fused.tile })
+    : await kernelPipeline(ctx, STATS_KERNEL, {
+        D: d,
+        K: k,
+        WORKGROUP: STATS_WORKGROUP,
+        TILE: layout.tile,
+        K_SPAN: layout.kSpan,
+        DIAG: w.kind === 'diagonal' ? 1 : 0,
+      });
+  const reducePipeline = await kernelPipeline(ctx, REDUCE_KERNEL, {});
+  const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
+  if (reduceWorkgroups > maxPerDim) {
+    throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`);
+  }
+  return ctx.createGuarded('creating the statistics workspace', (make, buffers) => {
+    const partials = make('partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
+    const out = make('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+    const staging = make('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+    const rowWeights = make('row weights (none)', 4, BufferUsage.STORAGE);
+    const gridWidths = w.estepGrid.map(([width]) => width);
+    const blocks = { rowsPerBlock, perChunk: statsBlocks, stride };
+    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, blocks));
+    const statsGroups = chunks.map((c, i) => {
+      const label = `${statsPipeline.label} bindings, chunk ${i}`;
+      const common = {
+        chunk: uniformSlot(w.uniforms, w.uniformStride, i, CHUNK_UNIFORM),
+        x: c.data,
+        comp: w.comp,
+        row_weights: rowWeights,
+        partials,
+      };
+      if (fused) return kernelBindGroup(ctx, FUSED_KERNEL, statsPipeline, label, common);
+      return kernelBindGroup(ctx, STATS_KERNEL, statsPipeline, label, {
+        ...common,
+        resp: w.resp,
+        loglik: w.loglik,
+      });
+    });
+    const reduceGroup = kernelBindGroup(ctx, REDUCE_KERNEL, reducePipeline, 'reduce bindings', {
+      params: uniformSlot(w.uniforms, w.uniformStride, chunks.length, REDUCE_UNIFORM),
+      partials,
+      out,
+    });
+    return {
+      fused: fused !== null,
+      stride,
+      out,
+      staging,
+      statsPipeline,
+      statsGroups,
+      statsBlocks,
+      entryGroups,
+      reducePipeline,
+      reduceGroup,
+      reduceWorkgroups,
+      buffers,
+    };
+  });
+}

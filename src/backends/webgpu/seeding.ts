@@ -1,0 +1,248 @@
+import { WebGpuEmError } from '../../errors.js';
+import { BufferUsage } from '../../gpu/constants.js';
+import type { GpuContext } from '../../gpu/context.js';
+import type { SeedingState } from '../backend.js';
+import { lastPositive } from '../sampling.js';
+import { KMEANSPP_KERNEL, kernelBindGroup, kernelPipeline } from './kernels.js';
+import {
+  SEEDING_STEP_UNIFORM,
+  SEEDING_WORKGROUP,
+  packUniform,
+  uniformSlot,
+  uniformSlotStride,
+} from './layout.js';
+import type { SampleChunk } from './sample-chunks.js';
+
+/** Rows per thread of kmeanspp_distances.wgsl. */
+const SEEDING_ROWS_PER_THREAD = 4;
+
+/** How a seeding state reads its distances back: readDistances, run in turn with the data's other calls. */
+export type ReadDistances = (distances: GPUBuffer, first: number, count: number) => Promise<Float32Array>;
+
+/**
+ * k-means++ seeding on the GPU for fixed chunks: kmeanspp_distances.wgsl updates each sample's
+ * distance to its nearest chosen centre for a candidate and sums them per thread; the host adds
+ * each block's sums in float64 and draws from them.
+ */
+export class KMeansPPSeeding {
+  private constructor(
+    private readonly ctx: GpuContext,
+    private readonly chunks: readonly SampleChunk[],
+    private readonly rows: number,
+    private readonly pipeline: GPUComputePipeline,
+    private readonly uniformStride: number,
+    private readonly uniforms: GPUBuffer,
+    private readonly candidate: GPUBuffer,
+    /** Bound as the previous distances for the first centre, which has none. */
+    private readonly noDistances: GPUBuffer,
+    private readonly blockSums: GPUBuffer,
+    private readonly staging: GPUBuffer,
+    /** Per chunk: its first block and its number of blocks. */
+    private readonly chunkBlocks: Array<[number, number]>,
+    /** Per block: its first global row and its number of rows. */
+    private readonly blockRows: Array<[number, number]>,
+    /** Every buffer above, freed together. */
+    private readonly buffers: GPUBuffer[],
+  ) {}
+
+  /** The pipeline and buffers for N samples of D features in these chunks. */
+  static async create(
+    ctx: GpuContext,
+    chunks: readonly SampleChunk[],
+    n: number,
+    d: number,
+  ): Promise<KMeansPPSeeding> {
+    if (n * 4 > ctx.limits.maxStorageBufferBindingSize) {
+      throw new WebGpuEmError(
+        'gpu',
+        `k-means++ on the GPU keeps one distance per sample in one binding: ${n} samples exceed the adapter's ` +
+          `${ctx.limits.maxStorageBufferBindingSize} bytes; use init 'random' or fit on a subsample`,
+      );
+    }
+    const pipeline = await kernelPipeline(ctx, KMEANSPP_KERNEL, { D: d });
+    const rowsPerBlock = SEEDING_WORKGROUP * SEEDING_ROWS_PER_THREAD;
+    const chunkBlocks: Array<[number, number]> = [];
+    const blockRows: Array<[number, number]> = [];
+    for (const c of chunks) {
+      const blocks = Math.ceil(c.rows / rowsPerBlock);
+      chunkBlocks.push([blockRows.length, blocks]);
+      for (let b = 0; b < blocks; b++) {
+        blockRows.push([c.firstRow + b * rowsPerBlock, Math.min(rowsPerBlock, c.rows - b * rowsPerBlock)]);
+      }
+    }
+    if (chunkBlocks.some(([, blocks]) => blocks > ctx.limits.maxComputeWorkgroupsPerDimension)) {
+      throw new WebGpuEmError(
+        'gpu',
+        'too many samples in one chunk for a k-means++ dispatch; use init random',
+      );
+    }
+    const uniformStride = uniformSlotStride(ctx.limits);
+    const threadSums = blockRows.length * SEEDING_WORKGROUP * 4;
+    return ctx.createGuarded(
+      'creating the k-means++ workspace',
+      (make, buffers) =>
+        new KMeansPPSeeding(
+          ctx,
+          chunks,
+          n,
+          pipeline,
+          uniformStride,
+          make(
+            'k-means++ uniforms',
+            uniformStride * chunks.length,
+            BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+          ),
+          make('k-means++ candidate', d * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST),
+          make('k-means++ no distances', 4, BufferUsage.STORAGE),
+          make('k-means++ thread sums', threadSums, BufferUsage.STORAGE | BufferUsage.COPY_SRC),
+          make('k-means++ thread sums read-back', threadSums, BufferUsage.MAP_READ | BufferUsage.COPY_DST),
+          chunkBlocks,
+          blockRows,
+          buffers,
+        ),
+    );
+  }
+
+  /**
+   * Distances to the nearest of the centres so far and `candidate` (from `base`'s, or the
+   * candidate's alone for the first centre), on the GPU, and their sums per block.
+   */
+  async pass(
+    candidate: Float64Array,
+    base: GpuSeedingState | null,
+    read: ReadDistances,
+  ): Promise<SeedingState> {
+    const { ctx } = this;
+    const blockCount = this.blockRows.length;
+    const trial = ctx.createBuffer(
+      'k-means++ distances',
+      this.rows * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
+    try {
+      const uniforms = new Uint32Array((this.uniformStride / 4) * this.chunks.length);
+      this.chunks.forEach((c, i) => {
+        const step = { row_offset: c.firstRow, row_count: c.rows, block_offset: this.chunkBlocks[i][0] };
+        uniforms.set(
+          packUniform(SEEDING_STEP_UNIFORM, { ...step, first: base ? 0 : 1 }),
+          (i * this.uniformStride) / 4,
+        );
+      });
+      await ctx.guard('a k-means++ pass', () => {
+        ctx.write(this.uniforms, uniforms);
+        ctx.write(this.candidate, Float32Array.from(candidate));
+        const encoder = ctx.device.createCommandEncoder({ label: 'k-means++ pass' });
+        const pass = encoder.beginComputePass({ label: 'k-means++ distances' });
+        pass.setPipeline(this.pipeline);
+        this.chunks.forEach((c, i) => {
+          pass.setBindGroup(
+            0,
+            kernelBindGroup(ctx, KMEANSPP_KERNEL, this.pipeline, `k-means++ bindings, chunk ${i}`, {
+              step: uniformSlot(this.uniforms, this.uniformStride, i, SEEDING_STEP_UNIFORM),
+              x: c.data,
+              candidate: this.candidate,
+              closest: base ? base.distances : this.noDistances,
+              trial,
+              thread_sums: this.blockSums,
+            }),
+          );
+          pass.dispatchWorkgroups(this.chunkBlocks[i][1]);
+        });
+        pass.end();
+        encoder.copyBufferToBuffer(this.blockSums, 0, this.staging, 0, blockCount * SEEDING_WORKGROUP * 4);
+        ctx.device.queue.submit([encoder.finish()]);
+      });
+      const threadSums = await ctx.guard('reading k-means++ sums', () =>
+        ctx.readFloats(this.staging, blockCount * SEEDING_WORKGROUP),
+      );
+      // Each block's thread sums, added in a fixed order in float64.
+      const sums = new Float64Array(blockCount);
+      for (let b = 0; b < sums.length; b++) {
+        for (let t = 0; t < SEEDING_WORKGROUP; t++) sums[b] += threadSums[b * SEEDING_WORKGROUP + t];
+      }
+      return new GpuSeedingState(trial, sums, this.blockRows, ctx, read);
+    } catch (e) {
+      ctx.destroyBuffer(trial);
+      throw e;
+    }
+  }
+
+  dispose(): void {
+    this.ctx.destroyBuffers(this.buffers);
+  }
+}
+
+/** Reads `count` of the distances of a seeding pass from `first` (global row). */
+export async function readDistances(
+  ctx: GpuContext,
+  distances: GPUBuffer,
+  first: number,
+  count: number,
+): Promise<Float32Array> {
+  const staging = ctx.createBuffer(
+    'k-means++ block read-back',
+    count * 4,
+    BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+  );
+  try {
+    await ctx.guard('reading a k-means++ block', () => {
+      const encoder = ctx.device.createCommandEncoder({ label: 'k-means++ block read-back' });
+      encoder.copyBufferToBuffer(distances, first * 4, staging, 0, count * 4);
+      ctx.device.queue.submit([encoder.finish()]);
+    });
+    return await ctx.guard('reading a k-means++ block', () => ctx.readFloats(staging, count));
+  } finally {
+    ctx.destroyBuffer(staging);
+  }
+}
+
+/** Distances of one k-means++ pass, on the GPU, with their per-block sums on the host. */
+export class GpuSeedingState implements SeedingState {
+  readonly potential: number;
+  private released = false;
+
+  constructor(
+    readonly distances: GPUBuffer,
+    private readonly blockSums: Float64Array,
+    /** Per block: its first global row and its number of rows (the layout the sums came from). */
+    private readonly blockRows: ReadonlyArray<readonly [number, number]>,
+    private readonly ctx: GpuContext,
+    private readonly read: ReadDistances,
+  ) {
+    let total = 0;
+    for (const v of blockSums) total += v;
+    this.potential = total;
+  }
+
+  /** Walks the block sums to the block holding u * potential, then that block's distances. */
+  async sample(u: number): Promise<number> {
+    let target = u * this.potential;
+    let block = -1;
+    for (let b = 0; b < this.blockSums.length; b++) {
+      if (target < this.blockSums[b]) {
+        block = b;
+        break;
+      }
+      target -= this.blockSums[b];
+    }
+    // Rounding carried the target past the total: the last sample with a distance, as on the CPU.
+    const fellThrough = block < 0;
+    if (fellThrough) block = this.blockSums.length - 1;
+    while (block > 0 && !(this.blockSums[block] > 0)) block--;
+    const [first, count] = this.blockRows[block];
+    const values = await this.read(this.distances, first, count);
+    if (!fellThrough) {
+      for (let r = 0; r < count; r++) {
+        target -= values[r];
+        if (target < 0) return first + r;
+      }
+    }
+    return first + lastPositive(values);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.ctx.destroyBuffer(this.distances);
+  }
+}

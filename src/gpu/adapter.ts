@@ -1,0 +1,108 @@
+import { WebGpuEmError } from '../errors.js';
+import { isNode } from '../core/env.js';
+
+/** The limits webgpu-em asks the adapter for (its real values, not the defaults). */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+/** A device webgpu-em created, with the instance that must outlive it and a line naming the adapter. */
+export interface OpenedDevice {
+  readonly device: GPUDevice;
+  readonly gpu: GPU;
+  readonly description: string;
+}
+
+/**
+ * Finds an adapter (Dawn's named one in Node, navigator.gpu in a browser) and creates a device
+ * with the adapter's own limits, plus timestamp queries when asked for and available.
+ */
+export async function openDevice(options: { adapter?: string; timestamps?: boolean }): Promise<OpenedDevice> {
+  const gpu = await findGpu(options.adapter);
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    throw adapterError(options.adapter, e);
+  }
+  if (!adapter) {
+    throw new WebGpuEmError(
+      'gpu',
+      'no WebGPU adapter found (install a GPU driver or a software Vulkan driver such as lavapipe: see scripts/setup.sh)',
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) {
+    const value = adapter.limits[name];
+    if (typeof value === 'number') requiredLimits[name] = value;
+  }
+  const requiredFeatures: GPUFeatureName[] =
+    options.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-em' });
+  return { device, gpu, description: describeAdapter(adapter.info) };
+}
+
+/** Dawn's "no suitable backends found" turned into one line that lists the adapters it has. */
+function adapterError(name: string | undefined, e: unknown): WebGpuEmError {
+  const message = e instanceof Error ? e.message : String(e);
+  const names = [...message.matchAll(/backend: '([^']*)', name: '([^']*)'/g)].map(
+    (m) => `'${m[2]}' (${m[1]})`,
+  );
+  const wanted = name ?? (isNode ? process.env.WEBGPU_EM_ADAPTER : undefined);
+  const list = names.length > 0 ? names.join(', ') : 'none';
+  return new WebGpuEmError(
+    'gpu',
+    wanted
+      ? `no WebGPU adapter matches '${wanted}'; the adapters here are: ${list}; pass one of these names to --adapter (or WEBGPU_EM_ADAPTER), or leave it out for the first`
+      : `no WebGPU adapter could be created (${message.split('\n')[0]}); the adapters here are: ${list}`,
+    { cause: e },
+  );
+}
+
+async function findGpu(adapterName: string | undefined): Promise<GPU> {
+  if (!isNode) {
+    if (typeof navigator === 'undefined' || !navigator.gpu) {
+      throw new WebGpuEmError(
+        'gpu',
+        'this browser has no WebGPU (navigator.gpu is missing); use a browser with WebGPU enabled',
+      );
+    }
+    return navigator.gpu;
+  }
+  let dawn: typeof import('webgpu');
+  try {
+    dawn = await import('webgpu');
+  } catch (e) {
+    throw new WebGpuEmError(
+      'gpu',
+      `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}; run npm install`,
+    );
+  }
+  const name = adapterName ?? process.env.WEBGPU_EM_ADAPTER;
+  const flags = name ? [`adapter=${name}`] : [];
+  try {
+    return dawn.create(flags);
+  } catch (e) {
+    throw new WebGpuEmError('gpu', `no WebGPU adapter named '${name}': ${(e as Error).message}`);
+  }
+}
+
+function describeAdapter(info: GPUAdapterInfo | undefined): string {
+  if (!info) return 'unknown adapter';
+  const parts = [info.description, info.vendor, info.architecture, info.device].filter(
+    (s) => s && s.length > 0,
+  );
+  return [...new Set(parts)].join(' / ') || 'unknown adapter';
+}
+
+/** A line naming the adapter of a device the caller created. */
+export function describeDevice(device: GPUDevice): string {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return info ? describeAdapter(info) : device.label || 'caller-provided device';
+}
