@@ -137,6 +137,54 @@ export async function finish(
   return 0;
 }
 
+/** What a fit command's report asks of its fitted model. */
+interface FittedModel {
+  predict(x: Matrix): Promise<Int32Array>;
+  backendName(): Promise<string>;
+  adapterDescription(): Promise<string | null>;
+}
+
+/** What a fit command reports beyond what every one does. */
+interface Report {
+  /** The command's fields of the JSON result, first. */
+  readonly fields: Record<string, unknown>;
+  /** The header's last item (what was fitted). */
+  readonly what: string;
+  /** The text report's lines after the header, given the elapsed seconds. */
+  readonly body: (seconds: number) => string[];
+  /** A line for stderr (a fit that did not converge), or null. */
+  readonly warning: string | null;
+}
+
+/**
+ * Ends a fit command: the labels when asked for, the JSON result (the command's fields, then
+ * samples, backend, adapter and seconds), the warning, and the text report, written by finish().
+ */
+export async function report(
+  run: Run,
+  input: {
+    o: ParsedOptions;
+    matrix: Matrix;
+    started: number;
+    outputs: { out: OutputPlan | null; labels: OutputPlan | null };
+  },
+  model: FittedModel,
+  r: Report,
+): Promise<number> {
+  const { o, matrix, started, outputs } = input;
+  const labels = o.labels ? await model.predict(matrix) : null;
+  const result = {
+    ...r.fields,
+    nSamples: matrix.rows,
+    backend: await model.backendName(),
+    adapter: await model.adapterDescription(),
+    seconds: (performance.now() - started) / 1000,
+  };
+  if (r.warning !== null && !o.quiet) run.streams.stderr(`webgpu-em: warning: ${r.warning}\n`);
+  const lines = [header(result.backend, result.adapter, matrix, r.what), ...r.body(result.seconds)];
+  return finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
+}
+
 /** The options every fit command shares, as the model constructors take them. */
 export function fitOptions(o: ParsedOptions) {
   return {

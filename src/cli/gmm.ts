@@ -11,13 +11,12 @@ import type { InitialModel } from '../models/init.js';
 import {
   commandInput,
   featureNames,
-  finish,
   fitOptions,
   gmmJson,
-  header,
   help,
   initModel,
   packageVersion,
+  report,
   table,
   type Run,
 } from './common.js';
@@ -27,7 +26,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
   const { streams } = run;
   const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
   if (!input) return help(streams);
-  const { o, dataPath, matrix, columnNames, started, outputs } = input;
+  const { o, dataPath, matrix, columnNames } = input;
   let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0];
   let k = o.k as number | undefined;
   let covarianceType = o.covariance as CovarianceType | undefined;
@@ -66,35 +65,31 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
   });
   try {
     await gmm.fit(matrix, { signal: run.signal });
-    const labels = o.labels ? await gmm.predict(matrix) : null;
-    const result = {
+    const fields = {
       model: gmmJson(gmm, columnNames, await packageVersion()),
       converged: gmm.converged,
       nIter: gmm.nIter,
       lowerBound: gmm.lowerBound,
-      nSamples: matrix.rows,
-      backend: await gmm.backendName(),
-      adapter: await gmm.adapterDescription(),
-      seconds: (performance.now() - started) / 1000,
     };
-    if (!gmm.converged && gmm.options.tol !== 0 && !o.quiet) {
-      streams.stderr(
-        `webgpu-em: warning: EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data\n`,
-      );
-    }
-    const lines = [
-      header(result.backend, result.adapter, matrix, `components: ${k} (${covarianceType})`),
-      `converged: ${gmm.converged} after ${gmm.nIter} iterations, lower bound (mean log-likelihood): ${gmm.lowerBound.toFixed(6)}`,
-      `time: ${result.seconds.toFixed(3)} s`,
-      '',
-      table(
-        ['component', 'weight', ...featureNames(columnNames, matrix.cols)],
-        gmm.means.data,
-        matrix.cols,
-        gmm.weights,
-      ),
-    ];
-    return await finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
+    const notConverged = !gmm.converged && gmm.options.tol !== 0;
+    return await report(run, input, gmm, {
+      fields,
+      what: `components: ${k} (${covarianceType})`,
+      warning: notConverged
+        ? `EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data`
+        : null,
+      body: (seconds) => [
+        `converged: ${gmm.converged} after ${gmm.nIter} iterations, lower bound (mean log-likelihood): ${gmm.lowerBound.toFixed(6)}`,
+        `time: ${seconds.toFixed(3)} s`,
+        '',
+        table(
+          ['component', 'weight', ...featureNames(columnNames, matrix.cols)],
+          gmm.means.data,
+          matrix.cols,
+          gmm.weights,
+        ),
+      ],
+    });
   } finally {
     gmm.dispose();
   }

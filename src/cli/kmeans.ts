@@ -5,12 +5,11 @@ import { KMeans } from '../models/kmeans.js';
 import {
   commandInput,
   featureNames,
-  finish,
   fitOptions,
-  header,
   help,
   initModel,
   packageVersion,
+  report,
   table,
   type Run,
 } from './common.js';
@@ -20,7 +19,7 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
   const { streams } = run;
   const input = await commandInput('kmeans', argv, KMEANS_OPTIONS, run);
   if (!input) return help(streams);
-  const { o, dataPath, matrix, columnNames, started, outputs } = input;
+  const { o, dataPath, matrix, columnNames } = input;
   const spec = await initModel(o, dataPath, matrix, run);
   const k = spec ? spec.nComponents : (o.k as number | undefined);
   if (k === undefined)
@@ -32,8 +31,7 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
   });
   try {
     await km.fit(matrix, { signal: run.signal });
-    const labels = o.labels ? await km.predict(matrix) : null;
-    const result = {
+    const fields = {
       model: kmeansModelToJson({
         nFeatures: matrix.cols,
         means: km.clusterCenters.data,
@@ -45,29 +43,25 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
       inertia: km.inertia,
       nIter: km.nIter,
       converged: km.converged,
-      nSamples: matrix.rows,
-      backend: await km.backendName(),
-      adapter: await km.adapterDescription(),
-      seconds: (performance.now() - started) / 1000,
     };
-    if (!km.converged && !o.quiet) {
-      streams.stderr(
-        `webgpu-em: warning: k-means did not converge in ${km.nIter} iterations; raise --max-iter or --tol\n`,
-      );
-    }
-    const lines = [
-      header(result.backend, result.adapter, matrix, `clusters: ${k}`),
-      `converged: ${km.converged} after ${km.nIter} iterations, inertia: ${km.inertia.toPrecision(8)}`,
-      `time: ${result.seconds.toFixed(3)} s`,
-      '',
-      table(
-        ['cluster', ...featureNames(columnNames, matrix.cols)],
-        km.clusterCenters.data,
-        matrix.cols,
-        null,
-      ),
-    ];
-    return await finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
+    return await report(run, input, km, {
+      fields,
+      what: `clusters: ${k}`,
+      warning: km.converged
+        ? null
+        : `k-means did not converge in ${km.nIter} iterations; raise --max-iter or --tol`,
+      body: (seconds) => [
+        `converged: ${km.converged} after ${km.nIter} iterations, inertia: ${km.inertia.toPrecision(8)}`,
+        `time: ${seconds.toFixed(3)} s`,
+        '',
+        table(
+          ['cluster', ...featureNames(columnNames, matrix.cols)],
+          km.clusterCenters.data,
+          matrix.cols,
+          null,
+        ),
+      ],
+    });
   } finally {
     km.dispose();
   }

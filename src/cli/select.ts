@@ -6,16 +6,7 @@ import {
 } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
-import {
-  commandInput,
-  finish,
-  fitOptions,
-  gmmJson,
-  header,
-  help,
-  packageVersion,
-  type Run,
-} from './common.js';
+import { commandInput, fitOptions, gmmJson, help, packageVersion, report, type Run } from './common.js';
 import { SELECT_OPTIONS } from './usage.js';
 
 /** Most component counts `select --k-range` may try. */
@@ -41,7 +32,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
     }
   });
   if (!input) return help(streams);
-  const { o, matrix, columnNames, started, outputs } = input;
+  const { o, matrix, columnNames } = input;
   const largest = Math.max(...ks);
   if (largest > matrix.rows) {
     throw new WebGpuEmError(
@@ -58,16 +49,11 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
     ...fitOptions(o),
   });
   try {
-    const labels = o.labels ? await model.predict(matrix) : null;
-    const result = {
+    const fields = {
       model: gmmJson(model, columnNames, await packageVersion()),
       criterion,
       best,
       scores,
-      nSamples: matrix.rows,
-      backend: await model.backendName(),
-      adapter: await model.adapterDescription(),
-      seconds: (performance.now() - started) / 1000,
     };
     const rows = scores.map((s) =>
       [
@@ -80,13 +66,16 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
         s === best ? '<- best' : '',
       ].join('\t'),
     );
-    const text = [
-      header(result.backend, result.adapter, matrix, `candidates: ${scores.length}`),
-      ['covariance', 'K', 'BIC', 'AIC', 'lower bound', 'converged', ''].join('\t'),
-      ...rows,
-      `best by ${criterion.toUpperCase()}: K = ${best.nComponents}, ${best.covarianceType}`,
-    ].join('\n');
-    return await finish(o, run, outputs, result, labels, text + '\n');
+    return await report(run, input, model, {
+      fields,
+      what: `candidates: ${scores.length}`,
+      warning: null,
+      body: () => [
+        ['covariance', 'K', 'BIC', 'AIC', 'lower bound', 'converged', ''].join('\t'),
+        ...rows,
+        `best by ${criterion.toUpperCase()}: K = ${best.nComponents}, ${best.covarianceType}`,
+      ],
+    });
   } finally {
     model.dispose();
   }

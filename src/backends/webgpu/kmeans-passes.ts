@@ -18,6 +18,7 @@ import {
   KMEANS_WORKGROUP,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
+  dispatchGrid,
   kmeansStatsEntries,
   packKMeansCentres,
   packChunkUniforms,
@@ -154,7 +155,7 @@ export class KMeansPasses {
           BufferUsage.UNIFORM | BufferUsage.COPY_DST,
         );
         const grids = chunks.map((c) =>
-          grid(Math.ceil(c.rows / (KMEANS_WORKGROUP * KMEANS_ROWS)), maxPerDim),
+          dispatchGrid(Math.ceil(c.rows / (KMEANS_WORKGROUP * KMEANS_ROWS)), maxPerDim),
         );
         const gridWidths = grids.map(([width]) => width);
         ctx.write(
@@ -375,7 +376,7 @@ export class KMeansPasses {
         });
         for (let first = 0; first < c.rows; first += sliceRows) {
           const n = Math.min(sliceRows, c.rows - first);
-          const g = grid(Math.ceil(n / KMEANS_WORKGROUP), maxPerDim);
+          const g = dispatchGrid(Math.ceil(n / KMEANS_WORKGROUP), maxPerDim);
           await ctx.guard('k-means distances', () => {
             const u = {
               row_offset: first,
@@ -415,10 +416,4 @@ export class KMeansPasses {
     for (const b of this.buffers) this.ctx.destroyBuffer(b);
     this.buffers.length = 0;
   }
-}
-
-/** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */
-function grid(count: number, maxPerDim: number): [number, number] {
-  const width = Math.min(count, maxPerDim);
-  return [width, Math.ceil(count / width)];
 }
