@@ -3,8 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BufferUsage } from '../src/gpu/constants.js';
 import type { GpuContext } from '../src/gpu/context.js';
-import { GaussianMixture, KMeans, WebGpuEmError, makeBlobs, releaseSharedDevices } from '../src/index.js';
+import {
+  GaussianMixture,
+  KMeans,
+  WebGpuEmError,
+  gpuAllocations,
+  makeBlobs,
+  releaseSharedDevices,
+} from '../src/index.js';
 import type { Matrix } from '../src/data/matrix.js';
 import { allFinite } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
@@ -156,6 +164,38 @@ describe('memory of a long-running process', () => {
     // A device per model left 2.5 to 5 MB of native memory each: 250 MB or more for 100.
     const m = probe('models', 100);
     expect(m.after.rss - m.before.rss).toBeLessThan(60);
+  });
+});
+
+describe('buffers made together', () => {
+  it('a creation that fails part-way frees what it made and says which buffer', async () => {
+    const before = gpuAllocations(gpu.device);
+    const tooLarge = gpu.limits.maxBufferSize + 4;
+    const made: GPUBuffer[][] = [];
+    await expect(
+      gpu.createGuarded('a test workspace', (make, list) => {
+        made.push(list);
+        make('first', 64, BufferUsage.STORAGE);
+        make('second', 64, BufferUsage.STORAGE);
+        return make('too large', tooLarge, BufferUsage.STORAGE);
+      }),
+    ).rejects.toThrow(/buffer 'too large' needs \d+ bytes but the adapter allows/);
+    expect(made[0]).toEqual([]);
+    expect(gpuAllocations(gpu.device)).toEqual(before);
+  });
+
+  it('a creation that succeeds hands over its list, which frees them all', async () => {
+    const before = gpuAllocations(gpu.device);
+    const buffers = await gpu.createGuarded('a test workspace', (make, list) => {
+      make('first', 64, BufferUsage.STORAGE);
+      make('second', 128, BufferUsage.STORAGE);
+      return list;
+    });
+    expect(buffers.map((b) => b.label)).toEqual(['first', 'second']);
+    expect(gpuAllocations(gpu.device).buffers).toBe(before.buffers + 2);
+    gpu.destroyBuffers(buffers);
+    expect(buffers).toEqual([]);
+    expect(gpuAllocations(gpu.device)).toEqual(before);
   });
 });
 
