@@ -122,11 +122,13 @@ export class KMeansPPSeeding {
     try {
       const uniforms = new Uint32Array((this.uniformStride / 4) * this.chunks.length);
       this.chunks.forEach((c, i) => {
-        const step = { row_offset: c.firstRow, row_count: c.rows, block_offset: this.chunkBlocks[i][0] };
-        uniforms.set(
-          packUniform(SEEDING_STEP_UNIFORM, { ...step, first: base ? 0 : 1 }),
-          (i * this.uniformStride) / 4,
-        );
+        const step = {
+          row_offset: c.firstRow,
+          row_count: c.rows,
+          block_offset: this.chunkBlocks[i][0],
+          first: base ? 0 : 1,
+        };
+        uniforms.set(packUniform(SEEDING_STEP_UNIFORM, step), (i * this.uniformStride) / 4);
       });
       await ctx.guard('a k-means++ pass', () => {
         ctx.write(this.uniforms, uniforms);
