@@ -2,6 +2,7 @@ import { WebGpuEmError } from '../errors.js';
 import { BufferUsage, MapMode, ShaderStage } from './constants.js';
 import { loadShader } from './shader-source.js';
 import { isNode } from '../core/env.js';
+import { loadDawn } from './dawn.js';
 
 /** Buffers webgpu-em created on a device and has not destroyed yet: a leak shows here. */
 export interface Allocations {
@@ -276,15 +277,37 @@ export class GpuContext {
     label: string,
     bindings?: readonly GPUBufferBindingType[],
   ) {
-    const code = await loadShader(shader);
-    return this.guard(label, async () => {
-      const module = this.device.createShaderModule({ label: shader, code });
-      return this.device.createComputePipelineAsync({
+    const module = await this.shaderModule(shader, await loadShader(shader));
+    return this.guard(label, () =>
+      this.device.createComputePipelineAsync({
         label,
         layout: bindings ? this.pipelineLayout(label, bindings) : 'auto',
         compute: { module, entryPoint: 'main', constants },
-      });
-    });
+      }),
+    );
+  }
+
+  /**
+   * The compiled WGSL `code` of kernel `name`; WGSL the implementation rejects is a
+   * WebGpuEmError naming the kernel and the first error's line.
+   */
+  async shaderModule(name: string, code: string): Promise<GPUShaderModule> {
+    let module: GPUShaderModule | undefined;
+    try {
+      return await this.guard(
+        `WGSL kernel ${name}`,
+        () => (module = this.device.createShaderModule({ label: name, code })),
+      );
+    } catch (error) {
+      const info = await module?.getCompilationInfo().catch(() => undefined);
+      const first = info?.messages.find((m) => m.type === 'error');
+      if (!first) throw error;
+      throw new WebGpuEmError(
+        'gpu',
+        `WGSL kernel ${name} does not compile on this WebGPU implementation (line ${first.lineNum}:${first.linePos}: ${first.message.split('\n')[0]}); update the browser or GPU driver, or use backend: 'cpu'`,
+        { cause: error },
+      );
+    }
   }
 
   /**
@@ -433,15 +456,7 @@ async function findGpu(adapterName: string | undefined): Promise<GPU> {
     }
     return navigator.gpu;
   }
-  let dawn: typeof import('webgpu');
-  try {
-    dawn = await import('webgpu');
-  } catch (e) {
-    throw new WebGpuEmError(
-      'gpu',
-      `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}; run npm install`,
-    );
-  }
+  const dawn = await loadDawn();
   const name = adapterName ?? process.env.WEBGPU_EM_ADAPTER;
   const flags = name ? [`adapter=${name}`] : [];
   try {
