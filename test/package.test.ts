@@ -152,6 +152,10 @@ async function pageResult(
   }
 }
 
+let built: Promise<Record<string, Fits>> | undefined;
+/** The Vite build's page, loaded once. */
+const vitePage = () => (built ??= pageResult('dist/index.html'));
+
 /** The WebGPU fit agrees with the CPU one (float32 against float64, as in the browser test). */
 function expectAgreement(fits: Fits): { cpu: Fit; webgpu: Fit } {
   if (fits.error !== undefined) throw new Error(fits.error);
@@ -186,7 +190,7 @@ describe('the packed package', () => {
   });
 
   it('fits in a Vite page and in its module Worker, on the CPU and on navigator.gpu', async () => {
-    const result = await pageResult('dist/index.html');
+    const result = await vitePage();
     const page = expectAgreement(result.page);
     const worker = expectAgreement(result.worker);
     // The same float64 code on the same data in the same browser: the same numbers.
@@ -211,7 +215,7 @@ describe('the packed package', () => {
 
   it('loads with no bundler through an import map', async () => {
     const plain = expectAgreement((await pageResult('plain.html')).page);
-    const vite = expectAgreement((await pageResult('dist/index.html')).page);
+    const vite = expectAgreement((await vitePage()).page);
     expect(plain.cpu).toEqual(vite.cpu);
   });
 
