@@ -13,4 +13,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The fresh app of test/package.test.ts: browser and Worker code.
+    files: ['test/consumer/**'],
+    languageOptions: { globals: { window: 'readonly', self: 'readonly', Worker: 'readonly' } },
+  },
 );

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * webgpu-em: Gaussian mixture models fitted with EM on the GPU through WebGPU, with a float64
  * CPU reference backend.

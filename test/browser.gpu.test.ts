@@ -1,7 +1,8 @@
 /**
- * The browser path for real: the library served by Vite, run in headless Chromium (Debian's
- * package, its built-in SwiftShader adapter) through navigator.gpu, with the kernels fetched
- * from shaders/. No Chromium is a failure, never a skip (scripts/setup.sh installs it).
+ * The browser path for real: the library's sources served by Vite, run in headless Chromium
+ * (Debian's package, its built-in SwiftShader adapter) through navigator.gpu. The packed package
+ * in a fresh app is test/package.test.ts. No Chromium is a failure, never a skip
+ * (scripts/setup.sh installs it).
  */
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';

@@ -17,6 +17,8 @@ import type { Matrix } from '../src/data/matrix.js';
 import { allFinite } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
 import { checkGpuCapacity } from '../src/backends/webgpu/capacity.js';
+import { setShaderLoader } from '../src/gpu/shader-source.js';
+import { KERNEL_SOURCES } from '../src/gpu/kernels.generated.js';
 
 let gpu: GpuContext;
 beforeAll(async () => {
@@ -136,6 +138,28 @@ describe('limits checked before the work', () => {
       /no WebGPU adapter matches 'no-such-adapter'; the adapters here are: '[^']+' \(\w+\)/,
     );
     expect(message).not.toMatch(/\n/);
+  });
+});
+
+describe('a kernel that does not compile', () => {
+  it('is a WebGpuEmError that names the kernel', async () => {
+    // D = 11, K = 7: constants no other test compiles, so no cached pipeline hides the loader.
+    setShaderLoader((name) =>
+      name === 'kmeans_assign.wgsl' ? '<!doctype html><title>not WGSL</title>' : KERNEL_SOURCES[name],
+    );
+    const km = new KMeans({ nClusters: 7, backend: 'webgpu', seed: 1, device: gpu.device });
+    try {
+      const error = await km.fit(makeBlobs({ n: 500, d: 11, k: 7, seed: 3 })).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(WebGpuEmError);
+      expect((error as WebGpuEmError).kind).toBe('gpu');
+      expect((error as WebGpuEmError).message).toMatch(/WGSL kernel kmeans_assign\.wgsl/);
+    } finally {
+      setShaderLoader(null);
+      km.dispose();
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadShader, setShaderLoader } from '../src/gpu/shader-source.js';
+import { expandIncludes } from '../src/gpu/wgsl-include.js';
+import { generatedKernels } from '../scripts/kernels.js';
 import {
   CHUNK_FIELDS,
   ESTEP_WORKGROUP,
@@ -143,6 +145,33 @@ describe('host layouts match the WGSL declarations', () => {
   it('component buffer sections follow each other without overlap', () => {
     const l = componentLayout(3, 4);
     expect([l.means, l.cholesky, l.logConst, l.shifts, l.length]).toEqual([0, 12, 12 + 30, 42 + 3, 45 + 12]);
+  });
+
+  it('the kernels inside the JavaScript are shaders/ as it is, includes expanded', async () => {
+    const generated = readFileSync(new URL('../src/gpu/kernels.generated.ts', import.meta.url), 'utf8');
+    // Fails after a shader edit until `npm run kernels` (which `npm run build` runs) regenerates it.
+    expect(
+      generated === (await generatedKernels()),
+      'src/gpu/kernels.generated.ts is stale: run `npm run kernels`',
+    ).toBe(true);
+    const sums = await loadShader('kmeans_sums.wgsl');
+    expect(sums).not.toMatch(/\/\/!include/);
+    expect(structFields(sums, 'Chunk')).toEqual([...CHUNK_FIELDS]);
+    expect(sums).toContain(shader('kmeans_sums.wgsl').split('//!include chunk.wgsl')[1]);
+    await expect(loadShader('missing.wgsl')).rejects.toThrow(/no WGSL kernel named 'missing\.wgsl'/);
+  });
+
+  it('includes expand recursively, and a cycle is an error', async () => {
+    const files: Record<string, string> = {
+      'a.wgsl': '//!include b.wgsl\nA',
+      'b.wgsl': '//!include c.wgsl\nB',
+      'c.wgsl': 'C',
+    };
+    expect(await expandIncludes(files['a.wgsl'], (n) => files[n])).toBe('C\nB\nA');
+    files['c.wgsl'] = '//!include a.wgsl';
+    await expect(expandIncludes(files['a.wgsl'], (n) => files[n], ['a.wgsl'])).rejects.toThrow(
+      /include cycle: a\.wgsl -> b\.wgsl -> c\.wgsl -> a\.wgsl/,
+    );
   });
 
   it('a custom shader loader may return plain strings, and includes still expand', async () => {

@@ -1,5 +1,6 @@
 import { WebGpuEmError } from '../errors.js';
 import { isNode } from '../core/env.js';
+import { loadDawn } from './dawn.js';
 
 /** The limits webgpu-em asks the adapter for (its real values, not the defaults). */
 const WANTED_LIMITS = [
@@ -75,15 +76,7 @@ async function findGpu(adapterName: string | undefined): Promise<GPU> {
     }
     return navigator.gpu;
   }
-  let dawn: typeof import('webgpu');
-  try {
-    dawn = await import('webgpu');
-  } catch (e) {
-    throw new WebGpuEmError(
-      'gpu',
-      `the 'webgpu' package (Dawn for Node) could not be loaded: ${(e as Error).message}; run npm install`,
-    );
-  }
+  const dawn = await loadDawn();
   const name = adapterName ?? process.env.WEBGPU_EM_ADAPTER;
   const flags = name ? [`adapter=${name}`] : [];
   try {

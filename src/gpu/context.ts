@@ -263,15 +263,37 @@ export class GpuContext {
     label: string,
     bindings?: readonly GPUBufferBindingType[],
   ) {
-    const code = await loadShader(shader);
-    return this.guard(label, async () => {
-      const module = this.device.createShaderModule({ label: shader, code });
-      return this.device.createComputePipelineAsync({
+    const module = await this.shaderModule(shader, await loadShader(shader));
+    return this.guard(label, () =>
+      this.device.createComputePipelineAsync({
         label,
         layout: bindings ? this.pipelineLayout(label, bindings) : 'auto',
         compute: { module, entryPoint: 'main', constants },
-      });
-    });
+      }),
+    );
+  }
+
+  /**
+   * The compiled WGSL `code` of kernel `name`; WGSL the implementation rejects is a
+   * WebGpuEmError naming the kernel and the first error's line.
+   */
+  async shaderModule(name: string, code: string): Promise<GPUShaderModule> {
+    let module: GPUShaderModule | undefined;
+    try {
+      return await this.guard(
+        `WGSL kernel ${name}`,
+        () => (module = this.device.createShaderModule({ label: name, code })),
+      );
+    } catch (error) {
+      const info = await module?.getCompilationInfo().catch(() => undefined);
+      const first = info?.messages.find((m) => m.type === 'error');
+      if (!first) throw error;
+      throw new WebGpuEmError(
+        'gpu',
+        `WGSL kernel ${name} does not compile on this WebGPU implementation (line ${first.lineNum}:${first.linePos}: ${first.message.split('\n')[0]}); update the browser or GPU driver, or use backend: 'cpu'`,
+        { cause: error },
+      );
+    }
   }
 
   /**

@@ -1,65 +1,50 @@
-import { isNode } from '../core/env.js';
+import { WebGpuEmError } from '../errors.js';
+import { KERNEL_SOURCES } from './kernels.generated.js';
+import { expandIncludes } from './wgsl-include.js';
 
 /**
- * Loads WGSL kernels from the package's `shaders/` folder: one source for Node and the browser.
- * In Node they are read from disk; in a browser they are fetched next to the module (bundlers
- * such as Vite see the `new URL(..., import.meta.url)` pattern and ship the files).
+ * The kernels are compiled into the JavaScript (src/gpu/kernels.generated.ts, generated from
+ * shaders/ by scripts/kernels.ts): nothing is fetched or read from disk, in Node, a browser, a
+ * Worker or any bundle.
  */
 export type ShaderLoader = (name: string) => string | Promise<string>;
 
 const cache = new Map<string, Promise<string>>();
 let customLoader: ShaderLoader | null = null;
 
-/** Replaces how kernels are found (for bundlers that inline them). Clears the cache. */
+/**
+ * Replaces the built-in kernels by the ones `loader` returns (`null` restores the built-in
+ * ones), for trying out an edited `shaders/*.wgsl` without rebuilding; `//!include` lines are
+ * expanded as usual.
+ * @deprecated Not needed to load the kernels anywhere: they ship inside the package.
+ */
 export function setShaderLoader(loader: ShaderLoader | null): void {
   customLoader = loader;
   cache.clear();
 }
 
-/**
- * The WGSL source of `shaders/<name>`, with each `//!include other.wgsl` line replaced by that
- * file (WGSL has no includes; shared struct declarations live once in their own file).
- */
+/** The WGSL source of `shaders/<name>`, with each `//!include other.wgsl` line expanded. */
 export function loadShader(name: string): Promise<string> {
+  if (!customLoader) {
+    const code = KERNEL_SOURCES[name];
+    if (code === undefined) {
+      return Promise.reject(
+        new WebGpuEmError(
+          'gpu',
+          `no WGSL kernel named '${name}' in this build of webgpu-em (shaders/${name})`,
+        ),
+      );
+    }
+    return Promise.resolve(code);
+  }
   let source = cache.get(name);
   if (!source) {
-    const loader = customLoader ?? defaultLoader;
+    const loader = customLoader;
     source = Promise.resolve()
       .then(() => loader(name))
-      .then(expandIncludes);
+      .then((code) => expandIncludes(code, loader, [name]));
     cache.set(name, source);
     source.catch(() => cache.delete(name));
   }
   return source;
-}
-
-const INCLUDE = /^\/\/!include (\S+?)\r?$/gm;
-
-async function expandIncludes(code: string): Promise<string> {
-  const names = [...code.matchAll(INCLUDE)].map((m) => m[1]);
-  const parts = new Map<string, string>();
-  for (const n of names) parts.set(n, await loadShader(n));
-  return code.replace(INCLUDE, (_, n: string) => parts.get(n)!);
-}
-
-async function defaultLoader(name: string): Promise<string> {
-  if (isNode) {
-    const { readFile } = await import('node:fs/promises');
-    // src/gpu/ (sources) and dist/src/gpu/ (build) sit at different depths below the package root.
-    const candidates = [
-      new URL(`../../shaders/${name}`, import.meta.url),
-      new URL(`../../../shaders/${name}`, import.meta.url),
-    ];
-    for (const url of candidates) {
-      try {
-        return await readFile(url, 'utf8');
-      } catch {
-        // try the next location
-      }
-    }
-    throw new Error(`WGSL kernel ${name} not found in ${candidates.map((u) => u.pathname).join(' or ')}`);
-  }
-  const response = await fetch(new URL(`../../shaders/${name}`, import.meta.url));
-  if (!response.ok) throw new Error(`WGSL kernel ${name} could not be fetched: HTTP ${response.status}`);
-  return response.text();
 }

@@ -1,5 +1,5 @@
 // Runs in headless Chromium (test/browser.gpu.test.ts): the library through navigator.gpu, its
-// kernels fetched from shaders/, against the float64 CPU backend in the same page.
+// kernels inside the JavaScript, against the float64 CPU backend in the same page.
 import { GaussianMixture, KMeans, makeBlobs } from '../../src/index.js';
 
 declare global {

@@ -125,19 +125,16 @@ export function fusedPipeline(
   const key = `${FUSED_KERNEL.file}|${kind}|D=${d}|${JSON.stringify(constants)}`;
   let pipeline = byKey.get(key);
   if (!pipeline) {
-    const built = fusedKernelSource(d, kind).then((code) =>
-      ctx.guard(key, () => {
-        const module = ctx.device.createShaderModule({
-          label: `${FUSED_KERNEL.file} (${kind}, D=${d})`,
-          code,
-        });
-        return ctx.device.createComputePipelineAsync({
+    const built = fusedKernelSource(d, kind).then(async (code) => {
+      const module = await ctx.shaderModule(`${FUSED_KERNEL.file} (${kind}, D=${d})`, code);
+      return ctx.guard(key, () =>
+        ctx.device.createComputePipelineAsync({
           label: key,
           layout: ctx.pipelineLayout(key, bindingTypes(FUSED_KERNEL)),
           compute: { module, entryPoint: 'main', constants },
-        });
-      }),
-    );
+        }),
+      );
+    });
     byKey.set(key, built);
     built.catch(() => byKey.delete(key));
     pipeline = built;

@@ -1,0 +1,9 @@
+import { WebGpuEmError } from '../errors.js';
+import type { Dawn } from './dawn.js';
+
+/** Stands in for dawn.ts in browser bundles (package.json `browser`): there is no Dawn there. */
+export function loadDawn(): Promise<Dawn> {
+  return Promise.reject(
+    new WebGpuEmError('gpu', 'Dawn (the webgpu package) is for Node; in a browser use navigator.gpu'),
+  );
+}

@@ -1,0 +1,3 @@
+import { allFits } from './fits.js';
+
+self.postMessage(await allFits(['cpu', 'webgpu']));
