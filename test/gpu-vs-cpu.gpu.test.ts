@@ -125,10 +125,13 @@ describe('every covariance family on the GPU agrees with the reference', () => {
 describe('the fused kernel, and wide data on the two-kernel path', () => {
   // Same tolerances as one E-step above: float32 sums of few rows, in two levels.
   // The fused kernel runs from N x K = 500k (FUSED_MIN_WORK).
-  const cases: Array<[string, { n: number; d: number; k: number }, CovarianceType]> = [
+  const cases: Array<[string, { n: number; d: number; k: number; offset?: number }, CovarianceType]> = [
     ['full D=12 K=5, fused', { n: 100_000, d: 12, k: 5 }, 'full'],
     ['diag D=24 K=16, fused', { n: 32_000, d: 24, k: 16 }, 'diag'],
     ['spherical D=5 K=40, fused', { n: 13_000, d: 5, k: 40 }, 'spherical'],
+    // Blocked full sums: K not a multiple of the SIMD width of 8, D + 1 on a vec4 boundary.
+    ['full D=17 K=13 (blocked sums)', { n: 4000, d: 17, k: 13 }, 'full'],
+    ['tied D=39 K=8 offset by 1e3 (blocked sums)', { n: 4000, d: 39, k: 8, offset: 1e3 }, 'tied'],
     ['full D=17 K=3 (two-kernel path past the fused D)', { n: 1500, d: 17, k: 3 }, 'full'],
     ['full D=128 K=2 (largest full)', { n: 1500, d: 128, k: 2 }, 'full'],
     ['tied D=128 K=3', { n: 1500, d: 128, k: 3 }, 'tied'],

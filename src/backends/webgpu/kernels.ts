@@ -63,6 +63,14 @@ export const STATS_KERNEL = kernel({
   workgroupSize: STATS_WORKGROUP,
 });
 
+/** The statistics of full and tied mixtures as 4 x 4 blocks of outer products, one lane per component. */
+export const STATS_FULL_KERNEL = kernel({
+  file: 'sufficient_stats_full.wgsl',
+  overrides: ['D', 'K', 'WORKGROUP', 'TILE'],
+  bindings: STATS_KERNEL.bindings,
+  workgroupSize: 'override',
+});
+
 /** The fused E-step and statistics template; fused-kernel.ts generates its D-specific body. */
 export const FUSED_KERNEL = kernel({
   file: 'gmm_fused.wgsl',
@@ -146,6 +154,7 @@ export const KMEANSPP_KERNEL = kernel({
 export const KERNELS: readonly Kernel[] = [
   ESTEP_KERNEL,
   STATS_KERNEL,
+  STATS_FULL_KERNEL,
   FUSED_KERNEL,
   REDUCE_KERNEL,
   KMEANS_ASSIGN_KERNEL,

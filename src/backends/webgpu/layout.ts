@@ -152,6 +152,29 @@ export function statsLayout(d: number, k: number, maxWorkgroupBytes: number, kin
   while (tile > 1 && 4 * tile * (d + 1 + kSpan) > maxWorkgroupBytes) tile >>= 1;
   return { pairs, entries, groups, kSpan, tile };
 }
+/** Rows of a sufficient_stats_full.wgsl tile at most: each block of sums goes to memory once per tile. */
+export const STATS_FULL_TILE_ROWS = 64;
+
+/**
+ * How sufficient_stats_full.wgsl is laid out for D and K: one lane per component (K rounded up
+ * to a SIMD width of 8), the largest tile of rows (a multiple of the lanes) whose samples and
+ * responsibilities fit in workgroup memory, and the floats of scratch past the partial sums
+ * that lanes past K write to; null when not even one row per lane fits.
+ */
+export function fullStatsLayout(
+  d: number,
+  k: number,
+  limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+): { workgroup: number; tile: number; scratch: number } | null {
+  const workgroup = Math.ceil(k / 8) * 8;
+  if (workgroup > limits.maxComputeInvocationsPerWorkgroup) return null;
+  const bytes = (tile: number) => tile * (16 * Math.floor((d + 4) / 4) + 4 * workgroup) + 4 * workgroup;
+  let tile = Math.max(1, Math.floor(STATS_FULL_TILE_ROWS / workgroup)) * workgroup;
+  while (tile > workgroup && bytes(tile) > limits.maxComputeWorkgroupStorageSize) tile -= workgroup;
+  if (bytes(tile) > limits.maxComputeWorkgroupStorageSize) return null;
+  return { workgroup, tile, scratch: statsPerComponent(d, 'full') };
+}
+
 /** Largest D of full and tied mixtures on the GPU (the private arrays of gmm_estep.wgsl, its MAX_D). */
 export const MAX_FULL_FEATURES = 128;
 /** Largest D of diag and spherical mixtures on the GPU (their kernels keep no row in private memory). */

@@ -30,8 +30,7 @@ export async function runStatistics(
       }
       pass.setPipeline(s.statsPipeline);
       pass.setBindGroup(0, s.statsGroups[i]);
-      if (s.fused) pass.dispatchWorkgroups(s.statsBlocks[i]);
-      else pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
+      pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
     });
     pass.setPipeline(s.reducePipeline);
     pass.setBindGroup(0, s.reduceGroup);
