@@ -4,6 +4,7 @@
  * well-separated data); per-cluster sums carry the same ~1e-5 relative error bound as the
  * mixture statistics (see gpu-vs-cpu.gpu.test.ts).
  */
+import { AUTO_CPU_MAX_VALUES } from '../src/backends/select.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
@@ -196,6 +197,27 @@ describe('k-means on the GPU', () => {
     expect(km.clusterCenters.data.every(Number.isFinite)).toBe(true);
     expect(Number.isFinite(km.inertia)).toBe(true);
     km.dispose();
+  });
+
+  it('with backend auto, small data is fitted on the CPU and larger data on the GPU', async () => {
+    const small = makeBlobs({ n: Math.floor(AUTO_CPU_MAX_VALUES / 4), d: 4, k: 3, seed: 2 });
+    const large = makeBlobs({ n: Math.floor(AUTO_CPU_MAX_VALUES / 4) + 1, d: 4, k: 3, seed: 2 });
+    for (const [x, expected] of [
+      [small, 'cpu'],
+      [large, 'webgpu'],
+    ] as const) {
+      const g = new GaussianMixture({ nComponents: 3, backend: 'auto', maxIter: 3 });
+      const km = new KMeans({ nClusters: 3, backend: 'auto', maxIter: 3 });
+      try {
+        await g.fit(x);
+        await km.fit(x);
+        expect(await g.backendName()).toBe(expected);
+        expect(await km.backendName()).toBe(expected);
+      } finally {
+        g.dispose();
+        km.dispose();
+      }
+    }
   });
 
   it('with backend auto, data wider than the GPU kernels falls back to the CPU', async () => {
