@@ -22,11 +22,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createServer as createViteServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './helpers/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const repo = new URL('..', import.meta.url).pathname;
 const bin = (path: string) => join(repo, 'node_modules', path);
 
@@ -67,11 +67,6 @@ function serve(root: string): Promise<Server> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}; run \`bash scripts/setup.sh\` (or set CHROMIUM_PATH)`,
-    );
-  }
   work = mkdtempSync(join(tmpdir(), 'webgpu-em-package-'));
   // A fresh checkout: the tracked and new source files, no dist/.
   const clone = join(work, 'clone');
@@ -96,19 +91,7 @@ beforeAll(async () => {
   symlinkSync(bin('@types/node'), join(app, 'node_modules', '@types', 'node'));
   viteOutput = run(process.execPath, [bin('vite/bin/vite.js'), 'build'], app);
   server = await serve(app);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--enable-unsafe-webgpu',
-      '--enable-unsafe-swiftshader',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {
