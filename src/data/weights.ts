@@ -40,3 +40,16 @@ export function weightTotal(weights: Float64Array | null, rows: number): number 
   for (const w of weights) s += w;
   return s;
 }
+
+/** The checked weights of N samples, or null when none were given. */
+export function sampleWeights(input: SampleWeightInput | null | undefined, rows: number): Float64Array | null {
+  return input == null ? null : toSampleWeights(input, rows);
+}
+
+/** Samples that count: those of positive weight (every sample without weights). */
+export function positiveRows(m: { readonly rows: number }, weights: Float64Array | null): number {
+  if (!weights) return m.rows;
+  let n = 0;
+  for (const w of weights) if (w > 0) n++;
+  return n;
+}

@@ -11,6 +11,7 @@ import {
   type InitMethod,
 } from '../core/names.js';
 import { usageError } from '../errors.js';
+import type { SampleWeightInput } from '../data/weights.js';
 import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { InitialModel } from './init.js';
@@ -80,7 +81,25 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Called after every iteration. */
   onIteration?: (record: IterationRecord & { initIndex: number }) => void;
+  /**
+   * One weight per sample (finite, >= 0): an integer weight gives the fit of that sample
+   * repeated that many times, a zero weight the fit without it. Every sum over the samples is
+   * weighted (the statistics, the lower bound's mean, the initialisation's draws).
+   */
+  sampleWeight?: SampleWeightInput | null;
 }
+
+/** Every fit option's name; unknown keys are refused. */
+export const FIT_OPTIONS = optionKeys<FitOptions>({ signal: true, onIteration: true, sampleWeight: true });
+
+/** Options of the stepwise {@link GaussianMixture.initialize} and of scoring with weights. */
+export interface WeightOptions {
+  /** One weight per sample, as {@link FitOptions.sampleWeight}. */
+  sampleWeight?: SampleWeightInput | null;
+}
+
+/** Every option name of {@link WeightOptions}. */
+export const WEIGHT_OPTIONS = optionKeys<WeightOptions>({ sampleWeight: true });
 
 /** The options with their defaults filled in. */
 export type ResolvedMixtureOptions = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> &
