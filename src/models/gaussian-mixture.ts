@@ -35,6 +35,7 @@ export type {
   FitOptions,
   GaussianMixtureOptions,
   InitMethod,
+  WeightOptions,
 } from './gaussian-mixture-options.js';
 import { checkOptionKeys, DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
 import { positiveRows, sampleWeights, weightTotal } from '../data/weights.js';

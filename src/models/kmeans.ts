@@ -13,6 +13,7 @@ import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
+import { lloydUpdate } from './shard-statistics.js';
 import { positiveRows, sampleWeights, type SampleWeightInput } from '../data/weights.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 import { checkLoopOptions } from './options.js';
@@ -127,17 +128,7 @@ class LloydRun {
     const started = performance.now();
     const centres = this.centres;
     const stats = await data.kmeansStatistics(centres, k);
-    const next = new Float64Array(k * d);
-    const empty: number[] = [];
-    for (let c = 0; c < k; c++) {
-      if (stats.counts[c] === 0) empty.push(c);
-      for (let i = 0; i < d; i++) {
-        next[c * d + i] =
-          stats.counts[c] > 0
-            ? centres[c * d + i] + stats.firstMoment[c * d + i] / stats.counts[c]
-            : centres[c * d + i];
-      }
-    }
+    const { next, empty } = lloydUpdate(centres, stats.counts, stats.firstMoment, k, d);
     if (empty.length > 0) await relocate(data, m, centres, k, empty, next);
     for (let e = 0; e < next.length; e++) next[e] = Math.fround(next[e]);
     let shift = 0;
