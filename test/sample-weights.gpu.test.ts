@@ -45,7 +45,9 @@ function expectSumsAgree(
   g: typeof cpu,
   weightSum: number,
 ) {
-  expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+  expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(
+    1e-5,
+  );
   expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * weightSum);
   expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
   expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
@@ -66,7 +68,9 @@ describe('weighted statistics on the GPU equal the float64 reference', () => {
       const init = parametersFromCentres(x, await kmeansPlusPlusCpu(x, shape.k, new Random(1)), 1e-6, type);
       const params = toComponentParameters(init);
       const shifts = shiftsFor(init);
-      const cpu = await (await new CpuBackend().bindData(x, { weights })).sufficientStatistics(params, shifts);
+      const cpu = await (
+        await new CpuBackend().bindData(x, { weights })
+      ).sufficientStatistics(params, shifts);
       const backend = await WebGpuBackend.create({ device: gpu.device });
       const bound = await backend.bindData(x, { purpose: type, weights });
       try {
@@ -118,7 +122,9 @@ describe('weighted fits on the GPU', () => {
   const x = makeBlobs({ n: 3000, d: 3, k: 3, seed: 12, spread: 6 });
 
   function expectFitsAgree(a: GaussianMixture, b: GaussianMixture) {
-    expect(Math.abs(a.lowerBound - b.lowerBound)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(a.lowerBound)));
+    expect(Math.abs(a.lowerBound - b.lowerBound)).toBeLessThanOrEqual(
+      1e-4 * Math.max(1, Math.abs(a.lowerBound)),
+    );
     expect(maxAbsDiff(a.weights, b.weights)).toBeLessThan(1e-3);
     expect(maxAbsDiff(a.means.data, b.means.data)).toBeLessThan(1e-3 * 6);
     expect(maxAbsDiff(a.covariances, b.covariances)).toBeLessThan(1e-3 * maxAbs(a.covariances));
@@ -129,7 +135,9 @@ describe('weighted fits on the GPU', () => {
     const options = { nComponents: 3, tol: 0, maxIter: 8, seed: 3 };
     const weighted = await new GaussianMixture({ ...options, ...onGpu() }).fit(x, { sampleWeight: weights });
     const copies = await new GaussianMixture({ ...options, ...onGpu() }).fit(repeated);
-    const reference = await new GaussianMixture({ ...options, backend: 'cpu' }).fit(x, { sampleWeight: weights });
+    const reference = await new GaussianMixture({ ...options, backend: 'cpu' }).fit(x, {
+      sampleWeight: weights,
+    });
     expectFitsAgree(reference, weighted);
     expectFitsAgree(copies, weighted);
     weighted.dispose();
@@ -167,7 +175,10 @@ describe('merged GPU shards equal one float64 pass over the whole', () => {
     for (let i = 1; i < cuts.length; i++) {
       const rows = Array.from({ length: cuts[i] - cuts[i - 1] }, (_, r) => cuts[i - 1] + r);
       const shard: Matrix = pick(x, rows);
-      const s = await StatisticsShard.create(shard, { ...onGpu(), sampleWeight: weights.slice(cuts[i - 1], cuts[i]) });
+      const s = await StatisticsShard.create(shard, {
+        ...onGpu(),
+        sampleWeight: weights.slice(cuts[i - 1], cuts[i]),
+      });
       parts.push(await s.mixture(model));
       s.dispose();
     }

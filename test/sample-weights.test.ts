@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { COVARIANCE_TYPES, GaussianMixture, KMeans, selectGaussianMixture, WebGpuEmError } from '../src/index.js';
+import {
+  COVARIANCE_TYPES,
+  GaussianMixture,
+  KMeans,
+  selectGaussianMixture,
+  WebGpuEmError,
+} from '../src/index.js';
 import { makeBlobs } from './helpers/data.js';
 import { duplicated, relDiff, withDropped } from './helpers/weights.js';
 
@@ -76,7 +82,9 @@ describe('sample weights on the CPU reference', () => {
     const options = { nComponents: [1, 2, 3], maxIter: 10, ...cpu };
     const a = await selectGaussianMixture(x, { ...options, sampleWeight: weights });
     const b = await selectGaussianMixture(repeated, options);
-    a.scores.forEach((s, i) => expect(Math.abs(s.bic - b.scores[i].bic)).toBeLessThan(1e-7 * Math.abs(s.bic)));
+    a.scores.forEach((s, i) =>
+      expect(Math.abs(s.bic - b.scores[i].bic)).toBeLessThan(1e-7 * Math.abs(s.bic)),
+    );
     expect(a.best.nComponents).toBe(b.best.nComponents);
   });
 

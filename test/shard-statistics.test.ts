@@ -38,7 +38,9 @@ function expectSameMixture(a: MixtureShardStatistics, b: MixtureShardStatistics)
   expect(a.parameterHash).toBe(b.parameterHash);
   expect(a.rows).toBe(b.rows);
   expect(Math.abs(a.weightSum - b.weightSum)).toBeLessThan(SAME_SUMS * b.weightSum);
-  expect(Math.abs(a.logLikelihoodSum - b.logLikelihoodSum)).toBeLessThan(SAME_SUMS * Math.abs(b.logLikelihoodSum));
+  expect(Math.abs(a.logLikelihoodSum - b.logLikelihoodSum)).toBeLessThan(
+    SAME_SUMS * Math.abs(b.logLikelihoodSum),
+  );
   expect(relDiff(a.nk, b.nk)).toBeLessThan(SAME_SUMS);
   expect(relDiff(a.firstMoment, b.firstMoment)).toBeLessThan(SAME_SUMS);
   expect(relDiff(a.secondMoment, b.secondMoment)).toBeLessThan(SAME_SUMS);
@@ -57,7 +59,11 @@ describe('mergeable statistics on the CPU reference', () => {
       const all = await whole.mixture(gmm);
       const each = [];
       for (const p of parts) {
-        const shard = await StatisticsShard.create(p.x, { ...cpu, sampleWeight: p.weights, use: covarianceType });
+        const shard = await StatisticsShard.create(p.x, {
+          ...cpu,
+          sampleWeight: p.weights,
+          use: covarianceType,
+        });
         each.push(await shard.mixture(gmm.parameters));
         shard.dispose();
       }
@@ -78,7 +84,9 @@ describe('mergeable statistics on the CPU reference', () => {
     await starter.initialize(x, undefined, { sampleWeight: weights });
     let params: GmmParameters = starter.parameters;
     starter.dispose();
-    const bound = await Promise.all(parts.map((p) => StatisticsShard.create(p.x, { ...cpu, sampleWeight: p.weights })));
+    const bound = await Promise.all(
+      parts.map((p) => StatisticsShard.create(p.x, { ...cpu, sampleWeight: p.weights })),
+    );
     const lowerBounds: number[] = [];
     for (let it = 0; it < options.maxIter; it++) {
       const stats = await Promise.all(bound.map((s) => s.mixture(params)));
@@ -87,7 +95,12 @@ describe('mergeable statistics on the CPU reference', () => {
       lowerBounds.push(step.lowerBound);
     }
     for (const s of bound) s.dispose();
-    expect(relDiff(lowerBounds, reference.history.map((h) => h.lowerBound))).toBeLessThan(1e-11);
+    expect(
+      relDiff(
+        lowerBounds,
+        reference.history.map((h) => h.lowerBound),
+      ),
+    ).toBeLessThan(1e-11);
     expect(relDiff(params.means, reference.means.data)).toBeLessThan(1e-10);
     expect(relDiff(params.covariances, reference.parameters.covariances)).toBeLessThan(1e-10);
   });
@@ -131,13 +144,19 @@ describe('mergeable statistics on the CPU reference', () => {
     expect(() => mergeStatistics(a, b)).toThrow(/different parameters/);
     const k3 = await new GaussianMixture({ nComponents: 3, maxIter: 1, ...cpu }).fit(x);
     const c = await shard.mixture(k3);
-    expect(() => mergeStatistics<MixtureShardStatistics>(a, c)).toThrow(/K = 2, D = 3 with statistics of a 'full' mixture of K = 3/);
-    const json = statisticsToJSON(a);
-    expect(() => statisticsFromJSON({ ...json, format: 'webgpu-em/stats@2' })).toThrow(/expected "webgpu-em\/stats@1"/);
-    expect(() => statisticsFromJSON({ ...json, nk: [1] })).toThrow(/statistics.nk must be an array of 2 numbers/);
-    expect(() => statisticsFromJSON({ ...json, firstMoment: (json.firstMoment as number[]).map(() => NaN) })).toThrow(
-      /not a finite number/,
+    expect(() => mergeStatistics<MixtureShardStatistics>(a, c)).toThrow(
+      /K = 2, D = 3 with statistics of a 'full' mixture of K = 3/,
     );
+    const json = statisticsToJSON(a);
+    expect(() => statisticsFromJSON({ ...json, format: 'webgpu-em/stats@2' })).toThrow(
+      /expected "webgpu-em\/stats@1"/,
+    );
+    expect(() => statisticsFromJSON({ ...json, nk: [1] })).toThrow(
+      /statistics.nk must be an array of 2 numbers/,
+    );
+    expect(() =>
+      statisticsFromJSON({ ...json, firstMoment: (json.firstMoment as number[]).map(() => NaN) }),
+    ).toThrow(/not a finite number/);
     expect(() => statisticsFromJSON('{"format":')).toThrow(/not valid JSON/);
     shard.dispose();
   });

@@ -68,7 +68,11 @@ export async function commandInput(
   check(o);
   const dataPath = positionals[0];
   const weightsPath = o.weights as string | undefined;
-  const inputs = [dataPath, ...(o.initModel ? [o.initModel as string] : []), ...(weightsPath ? [weightsPath] : [])];
+  const inputs = [
+    dataPath,
+    ...(o.initModel ? [o.initModel as string] : []),
+    ...(weightsPath ? [weightsPath] : []),
+  ];
   const outputs = await planOutputs(o, inputs);
   const started = performance.now();
   const { matrix, columnNames } = await readDataFile(dataPath, {
@@ -76,7 +80,9 @@ export async function commandInput(
     maxInputBytes,
     signal: run.signal,
   });
-  const sampleWeight = weightsPath ? await readWeightsFile(weightsPath, { maxInputBytes, signal: run.signal }) : null;
+  const sampleWeight = weightsPath
+    ? await readWeightsFile(weightsPath, { maxInputBytes, signal: run.signal })
+    : null;
   if (sampleWeight && sampleWeight.length !== matrix.rows) {
     throw new WebGpuEmError(
       'data',

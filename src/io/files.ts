@@ -141,7 +141,9 @@ export async function readWeightsFile(file: string, options: ReadOptions = {}): 
   if (isNpy(bytes) || path.extname(file).toLowerCase() === '.npy') {
     const m = parseNpy(bytes, file, { vector: true });
     if (m.cols !== 1) {
-      throw dataError(`${file}: the weights array has ${m.cols} columns; save one weight per sample as a 1-D array`);
+      throw dataError(
+        `${file}: the weights array has ${m.cols} columns; save one weight per sample as a 1-D array`,
+      );
     }
     values = Float64Array.from(m.data);
   } else {
@@ -152,7 +154,9 @@ export async function readWeightsFile(file: string, options: ReadOptions = {}): 
       if (cell === '') return;
       const v = Number(cell);
       if (!Number.isFinite(v) || !/^[-+]?[\d.]/.test(cell)) {
-        throw dataError(`${file}: line ${i + 1} is '${cell.slice(0, 40)}', not a finite number; give one weight per line`);
+        throw dataError(
+          `${file}: line ${i + 1} is '${cell.slice(0, 40)}', not a finite number; give one weight per line`,
+        );
       }
       out.push(v);
     });
@@ -160,7 +164,9 @@ export async function readWeightsFile(file: string, options: ReadOptions = {}): 
   }
   for (let r = 0; r < values.length; r++) {
     if (values[r] < 0) {
-      throw dataError(`${file}: the weight of row ${r} (0-based) is ${values[r]}; weights must be >= 0 (0 drops the row)`);
+      throw dataError(
+        `${file}: the weight of row ${r} (0-based) is ${values[r]}; weights must be >= 0 (0 drops the row)`,
+      );
     }
   }
   return values;

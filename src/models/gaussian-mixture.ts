@@ -313,7 +313,10 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * with n = sum_n w_n (N without weights): the criteria of the data with each sample repeated
    * w_n times.
    */
-  async informationCriteria(x: MatrixInput, options: WeightOptions = {}): Promise<{ bic: number; aic: number }> {
+  async informationCriteria(
+    x: MatrixInput,
+    options: WeightOptions = {},
+  ): Promise<{ bic: number; aic: number }> {
     const { mean, total } = await this.weightedLogLikelihood(x, options);
     const deviance = -2 * mean * total;
     const p = this.freeParameters();
@@ -434,4 +437,3 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
   }
 }
-

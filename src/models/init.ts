@@ -252,7 +252,11 @@ export function columnMeans(x: Matrix, weights: Float64Array | null = null): Flo
 }
 
 /** Covariance of all samples (weighted; packed lower), plus regCovar on the diagonal. */
-export function dataCovariance(x: Matrix, regCovar: number, weights: Float64Array | null = null): Float64Array {
+export function dataCovariance(
+  x: Matrix,
+  regCovar: number,
+  weights: Float64Array | null = null,
+): Float64Array {
   const d = x.cols;
   const mean = columnMeans(x, weights);
   const cov = new Float64Array(packedSize(d));

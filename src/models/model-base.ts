@@ -91,7 +91,8 @@ export abstract class IterativeModel<Iteration> {
   ): Promise<BoundData> {
     const s = this.samples;
     // Samples given by useSamples come with their own weights.
-    if (s && sameMatrix(s.matrix, matrix) && (!s.owned || sameWeights(s.data.weights, weights))) return s.data;
+    if (s && sameMatrix(s.matrix, matrix) && (!s.owned || sameWeights(s.data.weights, weights)))
+      return s.data;
     this.releaseSamples();
     const generation = this.generation;
     const data = await this.backendHandle.bind(matrix, { signal, purpose: this.purpose, weights });

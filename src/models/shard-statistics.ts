@@ -138,7 +138,9 @@ export class StatisticsShard {
   }
 
   /** The E-step sums of a mixture with these parameters over the shard. */
-  async mixture(params: GmmParameters | { readonly parameters: GmmParameters }): Promise<MixtureShardStatistics> {
+  async mixture(
+    params: GmmParameters | { readonly parameters: GmmParameters },
+  ): Promise<MixtureShardStatistics> {
     const p = 'parameters' in params ? params.parameters : params;
     this.checkFeatures(p.nFeatures);
     const shifts = shiftsFor(p);
@@ -228,7 +230,9 @@ function flatCentres(centres: ArrayLike<number> | ArrayLike<ArrayLike<number>>, 
     else for (let i = 0; i < row.length; i++) flat.push(row[i]);
   }
   if (flat.length === 0 || flat.length % d !== 0 || flat.some((v) => !Number.isFinite(v))) {
-    throw dataError(`the centres must be K x ${d} finite numbers (the shard's columns); got ${flat.length} values`);
+    throw dataError(
+      `the centres must be K x ${d} finite numbers (the shard's columns); got ${flat.length} values`,
+    );
   }
   return Float64Array.from(flat);
 }
@@ -269,10 +273,15 @@ export function mergeStatistics<S extends ShardStatistics>(...parts: readonly S[
   const km = parts as readonly ShardStatistics[] as readonly KMeansShardStatistics[];
   const d = first.nFeatures;
   const candidates = km.flatMap((s) =>
-    Array.from(s.farthest.distances, (dist, i) => ({ dist, row: s.farthest.samples.subarray(i * d, i * d + d) })),
+    Array.from(s.farthest.distances, (dist, i) => ({
+      dist,
+      row: s.farthest.samples.subarray(i * d, i * d + d),
+    })),
   );
   // Stable: equal distances keep the order of the parts.
-  const kept = candidates.sort((a, b) => b.dist - a.dist).slice(0, (first as KMeansShardStatistics).nClusters);
+  const kept = candidates
+    .sort((a, b) => b.dist - a.dist)
+    .slice(0, (first as KMeansShardStatistics).nClusters);
   const samples = new Float64Array(kept.length * d);
   kept.forEach((c, i) => samples.set(c.row, i * d));
   return {
@@ -424,13 +433,16 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
   }
   const int = (name: string) => {
     const v = o[name];
-    if (!Number.isInteger(v) || (v as number) < 1) throw dataError(`statistics.${name} must be an integer >= 1, got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw dataError(`statistics.${name} must be an integer >= 1, got ${String(v)}`);
     return v as number;
   };
   const num = (name: string, min = -Infinity) => {
     const v = o[name];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
-      throw dataError(`statistics.${name} must be a finite number${min > -Infinity ? ` >= ${min}` : ''}, got ${String(v)}`);
+      throw dataError(
+        `statistics.${name} must be a finite number${min > -Infinity ? ` >= ${min}` : ''}, got ${String(v)}`,
+      );
     return v;
   };
   const arr = (v: unknown, name: string, length: number) => {
@@ -439,7 +451,8 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
     }
     const out = Float64Array.from(v as number[]);
     out.forEach((x, i) => {
-      if (typeof v[i] !== 'number' || !Number.isFinite(x)) throw dataError(`statistics.${name}[${i}] is not a finite number`);
+      if (typeof v[i] !== 'number' || !Number.isFinite(x))
+        throw dataError(`statistics.${name}[${i}] is not a finite number`);
     });
     return out;
   };
@@ -474,7 +487,8 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
   if (o.kind === 'kmeans') {
     const f = o.farthest as { distances?: unknown; samples?: unknown } | undefined;
     const m = Array.isArray(f?.distances) ? f.distances.length : -1;
-    if (m < 0 || m > k) throw dataError(`statistics.farthest.distances must be an array of at most ${k} numbers`);
+    if (m < 0 || m > k)
+      throw dataError(`statistics.farthest.distances must be an array of at most ${k} numbers`);
     return {
       ...header,
       kind: 'kmeans',
@@ -496,7 +510,9 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new WebGpuEmError('data', `statistics are not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new WebGpuEmError('data', `statistics are not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -219,7 +219,13 @@ class GpuBoundData implements BoundData {
   private async ensureKMeans(k: number): Promise<KMeansPasses> {
     if (this.kmeans?.k === k) return this.kmeans;
     this.releaseKMeans();
-    this.kmeans = await KMeansPasses.create(this.ctx, this.chunks, k, this.cols, this.rowWeights?.buffer ?? null);
+    this.kmeans = await KMeansPasses.create(
+      this.ctx,
+      this.chunks,
+      k,
+      this.cols,
+      this.rowWeights?.buffer ?? null,
+    );
     return this.kmeans;
   }
 
