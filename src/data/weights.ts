@@ -1,7 +1,17 @@
+import { optionKeys } from '../core/names.js';
 import { dataError } from '../errors.js';
 
 /** Per-sample weights as the API accepts them: one number per row of X. */
 export type SampleWeightInput = ArrayLike<number>;
+
+/** Options of a stepwise `initialize` and of scoring with weights. */
+export interface WeightOptions {
+  /** One weight per sample (finite, >= 0), as `fit(X, { sampleWeight })`. */
+  sampleWeight?: SampleWeightInput | null;
+}
+
+/** Every option name of {@link WeightOptions}; unknown keys are refused. */
+export const WEIGHT_OPTIONS = optionKeys<WeightOptions>({ sampleWeight: true });
 
 /**
  * Checks sample weights against N rows and copies them to float64: every weight finite and

@@ -11,7 +11,7 @@ import {
   type InitMethod,
 } from '../core/names.js';
 import { usageError } from '../errors.js';
-import type { SampleWeightInput } from '../data/weights.js';
+import { WEIGHT_OPTIONS, type SampleWeightInput, type WeightOptions } from '../data/weights.js';
 import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { InitialModel } from './init.js';
@@ -92,14 +92,7 @@ export interface FitOptions {
 /** Every fit option's name; unknown keys are refused. */
 export const FIT_OPTIONS = optionKeys<FitOptions>({ signal: true, onIteration: true, sampleWeight: true });
 
-/** Options of the stepwise {@link GaussianMixture.initialize} and of scoring with weights. */
-export interface WeightOptions {
-  /** One weight per sample, as {@link FitOptions.sampleWeight}. */
-  sampleWeight?: SampleWeightInput | null;
-}
-
-/** Every option name of {@link WeightOptions}. */
-export const WEIGHT_OPTIONS = optionKeys<WeightOptions>({ sampleWeight: true });
+export { WEIGHT_OPTIONS, type WeightOptions };
 
 /** The options with their defaults filled in. */
 export type ResolvedMixtureOptions = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> &

@@ -14,7 +14,13 @@ import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { lloydUpdate } from './shard-statistics.js';
-import { positiveRows, sampleWeights, type SampleWeightInput } from '../data/weights.js';
+import {
+  positiveRows,
+  sampleWeights,
+  WEIGHT_OPTIONS,
+  type SampleWeightInput,
+  type WeightOptions,
+} from '../data/weights.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 import { checkLoopOptions } from './options.js';
 
@@ -220,8 +226,8 @@ export class KMeans extends IterativeModel<KMeansIteration> {
    * X, the end of a fit or dispose) and draws the initial centres (the next draw of the seeded
    * stream, so repeated calls give the nInit restarts). Follow with {@link step} until {@link done}.
    */
-  async initialize(x: MatrixInput, options: Pick<KMeansFitOptions, 'sampleWeight'> = {}): Promise<void> {
-    checkOptionKeys('initialize()', options, ['sampleWeight']);
+  async initialize(x: MatrixInput, options: WeightOptions = {}): Promise<void> {
+    checkOptionKeys('initialize()', options, WEIGHT_OPTIONS);
     await this.exclusive('initialize()', () => {
       const m = toMatrix(x);
       return this.start(m, sampleWeights(options.sampleWeight, m.rows));
