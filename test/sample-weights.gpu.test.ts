@@ -20,7 +20,9 @@ import {
   GaussianMixture,
   KMeans,
   StatisticsShard,
+  kmeansMStep,
   mergeStatistics,
+  type KMeansShardStatistics,
   type MixtureShardStatistics,
 } from '../src/index.js';
 import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
@@ -186,5 +188,72 @@ describe('merged GPU shards equal one float64 pass over the whole', () => {
     expect(merged.rows).toBe(x.rows);
     expect(merged.weightSum).toBe(reference.weightSum);
     expectSumsAgree(reference, merged, reference.weightSum);
+  });
+
+  it('mixture statistics of data beyond float32 range (scaled by 2^-k on the host), weighted', async () => {
+    const base = makeBlobs({ n: 4000, d: 3, k: 3, seed: 2 });
+    const x: Matrix = { ...base, data: base.data.map((v) => v * 2 ** 40) };
+    const weights = mixedWeights(x.rows);
+    const model = await new GaussianMixture({ nComponents: 3, maxIter: 2, backend: 'cpu' }).fit(x);
+    const whole = await StatisticsShard.create(x, { backend: 'cpu', sampleWeight: weights });
+    const reference = await whole.mixture(model);
+    whole.dispose();
+    const parts: MixtureShardStatistics[] = [];
+    for (const [from, to] of [
+      [0, 1500],
+      [1500, 4000],
+    ]) {
+      const rows = Array.from({ length: to - from }, (_, r) => from + r);
+      const s = await StatisticsShard.create(pick(x, rows), {
+        ...onGpu(),
+        sampleWeight: weights.slice(from, to),
+      });
+      parts.push(await s.mixture(model));
+      s.dispose();
+    }
+    expectSumsAgree(reference, mergeStatistics(...parts), reference.weightSum);
+  });
+
+  it('k-means statistics: counts, sums, inertia and the farthest samples', async () => {
+    const x = makeBlobs({ n: 9000, d: 5, k: 4, seed: 6, offset: 1e3 });
+    const weights = mixedWeights(x.rows);
+    // The last centre is beyond every sample (about 150 from the nearest): an empty cluster,
+    // re-seeded from the statistics.
+    const centres = [...x.data.slice(0, 15), 1100, 1100, 1100, 1100, 1100];
+    const whole = await StatisticsShard.create(x, { backend: 'cpu', sampleWeight: weights, use: 'kmeans' });
+    const reference = await whole.kmeans(centres);
+    whole.dispose();
+    const parts: KMeansShardStatistics[] = [];
+    for (const [from, to] of [
+      [0, 4000],
+      [4000, 4001],
+      [4001, 9000],
+    ]) {
+      const rows = Array.from({ length: to - from }, (_, r) => from + r);
+      const s = await StatisticsShard.create(pick(x, rows), {
+        ...onGpu(),
+        sampleWeight: weights.slice(from, to),
+        use: 'kmeans',
+      });
+      parts.push(await s.kmeans(centres));
+      s.dispose();
+    }
+    const merged = mergeStatistics(...parts);
+    expect(merged.counts[3]).toBe(0);
+    expect(maxAbsDiff(merged.counts, reference.counts)).toBeLessThan(1e-4 * reference.weightSum);
+    expect(maxAbsDiff(merged.firstMoment, reference.firstMoment)).toBeLessThan(
+      1e-4 * maxAbs(reference.firstMoment),
+    );
+    expect(Math.abs(merged.inertia - reference.inertia) / reference.inertia).toBeLessThan(1e-5);
+    // The farthest samples are samples of X (exact); their distances are float32 on the GPU.
+    expect(maxAbsDiff(merged.farthest.samples, reference.farthest.samples)).toBe(0);
+    expect(maxAbsDiff(merged.farthest.distances, reference.farthest.distances)).toBeLessThan(
+      1e-5 * maxAbs(reference.farthest.distances),
+    );
+    const [a, b] = [kmeansMStep(merged), kmeansMStep(reference)];
+    expect(a.relocated).toBe(1);
+    expect(Array.from(a.centres.subarray(15))).toEqual(Array.from(b.centres.subarray(15)));
+    // Means from float32 sums around the centres: 1e-4 of the clusters' spread (~6), offset or not.
+    expect(maxAbsDiff(a.centres, b.centres)).toBeLessThan(1e-3);
   });
 });
