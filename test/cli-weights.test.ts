@@ -48,6 +48,12 @@ describe('--weights', () => {
       expect(means(a)).toEqual(means(b));
       means(a).forEach((v: number, i: number) => expect(v).toBeCloseTo(means(c)[i], 9));
     }
+    const select = ['--k-range', '1..3', '--backend', 'cpu', '--json', '--max-iter', '10'];
+    const s = JSON.parse((await cli('select', iris, ...select, '--weights', weightsTxt)).stdout);
+    const t = JSON.parse((await cli('select', repeatedCsv, ...select)).stdout);
+    s.scores.forEach((score: { bic: number }, i: number) =>
+      expect(Math.abs(score.bic - t.scores[i].bic)).toBeLessThan(1e-8 * Math.abs(score.bic)),
+    );
   });
 
   it('refuses bad weights with the file and the row', async () => {
