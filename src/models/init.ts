@@ -6,6 +6,7 @@ import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { Random } from '../core/random.js';
+import { weightTotal } from '../data/weights.js';
 
 /**
  * Parameters to start EM from, as users write them: flat row-major arrays or nested arrays.
@@ -38,7 +39,7 @@ function squaredDistance(x: Float32Array, n: number, centres: Float64Array, k: n
  */
 export function weightedRow(weights: Float64Array | null, n: number, u: number, total?: number): number {
   if (!weights) return Math.floor(u * n);
-  let target = u * (total ?? weights.reduce((a, b) => a + b, 0));
+  let target = u * (total ?? weightTotal(weights, n));
   let last = 0;
   for (let r = 0; r < n; r++) {
     if (!(weights[r] > 0)) continue;
@@ -109,7 +110,7 @@ export function randomFromDataCentres(
   const { rows: n, cols: d, data } = x;
   const chosen = new Set<number>();
   const centres = new Float64Array(k * d);
-  const total = weights ? weights.reduce((a, b) => a + b, 0) : n;
+  const total = weightTotal(weights, n);
   for (let c = 0; c < k; c++) {
     let row = weightedRow(weights, n, rng.uniform(), total);
     while (chosen.has(row)) row = weightedRow(weights, n, rng.uniform(), total);

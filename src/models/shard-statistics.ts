@@ -11,7 +11,7 @@ import {
   type CovarianceType,
 } from '../core/names.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
-import { sampleWeights, type SampleWeightInput } from '../data/weights.js';
+import { sampleWeights, weightTotal, type SampleWeightInput } from '../data/weights.js';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
 import { mStep, shiftsFor, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
 
@@ -179,7 +179,7 @@ export class StatisticsShard {
       parameterHash: kmeansHash(c, k, this.matrix.cols),
       shifts: c,
       rows: this.matrix.rows,
-      weightSum: weightSumOf(this.data),
+      weightSum: weightTotal(this.data.weights, this.data.rows),
       inertia: s.inertia,
       changed: s.changed,
       counts: Float64Array.from(s.counts),
@@ -199,13 +199,6 @@ export class StatisticsShard {
       throw dataError(`the parameters have D = ${d} features but the shard has ${this.matrix.cols} columns`);
     }
   }
-}
-
-function weightSumOf(data: BoundData): number {
-  if (!data.weights) return data.rows;
-  let s = 0;
-  for (const w of data.weights) s += w;
-  return s;
 }
 
 /** The K rows of positive weight with the largest distances, farthest first (ties: lower row first). */
