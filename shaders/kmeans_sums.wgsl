@@ -65,7 +65,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let tag = labels[row];
     let label = (tag & ~CHANGED) - 1u;
     let w = row_weight(row);
-    if (lid == 0u && tag >= CHANGED) {
+    // A row of weight zero is as good as absent: its label changing does not keep Lloyd going.
+    if (lid == 0u && tag >= CHANGED && w > 0.0) {
       changed += 1.0;
     }
     let mine = label >= k_first && label < k_end;

@@ -3,6 +3,8 @@
 // ||x_n - c||^2 for the first centre), and each thread's sum over its rows. The host adds a
 // block's WORKGROUP thread sums in a fixed order (in float64) and draws the next centre with
 // probability proportional to these distances from the block sums and one block's values.
+// With sample weights the sums are of weight x distance (the draw is D^2 times the weight, as
+// duplicated samples would give); the distances themselves stay unweighted.
 
 override D: u32;
 const WORKGROUP: u32 = 64u;
@@ -13,6 +15,10 @@ struct Step {
   row_count: u32,    // rows in this chunk
   block_offset: u32, // this chunk's first block in thread_sums (WORKGROUP sums per block)
   first: u32,        // 1 for the first centre: no previous distances
+  weighted: u32,     // 1 when row_weights holds one weight per row (global rows)
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> step: Step;
@@ -21,6 +27,7 @@ struct Step {
 @group(0) @binding(3) var<storage, read> closest: array<f32>;
 @group(0) @binding(4) var<storage, read_write> trial: array<f32>;
 @group(0) @binding(5) var<storage, read_write> thread_sums: array<f32>;
+@group(0) @binding(6) var<storage, read> row_weights: array<f32>;
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -44,7 +51,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         dist = min(dist, closest[global_row]);
       }
       trial[global_row] = dist;
-      sum += dist;
+      if (step.weighted == 1u) {
+        sum = fma(dist, row_weights[global_row], sum);
+      } else {
+        sum += dist;
+      }
     }
   }
   thread_sums[(step.block_offset + block) * WORKGROUP + lid] = sum;

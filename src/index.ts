@@ -7,6 +7,7 @@ export { GaussianMixture } from './models/gaussian-mixture.js';
 export type {
   GaussianMixtureOptions,
   FitOptions,
+  WeightOptions,
   CovarianceType,
   InitMethod,
   Matrix64,
@@ -33,9 +34,25 @@ export type { Allocations } from './gpu/context.js';
 export { makeBlobs } from './data/synthetic.js';
 export type { BlobsOptions } from './data/synthetic.js';
 export { KMeans } from './models/kmeans.js';
-export type { KMeansOptions, KMeansInit, KMeansIteration } from './models/kmeans.js';
+export type { KMeansOptions, KMeansInit, KMeansIteration, KMeansFitOptions } from './models/kmeans.js';
 export type { KMeansStatistics, Assignments } from './backends/backend.js';
 export { selectGaussianMixture } from './models/model-selection.js';
+export {
+  STATISTICS_FORMAT,
+  StatisticsShard,
+  kmeansMStep,
+  mergeStatistics,
+  mixtureMStep,
+  statisticsFromJSON,
+  statisticsToJSON,
+} from './models/shard-statistics.js';
+export type {
+  KMeansShardStatistics,
+  MixtureShardStatistics,
+  ShardOptions,
+  ShardStatistics,
+} from './models/shard-statistics.js';
+export type { SampleWeightInput } from './data/weights.js';
 export type { CandidateScore, SelectionOptions } from './models/model-selection.js';
 export { IterativeModel } from './models/model-base.js';
 export type { BoundSamples } from './models/model-base.js';

@@ -412,6 +412,7 @@ describe('no silent garbage', () => {
     return {
       rows: 2,
       cols: 1,
+      weights: null,
       lastGpuSeconds: null,
       prepare: async () => {},
       sufficientStatistics: async () => ({

@@ -26,15 +26,16 @@ export interface EStepResult {
 export interface KMeansStatistics {
   readonly nClusters: number;
   readonly nFeatures: number;
-  /** Samples assigned to each centre, length K. */
+  /** Samples assigned to each centre (their weight sum when weighted), length K. */
   readonly counts: Float64Array;
   /** sum over the samples assigned to k of (x_n - c_k), K x D. */
   readonly firstMoment: Float64Array;
-  /** Sum of squared distances to the nearest centre. */
+  /** Sum of squared distances to the nearest centre (weighted). */
   readonly inertia: number;
   /**
    * Samples whose nearest centre differs from the previous pass over the same bound data with
-   * the same K (every sample on the first): Lloyd has converged when none changed.
+   * the same K (every sample on the first; samples of weight 0 never count): Lloyd has
+   * converged when none changed.
    */
   readonly changed: number;
 }
@@ -64,6 +65,12 @@ export interface SeedingState {
 export interface BoundData {
   readonly rows: number;
   readonly cols: number;
+  /**
+   * Per-sample weights given at bind time (null: each sample counts once). Every sum over the
+   * samples (statistics, log-likelihood and inertia sums, k-means++ potentials) is weighted;
+   * per-sample results (eStep, assign) are not.
+   */
+  readonly weights: Float64Array | null;
   /** Builds what K components need (GPU pipelines and buffers) ahead of the first pass. */
   prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void>;
   /**
@@ -104,6 +111,11 @@ export interface BindOptions {
    * so that an abort takes effect within a fraction of a second.
    */
   readonly signal?: AbortSignal;
+  /**
+   * One weight per sample (finite, >= 0, positive sum; checked), held beside the samples: an
+   * integer weight counts its sample that many times, a zero weight drops it.
+   */
+  readonly weights?: Float64Array | null;
 }
 
 /** What bound data will be fitted with: a covariance family or k-means. */

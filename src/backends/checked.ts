@@ -89,6 +89,10 @@ export class CheckedBoundData implements BoundData {
     this.logScale = Math.log(scale);
   }
 
+  get weights(): Float64Array | null {
+    return this.inner.weights;
+  }
+
   get lastGpuSeconds(): number | null {
     return this.inner.lastGpuSeconds;
   }

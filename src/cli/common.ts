@@ -8,6 +8,7 @@ import {
   planOutput,
   readDataFile,
   readModelFile,
+  readWeightsFile,
   writeOutputs,
   type OutputPlan,
 } from '../io/files.js';
@@ -66,7 +67,12 @@ export async function commandInput(
   }
   check(o);
   const dataPath = positionals[0];
-  const inputs = [dataPath, ...(o.initModel ? [o.initModel as string] : [])];
+  const weightsPath = o.weights as string | undefined;
+  const inputs = [
+    dataPath,
+    ...(o.initModel ? [o.initModel as string] : []),
+    ...(weightsPath ? [weightsPath] : []),
+  ];
   const outputs = await planOutputs(o, inputs);
   const started = performance.now();
   const { matrix, columnNames } = await readDataFile(dataPath, {
@@ -74,7 +80,16 @@ export async function commandInput(
     maxInputBytes,
     signal: run.signal,
   });
-  return { o, dataPath, matrix, columnNames, started, outputs };
+  const sampleWeight = weightsPath
+    ? await readWeightsFile(weightsPath, { maxInputBytes, signal: run.signal })
+    : null;
+  if (sampleWeight && sampleWeight.length !== matrix.rows) {
+    throw new WebGpuEmError(
+      'data',
+      `${weightsPath} has ${sampleWeight.length} weights but ${dataPath} has ${matrix.rows} rows; give one weight per row`,
+    );
+  }
+  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight };
 }
 
 /** --out and --labels, checked before the work. */

@@ -64,7 +64,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
     init,
   });
   try {
-    await gmm.fit(matrix, { signal: run.signal });
+    await gmm.fit(matrix, { signal: run.signal, sampleWeight: input.sampleWeight });
     const fields = {
       model: gmmJson(gmm, columnNames, await packageVersion()),
       converged: gmm.converged,

@@ -30,7 +30,7 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     ...fitOptions(o),
   });
   try {
-    await km.fit(matrix, { signal: run.signal });
+    await km.fit(matrix, { signal: run.signal, sampleWeight: input.sampleWeight });
     const fields = {
       model: kmeansModelToJson({
         nFeatures: matrix.cols,

@@ -46,6 +46,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
     covarianceTypes: types,
     criterion,
     signal: run.signal,
+    sampleWeight: input.sampleWeight,
     ...fitOptions(o),
   });
   try {

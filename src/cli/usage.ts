@@ -50,6 +50,8 @@ common options:
   --seed S                    seed of all random choices (default 0)
   --backend B                 ${listOf(BACKEND_CHOICES, { defaultFirst: true })}
   --adapter NAME              Dawn adapter to use (default: $WEBGPU_EM_ADAPTER or the first)
+  --weights FILE              one weight per data row (text, one per line, or a 1-D .npy):
+                              an integer weight counts its row that many times, 0 drops it
   --header / --no-header      CSV: the first row is / is not a header (default: a header
                               when none of its cells is a number)
   --out FILE                  write the result JSON to FILE (atomically, once the fit succeeded;
@@ -68,6 +70,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'adapter', flags: ['--adapter'], value: 'string' },
   { name: 'header', flags: ['--header'] },
   { name: 'noHeader', flags: ['--no-header'] },
+  { name: 'weights', flags: ['--weights'], value: 'string' },
   { name: 'out', flags: ['--out'], value: 'string' },
   { name: 'labels', flags: ['--labels'], value: 'string' },
   { name: 'maxInputSize', flags: ['--max-input-size'], value: 'string' },

@@ -126,6 +126,53 @@ export async function readModelFile(
 }
 
 /**
+ * Reads sample weights: a 1-D `.npy` (float32 or float64; or one column) or text with one
+ * weight per line (blank lines ignored). Each weight must be a finite number >= 0; errors name
+ * the file and the row. Bounded as data files are.
+ */
+export async function readWeightsFile(file: string, options: ReadOptions = {}): Promise<Float64Array> {
+  const limit = {
+    bytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+    name: '--max-input-size (maxInputBytes)',
+    advice: 'save it to a file first, or raise --max-input-size',
+  };
+  const bytes = await readBytes(file, 'weights file', limit, options.signal);
+  let values: Float64Array;
+  if (isNpy(bytes) || path.extname(file).toLowerCase() === '.npy') {
+    const m = parseNpy(bytes, file, { vector: true });
+    if (m.cols !== 1) {
+      throw dataError(
+        `${file}: the weights array has ${m.cols} columns; save one weight per sample as a 1-D array`,
+      );
+    }
+    values = Float64Array.from(m.data);
+  } else {
+    const out: number[] = [];
+    const lines = new TextDecoder('utf-8').decode(bytes).split(/\r?\n/);
+    lines.forEach((line, i) => {
+      const cell = line.trim();
+      if (cell === '') return;
+      const v = Number(cell);
+      if (!Number.isFinite(v) || !/^[-+]?[\d.]/.test(cell)) {
+        throw dataError(
+          `${file}: line ${i + 1} is '${cell.slice(0, 40)}', not a finite number; give one weight per line`,
+        );
+      }
+      out.push(v);
+    });
+    values = Float64Array.from(out);
+  }
+  for (let r = 0; r < values.length; r++) {
+    if (values[r] < 0) {
+      throw dataError(
+        `${file}: the weight of row ${r} (0-based) is ${values[r]}; weights must be >= 0 (0 drops the row)`,
+      );
+    }
+  }
+  return values;
+}
+
+/**
  * Reads a whole file into a Uint8Array, with one-line errors naming the path and the OS reason.
  * `-` is standard input. Input that is not a regular file is copied to a temporary file as it
  * arrives, up to `limit` bytes, then read from there; with `limitAll` a regular file over

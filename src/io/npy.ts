@@ -36,7 +36,12 @@ export function isNpy(bytes: Uint8Array): boolean {
  * value that is NaN, infinite or beyond the float32 range raises a data error with its (0-based) row
  * and column. The result never aliases `bytes`.
  */
-export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
+export function parseNpy(
+  bytes: Uint8Array,
+  source = '<input>',
+  /** Also read a 1-D array, as one column (sample weights). */
+  options: { vector?: boolean } = {},
+): Matrix {
   if (!(bytes instanceof Uint8Array)) {
     throw usageError(`parseNpy expects the file contents as a Uint8Array; got ${typeof bytes}`);
   }
@@ -128,6 +133,7 @@ export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
     );
   }
   const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+  if (shape.length === 1 && options.vector) shape.push(1);
   if (shape.length === 1) {
     throw dataError(
       `${source}: header field 'shape' is ${shapeText}, a 1-D array; save a 2-D array of samples x features, e.g. np.save(path, x.reshape(-1, 1)) for one feature`,

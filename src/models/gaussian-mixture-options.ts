@@ -11,6 +11,7 @@ import {
   type InitMethod,
 } from '../core/names.js';
 import { usageError } from '../errors.js';
+import { WEIGHT_OPTIONS, type SampleWeightInput, type WeightOptions } from '../data/weights.js';
 import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { InitialModel } from './init.js';
@@ -80,7 +81,18 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Called after every iteration. */
   onIteration?: (record: IterationRecord & { initIndex: number }) => void;
+  /**
+   * One weight per sample (finite, >= 0): an integer weight gives the fit of that sample
+   * repeated that many times, a zero weight the fit without it. Every sum over the samples is
+   * weighted (the statistics, the lower bound's mean, the initialisation's draws).
+   */
+  sampleWeight?: SampleWeightInput | null;
 }
+
+/** Every fit option's name; unknown keys are refused. */
+export const FIT_OPTIONS = optionKeys<FitOptions>({ signal: true, onIteration: true, sampleWeight: true });
+
+export { WEIGHT_OPTIONS, type WeightOptions };
 
 /** The options with their defaults filled in. */
 export type ResolvedMixtureOptions = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> &

@@ -4,7 +4,10 @@ import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { EmRun, type IterationRecord } from './em.js';
 import {
+  FIT_OPTIONS,
   resolveMixtureOptions,
+  WEIGHT_OPTIONS,
+  type WeightOptions,
   type FitOptions,
   type GaussianMixtureOptions,
   type ResolvedMixtureOptions,
@@ -32,8 +35,10 @@ export type {
   FitOptions,
   GaussianMixtureOptions,
   InitMethod,
+  WeightOptions,
 } from './gaussian-mixture-options.js';
-import { DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
+import { checkOptionKeys, DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
+import { positiveRows, sampleWeights, weightTotal } from '../data/weights.js';
 export type { Matrix64 };
 
 interface RunState {
@@ -110,7 +115,9 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   }
 
   private async fitNow(x: MatrixInput, options: FitOptions): Promise<this> {
+    checkOptionKeys('fit()', options, FIT_OPTIONS);
     const matrix = toMatrix(x);
+    const weights = sampleWeights(options.sampleWeight, matrix.rows);
     // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
     this.releaseOwnedSamples();
     // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
@@ -122,7 +129,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     const previous = { fitted: this.fitted, runState: this.runState };
     try {
       for (let initIndex = 0; initIndex < restarts; initIndex++) {
-        await this.start(matrix, warm ? this.fitted! : undefined, options.signal);
+        await this.start(matrix, weights, warm ? this.fitted! : undefined, options.signal);
         while (!this.liveRun().done) {
           options.signal?.throwIfAborted();
           const record = await this.stepNow();
@@ -150,21 +157,31 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * Starts a stepwise fit: validates X, binds it to the backend (once: the samples stay bound
    * until another X, the end of a fit or dispose) and draws the initial parameters (the next
    * draw of the seeded stream, so repeated calls give the nInit restarts), or starts from
-   * `from`. Follow with {@link step} until {@link done}.
+   * `from`. Follow with {@link step} until {@link done}. `options.sampleWeight` weighs the
+   * samples as in {@link fit}.
    */
-  async initialize(x: MatrixInput, from?: GmmParameters): Promise<void> {
-    await this.exclusive('initialize()', () => this.start(toMatrix(x), from));
+  async initialize(x: MatrixInput, from?: GmmParameters, options: WeightOptions = {}): Promise<void> {
+    checkOptionKeys('initialize()', options, WEIGHT_OPTIONS);
+    await this.exclusive('initialize()', () => {
+      const m = toMatrix(x);
+      return this.start(m, sampleWeights(options.sampleWeight, m.rows), from);
+    });
   }
 
-  private async start(matrix: Matrix, from?: GmmParameters, signal?: AbortSignal): Promise<void> {
-    this.checkSamples(matrix);
+  private async start(
+    matrix: Matrix,
+    weights: Float64Array | null,
+    from?: GmmParameters,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    this.checkSamples(matrix, weights);
     this.run = null;
     if (from && from.nFeatures !== matrix.cols) {
       throw dataError(
         `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
       );
     }
-    const data = await this.bindSamples(matrix, signal);
+    const data = await this.bindSamples(matrix, weights, signal);
     try {
       // Every limit of the backend for this K is checked here, before any seeding work.
       await data.prepare(this.options.nComponents, this.options.covarianceType);
@@ -273,30 +290,51 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return (await this.evaluate(x, { responsibilities: false })).logLikelihood;
   }
 
-  /** Mean log-likelihood per sample. */
-  async score(x: MatrixInput): Promise<number> {
-    const ll = await this.scoreSamples(x);
-    let s = 0;
-    for (const v of ll) s += v;
-    return s / ll.length;
+  /** Mean log-likelihood per sample (weighted by `options.sampleWeight` when given). */
+  async score(x: MatrixInput, options: WeightOptions = {}): Promise<number> {
+    return (await this.weightedLogLikelihood(x, options)).mean;
   }
 
-  /** Bayesian information criterion on X (lower is better). */
-  async bic(x: MatrixInput): Promise<number> {
-    return (await this.informationCriteria(x)).bic;
+  /**
+   * Bayesian information criterion on X (lower is better). With `options.sampleWeight` the
+   * sample count n is the weight sum, as for the duplicated samples.
+   */
+  async bic(x: MatrixInput, options: WeightOptions = {}): Promise<number> {
+    return (await this.informationCriteria(x, options)).bic;
   }
 
-  /** Akaike information criterion on X (lower is better). */
-  async aic(x: MatrixInput): Promise<number> {
-    return (await this.informationCriteria(x)).aic;
+  /** Akaike information criterion on X (lower is better), weighted as {@link bic}. */
+  async aic(x: MatrixInput, options: WeightOptions = {}): Promise<number> {
+    return (await this.informationCriteria(x, options)).aic;
   }
 
-  /** BIC and AIC on X from one pass over the data. */
-  async informationCriteria(x: MatrixInput): Promise<{ bic: number; aic: number }> {
-    const m = toMatrix(x);
-    const deviance = -2 * (await this.score(m)) * m.rows;
+  /**
+   * BIC and AIC on X from one pass over the data: -2 sum_n w_n log p(x_n) + p log n (or 2p)
+   * with n = sum_n w_n (N without weights): the criteria of the data with each sample repeated
+   * w_n times.
+   */
+  async informationCriteria(
+    x: MatrixInput,
+    options: WeightOptions = {},
+  ): Promise<{ bic: number; aic: number }> {
+    const { mean, total } = await this.weightedLogLikelihood(x, options);
+    const deviance = -2 * mean * total;
     const p = this.freeParameters();
-    return { bic: deviance + p * Math.log(m.rows), aic: deviance + 2 * p };
+    return { bic: deviance + p * Math.log(total), aic: deviance + 2 * p };
+  }
+
+  private async weightedLogLikelihood(x: MatrixInput, options: WeightOptions) {
+    checkOptionKeys('score options', options, WEIGHT_OPTIONS);
+    const m = toMatrix(x);
+    const weights = sampleWeights(options.sampleWeight, m.rows);
+    const ll = await this.scoreSamples(m);
+    let s = 0;
+    for (let n = 0; n < ll.length; n++) {
+      const w = weights ? weights[n] : 1;
+      if (w !== 0) s += w * ll[n];
+    }
+    const total = weightTotal(weights, m.rows);
+    return { mean: s / total, total };
   }
 
   /** Number of free parameters of the model. */
@@ -333,11 +371,12 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return this.fitted;
   }
 
-  private checkSamples(m: Matrix): void {
+  private checkSamples(m: Matrix, weights: Float64Array | null): void {
     const k = this.options.nComponents;
-    if (m.rows < k) {
+    const rows = positiveRows(m, weights);
+    if (rows < k) {
       throw dataError(
-        `X has ${m.rows} samples but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
+        `X has ${rows} samples${weights ? ' of positive weight' : ''} but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
       );
     }
     // Initialisation and the host's M-step hold K packed D x D sums in float64.
@@ -352,6 +391,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
 
   private async initialParameters(m: Matrix, bound: BoundData): Promise<GmmParameters> {
     const { init, nComponents: k, regCovar, covarianceType: type } = this.options;
+    const w = bound.weights;
     const rng = new Random(this.rng.fork());
     if (typeof init === 'object' && 'parameters' in init) {
       const p = init.parameters;
@@ -365,23 +405,24 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     }
     if (typeof init === 'object') {
       const read = readInitialModel(init, k, m.cols, type);
-      return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type);
+      return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type, w);
     }
     switch (init) {
       case 'kmeans++':
-        return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type);
+        return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type, w);
       case 'kmeans': {
         // scikit-learn's default: responsibilities from a k-means run, on the samples already
         // bound (this KMeans never creates a backend of its own).
         const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1 });
+        // The bound samples carry their weights: the k-means run is weighted as this fit is.
         km.useSamples({ matrix: m, data: bound });
         await km.fit(m);
-        return parametersFromCentres(m, km.clusterCenters.data, regCovar, type);
+        return parametersFromCentres(m, km.clusterCenters.data, regCovar, type, w);
       }
       case 'random-from-data':
-        return parametersFromCentres(m, randomFromDataCentres(m, k, rng), regCovar, type);
+        return parametersFromCentres(m, randomFromDataCentres(m, k, rng, w), regCovar, type, w);
       case 'random':
-        return parametersFromRandomResponsibilities(m, k, rng, regCovar, type);
+        return parametersFromRandomResponsibilities(m, k, rng, regCovar, type, w);
     }
   }
 

@@ -6,6 +6,7 @@ import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { Random } from '../core/random.js';
+import { weightTotal } from '../data/weights.js';
 
 /**
  * Parameters to start EM from, as users write them: flat row-major arrays or nested arrays.
@@ -32,11 +33,31 @@ function squaredDistance(x: Float32Array, n: number, centres: Float64Array, k: n
 }
 
 /**
+ * A row drawn with probability proportional to its weight: the first whose running weight sum
+ * exceeds u times the total. With unit weights it is floor(u N), the row `rng.integer(N)` draws
+ * from the same u, so weights of one fit as no weights do, and zero weights as dropped rows.
+ */
+export function weightedRow(weights: Float64Array | null, n: number, u: number, total?: number): number {
+  if (!weights) return Math.floor(u * n);
+  let target = u * (total ?? weightTotal(weights, n));
+  let last = 0;
+  for (let r = 0; r < n; r++) {
+    if (!(weights[r] > 0)) continue;
+    last = r;
+    target -= weights[r];
+    if (target < 0) return r;
+  }
+  return last;
+}
+
+/**
  * Greedy k-means++ (Arthur and Vassilvitskii, with scikit-learn's 2 + ln K candidates per step):
  * each new centre is drawn with probability proportional to the squared distance to the
  * nearest centre chosen so far, and of the candidates the one that lowers the total most is
  * kept. The distances are computed and held by the backend (on the GPU for large N); only the
- * draws happen here.
+ * draws happen here. With sample weights (the bound data's) the first centre is drawn by weight
+ * and the others by weight x distance, as scikit-learn's `kmeans_plusplus` with
+ * `sample_weight`: the draws of duplicated samples.
  */
 export async function kmeansPlusPlus(
   bound: BoundData,
@@ -47,7 +68,8 @@ export async function kmeansPlusPlus(
   const { rows: n, cols: d, data } = x;
   const centres = new Float64Array(k * d);
   const row = (r: number) => Float64Array.from(data.subarray(r * d, r * d + d));
-  const first = rng.integer(n);
+  const weights = bound.weights;
+  const first = weightedRow(weights, n, rng.uniform());
   centres.set(row(first), 0);
   let state = await bound.seedingPass(row(first), null);
   const trials = 2 + Math.floor(Math.log(k));
@@ -56,7 +78,8 @@ export async function kmeansPlusPlus(
     for (let c = 1; c < k; c++) {
       best = null;
       for (let t = 0; t < trials; t++) {
-        const candidate = state.potential > 0 ? await state.sample(rng.uniform()) : rng.integer(n);
+        const candidate =
+          state.potential > 0 ? await state.sample(rng.uniform()) : weightedRow(weights, n, rng.uniform());
         const next = await bound.seedingPass(row(candidate), state);
         if (!best || next.potential < best.state.potential) {
           best?.state.release();
@@ -77,14 +100,20 @@ export async function kmeansPlusPlus(
   return centres;
 }
 
-/** K distinct samples, drawn uniformly, as centres. */
-export function randomFromDataCentres(x: Matrix, k: number, rng: Random): Float64Array {
+/** K distinct samples, drawn uniformly (by weight, among those of positive weight), as centres. */
+export function randomFromDataCentres(
+  x: Matrix,
+  k: number,
+  rng: Random,
+  weights: Float64Array | null = null,
+): Float64Array {
   const { rows: n, cols: d, data } = x;
   const chosen = new Set<number>();
   const centres = new Float64Array(k * d);
+  const total = weightTotal(weights, n);
   for (let c = 0; c < k; c++) {
-    let row = rng.integer(n);
-    while (chosen.has(row)) row = rng.integer(n);
+    let row = weightedRow(weights, n, rng.uniform(), total);
+    while (chosen.has(row)) row = weightedRow(weights, n, rng.uniform(), total);
     chosen.add(row);
     for (let i = 0; i < d; i++) centres[c * d + i] = data[row * d + i];
   }
@@ -100,6 +129,7 @@ export function parametersFromCentres(
   centres: Float64Array,
   regCovar: number,
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
+  weights: Float64Array | null = null,
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const k = centres.length / d;
@@ -107,7 +137,11 @@ export function parametersFromCentres(
   const nk = new Float64Array(k);
   const first = new Float64Array(k * d);
   const second = new Float64Array(k * P);
+  let total = 0;
   for (let r = 0; r < n; r++) {
+    const w = weights ? weights[r] : 1;
+    if (w === 0) continue;
+    total += w;
     let best = 0;
     let bestDist = Infinity;
     for (let c = 0; c < k; c++) {
@@ -117,14 +151,14 @@ export function parametersFromCentres(
         best = c;
       }
     }
-    accumulate(data, r, centres, best, 1, nk, first, second, d);
+    accumulate(data, r, centres, best, w, nk, first, second, d);
   }
-  const params = mStep(packedStats(k, d, n, nk, first, second), centres, regCovar, type);
+  const params = mStep(packedStats(k, d, total, nk, first, second), centres, regCovar, type);
   // A centre with no sample keeps its position and gets the whole data's covariance, in the
   // family's own shape (tied has one shared covariance already).
   const empty = [...nk.keys()].filter((c) => nk[c] === 0);
   if (empty.length > 0) {
-    const whole = dataCovariance(x, regCovar);
+    const whole = dataCovariance(x, regCovar, weights);
     for (const c of empty) {
       for (let i = 0; i < d; i++) params.means[c * d + i] = centres[c * d + i];
       family(type).setComponentCovariance(params.covariances, c, d, whole);
@@ -140,28 +174,34 @@ export function parametersFromRandomResponsibilities(
   rng: Random,
   regCovar: number,
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
+  weights: Float64Array | null = null,
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const P = packedSize(d);
   const shifts = new Float64Array(k * d);
-  const centre = columnMeans(x);
+  const centre = columnMeans(x, weights);
   for (let c = 0; c < k; c++) shifts.set(centre, c * d);
   const nk = new Float64Array(k);
   const first = new Float64Array(k * d);
   const second = new Float64Array(k * P);
   const resp = new Float64Array(k);
+  let total = 0;
   for (let r = 0; r < n; r++) {
+    const w = weights ? weights[r] : 1;
+    // A row of weight zero draws nothing: the stream is that of the data without it.
+    if (w === 0) continue;
+    total += w;
     let s = 0;
     for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
-    for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, resp[c] / s, nk, first, second, d);
+    for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, (w * resp[c]) / s, nk, first, second, d);
   }
-  return mStep(packedStats(k, d, n, nk, first, second), shifts, regCovar, type);
+  return mStep(packedStats(k, d, total, nk, first, second), shifts, regCovar, type);
 }
 
 function packedStats(
   k: number,
   d: number,
-  n: number,
+  weightSum: number,
   nk: Float64Array,
   first: Float64Array,
   second: Float64Array,
@@ -169,7 +209,7 @@ function packedStats(
   return {
     nComponents: k,
     nFeatures: d,
-    weightSum: n,
+    weightSum,
     logLikelihoodSum: 0,
     nk,
     firstMoment: first,
@@ -199,25 +239,38 @@ function accumulate(
   }
 }
 
-function columnMeans(x: Matrix): Float64Array {
+/** Weighted column means (plain means without weights). */
+export function columnMeans(x: Matrix, weights: Float64Array | null = null): Float64Array {
   const m = new Float64Array(x.cols);
-  for (let r = 0; r < x.rows; r++) for (let i = 0; i < x.cols; i++) m[i] += x.data[r * x.cols + i];
-  for (let i = 0; i < x.cols; i++) m[i] /= x.rows;
+  let total = 0;
+  for (let r = 0; r < x.rows; r++) {
+    const w = weights ? weights[r] : 1;
+    total += w;
+    for (let i = 0; i < x.cols; i++) m[i] += w * x.data[r * x.cols + i];
+  }
+  for (let i = 0; i < x.cols; i++) m[i] /= total;
   return m;
 }
 
-/** Covariance of all samples (packed lower), plus regCovar on the diagonal. */
-export function dataCovariance(x: Matrix, regCovar: number): Float64Array {
+/** Covariance of all samples (weighted; packed lower), plus regCovar on the diagonal. */
+export function dataCovariance(
+  x: Matrix,
+  regCovar: number,
+  weights: Float64Array | null = null,
+): Float64Array {
   const d = x.cols;
-  const mean = columnMeans(x);
+  const mean = columnMeans(x, weights);
   const cov = new Float64Array(packedSize(d));
+  let total = 0;
   for (let r = 0; r < x.rows; r++) {
+    const w = weights ? weights[r] : 1;
+    total += w;
     for (let i = 0; i < d; i++) {
-      const di = x.data[r * d + i] - mean[i];
+      const di = w * (x.data[r * d + i] - mean[i]);
       for (let j = 0; j <= i; j++) cov[packedIndex(i, j)] += di * (x.data[r * d + j] - mean[j]);
     }
   }
-  for (let p = 0; p < cov.length; p++) cov[p] /= x.rows;
+  for (let p = 0; p < cov.length; p++) cov[p] /= total;
   for (let i = 0; i < d; i++) cov[packedIndex(i, i)] += regCovar;
   return cov;
 }

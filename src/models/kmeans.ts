@@ -13,6 +13,14 @@ import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
+import { lloydUpdate } from './shard-statistics.js';
+import {
+  positiveRows,
+  sampleWeights,
+  WEIGHT_OPTIONS,
+  type SampleWeightInput,
+  type WeightOptions,
+} from '../data/weights.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 import { checkLoopOptions } from './options.js';
 
@@ -53,6 +61,26 @@ export const KMEANS_OPTIONS = optionKeys<KMeansOptions>({
   backend: true,
   device: true,
   adapter: true,
+});
+
+/** Options of {@link KMeans.fit}. */
+export interface KMeansFitOptions {
+  /** Aborts the fit between passes of the backend. */
+  signal?: AbortSignal;
+  /** Called after every iteration. */
+  onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
+  /**
+   * One weight per sample (finite, >= 0): an integer weight gives the fit of that sample
+   * repeated that many times, a zero weight the fit without it (centres, inertia, k-means++).
+   */
+  sampleWeight?: SampleWeightInput | null;
+}
+
+/** Every fit option's name; unknown keys are refused. */
+export const KMEANS_FIT_OPTIONS = optionKeys<KMeansFitOptions>({
+  signal: true,
+  onIteration: true,
+  sampleWeight: true,
 });
 
 /** What one Lloyd iteration reports. */
@@ -106,17 +134,7 @@ class LloydRun {
     const started = performance.now();
     const centres = this.centres;
     const stats = await data.kmeansStatistics(centres, k);
-    const next = new Float64Array(k * d);
-    const empty: number[] = [];
-    for (let c = 0; c < k; c++) {
-      if (stats.counts[c] === 0) empty.push(c);
-      for (let i = 0; i < d; i++) {
-        next[c * d + i] =
-          stats.counts[c] > 0
-            ? centres[c * d + i] + stats.firstMoment[c * d + i] / stats.counts[c]
-            : centres[c * d + i];
-      }
-    }
+    const { next, empty } = lloydUpdate(centres, stats.counts, stats.firstMoment, k, d);
     if (empty.length > 0) await relocate(data, m, centres, k, empty, next);
     for (let e = 0; e < next.length; e++) next[e] = Math.fround(next[e]);
     let shift = 0;
@@ -171,15 +189,11 @@ export class KMeans extends IterativeModel<KMeansIteration> {
   }
 
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
-  async fit(
-    x: MatrixInput,
-    options: {
-      signal?: AbortSignal;
-      onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
-    } = {},
-  ): Promise<this> {
+  async fit(x: MatrixInput, options: KMeansFitOptions = {}): Promise<this> {
+    checkOptionKeys('fit()', options, KMEANS_FIT_OPTIONS);
     return this.exclusive('fit()', async () => {
       const m = toMatrix(x);
+      const weights = sampleWeights(options.sampleWeight, m.rows);
       // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
       this.releaseOwnedSamples();
       // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
@@ -187,7 +201,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
       let best: FitState | null = null;
       try {
         for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-          await this.start(m, options.signal);
+          await this.start(m, weights, options.signal);
           while (!this.liveRun().done) {
             const record = await this.stepNow();
             options.signal?.throwIfAborted();
@@ -212,8 +226,12 @@ export class KMeans extends IterativeModel<KMeansIteration> {
    * X, the end of a fit or dispose) and draws the initial centres (the next draw of the seeded
    * stream, so repeated calls give the nInit restarts). Follow with {@link step} until {@link done}.
    */
-  async initialize(x: MatrixInput): Promise<void> {
-    await this.exclusive('initialize()', () => this.start(toMatrix(x)));
+  async initialize(x: MatrixInput, options: WeightOptions = {}): Promise<void> {
+    checkOptionKeys('initialize()', options, WEIGHT_OPTIONS);
+    await this.exclusive('initialize()', () => {
+      const m = toMatrix(x);
+      return this.start(m, sampleWeights(options.sampleWeight, m.rows));
+    });
   }
 
   /** Runs one Lloyd iteration of the fit started by {@link initialize}. */
@@ -226,20 +244,22 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     return this.run?.done ?? true;
   }
 
-  private async start(m: Matrix, signal?: AbortSignal): Promise<void> {
+  private async start(m: Matrix, weights: Float64Array | null, signal?: AbortSignal): Promise<void> {
     const k = this.options.nClusters;
-    if (m.rows < k) {
+    const rows = positiveRows(m, weights);
+    if (rows < k) {
       throw dataError(
-        `X has ${m.rows} samples but nClusters = ${k}; need at least as many samples as clusters`,
+        `X has ${rows} samples${weights ? ' of positive weight' : ''} but nClusters = ${k}; need at least as many samples as clusters`,
       );
     }
     this.run = null;
-    const data = await this.bindSamples(m, signal);
+    const data = await this.bindSamples(m, weights, signal);
     try {
       // Every limit of the backend for this K is checked here, before any seeding work.
       await data.prepare(k, 'kmeans');
       const centres = await this.initialCentres(data, m, new Random(this.rng.fork()));
-      this.run = new LloydRun(data, m, centres, k, this.options.maxIter, this.options.tol * meanVariance(m));
+      const tolAbs = this.options.tol * meanVariance(m, data.weights);
+      this.run = new LloydRun(data, m, centres, k, this.options.maxIter, tolAbs);
     } catch (error) {
       this.releaseOwnedSamples();
       throw error;
@@ -332,7 +352,9 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     const { init, nClusters: k } = this.options;
     if (init instanceof KMeans) return centresOf(init.clusterCenters.data, k, m.cols);
     if (typeof init === 'object') return centresOf(init.means, k, m.cols);
-    return init === 'random' ? randomFromDataCentres(m, k, rng) : kmeansPlusPlus(bound, m, k, rng);
+    return init === 'random'
+      ? randomFromDataCentres(m, k, rng, bound.weights)
+      : kmeansPlusPlus(bound, m, k, rng);
   }
 
   private fitted(): FitState {
@@ -343,7 +365,8 @@ export class KMeans extends IterativeModel<KMeansIteration> {
 
 /**
  * Moves each empty cluster to a sample far from its centre, as scikit-learn does: the samples
- * with the largest distance to their nearest centre, one per empty cluster.
+ * with the largest distance to their nearest centre, one per empty cluster (samples of weight
+ * zero are not candidates: they are as good as absent).
  */
 async function relocate(
   bound: BoundData,
@@ -354,7 +377,10 @@ async function relocate(
   next: Float64Array,
 ): Promise<void> {
   const { minDistances } = await bound.assign(centres, k, { allDistances: false });
-  const order = Array.from(minDistances.keys()).sort((a, b) => minDistances[b] - minDistances[a] || a - b);
+  const w = bound.weights;
+  const order = Array.from(minDistances.keys())
+    .filter((n) => !w || w[n] > 0)
+    .sort((a, b) => minDistances[b] - minDistances[a] || a - b);
   empty.forEach((c, slot) => {
     const row = order[slot];
     for (let i = 0; i < m.cols; i++) next[c * m.cols + i] = m.data[row * m.cols + i];
@@ -383,16 +409,21 @@ function centresOf(
   return Float64Array.from(flat);
 }
 
-/** Mean over features of the per-feature variance (scales tol as scikit-learn does). */
-function meanVariance(m: Matrix): number {
+/**
+ * Mean over features of the per-feature variance (scales tol as scikit-learn does); weighted,
+ * so that weights give the tolerance of the duplicated samples.
+ */
+function meanVariance(m: Matrix, weights: Float64Array | null): number {
   let total = 0;
+  let wsum = 0;
+  for (let r = 0; r < m.rows; r++) wsum += weights ? weights[r] : 1;
   for (let i = 0; i < m.cols; i++) {
     let mean = 0;
-    for (let r = 0; r < m.rows; r++) mean += m.data[r * m.cols + i];
-    mean /= m.rows;
+    for (let r = 0; r < m.rows; r++) mean += (weights ? weights[r] : 1) * m.data[r * m.cols + i];
+    mean /= wsum;
     let v = 0;
-    for (let r = 0; r < m.rows; r++) v += (m.data[r * m.cols + i] - mean) ** 2;
-    total += v / m.rows;
+    for (let r = 0; r < m.rows; r++) v += (weights ? weights[r] : 1) * (m.data[r * m.cols + i] - mean) ** 2;
+    total += v / wsum;
   }
   return total / m.cols;
 }

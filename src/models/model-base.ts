@@ -84,11 +84,18 @@ export abstract class IterativeModel<Iteration> {
    * earlier call of this fit when `matrix` is theirs, else `matrix` bound now (and freed by the
    * next bind, {@link releaseSamples} or dispose).
    */
-  protected async bindSamples(matrix: Matrix, signal?: AbortSignal): Promise<BoundData> {
-    if (this.samples && sameMatrix(this.samples.matrix, matrix)) return this.samples.data;
+  protected async bindSamples(
+    matrix: Matrix,
+    weights: Float64Array | null,
+    signal?: AbortSignal,
+  ): Promise<BoundData> {
+    const s = this.samples;
+    // Samples given by useSamples come with their own weights.
+    if (s && sameMatrix(s.matrix, matrix) && (!s.owned || sameWeights(s.data.weights, weights)))
+      return s.data;
     this.releaseSamples();
     const generation = this.generation;
-    const data = await this.backendHandle.bind(matrix, { signal, purpose: this.purpose });
+    const data = await this.backendHandle.bind(matrix, { signal, purpose: this.purpose, weights });
     if (generation !== this.generation) {
       // dispose() came while the samples were uploading.
       data.dispose();
@@ -153,6 +160,14 @@ export abstract class IterativeModel<Iteration> {
 /** The error of a fit whose model was disposed under it. */
 export function disposedDuringFit() {
   return usageError('the model was disposed during fit(); await fit() before dispose()');
+}
+
+/** The same weights (or both none): an O(N) comparison, small beside binding anew. */
+function sameWeights(a: Float64Array | null, b: Float64Array | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The same samples: toMatrix makes a new object around the caller's Float32Array, not a copy. */

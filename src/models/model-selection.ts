@@ -11,6 +11,7 @@ import {
   type Criterion,
 } from '../core/names.js';
 import { toMatrix, type MatrixInput } from '../data/matrix.js';
+import { sampleWeights, type SampleWeightInput } from '../data/weights.js';
 import { usageError } from '../errors.js';
 import { GAUSSIAN_MIXTURE_OPTIONS, type GaussianMixtureOptions } from './gaussian-mixture-options.js';
 import { GaussianMixture } from './gaussian-mixture.js';
@@ -41,6 +42,8 @@ export interface SelectionOptions extends Omit<
   onCandidate?: (score: CandidateScore) => void;
   /** Stops the search (between passes of the backend). */
   signal?: AbortSignal;
+  /** One weight per sample, as GaussianMixture's `fit(X, { sampleWeight })`; BIC's n is their sum. */
+  sampleWeight?: SampleWeightInput | null;
 }
 
 /** Every option's name: the mixture's, less what the search varies, and the search's own. */
@@ -51,6 +54,7 @@ const SELECTION_OPTIONS = [
     criterion: true,
     onCandidate: true,
     signal: true,
+    sampleWeight: true,
   }),
   'nComponents',
 ];
@@ -74,6 +78,7 @@ export async function selectGaussianMixture(
     criterion = 'bic',
     onCandidate,
     signal,
+    sampleWeight,
     ...fitOptions
   } = options;
   if (!Array.isArray(ks) || ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) {
@@ -82,23 +87,24 @@ export async function selectGaussianMixture(
   for (const t of covarianceTypes) checkChoice('covariance type', t, COVARIANCE_TYPES);
   checkChoice('criterion', criterion, CRITERIA);
   const m = toMatrix(x);
+  const weights = sampleWeights(sampleWeight, m.rows);
   // One backend and one upload for every candidate; 'auto' still falls back for this data set.
   const shared = new LazyBackend(fitOptions.backend ?? BACKEND_CHOICES[0], fitOptions);
   const scores: CandidateScore[] = [];
   let best: { score: CandidateScore; model: GaussianMixture } | null = null;
   try {
-    const samples = { matrix: m, data: await shared.bind(m, { signal }) };
+    const samples = { matrix: m, data: await shared.bind(m, { signal, weights }) };
     try {
       for (const covarianceType of covarianceTypes) {
         for (const nComponents of ks) {
           const gmm = new GaussianMixture({ ...fitOptions, nComponents, covarianceType });
           gmm.useSamples(samples);
           try {
-            await gmm.fit(m, { signal });
+            await gmm.fit(m, { signal, sampleWeight: weights });
             const score: CandidateScore = {
               nComponents,
               covarianceType,
-              ...(await gmm.informationCriteria(m)),
+              ...(await gmm.informationCriteria(m, { sampleWeight: weights })),
               lowerBound: gmm.lowerBound,
               converged: gmm.converged,
               nIter: gmm.nIter,

@@ -2,6 +2,7 @@ import { family } from '../../core/families.js';
 import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
+import { toSampleWeights, weightTotal } from '../../data/weights.js';
 import type {
   Assignments,
   BindOptions,
@@ -38,7 +39,8 @@ export class CpuBackend implements MixtureBackend {
   readonly adapterDescription = null;
 
   async bindData(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
-    return new CpuBoundData(x, options.signal);
+    const weights = options.weights ? toSampleWeights(options.weights, x.rows) : null;
+    return new CpuBoundData(x, weights, options.signal);
   }
 
   dispose(): void {}
@@ -56,13 +58,18 @@ class CpuBoundData implements BoundData {
   /** Labels of the last k-means pass, to count those that change. */
   private lastLabels: { k: number; labels: Int32Array } | null = null;
 
+  /** Sum of the weights (N when unweighted). */
+  private readonly weightSum: number;
+
   constructor(
     m: Matrix,
+    readonly weights: Float64Array | null,
     private readonly signal?: AbortSignal,
   ) {
     this.rows = m.rows;
     this.cols = m.cols;
     this.x = Float64Array.from(m.data);
+    this.weightSum = weightTotal(weights, m.rows);
   }
 
   /**
@@ -106,12 +113,23 @@ class CpuBoundData implements BoundData {
     let logLikelihoodSum = 0;
     await this.inBlocks(2 * K * (D + P), (from, to) => {
       // The running sum goes through a plain function: a captured mutable double would be boxed.
-      logLikelihoodSum = statisticsRows(p, this.x, shifts, from, to, nk, first, second, logLikelihoodSum);
+      logLikelihoodSum = statisticsRows(
+        p,
+        this.x,
+        this.weights,
+        shifts,
+        from,
+        to,
+        nk,
+        first,
+        second,
+        logLikelihoodSum,
+      );
     });
     return {
       nComponents: K,
       nFeatures: D,
-      weightSum: this.rows,
+      weightSum: this.weightSum,
       logLikelihoodSum,
       nk,
       firstMoment: first,
@@ -151,7 +169,7 @@ class CpuBoundData implements BoundData {
     // [inertia, changed labels], carried through a plain function (captured doubles are boxed).
     const totals = new Float64Array(2);
     await this.inBlocks(k * d, (from, to) => {
-      kmeansRows(this.x, d, centres, k, from, to, counts, firstMoment, last, totals);
+      kmeansRows(this.x, this.weights, d, centres, k, from, to, counts, firstMoment, last, totals);
     });
     return { nClusters: k, nFeatures: d, counts, firstMoment, inertia: totals[0], changed: totals[1] };
   }
@@ -182,9 +200,9 @@ class CpuBoundData implements BoundData {
     const distances = new Float64Array(this.rows);
     let potential = 0;
     await this.inBlocks(d, (from, to) => {
-      potential = seedingRows(this.x, d, candidate, previous, from, to, distances, potential);
+      potential = seedingRows(this.x, this.weights, d, candidate, previous, from, to, distances, potential);
     });
-    return new CpuSeedingState(distances, potential);
+    return new CpuSeedingState(distances, potential, this.weights);
   }
 
   dispose(): void {
@@ -196,15 +214,18 @@ class CpuSeedingState implements SeedingState {
   constructor(
     readonly distances: Float64Array,
     readonly potential: number,
+    /** The draw is proportional to weight x distance. */
+    private readonly weights: Float64Array | null,
   ) {}
 
   async sample(u: number): Promise<number> {
+    const w = this.weights;
     let target = u * this.potential;
     for (let n = 0; n < this.distances.length; n++) {
-      target -= this.distances[n];
+      target -= w ? w[n] * this.distances[n] : this.distances[n];
       if (target < 0) return n;
     }
-    return lastPositive(this.distances);
+    return lastPositive(w ? this.distances.map((v, n) => v * w[n]) : this.distances);
   }
 
   release(): void {}
@@ -214,6 +235,7 @@ class CpuSeedingState implements SeedingState {
 function statisticsRows(
   p: ComponentParameters,
   x: Float64Array,
+  weights: Float64Array | null,
   shifts: Float64Array,
   from: number,
   to: number,
@@ -228,10 +250,13 @@ function statisticsRows(
   const logProb = new Float64Array(K);
   const diff = new Float64Array(D);
   for (let n = from; n < to; n++) {
+    const w = weights ? weights[n] : 1;
+    // A row of weight zero is as good as absent (and its log-likelihood may be -Infinity).
+    if (w === 0) continue;
     const lse = logResponsibilities(p, x, n * D, logProb, diff);
-    logLikelihoodSum += lse;
+    logLikelihoodSum += w * lse;
     for (let k = 0; k < K; k++) {
-      const r = Math.exp(logProb[k] - lse);
+      const r = w * Math.exp(logProb[k] - lse);
       if (r === 0) continue;
       nk[k] += r;
       for (let i = 0; i < D; i++) diff[i] = x[n * D + i] - shifts[k * D + i];
@@ -253,6 +278,7 @@ function statisticsRows(
 /** Adds rows [from, to) to the k-means sums; returns the running inertia. */
 function kmeansRows(
   x: Float64Array,
+  weights: Float64Array | null,
   d: number,
   centres: Float64Array,
   k: number,
@@ -266,12 +292,14 @@ function kmeansRows(
   let inertia = totals[0];
   let changed = totals[1];
   for (let n = from; n < to; n++) {
+    const w = weights ? weights[n] : 1;
     const [best, dist] = nearestCentre(x, d, n, centres, k);
-    if (lastLabels[n] !== best) changed++;
+    // A row of weight zero is as good as absent: its label changing does not keep Lloyd going.
+    if (lastLabels[n] !== best && w > 0) changed++;
     lastLabels[n] = best;
-    counts[best] += 1;
-    inertia += dist;
-    for (let i = 0; i < d; i++) firstMoment[best * d + i] += x[n * d + i] - centres[best * d + i];
+    counts[best] += w;
+    inertia += w * dist;
+    for (let i = 0; i < d; i++) firstMoment[best * d + i] += w * (x[n * d + i] - centres[best * d + i]);
   }
   totals[0] = inertia;
   totals[1] = changed;
@@ -280,6 +308,7 @@ function kmeansRows(
 /** Distances of rows [from, to) to the nearest centre so far; returns the running potential. */
 function seedingRows(
   x: Float64Array,
+  weights: Float64Array | null,
   d: number,
   candidate: Float64Array,
   previous: Float64Array | null,
@@ -292,7 +321,7 @@ function seedingRows(
     let s = 0;
     for (let i = 0; i < d; i++) s += (x[n * d + i] - candidate[i]) ** 2;
     distances[n] = previous ? Math.min(previous[n], s) : s;
-    potential += distances[n];
+    potential += weights ? weights[n] * distances[n] : distances[n];
   }
   return potential;
 }

@@ -146,6 +146,7 @@ export const KMEANSPP_KERNEL = kernel({
     { name: 'closest', type: 'read-only-storage' },
     { name: 'trial', type: 'storage' },
     { name: 'thread_sums', type: 'storage' },
+    { name: 'row_weights', type: 'read-only-storage' },
   ],
   workgroupSize: SEEDING_WORKGROUP,
 });

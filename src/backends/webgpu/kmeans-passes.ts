@@ -76,6 +76,8 @@ export class KMeansPasses {
     chunks: readonly SampleChunk[],
     k: number,
     d: number,
+    /** One weight per row of the data set (owned by the bound data), or null. */
+    weights: GPUBuffer | null,
   ): Promise<KMeansPasses> {
     const limits = ctx.limits;
     const maxPerDim = limits.maxComputeWorkgroupsPerDimension;
@@ -147,7 +149,7 @@ export class KMeansPasses {
           stride * 4,
           BufferUsage.MAP_READ | BufferUsage.COPY_DST,
         );
-        const rowWeights = make('row weights (none)', 4, BufferUsage.STORAGE);
+        const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
         const uniformStride = Math.max(limits.minUniformBufferOffsetAlignment, 256);
         const uniforms = make(
           'k-means uniforms',
@@ -160,7 +162,13 @@ export class KMeansPasses {
         const gridWidths = grids.map(([width]) => width);
         ctx.write(
           uniforms,
-          packChunkUniforms(chunks, uniformStride, gridWidths, { rowsPerBlock, perChunk: blocks, stride }),
+          packChunkUniforms(
+            chunks,
+            uniformStride,
+            gridWidths,
+            { rowsPerBlock, perChunk: blocks, stride },
+            weights !== null,
+          ),
         );
         const reduceSlot = chunks.length * uniformStride;
         const chunkUniform = (i: number) => ({

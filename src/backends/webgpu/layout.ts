@@ -47,7 +47,7 @@ export const REDUCE_UNIFORM = uniformStruct({ struct: 'Reduce', fields: REDUCE_F
 /** One chunk's step of kmeanspp_distances.wgsl. */
 export const SEEDING_STEP_UNIFORM = uniformStruct({
   struct: 'Step',
-  fields: ['row_offset', 'row_count', 'block_offset', 'first'],
+  fields: ['row_offset', 'row_count', 'block_offset', 'first', 'weighted', '_pad0', '_pad1', '_pad2'],
 });
 
 /** Most bytes the per-block partial sums of one pass may take (mixtures and k-means alike). */
@@ -102,6 +102,8 @@ export function packChunkUniforms(
   stride: number,
   gridWidths: readonly number[],
   blocks: ChunkBlocks | null,
+  /** The row_weights binding holds one weight per row of the whole data set. */
+  weighted = false,
 ): Uint32Array {
   const data = new Uint32Array((stride / 4) * (chunks.length + (blocks ? 1 : 0)));
   let blockOffset = 0;
@@ -111,7 +113,7 @@ export function packChunkUniforms(
       row_count: c.rows,
       rows_per_block: blocks?.rowsPerBlock ?? 0,
       block_offset: blockOffset,
-      has_row_weights: 0,
+      has_row_weights: weighted ? 1 : 0,
       grid_width: gridWidths[i],
     };
     data.set(packUniform(CHUNK_UNIFORM, u), (i * stride) / 4);

@@ -48,7 +48,7 @@ export function unpackStatistics(
   out: Float32Array,
   k: number,
   d: number,
-  rows: number,
+  weightSum: number,
   kind: StatsKind,
 ): SufficientStatistics {
   const diagonal = kind === 'diagonal';
@@ -66,7 +66,7 @@ export function unpackStatistics(
   return {
     nComponents: k,
     nFeatures: d,
-    weightSum: rows,
+    weightSum,
     logLikelihoodSum: out[k * entries],
     nk,
     firstMoment: first,

@@ -145,6 +145,8 @@ export async function createStatsWorkspace(
   n: number,
   d: number,
   w: MixtureWorkspace,
+  /** One weight per row of the data set (owned by the bound data), or null. */
+  weights: GPUBuffer | null,
 ): Promise<StatsWorkspace> {
   const k = w.k;
   const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
@@ -211,10 +213,10 @@ export async function createStatsWorkspace(
     const partials = make('partial sums', (totalBlocks * stride + scratch) * 4, BufferUsage.STORAGE);
     const out = make('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
     const staging = make('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
-    const rowWeights = make('row weights (none)', 4, BufferUsage.STORAGE);
+    const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
     const gridWidths = w.estepGrid.map(([width]) => width);
     const blocks = { rowsPerBlock, perChunk: statsBlocks, stride };
-    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, blocks));
+    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, blocks, weights !== null));
     const statsGroups = chunks.map((c, i) => {
       const label = `${statsPipeline.label} bindings, chunk ${i}`;
       const common = {

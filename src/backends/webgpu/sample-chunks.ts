@@ -10,6 +10,38 @@ export interface SampleChunk {
   readonly data: GPUBuffer;
 }
 
+/**
+ * Sample weights on the GPU: one float32 per row of the whole data set in one binding (the
+ * kernels index it by global row, so re-chunking the samples leaves it as it is).
+ */
+export interface RowWeights {
+  readonly buffer: GPUBuffer;
+  /** The weights as the GPU sees them (rounded to float32), for the host's part of a draw. */
+  readonly values: Float32Array;
+  /** Their sum in float64. */
+  readonly sum: number;
+}
+
+/** Uploads N sample weights (finite, >= 0, checked by the caller) into one binding. */
+export function uploadWeights(ctx: GpuContext, weights: Float64Array): Promise<RowWeights> {
+  const bytes = Math.max(4, weights.length * 4);
+  if (bytes > ctx.limits.maxStorageBufferBindingSize) {
+    throw new WebGpuEmError(
+      'gpu',
+      `sample weights on the GPU are held in one binding: ${weights.length} samples exceed the adapter's ` +
+        `${ctx.limits.maxStorageBufferBindingSize} bytes; fit on fewer samples or use backend: 'cpu'`,
+    );
+  }
+  const values = Float32Array.from(weights);
+  let sum = 0;
+  for (const v of values) sum += v;
+  return ctx.createGuarded('uploading the sample weights', (make) => {
+    const buffer = make('row weights', bytes, BufferUsage.STORAGE | BufferUsage.COPY_DST);
+    ctx.write(buffer, values);
+    return { buffer, values, sum };
+  });
+}
+
 /** Sample buffers can be copied from when they are re-chunked. */
 const SAMPLE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 

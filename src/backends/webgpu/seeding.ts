@@ -11,7 +11,7 @@ import {
   uniformSlot,
   uniformSlotStride,
 } from './layout.js';
-import type { SampleChunk } from './sample-chunks.js';
+import type { RowWeights, SampleChunk } from './sample-chunks.js';
 
 /** Rows per thread of kmeanspp_distances.wgsl. */
 const SEEDING_ROWS_PER_THREAD = 4;
@@ -43,6 +43,8 @@ export class KMeansPPSeeding {
     private readonly blockRows: Array<[number, number]>,
     /** Every buffer above, freed together. */
     private readonly buffers: GPUBuffer[],
+    /** Sample weights (owned by the bound data), or null. */
+    private readonly weights: RowWeights | null,
   ) {}
 
   /** The pipeline and buffers for N samples of D features in these chunks. */
@@ -51,6 +53,7 @@ export class KMeansPPSeeding {
     chunks: readonly SampleChunk[],
     n: number,
     d: number,
+    weights: RowWeights | null,
   ): Promise<KMeansPPSeeding> {
     if (n * 4 > ctx.limits.maxStorageBufferBindingSize) {
       throw new WebGpuEmError(
@@ -99,6 +102,7 @@ export class KMeansPPSeeding {
           chunkBlocks,
           blockRows,
           buffers,
+          weights,
         ),
     );
   }
@@ -127,6 +131,7 @@ export class KMeansPPSeeding {
           row_count: c.rows,
           block_offset: this.chunkBlocks[i][0],
           first: base ? 0 : 1,
+          weighted: this.weights ? 1 : 0,
         };
         uniforms.set(packUniform(SEEDING_STEP_UNIFORM, step), (i * this.uniformStride) / 4);
       });
@@ -146,6 +151,8 @@ export class KMeansPPSeeding {
               closest: base ? base.distances : this.noDistances,
               trial,
               thread_sums: this.blockSums,
+              // Read only when weighted; a read-only binding may share the placeholder.
+              row_weights: this.weights?.buffer ?? this.noDistances,
             }),
           );
           pass.dispatchWorkgroups(this.chunkBlocks[i][1]);
@@ -162,7 +169,7 @@ export class KMeansPPSeeding {
       for (let b = 0; b < sums.length; b++) {
         for (let t = 0; t < SEEDING_WORKGROUP; t++) sums[b] += threadSums[b * SEEDING_WORKGROUP + t];
       }
-      return new GpuSeedingState(trial, sums, this.blockRows, ctx, read);
+      return new GpuSeedingState(trial, sums, this.blockRows, ctx, read, this.weights?.values ?? null);
     } catch (e) {
       ctx.destroyBuffer(trial);
       throw e;
@@ -210,6 +217,8 @@ export class GpuSeedingState implements SeedingState {
     private readonly blockRows: ReadonlyArray<readonly [number, number]>,
     private readonly ctx: GpuContext,
     private readonly read: ReadDistances,
+    /** Per-row weights: the draw is proportional to weight x distance. */
+    private readonly weights: Float32Array | null,
   ) {
     let total = 0;
     for (const v of blockSums) total += v;
@@ -233,6 +242,7 @@ export class GpuSeedingState implements SeedingState {
     while (block > 0 && !(this.blockSums[block] > 0)) block--;
     const [first, count] = this.blockRows[block];
     const values = await this.read(this.distances, first, count);
+    if (this.weights) for (let r = 0; r < count; r++) values[r] *= this.weights[first + r];
     if (!fellThrough) {
       for (let r = 0; r < count; r++) {
         target -= values[r];

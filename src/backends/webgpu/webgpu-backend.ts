@@ -1,4 +1,5 @@
 import type { Matrix } from '../../data/matrix.js';
+import { toSampleWeights } from '../../data/weights.js';
 import { WebGpuEmError } from '../../errors.js';
 import { GpuContext, type AcquireOptions } from '../../gpu/context.js';
 import type { CovarianceType } from '../../core/names.js';
@@ -25,7 +26,13 @@ import {
   type MixtureWorkspace,
   type StatsWorkspace,
 } from './mixture-workspace.js';
-import { rechunkSamples, uploadSamples, type SampleChunk } from './sample-chunks.js';
+import {
+  rechunkSamples,
+  uploadSamples,
+  uploadWeights,
+  type RowWeights,
+  type SampleChunk,
+} from './sample-chunks.js';
 import { GpuSeedingState, KMeansPPSeeding, readDistances } from './seeding.js';
 import { PassTimer } from './timing.js';
 
@@ -48,7 +55,15 @@ export class WebGpuBackend implements MixtureBackend {
 
   async bindData(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
     checkFeatures(x.cols, options.purpose ?? 'full');
-    return new GpuBoundData(this.context, x.rows, x.cols, await uploadSamples(this.context, x));
+    const checked = options.weights ? toSampleWeights(options.weights, x.rows) : null;
+    const weights = checked ? await uploadWeights(this.context, checked) : null;
+    try {
+      const chunks = await uploadSamples(this.context, x);
+      return new GpuBoundData(this.context, x.rows, x.cols, chunks, weights, checked);
+    } catch (error) {
+      if (weights) this.context.destroyBuffer(weights.buffer);
+      throw error;
+    }
   }
 
   dispose(): void {
@@ -88,7 +103,15 @@ class GpuBoundData implements BoundData {
     readonly rows: number,
     readonly cols: number,
     private chunks: SampleChunk[],
+    /** Sample weights on the GPU, or null when every sample counts once. */
+    private readonly rowWeights: RowWeights | null,
+    readonly weights: Float64Array | null,
   ) {}
+
+  /** Sum of the sample weights as the GPU sums them (N when unweighted). */
+  private get weightSum(): number {
+    return this.rowWeights?.sum ?? this.rows;
+  }
 
   prepare(nComponents: number, covarianceType: CovarianceType | 'kmeans'): Promise<void> {
     return this.serial(async () => {
@@ -123,7 +146,7 @@ class GpuBoundData implements BoundData {
       const packed = packComponents(p, shifts);
       const out = await runStatistics(this.ctx, this.chunks, workspace, stats, packed, this.timer);
       await this.readTimer();
-      return unpackStatistics(out, p.nComponents, this.cols, this.rows, kind);
+      return unpackStatistics(out, p.nComponents, this.cols, this.weightSum, kind);
     });
   }
 
@@ -147,7 +170,13 @@ class GpuBoundData implements BoundData {
 
   seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState> {
     return this.serial(async () => {
-      this.seeding ??= await KMeansPPSeeding.create(this.ctx, this.chunks, this.rows, this.cols);
+      this.seeding ??= await KMeansPPSeeding.create(
+        this.ctx,
+        this.chunks,
+        this.rows,
+        this.cols,
+        this.rowWeights,
+      );
       return this.seeding.pass(candidate, base as GpuSeedingState | null, (distances, first, count) =>
         this.serial(() => readDistances(this.ctx, distances, first, count)),
       );
@@ -163,6 +192,7 @@ class GpuBoundData implements BoundData {
     this.disposed = true;
     for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
     this.chunks = [];
+    if (this.rowWeights) this.ctx.destroyBuffer(this.rowWeights.buffer);
     this.releaseWorkspace();
     this.releaseKMeans();
     this.releaseSeeding();
@@ -189,7 +219,13 @@ class GpuBoundData implements BoundData {
   private async ensureKMeans(k: number): Promise<KMeansPasses> {
     if (this.kmeans?.k === k) return this.kmeans;
     this.releaseKMeans();
-    this.kmeans = await KMeansPasses.create(this.ctx, this.chunks, k, this.cols);
+    this.kmeans = await KMeansPasses.create(
+      this.ctx,
+      this.chunks,
+      k,
+      this.cols,
+      this.rowWeights?.buffer ?? null,
+    );
     return this.kmeans;
   }
 
@@ -237,7 +273,14 @@ class GpuBoundData implements BoundData {
     kind: StatsKind,
   ): Promise<{ workspace: MixtureWorkspace; stats: StatsWorkspace }> {
     const workspace = await this.ensureWorkspace(k, kind);
-    workspace.stats ??= await createStatsWorkspace(this.ctx, this.chunks, this.rows, this.cols, workspace);
+    workspace.stats ??= await createStatsWorkspace(
+      this.ctx,
+      this.chunks,
+      this.rows,
+      this.cols,
+      workspace,
+      this.rowWeights?.buffer ?? null,
+    );
     return { workspace, stats: workspace.stats };
   }
 
