@@ -11,6 +11,11 @@
 // value feeds 8 multiply-adds and each load of a centre value ROWS; D is streamed from memory,
 // so no workgroup memory or private array bounds it and no barrier sits in the loop.
 //
+// The expanded form's rounding error is bounded per row (see `ambiguous`): a row whose two best
+// scores lie within that bound of each other, which happens for rows on a boundary and for every
+// row when one centre is far from the others (a large shift and scale leave too few digits for
+// the near centres), is decided again in the direct form over every centre.
+//
 // Each row's label goes to `labels` plus one (0: none yet), with bit 31 set when it differs
 // from the label the row had there before (the statistics kernel counts those: Lloyd stops
 // when none changed). With WRITE_DIST the winner's squared distance is recomputed in the
@@ -34,7 +39,7 @@ const CHANGED: u32 = 0x80000000u;
 // Per tile t of 8 centres: for each feature i the 8 values c'_i at vec4 index (t * D + i) * 2;
 // after all tiles, the 8 norms n' of tile t at index (tiles * D + t) * 2 (padding: c' = 0, n' = 3e38).
 @group(0) @binding(2) var<storage, read> tiles: array<vec4<f32>>;
-// The raw centres (K * D), then m s (D), then s.
+// The raw centres (K * D), then m s (D), then s, then the largest ||c'||.
 @group(0) @binding(3) var<storage, read> centres: array<f32>;
 @group(0) @binding(4) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(5) var<storage, read_write> dist: array<f32>;
@@ -42,26 +47,64 @@ const CHANGED: u32 = 0x80000000u;
 struct Best {
   score: f32,
   index: u32,
+  // The second-best score: how clear the choice is.
+  second: f32,
+}
+
+fn consider(b: Best, score: f32, index: u32) -> Best {
+  if (score < b.score) {
+    return Best(score, index, b.score);
+  }
+  return Best(b.score, b.index, min(b.second, score));
 }
 
 // Folds the 8 scores of tile t into best (ties: the lowest index, as the tiles come in order).
 fn fold(b: Best, s0: vec4<f32>, s1: vec4<f32>, t: u32) -> Best {
-  var r = b;
   let k = t * TILE;
-  if (s0.x < r.score) { r = Best(s0.x, k); }
-  if (s0.y < r.score) { r = Best(s0.y, k + 1u); }
-  if (s0.z < r.score) { r = Best(s0.z, k + 2u); }
-  if (s0.w < r.score) { r = Best(s0.w, k + 3u); }
-  if (s1.x < r.score) { r = Best(s1.x, k + 4u); }
-  if (s1.y < r.score) { r = Best(s1.y, k + 5u); }
-  if (s1.z < r.score) { r = Best(s1.z, k + 6u); }
-  if (s1.w < r.score) { r = Best(s1.w, k + 7u); }
-  return r;
+  var r = consider(b, s0.x, k);
+  r = consider(r, s0.y, k + 1u);
+  r = consider(r, s0.z, k + 2u);
+  r = consider(r, s0.w, k + 3u);
+  r = consider(r, s1.x, k + 4u);
+  r = consider(r, s1.y, k + 5u);
+  r = consider(r, s1.z, k + 6u);
+  return consider(r, s1.w, k + 7u);
 }
 
-fn finish(row: u32, b: Best, cols: u32) {
+// Whether rounding may have ranked the two best centres wrongly: each score n' - 2 x'.c' is off
+// by at most about (D + 2) u (2 |x'| |c'| + ||c'||^2) in float32 (u = 2^-24; a dot product of D
+// terms, the rounded x', c' and n'), bounded over the centres by the largest |c'|; twice that
+// for safety, and two scores' errors between them.
+fn ambiguous(b: Best, x_norm_sq: f32, c_max: f32) -> bool {
+  let bound = 2.0 * f32(D + 2u) * 5.9604645e-8 * (2.0 * sqrt(x_norm_sq) * c_max + c_max * c_max);
+  return b.second - b.score <= 2.0 * bound;
+}
+
+// The nearest centre in the direct form, sum (x - c)^2 on the unshifted values.
+fn nearest_direct(row: u32, cols: u32, centre_count: u32) -> u32 {
+  var best = 3.0e38;
+  var index = 0u;
+  for (var k = 0u; k < centre_count; k++) {
+    var d2 = 0.0;
+    for (var i = 0u; i < cols; i++) {
+      let t = x[row * D + i] - centres[k * D + i];
+      d2 = fma(t, t, d2);
+    }
+    if (d2 < best) {
+      best = d2;
+      index = k;
+    }
+  }
+  return index;
+}
+
+fn finish(row: u32, best: Best, cols: u32, x_norm_sq: f32, c_max: f32, centre_count: u32) {
   if (row >= chunk.row_count) {
     return;
+  }
+  var b = best;
+  if (ambiguous(b, x_norm_sq, c_max)) {
+    b.index = nearest_direct(row, cols, centre_count);
   }
   var value = b.score;
   if (WRITE_DIST) {
@@ -92,8 +135,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let cols = select(0u, D, live);
   let tile_count = select(0u, (K + TILE - 1u) / TILE, live);
   let scale = centres[K * D + D];
+  let c_max = centres[K * D + D + 1u];
   let shift = K * D;
-  var b0 = Best(3.0e38, 0u);
+  let centre_count = select(0u, K, live);
+  // ||x'||^2 of each row, for the rounding bound.
+  var n0 = 0.0;
+  var n1 = 0.0;
+  var n2 = 0.0;
+  var n3 = 0.0;
+  for (var i = 0u; i < cols; i++) {
+    let ms = centres[shift + i];
+    let v0 = fma(x[x0 + i], scale, -ms);
+    let v1 = fma(x[x1 + i], scale, -ms);
+    let v2 = fma(x[x2 + i], scale, -ms);
+    let v3 = fma(x[x3 + i], scale, -ms);
+    n0 = fma(v0, v0, n0);
+    n1 = fma(v1, v1, n1);
+    n2 = fma(v2, v2, n2);
+    n3 = fma(v3, v3, n3);
+  }
+  var b0 = Best(3.0e38, 0u, 3.0e38);
   var b1 = b0;
   var b2 = b0;
   var b3 = b0;
@@ -133,8 +194,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     b2 = fold(b2, n0 - 2.0 * a20, n1 - 2.0 * a21, t);
     b3 = fold(b3, n0 - 2.0 * a30, n1 - 2.0 * a31, t);
   }
-  finish(base, b0, cols);
-  finish(base + WORKGROUP, b1, cols);
-  finish(base + 2u * WORKGROUP, b2, cols);
-  finish(base + 3u * WORKGROUP, b3, cols);
+  finish(base, b0, cols, n0, c_max, centre_count);
+  finish(base + WORKGROUP, b1, cols, n1, c_max, centre_count);
+  finish(base + 2u * WORKGROUP, b2, cols, n2, c_max, centre_count);
+  finish(base + 3u * WORKGROUP, b3, cols, n3, c_max, centre_count);
 }

@@ -52,6 +52,25 @@ describe('k-means on the GPU', () => {
     bound.dispose();
   });
 
+  it('a centre far from the others does not blur the near ones (rows decided in the direct form)', async () => {
+    // The shift and scale of the expanded form follow the centres; one at 1e6 leaves the near
+    // centres' differences below float32's resolution there, so every row is re-decided.
+    const x = makeBlobs({ n: 9000, d: 5, k: 4, seed: 6, offset: 1e3 });
+    for (const far of [1e4, 1e6]) {
+      const centres = Float64Array.from(x.data.slice(0, 20), Math.fround);
+      centres.fill(far, 15, 20);
+      const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 4);
+      const bound = await (await WebGpuBackend.create({ device: gpu.device })).bindData(x);
+      const g = await bound.kmeansStatistics(centres, 4);
+      const a = await bound.assign(centres, 4, { allDistances: false });
+      bound.dispose();
+      const b = await (await new CpuBackend().bindData(x)).assign(centres, 4, { allDistances: false });
+      expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+      expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
+      expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+    }
+  });
+
   it('more clusters than one workgroup holds are summed in cluster ranges', async () => {
     // 100 clusters x 65 sums exceed 16 KiB of workgroup memory: the sums split over 2 ranges.
     const x = makeBlobs({ n: 6000, d: 64, k: 100, spread: 5 });

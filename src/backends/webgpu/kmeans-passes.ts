@@ -19,6 +19,7 @@ import {
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
   dispatchGrid,
+  kmeansCentreFloats,
   kmeansStatsEntries,
   packKMeansCentres,
   packChunkUniforms,
@@ -139,7 +140,7 @@ export class KMeansPasses {
         const storageIn = BufferUsage.STORAGE | BufferUsage.COPY_DST;
         const storageOut = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
         const tiles = make('k-means centre tiles', tileFloats * 4, storageIn);
-        const centres = make('k-means centres', Math.ceil((k * d + d + 1) / 4) * 16, storageIn);
+        const centres = make('k-means centres', kmeansCentreFloats(k, d) * 4, storageIn);
         const labels = chunks.map((c, i) => make(`k-means labels, chunk ${i}`, c.rows * 4, storageOut));
         const dist = chunks.map((c, i) => make(`k-means distances, chunk ${i}`, c.rows * 4, storageOut));
         const partials = make('k-means partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);

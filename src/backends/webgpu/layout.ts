@@ -301,10 +301,16 @@ export function kmeansStatsEntries(k: number, d: number): number {
 /**
  * The two centre buffers of kmeans_assign.wgsl. `tiles`: per tile of KMEANS_TILE centres, for
  * each feature the tile's shifted, scaled values c' = (c - m) s, then every tile's norms ||c'||^2
- * (padding centres: 0 and 3e38, never nearest). `centres`: the raw centres (K x D), m s (D), s.
+ * (padding centres: 0 and 3e38, never nearest). `centres`: the raw centres (K x D), m s (D), s,
+ * and the largest |c'| (the kernel's bound on its rounding).
  * m is the centres' mean and s a power of two with |c' - m| s <= 1, so m s and c' are exact
  * scalings and the kernel's fma(x, s, -m s) rounds (x - m) s once.
  */
+/** Floats of kmeans_assign.wgsl's `centres` buffer: K x D, m s (D), s, the largest |c'|; vec4-padded. */
+export function kmeansCentreFloats(k: number, d: number): number {
+  return Math.ceil((k * d + d + 2) / 4) * 4;
+}
+
 export function packKMeansCentres(c: Float64Array, k: number, d: number) {
   const tileCount = Math.ceil(k / KMEANS_TILE);
   const shift = new Float64Array(d);
@@ -317,6 +323,7 @@ export function packKMeansCentres(c: Float64Array, k: number, d: number) {
     for (let i = 0; i < d; i++) reach = Math.max(reach, Math.abs(c[j * d + i] - shift[i]));
   const scale = reach > 0 && Number.isFinite(reach) ? 2 ** -Math.ceil(Math.log2(reach)) : 1;
   const tiles = new Float32Array(tileCount * (d + 1) * KMEANS_TILE);
+  let largestNorm = 0;
   const norms = tileCount * d * KMEANS_TILE;
   for (let j = 0; j < tileCount * KMEANS_TILE; j++) {
     const [t, lane] = [Math.floor(j / KMEANS_TILE), j % KMEANS_TILE];
@@ -331,10 +338,13 @@ export function packKMeansCentres(c: Float64Array, k: number, d: number) {
       norm += v * v;
     }
     tiles[norms + j] = norm;
+    largestNorm = Math.max(largestNorm, norm);
   }
-  const centres = new Float32Array(Math.ceil((k * d + d + 1) / 4) * 4);
+  const centres = new Float32Array(kmeansCentreFloats(k, d));
   centres.set(c);
   for (let i = 0; i < d; i++) centres[k * d + i] = shift[i] * scale;
   centres[k * d + d] = scale;
+  // Rounded up, so the bound stays an upper bound.
+  centres[k * d + d + 1] = Math.sqrt(largestNorm) * (1 + 2 ** -20);
   return { tiles, centres };
 }
