@@ -129,109 +129,94 @@ export class KMeansPasses {
       kernelPipeline(ctx, REDUCE_KERNEL, {}),
     ]);
 
-    const made: GPUBuffer[] = [];
-    const make = (label: string, size: number, usage: number) => {
-      const b = ctx.createBuffer(label, size, usage);
-      made.push(b);
-      return b;
-    };
-    try {
-      return await ctx.guard('creating the k-means workspace', () => {
-        const storageIn = BufferUsage.STORAGE | BufferUsage.COPY_DST;
-        const storageOut = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
-        const tiles = make('k-means centre tiles', tileFloats * 4, storageIn);
-        const centres = make('k-means centres', kmeansCentreFloats(k, d) * 4, storageIn);
-        const labels = chunks.map((c, i) => make(`k-means labels, chunk ${i}`, c.rows * 4, storageOut));
-        const dist = chunks.map((c, i) => make(`k-means distances, chunk ${i}`, c.rows * 4, storageOut));
-        const partials = make('k-means partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
-        const out = make('k-means sums', stride * 4, storageOut);
-        const staging = make(
-          'k-means sums read-back',
-          stride * 4,
-          BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-        );
-        const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
-        const uniformStride = Math.max(limits.minUniformBufferOffsetAlignment, 256);
-        const uniforms = make(
-          'k-means uniforms',
-          uniformStride * (chunks.length + 1),
-          BufferUsage.UNIFORM | BufferUsage.COPY_DST,
-        );
-        const grids = chunks.map((c) =>
-          dispatchGrid(Math.ceil(c.rows / (KMEANS_WORKGROUP * KMEANS_ROWS)), maxPerDim),
-        );
-        const gridWidths = grids.map(([width]) => width);
-        ctx.write(
-          uniforms,
-          packChunkUniforms(
-            chunks,
-            uniformStride,
-            gridWidths,
-            { rowsPerBlock, perChunk: blocks, stride },
-            weights !== null,
-          ),
-        );
-        const reduceSlot = chunks.length * uniformStride;
-        const chunkUniform = (i: number) => ({
-          buffer: uniforms,
-          offset: i * uniformStride,
-          size: CHUNK_FIELDS.length * 4,
-        });
-        const assignGroups = chunks.map((c, i) =>
-          kernelBindGroup(ctx, KMEANS_ASSIGN_KERNEL, assignPipeline, `k-means assignment, chunk ${i}`, {
-            chunk: chunkUniform(i),
-            x: c.data,
-            tiles,
-            centres,
-            labels: labels[i],
-            dist: dist[i],
-          }),
-        );
-        const sumsGroups = chunks.map((c, i) =>
-          kernelBindGroup(ctx, KMEANS_SUMS_KERNEL, sumsPipeline, `k-means sums, chunk ${i}`, {
-            chunk: chunkUniform(i),
-            x: c.data,
-            centres,
-            labels: labels[i],
-            row_weights: rowWeights,
-            partials,
-          }),
-        );
-        const reduceGroup = kernelBindGroup(ctx, REDUCE_KERNEL, reducePipeline, 'k-means reduction', {
-          params: { buffer: uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
-          partials,
-          out,
-        });
-        return new KMeansPasses(
-          ctx,
+    return ctx.createGuarded('creating the k-means workspace', (make, made) => {
+      const storageIn = BufferUsage.STORAGE | BufferUsage.COPY_DST;
+      const storageOut = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+      const tiles = make('k-means centre tiles', tileFloats * 4, storageIn);
+      const centres = make('k-means centres', kmeansCentreFloats(k, d) * 4, storageIn);
+      const labels = chunks.map((c, i) => make(`k-means labels, chunk ${i}`, c.rows * 4, storageOut));
+      const dist = chunks.map((c, i) => make(`k-means distances, chunk ${i}`, c.rows * 4, storageOut));
+      const partials = make('k-means partial sums', totalBlocks * stride * 4, BufferUsage.STORAGE);
+      const out = make('k-means sums', stride * 4, storageOut);
+      const staging = make('k-means sums read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+      const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
+      const uniformStride = Math.max(limits.minUniformBufferOffsetAlignment, 256);
+      const uniforms = make(
+        'k-means uniforms',
+        uniformStride * (chunks.length + 1),
+        BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      );
+      const grids = chunks.map((c) =>
+        dispatchGrid(Math.ceil(c.rows / (KMEANS_WORKGROUP * KMEANS_ROWS)), maxPerDim),
+      );
+      const gridWidths = grids.map(([width]) => width);
+      ctx.write(
+        uniforms,
+        packChunkUniforms(
           chunks,
-          k,
-          d,
-          made,
+          uniformStride,
+          gridWidths,
+          { rowsPerBlock, perChunk: blocks, stride },
+          weights !== null,
+        ),
+      );
+      const reduceSlot = chunks.length * uniformStride;
+      const chunkUniform = (i: number) => ({
+        buffer: uniforms,
+        offset: i * uniformStride,
+        size: CHUNK_FIELDS.length * 4,
+      });
+      const assignGroups = chunks.map((c, i) =>
+        kernelBindGroup(ctx, KMEANS_ASSIGN_KERNEL, assignPipeline, `k-means assignment, chunk ${i}`, {
+          chunk: chunkUniform(i),
+          x: c.data,
           tiles,
           centres,
-          labels,
-          dist,
-          uniforms,
-          uniformStride,
-          grids,
-          assignPipeline,
-          assignGroups,
-          sumsPipeline,
-          sumsGroups,
-          blocks.map((b) => [b, Math.ceil(k / kTile)]),
-          reducePipeline,
-          reduceGroup,
-          reduceWorkgroups,
-          out,
-          staging,
-          stride,
-        );
+          labels: labels[i],
+          dist: dist[i],
+        }),
+      );
+      const sumsGroups = chunks.map((c, i) =>
+        kernelBindGroup(ctx, KMEANS_SUMS_KERNEL, sumsPipeline, `k-means sums, chunk ${i}`, {
+          chunk: chunkUniform(i),
+          x: c.data,
+          centres,
+          labels: labels[i],
+          row_weights: rowWeights,
+          partials,
+        }),
+      );
+      const reduceGroup = kernelBindGroup(ctx, REDUCE_KERNEL, reducePipeline, 'k-means reduction', {
+        params: { buffer: uniforms, offset: reduceSlot, size: REDUCE_FIELDS.length * 4 },
+        partials,
+        out,
       });
-    } catch (error) {
-      for (const b of made) ctx.destroyBuffer(b);
-      throw error;
-    }
+      return new KMeansPasses(
+        ctx,
+        chunks,
+        k,
+        d,
+        made,
+        tiles,
+        centres,
+        labels,
+        dist,
+        uniforms,
+        uniformStride,
+        grids,
+        assignPipeline,
+        assignGroups,
+        sumsPipeline,
+        sumsGroups,
+        blocks.map((b) => [b, Math.ceil(k / kTile)]),
+        reducePipeline,
+        reduceGroup,
+        reduceWorkgroups,
+        out,
+        staging,
+        stride,
+      );
+    });
   }
 
   /**
