@@ -117,7 +117,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (row < row_end) {
         let w = row_weight(row);
         scale = w / total;
-        loglik += w * (top + log(total));
+        // A weight of 0 drops the row, even one whose log-likelihood is -inf (0 * -inf is NaN).
+        loglik += select(0.0, w * (top + log(total)), w > 0.0);
       }
       tile_scale[t] = scale;
     }

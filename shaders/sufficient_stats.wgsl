@@ -136,7 +136,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (k < K) {
           r = resp[row * K + k] * row_weight(row);
         } else if (k == K) {
-          r = loglik[row] * row_weight(row);
+          // A weight of 0 drops the row, even one whose log-likelihood is -inf (0 * -inf is NaN).
+          let w = row_weight(row);
+          r = select(0.0, loglik[row] * w, w > 0.0);
         }
       }
       tile_r[idx] = r;

@@ -135,7 +135,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let w = row_weight(row);
       tile_r[t * WORKGROUP + lid] = resp[row * K + k] * w;
       if (lid == t % WORKGROUP) {
-        ll = fma(loglik[row], w, ll);
+        // A weight of 0 drops the row, even one whose log-likelihood is -inf (0 * -inf is NaN).
+        ll += select(0.0, loglik[row] * w, w > 0.0);
       }
     }
     workgroupBarrier();

@@ -256,4 +256,22 @@ describe('merged GPU shards equal one float64 pass over the whole', () => {
     // Means from float32 sums around the centres: 1e-4 of the clusters' spread (~6), offset or not.
     expect(maxAbsDiff(a.centres, b.centres)).toBeLessThan(1e-3);
   });
+
+  it('weights float32 sums cannot hold are refused on the GPU, and auto fits them on the CPU', async () => {
+    const x = makeBlobs({ n: 3000, d: 3, k: 2, seed: 4 });
+    for (const w of [1e-46, 1e39]) {
+      const sampleWeight = new Float64Array(x.rows).fill(w);
+      const strict = new KMeans({ nClusters: 2, maxIter: 3, ...onGpu() });
+      await expect(strict.fit(x, { sampleWeight })).rejects.toThrow(
+        /sampleWeight\[0\] = .* is outside what float32 GPU sums hold/,
+      );
+      strict.dispose();
+    }
+    const auto = new KMeans({ nClusters: 2, maxIter: 3, backend: 'auto' });
+    await auto.fit(x, { sampleWeight: new Float64Array(x.rows).fill(1e-46) });
+    expect(await auto.backendName()).toBe('cpu');
+    const reference = await new KMeans({ nClusters: 2, maxIter: 3, backend: 'cpu' }).fit(x);
+    expect(maxAbsDiff(auto.clusterCenters.data, reference.clusterCenters.data)).toBeLessThan(1e-9);
+    auto.dispose();
+  });
 });

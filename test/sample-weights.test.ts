@@ -88,6 +88,25 @@ describe('sample weights on the CPU reference', () => {
     expect(a.best.nComponents).toBe(b.best.nComponents);
   });
 
+  it('random inits draw distinct rows even when one row holds nearly all the weight', async () => {
+    const few = { data: Float32Array.of(0, 0, 5, 5, 10, 10), rows: 3, cols: 2 };
+    for (const init of ['random', 'random-from-data'] as const) {
+      const weights = Float64Array.of(1, 1e-30, 0);
+      if (init === 'random') {
+        const km = await new KMeans({ nClusters: 2, init, maxIter: 2, ...cpu }).fit(few, {
+          sampleWeight: weights,
+        });
+        const centres = Array.from(km.clusterCenters.data).sort((a, b) => a - b);
+        expect(centres).toEqual([0, 0, 5, 5]);
+      } else {
+        const g = await new GaussianMixture({ nComponents: 2, init, maxIter: 1, ...cpu }).fit(few, {
+          sampleWeight: Float64Array.of(1e12, 1, 1),
+        });
+        expect(g.means.data.every(Number.isFinite)).toBe(true);
+      }
+    }
+  });
+
   it('refuses bad weights with the row, and unknown fit options', async () => {
     const gmm = new GaussianMixture({ nComponents: 2, ...cpu });
     const w = new Float64Array(x.rows).fill(1);

@@ -158,6 +158,16 @@ describe('mergeable statistics on the CPU reference', () => {
       statisticsFromJSON({ ...json, firstMoment: (json.firstMoment as number[]).map(() => NaN) }),
     ).toThrow(/not a finite number/);
     expect(() => statisticsFromJSON('{"format":')).toThrow(/not valid JSON/);
+    expect(() => statisticsFromJSON({ ...json, rows: 2.5 })).toThrow(
+      /statistics.rows must be a whole number/,
+    );
+    expect(() => statisticsFromJSON({ ...json, nk: [-1, 3] })).toThrow(
+      /statistics.nk\[0\] is not a finite number >= 0/,
+    );
+    await expect(shard.kmeans([[0, 0, 10], [10]])).rejects.toThrow(/centres\[1\] is not a row of 3 numbers/);
+    await expect(shard.kmeans([[0, 0, 1], 2, 3, 4] as unknown as number[][])).rejects.toThrow(
+      /centres\[1\] is not a row of 3 numbers/,
+    );
     shard.dispose();
   });
 });

@@ -1,3 +1,4 @@
+import { WebGpuEmError } from '../errors.js';
 import type { BoundData, SeedingState } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
@@ -113,11 +114,43 @@ export function randomFromDataCentres(
   const total = weightTotal(weights, n);
   for (let c = 0; c < k; c++) {
     let row = weightedRow(weights, n, rng.uniform(), total);
-    while (chosen.has(row)) row = weightedRow(weights, n, rng.uniform(), total);
+    // Redraws are cheap while the chosen rows hold little of the weight; when they hold nearly
+    // all of it (one heavy row), draw among the rest directly instead of redrawing for ever.
+    for (let attempt = 0; chosen.has(row); attempt++) {
+      row =
+        attempt < DISTINCT_REDRAWS
+          ? weightedRow(weights, n, rng.uniform(), total)
+          : weightedRowExcept(weights, n, rng.uniform(), chosen);
+    }
     chosen.add(row);
     for (let i = 0; i < d; i++) centres[c * d + i] = data[row * d + i];
   }
   return centres;
+}
+
+/** Redraws of an already chosen row before drawing among the others directly. */
+const DISTINCT_REDRAWS = 32;
+
+/** A row drawn by weight among the positive-weight rows not in `chosen` (O(N)). */
+function weightedRowExcept(weights: Float64Array | null, n: number, u: number, chosen: Set<number>): number {
+  const weight = (r: number) => (chosen.has(r) ? 0 : weights ? weights[r] : 1);
+  let total = 0;
+  for (let r = 0; r < n; r++) if (weight(r) > 0) total += weight(r);
+  let target = u * total;
+  let last = -1;
+  for (let r = 0; r < n; r++) {
+    const w = weight(r);
+    if (!(w > 0)) continue;
+    last = r;
+    target -= w;
+    if (target < 0) return r;
+  }
+  if (last < 0)
+    throw new WebGpuEmError(
+      'data',
+      `fewer samples of positive weight than the ${chosen.size + 1} centres asked for`,
+    );
+  return last;
 }
 
 /**

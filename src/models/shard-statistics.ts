@@ -217,8 +217,14 @@ function farthestSamples(m: Matrix, weights: Float64Array | null, dist: Float64A
 
 function flatCentres(centres: ArrayLike<number> | ArrayLike<ArrayLike<number>>, d: number): Float64Array {
   const flat: number[] = [];
+  const nested = centres.length > 0 && typeof centres[0] !== 'number';
   for (let r = 0; r < centres.length; r++) {
     const row = centres[r];
+    if ((typeof row === 'number') === nested || (typeof row !== 'number' && row.length !== d)) {
+      throw dataError(
+        `centres[${r}] is not ${nested ? `a row of ${d} numbers` : 'a number'}; give K rows of ${d} numbers, or K x ${d} numbers flat`,
+      );
+    }
     if (typeof row === 'number') flat.push(row);
     else for (let i = 0; i < row.length; i++) flat.push(row[i]);
   }
@@ -438,14 +444,21 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
       );
     return v;
   };
-  const arr = (v: unknown, name: string, length: number) => {
+  const count = (name: string) => {
+    const v = num(name, 0);
+    if (!Number.isInteger(v)) throw dataError(`statistics.${name} must be a whole number, got ${v}`);
+    return v;
+  };
+  const arr = (v: unknown, name: string, length: number, min = -Infinity) => {
     if (!Array.isArray(v) || v.length !== length) {
       throw dataError(`statistics.${name} must be an array of ${length} numbers`);
     }
     const out = Float64Array.from(v as number[]);
     out.forEach((x, i) => {
-      if (typeof v[i] !== 'number' || !Number.isFinite(x))
-        throw dataError(`statistics.${name}[${i}] is not a finite number`);
+      if (typeof v[i] !== 'number' || !Number.isFinite(x) || x < min)
+        throw dataError(
+          `statistics.${name}[${i}] is not a finite number${min > -Infinity ? ` >= ${min}` : ''}`,
+        );
     });
     return out;
   };
@@ -459,7 +472,7 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
     nFeatures: d,
     parameterHash: o.parameterHash,
     shifts: arr(o.shifts, 'shifts', k * d),
-    rows: num('rows', 0),
+    rows: count('rows'),
     weightSum: num('weightSum', 0),
   } as const;
   if (o.kind === 'mixture') {
@@ -472,7 +485,7 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
       covarianceType,
       nComponents: k,
       logLikelihoodSum: num('logLikelihoodSum'),
-      nk: arr(o.nk, 'nk', k),
+      nk: arr(o.nk, 'nk', k, 0),
       firstMoment: arr(o.firstMoment, 'firstMoment', k * d),
       secondMoment: arr(o.secondMoment, 'secondMoment', k * second),
     };
@@ -487,8 +500,8 @@ export function statisticsFromJSON(input: unknown): ShardStatistics {
       kind: 'kmeans',
       nClusters: k,
       inertia: num('inertia', 0),
-      changed: num('changed', 0),
-      counts: arr(o.counts, 'counts', k),
+      changed: count('changed'),
+      counts: arr(o.counts, 'counts', k, 0),
       firstMoment: arr(o.firstMoment, 'firstMoment', k * d),
       farthest: {
         distances: arr(f!.distances, 'farthest.distances', m),

@@ -151,7 +151,16 @@ export async function createStatsWorkspace(
   const k = w.k;
   const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
   const stride = layout.entries;
-  const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES);
+  const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const fused = n * k >= FUSED_MIN_WORK ? fusedLayout(d, k, w.kind, ctx.limits) : null;
+  // Full and tied sums of wide data as blocks of outer products (sufficient_stats_full.wgsl):
+  // 2.2x faster per iteration at D = 32, but 0.9 s more to compile cold than
+  // sufficient_stats.wgsl, which stays for the small problems below the fused kernel.
+  const blocked =
+    !fused && w.kind === 'full' && d > FUSED_MAX_FEATURES.full ? fullStatsLayout(d, k, ctx.limits) : null;
+  const scratch = blocked?.scratch ?? 0;
+  // The partial sums and the blocked kernel's scratch row share one binding.
+  const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) - scratch * 4;
   const maxBlocks = Math.floor(maxBytes / (stride * 4));
   if (maxBlocks < 1) {
     throw new WebGpuEmError(
@@ -160,13 +169,6 @@ export async function createStatsWorkspace(
         `storage binding limit of ${ctx.limits.maxStorageBufferBindingSize}; use fewer components or features`,
     );
   }
-  const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const fused = n * k >= FUSED_MIN_WORK ? fusedLayout(d, k, w.kind, ctx.limits) : null;
-  // Full and tied sums of wide data as blocks of outer products (sufficient_stats_full.wgsl):
-  // 2.2x faster per iteration at D = 32, but 0.9 s more to compile cold than
-  // sufficient_stats.wgsl, which stays for the small problems below the fused kernel.
-  const blocked =
-    !fused && w.kind === 'full' && d > FUSED_MAX_FEATURES.full ? fullStatsLayout(d, k, ctx.limits) : null;
   const entryGroups = fused || blocked ? 1 : layout.groups;
   if (entryGroups > maxPerDim) {
     throw new WebGpuEmError(
@@ -209,7 +211,6 @@ export async function createStatsWorkspace(
     throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`);
   }
   return ctx.createGuarded('creating the statistics workspace', (make, buffers) => {
-    const scratch = blocked?.scratch ?? 0;
     const partials = make('partial sums', (totalBlocks * stride + scratch) * 4, BufferUsage.STORAGE);
     const out = make('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
     const staging = make('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);

@@ -22,6 +22,9 @@ export interface RowWeights {
   readonly sum: number;
 }
 
+const GPU_WEIGHT_MIN = 2 ** -100;
+const GPU_WEIGHT_MAX = 2 ** 40;
+
 /** Uploads N sample weights (finite, >= 0, checked by the caller) into one binding. */
 export function uploadWeights(ctx: GpuContext, weights: Float64Array): Promise<RowWeights> {
   const bytes = Math.max(4, weights.length * 4);
@@ -31,6 +34,18 @@ export function uploadWeights(ctx: GpuContext, weights: Float64Array): Promise<R
       `sample weights on the GPU are held in one binding: ${weights.length} samples exceed the adapter's ` +
         `${ctx.limits.maxStorageBufferBindingSize} bytes; fit on fewer samples or use backend: 'cpu'`,
     );
+  }
+  // float32 sums of weight x squared distance (data brought within 2^32) stay finite, and no
+  // positive weight may vanish on conversion, for weights within [2^-100, 2^40].
+  for (let r = 0; r < weights.length; r++) {
+    const w = weights[r];
+    if (w > 0 && (w < GPU_WEIGHT_MIN || w > GPU_WEIGHT_MAX)) {
+      throw new WebGpuEmError(
+        'gpu',
+        `sampleWeight[${r}] = ${w} is outside what float32 GPU sums hold (positive weights from 2^-100 ` +
+          `to 2^40); multiply or divide all weights by one constant (the fit does not change) or use backend: 'cpu'`,
+      );
+    }
   }
   const values = Float32Array.from(weights);
   let sum = 0;
