@@ -80,6 +80,11 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Called after every iteration. */
   onIteration?: (record: IterationRecord & { initIndex: number }) => void;
+  /**
+   * Keep the label of every training sample (`labels`), from one E-step pass at the end of the
+   * fit; default true. False saves that pass (model selection fits many candidates).
+   */
+  labels?: boolean;
 }
 
 /** The options with their defaults filled in. */

@@ -14,6 +14,8 @@ import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
+import { checkFeatureNames, readModelJson } from './model-json.js';
+import { KMEANS_FORMAT, kmeansModelToJson } from '../io/model-file.js';
 import { checkLoopOptions } from './options.js';
 
 export type { KMeansInit };
@@ -170,6 +172,40 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     this.rng = new Random(this.options.seed);
   }
 
+  /**
+   * A model saved by {@link toJSON} (its object or JSON text, or a result object with a `model`
+   * field), ready to predict without a fit; `inertia` is then unknown until the next fit. A model
+   * in another format is refused with a message naming both.
+   */
+  static fromJSON(
+    json: unknown,
+    options: Omit<KMeansOptions, 'nClusters'> = {},
+    source = 'KMeans.fromJSON',
+  ): KMeans {
+    const spec = readModelJson(json, KMEANS_FORMAT, source);
+    const km = new KMeans({ ...options, nClusters: spec.nComponents, init: { means: spec.means } });
+    km.state = { centres: spec.means, inertia: NaN, nIter: 0, converged: false, history: [] };
+    km.nFeaturesSeen = spec.nFeatures;
+    km.featureNames = spec.columns;
+    return km;
+  }
+
+  /** The model as a `webgpu-em/kmeans@1` object (centres, and `columns` when {@link featureNames} is set). */
+  toJSON(): Record<string, unknown> {
+    const columns = checkFeatureNames(this.featureNames, this.nFeaturesSeen);
+    return kmeansModelToJson({
+      nFeatures: this.nFeaturesSeen,
+      means: this.fitted().centres,
+      extra: columns ? { columns } : {},
+    });
+  }
+
+  /** Fits the centres to X and returns the cluster of each sample (the labels of the fit). */
+  async fitPredict(x: MatrixInput, options: Parameters<KMeans['fit']>[1] = {}): Promise<Int32Array> {
+    await this.fit(x, options);
+    return this.labels;
+  }
+
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
   async fit(
     x: MatrixInput,
@@ -196,6 +232,12 @@ export class KMeans extends IterativeModel<KMeansIteration> {
           const run = this.liveRun().state;
           if (!best || run.inertia < best.inertia) best = run;
         }
+        // The labels of the final centres (scikit-learn's labels_), on the samples still bound.
+        const centres = best!.centres;
+        const k = this.options.nClusters;
+        this.fitLabels = (
+          await this.withSamples(m, (data) => data.assign(centres, k, { allDistances: false }))
+        ).labels;
       } finally {
         // The samples are bound once for every restart, and freed with the fit.
         this.run = null;
@@ -278,7 +320,13 @@ export class KMeans extends IterativeModel<KMeansIteration> {
 
   /** Sum of squared distances of the training samples to their nearest centre. */
   get inertia(): number {
-    return this.fitted().inertia;
+    const { inertia } = this.fitted();
+    if (Number.isNaN(inertia)) {
+      throw usageError(
+        'inertia is known after fit(X) only (this KMeans was loaded from a model); use score(X)',
+      );
+    }
+    return inertia;
   }
 
   /** Iterations run by the best initialisation. */
@@ -313,6 +361,11 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     let s = 0;
     for (const v of (await this.assign(x, false)).minDistances) s += v;
     return -s;
+  }
+
+  /** Minus the squared distance of each sample to its nearest centre (score(X) is their sum). */
+  async scoreSamples(x: MatrixInput): Promise<Float64Array> {
+    return Float64Array.from((await this.assign(x, false)).minDistances, (v) => -v);
   }
 
   private async assign(x: MatrixInput, all: boolean) {
