@@ -10,10 +10,12 @@ import {
   readModelFile,
   writeOutputs,
   type OutputPlan,
+  type ReadOptions,
 } from '../io/files.js';
 import { gmmModelToJson, type ModelSpec } from '../io/model-file.js';
 import type { GaussianMixture } from '../models/gaussian-mixture.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
+import { COMMAND_HELP, commandHelp } from './help.js';
 import { USAGE } from './usage.js';
 
 // What every command shares: reading its input, checking its outputs, writing its result.
@@ -49,10 +51,24 @@ export async function commandInput(
       `${name} needs exactly one data file, got ${positionals.length}; see --help`,
     );
   }
-  if (o.header && o.noHeader)
-    throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
   if (o.init && o.initModel)
     throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
+  const read = readOptions(o, run);
+  check(o);
+  const dataPath = positionals[0];
+  const inputs = [dataPath, ...(o.initModel ? [o.initModel as string] : [])];
+  const outputs = await planOutputs(o, inputs);
+  const started = performance.now();
+  const { matrix, columnNames } = await readData(dataPath, read, o, run);
+  return { o, dataPath, matrix, columnNames, started, outputs };
+}
+
+/** How the data is read: header, size limit, columns, raw float32; checked before any work. */
+export function readOptions(o: ParsedOptions, run: Run): ReadOptions {
+  if (o.header && o.noHeader)
+    throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
+  if (o.columns !== undefined && o.numericOnly)
+    throw new WebGpuEmError('usage', '--columns and --numeric-only contradict each other; give one');
   let maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
   if (o.maxInputSize !== undefined) {
     const parsed = parseBytes(o.maxInputSize as string);
@@ -64,17 +80,25 @@ export async function commandInput(
     }
     maxInputBytes = parsed;
   }
-  check(o);
-  const dataPath = positionals[0];
-  const inputs = [dataPath, ...(o.initModel ? [o.initModel as string] : [])];
-  const outputs = await planOutputs(o, inputs);
-  const started = performance.now();
-  const { matrix, columnNames } = await readDataFile(dataPath, {
+  const columns = o.columns === undefined ? undefined : String(o.columns).split(',').map((c) => c.trim());
+  if (columns?.some((c) => c === ''))
+    throw new WebGpuEmError('usage', `--columns '${o.columns}' has an empty name; give names or indices separated by commas`);
+  return {
     header: o.header ? true : o.noHeader ? false : 'auto',
     maxInputBytes,
     signal: run.signal,
-  });
-  return { o, dataPath, matrix, columnNames, started, outputs };
+    select: { columns, numericOnly: o.numericOnly === true },
+    ...(o.dims !== undefined ? { rawDims: o.dims as number } : {}),
+  };
+}
+
+/** Reads the data, saying on stderr which columns a selection left out. */
+export async function readData(file: string, read: ReadOptions, o: ParsedOptions, run: Run) {
+  const result = await readDataFile(file, read);
+  if (result.dropped && result.dropped.length > 0 && !o.quiet) {
+    run.streams.stderr(`webgpu-em: columns left out: ${result.dropped.join(', ')}\n`);
+  }
+  return result;
 }
 
 /** --out and --labels, checked before the work. */
@@ -214,8 +238,9 @@ export function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, vers
   });
 }
 
-export function help(streams: CliStreams): number {
-  streams.stdout(USAGE + '\n');
+/** Prints the help: a command's own, or the global one. */
+export function help(streams: CliStreams, command?: string): number {
+  streams.stdout((command && COMMAND_HELP[command] ? commandHelp(command) : USAGE) + '\n');
   return 0;
 }
 

@@ -25,7 +25,7 @@ import { GMM_OPTIONS } from './usage.js';
 export async function runGmm(argv: readonly string[], run: Run): Promise<number> {
   const { streams } = run;
   const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
-  if (!input) return help(streams);
+  if (!input) return help(streams, 'gmm');
   const { o, dataPath, matrix, columnNames } = input;
   let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0];
   let k = o.k as number | undefined;

@@ -18,7 +18,7 @@ import { KMEANS_OPTIONS } from './usage.js';
 export async function runKMeans(argv: readonly string[], run: Run): Promise<number> {
   const { streams } = run;
   const input = await commandInput('kmeans', argv, KMEANS_OPTIONS, run);
-  if (!input) return help(streams);
+  if (!input) return help(streams, 'kmeans');
   const { o, dataPath, matrix, columnNames } = input;
   const spec = await initModel(o, dataPath, matrix, run);
   const k = spec ? spec.nComponents : (o.k as number | undefined);

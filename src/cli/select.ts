@@ -31,7 +31,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
       }
     }
   });
-  if (!input) return help(streams);
+  if (!input) return help(streams, 'select');
   const { o, matrix, columnNames } = input;
   const largest = Math.max(...ks);
   if (largest > matrix.rows) {
