@@ -24,6 +24,8 @@ import { USAGE } from './usage.js';
 export interface CliStreams {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Whether stderr is a terminal (progress is then one updating line). */
+  stderrIsTTY?: boolean;
 }
 
 /** A run of one command: its output streams and what stops it. */

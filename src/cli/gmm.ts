@@ -20,6 +20,7 @@ import {
   table,
   type Run,
 } from './common.js';
+import { Progress } from './progress.js';
 import { GMM_OPTIONS } from './usage.js';
 
 export async function runGmm(argv: readonly string[], run: Run): Promise<number> {
@@ -63,8 +64,16 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
     ...fitOptions(o),
     init,
   });
+  const progress = new Progress(run, o, 'gmm', 'lower bound', gmm.options.maxIter, gmm.options.nInit);
   try {
-    await gmm.fit(matrix, { signal: run.signal });
+    try {
+      await gmm.fit(matrix, {
+        signal: run.signal,
+        onIteration: (r) => progress.update({ ...r, value: r.lowerBound }),
+      });
+    } finally {
+      progress.end();
+    }
     const fields = {
       model: gmmJson(gmm, columnNames, await packageVersion()),
       converged: gmm.converged,

@@ -13,6 +13,7 @@ import {
   table,
   type Run,
 } from './common.js';
+import { Progress } from './progress.js';
 import { KMEANS_OPTIONS } from './usage.js';
 
 export async function runKMeans(argv: readonly string[], run: Run): Promise<number> {
@@ -29,8 +30,20 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? KMEANS_INIT_METHODS[0]),
     ...fitOptions(o),
   });
+  const progress = new Progress(run, o, 'kmeans', 'inertia', km.options.maxIter, km.options.nInit);
+  let previous = Infinity;
   try {
-    await km.fit(matrix, { signal: run.signal });
+    try {
+      await km.fit(matrix, {
+        signal: run.signal,
+        onIteration: (r) => {
+          progress.update({ ...r, value: r.inertia, change: r.iteration === 1 ? Infinity : r.inertia - previous });
+          previous = r.inertia;
+        },
+      });
+    } finally {
+      progress.end();
+    }
     const fields = {
       model: kmeansModelToJson({
         nFeatures: matrix.cols,

@@ -119,5 +119,10 @@ function report(error: unknown, streams: CliStreams): number {
 }
 
 function processStreams(): CliStreams {
-  return { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    // The launcher (bin/webgpu-em.js) reads our stderr through a pipe and says whether its own is a terminal.
+    stderrIsTTY: process.stderr.isTTY === true || process.env.WEBGPU_EM_STDERR_TTY === '1',
+  };
 }
