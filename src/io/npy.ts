@@ -32,7 +32,8 @@ export function isNpy(bytes: Uint8Array): boolean {
 
 /**
  * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 2-D C-ordered little-endian float32
- * (`<f4`) or float64 (`<f8`) array of samples x features. float64 values are rounded to float32; a
+ * (`<f4`), float64 (`<f8`) or integer (int8 to int64, uint8 to uint64: their values, rounded to
+ * float32, exact up to 2^24) array of samples x features. float64 values are rounded to float32; a
  * value that is NaN, infinite or beyond the float32 range raises a data error with its (0-based) row
  * and column. The result never aliases `bytes`.
  */
@@ -112,7 +113,7 @@ export function parseNpy(bytes: Uint8Array, source = '<input>'): Matrix {
     const what = descr.startsWith('>') ? `big-endian ${name}` : name;
     const shown = JSON.stringify(descr.slice(0, 40)).slice(1, -1);
     throw dataError(
-      `${source}: header field 'descr' is '${shown}' (${what}); only little-endian float32 ('<f4') and float64 ('<f8') are accepted: ${CONVERT_HINT}`,
+      `${source}: header field 'descr' is '${shown}' (${what}); only little-endian float32 ('<f4'), float64 ('<f8') and integers are accepted: ${CONVERT_HINT}`,
     );
   }
 
