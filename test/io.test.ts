@@ -371,12 +371,17 @@ describe('npy', () => {
     ];
     for (const [descr, values, expected] of cases) {
       const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-      const m = parseNpy(buildNpy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 2), }\n`, bytes));
+      const m = parseNpy(
+        buildNpy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 2), }\n`, bytes),
+      );
       expect([m.rows, m.cols]).toEqual([2, 2]);
       expect(Array.from(m.data)).toEqual(expected.map(Math.fround));
     }
     const short = errorOf(() =>
-      parseNpy(buildNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\n", new Uint8Array(12)), 'short.npy'),
+      parseNpy(
+        buildNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\n", new Uint8Array(12)),
+        'short.npy',
+      ),
     );
     expect(short).toMatch(/short\.npy: truncated \.npy file .*16 bytes/);
   });

@@ -23,7 +23,10 @@ export async function loadCommandModel(
   if (o.help) return null;
   if (args.length !== positionals) {
     const what = positionals === 2 ? 'a model file and a data file' : 'a model file';
-    throw new WebGpuEmError('usage', `${name} needs ${what}, got ${args.length} arguments; see ${name} --help`);
+    throw new WebGpuEmError(
+      'usage',
+      `${name} needs ${what}, got ${args.length} arguments; see ${name} --help`,
+    );
   }
   if (args.filter((a) => a === '-').length > 1)
     throw new WebGpuEmError('usage', `${name}: only one of the model and the data can be - (standard input)`);
@@ -81,7 +84,8 @@ export function matrixOutput(
   cols: number,
   names: readonly string[] | null,
 ): string | Uint8Array {
-  if (plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy') return encodeNpy(data, rows, cols);
+  if (plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy')
+    return encodeNpy(data, rows, cols);
   const lines: string[] = names ? [names.join(',')] : [];
   for (let r = 0; r < rows; r++) {
     const cells: string[] = [];

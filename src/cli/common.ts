@@ -82,9 +82,17 @@ export function readOptions(o: ParsedOptions, run: Run): ReadOptions {
     }
     maxInputBytes = parsed;
   }
-  const columns = o.columns === undefined ? undefined : String(o.columns).split(',').map((c) => c.trim());
+  const columns =
+    o.columns === undefined
+      ? undefined
+      : String(o.columns)
+          .split(',')
+          .map((c) => c.trim());
   if (columns?.some((c) => c === ''))
-    throw new WebGpuEmError('usage', `--columns '${o.columns}' has an empty name; give names or indices separated by commas`);
+    throw new WebGpuEmError(
+      'usage',
+      `--columns '${o.columns}' has an empty name; give names or indices separated by commas`,
+    );
   return {
     header: o.header ? true : o.noHeader ? false : 'auto',
     maxInputBytes,

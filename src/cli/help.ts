@@ -43,7 +43,8 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
       'The most likely component (k-means: the nearest centre) of each row, one a line; --proba writes\n' +
       'each row\'s component probabilities as CSV. --out FILE.npy writes .npy. "-" is stdin/stdout.\n' +
       "When the model has column names and the data a header, the model's columns are picked by name.",
-    example: 'webgpu-em predict model.json new.csv --out labels.txt\n  cat new.csv | webgpu-em predict model.json - --proba > proba.csv',
+    example:
+      'webgpu-em predict model.json new.csv --out labels.txt\n  cat new.csv | webgpu-em predict model.json - --proba > proba.csv',
     options: PREDICT_OPTIONS,
   },
   score: {
@@ -56,13 +57,15 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
   },
   sample: {
     synopsis: 'webgpu-em sample <model> -n N [--seed S] [--out FILE]',
-    about: 'Draws N rows from a saved mixture (seeded), as CSV with the model\'s column names, or .npy.',
+    about: "Draws N rows from a saved mixture (seeded), as CSV with the model's column names, or .npy.",
     example: 'webgpu-em sample model.json -n 1000 --seed 7 --out synthetic.csv',
     options: SAMPLE_OPTIONS,
   },
   info: {
     synopsis: 'webgpu-em info [model] [--backend B] [--adapter NAME] [--json]',
-    about: 'Lists every WebGPU adapter Dawn sees and the sizes the chosen one supports; with a model\n' + 'file, describes the model.',
+    about:
+      'Lists every WebGPU adapter Dawn sees and the sizes the chosen one supports; with a model\n' +
+      'file, describes the model.',
     example: 'webgpu-em info\n  webgpu-em info model.json',
     options: INFO_OPTIONS,
   },
@@ -72,7 +75,9 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
 export function commandHelp(name: string): string {
   const h = COMMAND_HELP[name];
   const flags = h.options.map((o) => {
-    const value = o.value ? ` ${o.choices ? o.choices.join('|') : o.value === 'string' ? 'VALUE' : o.value.toUpperCase()}` : '';
+    const value = o.value
+      ? ` ${o.choices ? o.choices.join('|') : o.value === 'string' ? 'VALUE' : o.value.toUpperCase()}`
+      : '';
     return `  ${o.flags.join(', ')}${value}`;
   });
   return [

@@ -38,7 +38,10 @@ export async function runInfo(argv: readonly string[], run: Run): Promise<number
 
 async function modelInfo(files: string[], json: boolean, run: Run): Promise<number> {
   for (const file of files) {
-    const model = loadModel(await readModelJson(file, { signal: run.signal }), { source: file, backend: 'cpu' });
+    const model = loadModel(await readModelJson(file, { signal: run.signal }), {
+      source: file,
+      backend: 'cpu',
+    });
     try {
       print(
         run.streams,

@@ -37,7 +37,11 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
       await km.fit(matrix, {
         signal: run.signal,
         onIteration: (r) => {
-          progress.update({ ...r, value: r.inertia, change: r.iteration === 1 ? Infinity : r.inertia - previous });
+          progress.update({
+            ...r,
+            value: r.inertia,
+            change: r.iteration === 1 ? Infinity : r.inertia - previous,
+          });
           previous = r.inertia;
         },
       });

@@ -32,7 +32,9 @@ export function resolveColumns(
   } else if (selection.numericOnly) {
     indices = keepAll().filter((i) => isFiniteF32(parseCellString(firstData[i])));
     if (indices.length === 0) {
-      throw dataError(`${source}: no column of the first data row is a number; check the delimiter or pick columns`);
+      throw dataError(
+        `${source}: no column of the first data row is a number; check the delimiter or pick columns`,
+      );
     }
   } else if (selection.byHeader && header) {
     const missing = selection.byHeader.filter((n) => !header.includes(n));
@@ -47,14 +49,26 @@ export function resolveColumns(
     throw usageError(`--columns names a column twice (${indices.map(name).join(', ')}); give each once`);
   }
   const kept = new Set(indices);
-  return { indices, dropped: keepAll().filter((i) => !kept.has(i)).map(name) };
+  return {
+    indices,
+    dropped: keepAll()
+      .filter((i) => !kept.has(i))
+      .map(name),
+  };
 }
 
-function columnIndex(c: string | number, header: readonly string[] | null, total: number, source: string): number {
+function columnIndex(
+  c: string | number,
+  header: readonly string[] | null,
+  total: number,
+  source: string,
+): number {
   if (typeof c === 'string' && header?.includes(c)) return header.indexOf(c);
   const i = (typeof c === 'number' ? c : /^\d+$/.test(c.trim()) ? Number(c) : NaN) - 1;
   if (Number.isInteger(i) && i >= 0 && i < total) return i;
-  const names = header ? `; the header has ${header.map((h) => JSON.stringify(h)).join(', ')}` : ' (the table has no header)';
+  const names = header
+    ? `; the header has ${header.map((h) => JSON.stringify(h)).join(', ')}`
+    : ' (the table has no header)';
   throw usageError(
     `${source}: --columns: no column ${JSON.stringify(c)}${names}; give header names or 1-based indices from 1 to ${total}`,
   );

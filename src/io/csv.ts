@@ -101,7 +101,9 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     pos = lineStart;
     lineNo--;
   }
-  const chosen = options.select ? resolveColumns(options.select, ctx.columnNames, firstDataCells(), source) : null;
+  const chosen = options.select
+    ? resolveColumns(options.select, ctx.columnNames, firstDataCells(), source)
+    : null;
   const width = chosen ? chosen.indices.length : cols;
 
   /** The cells of the first data line (the line after the header, when there is one). */

@@ -86,7 +86,8 @@ export async function readDataFile(
   };
   const bytes = await readBytes(file, 'data file', limit, options.signal);
   const ext = path.extname(file).toLowerCase();
-  if (options.rawDims !== undefined) return pickColumns(parseRaw(bytes, options.rawDims, file), options, file);
+  if (options.rawDims !== undefined)
+    return pickColumns(parseRaw(bytes, options.rawDims, file), options, file);
   if (isNpy(bytes) || ext === '.npy') return pickColumns(parseNpy(bytes, file), options, file);
   if (ext === '.npz' || (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
     throw dataError(
