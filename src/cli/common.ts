@@ -188,6 +188,8 @@ interface Report {
   readonly body: (seconds: number) => string[];
   /** A line for stderr (a fit that did not converge), or null. */
   readonly warning: string | null;
+  /** The labels the fit kept, if it did (otherwise --labels runs predict). */
+  readonly labels?: Int32Array;
 }
 
 /**
@@ -206,7 +208,7 @@ export async function report(
   r: Report,
 ): Promise<number> {
   const { o, matrix, started, outputs } = input;
-  const labels = o.labels ? await model.predict(matrix) : null;
+  const labels = o.labels ? (r.labels ?? (await model.predict(matrix))) : null;
   const result = {
     ...r.fields,
     nSamples: matrix.rows,

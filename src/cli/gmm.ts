@@ -83,6 +83,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
     const notConverged = !gmm.converged && gmm.options.tol !== 0;
     return await report(run, input, gmm, {
       fields,
+      labels: gmm.labels,
       what: `components: ${k} (${covarianceType})`,
       warning: notConverged
         ? `EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data`

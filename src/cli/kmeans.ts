@@ -63,6 +63,7 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     };
     return await report(run, input, km, {
       fields,
+      labels: km.labels,
       what: `clusters: ${k}`,
       warning: km.converged
         ? null
