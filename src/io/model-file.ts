@@ -100,16 +100,20 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
     }
     D = first.length;
   }
-  const means = new Float64Array(K * D);
-  for (let k = 0; k < K; k++) {
-    const row = p.array(meansIn[k], `means[${k}]`, `${D} numbers`);
-    if (row.length !== D) {
+  // Every row's length is checked before anything of size K x D is made.
+  const rowsIn = meansIn.map((row, k) => {
+    const values = p.array(row, `means[${k}]`, `${D} numbers`);
+    if (values.length !== D) {
       throw dataError(
-        `${source}: ${p.at(`means[${k}]`)} has ${row.length} values but nFeatures is ${D}; every mean needs one value per feature`,
+        `${source}: ${p.at(`means[${k}]`)} has ${values.length} values but nFeatures is ${D}; every mean needs one value per feature`,
       );
     }
+    return values;
+  });
+  const means = new Float64Array(K * D);
+  rowsIn.forEach((row, k) => {
     for (let d = 0; d < D; d++) means[k * D + d] = p.num(row[d], `means[${k}][${d}]`);
-  }
+  });
 
   const columns = readColumns(p, obj.columns, D);
   if (format === KMEANS_FORMAT) {

@@ -25,7 +25,7 @@ import {
   type InitialModel,
 } from './init.js';
 import { KMeans } from './kmeans.js';
-import { mixtureFromJson, mixtureToJson } from './model-json.js';
+import { loadingFrom, mixtureFromJson, mixtureToJson } from './model-json.js';
 import { precisionsOf } from './precisions.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 
@@ -115,7 +115,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     source = 'GaussianMixture.fromJSON',
   ): GaussianMixture {
     const { model, defaults, columns } = mixtureFromJson(json, source);
-    const gmm = GaussianMixture.fromParameters(model, { ...defaults, ...options });
+    const gmm = loadingFrom(source, () => GaussianMixture.fromParameters(model, { ...defaults, ...options }));
     gmm.featureNames = columns;
     return gmm;
   }

@@ -1,6 +1,6 @@
 import { family } from '../core/families.js';
 import type { CovarianceType } from '../core/names.js';
-import { dataError, usageError } from '../errors.js';
+import { dataError, usageError, WebGpuEmError } from '../errors.js';
 import { GMM_FORMAT, gmmModelToJson, KMEANS_FORMAT, parseModel, type ModelSpec } from '../io/model-file.js';
 import type { GmmParameters } from './gmm-parameters.js';
 
@@ -84,6 +84,16 @@ function parseText(text: string, source: string): unknown {
     throw dataError(
       `${source}: invalid JSON (${(e as Error).message}); pass the text toJSON() gave, or its object`,
     );
+  }
+}
+
+/** Runs `load`; a model it finds unusable (a covariance not positive definite) is a data error of `source`. */
+export function loadingFrom<T>(source: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof WebGpuEmError && e.kind === 'numerical') throw dataError(`${source}: ${e.message}`);
+    throw e;
   }
 }
 
