@@ -12,7 +12,8 @@ import {
   type OutputPlan,
   type ReadOptions,
 } from '../io/files.js';
-import { gmmModelToJson, type ModelSpec } from '../io/model-file.js';
+import type { ModelSpec } from '../io/model-file.js';
+import { encodeNpy } from '../io/npy.js';
 import type { GaussianMixture } from '../models/gaussian-mixture.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
 import { COMMAND_HELP, commandHelp } from './help.js';
@@ -162,10 +163,13 @@ export async function finish(
 ): Promise<number> {
   run.signal.throwIfAborted();
   const json = JSON.stringify(result);
-  const writes: Array<{ plan: OutputPlan; contents: string }> = [];
+  const writes: Array<{ plan: OutputPlan; contents: string | Uint8Array }> = [];
   if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
-  if (outputs.labels && labels)
-    writes.push({ plan: outputs.labels, contents: Array.from(labels).join('\n') + '\n' });
+  if (outputs.labels && labels) {
+    const npy = outputs.labels.mode !== 'stdout' && /\.npy$/i.test(outputs.labels.file);
+    const contents = npy ? encodeNpy(labels, labels.length, 1) : Array.from(labels).join('\n') + '\n';
+    writes.push({ plan: outputs.labels, contents });
+  }
   await writeOutputs(writes, run.streams.stdout);
   if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
   return 0;
@@ -234,20 +238,10 @@ export function fitOptions(o: ParsedOptions) {
   };
 }
 
+/** The model of a fitted mixture as the CLI saves it: the model file, its columns, the producer. */
 export function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, version: string) {
-  const p = gmm.parameters;
-  return gmmModelToJson({
-    covarianceType: p.covarianceType,
-    nFeatures: p.nFeatures,
-    weights: gmm.weights,
-    means: gmm.means.data,
-    covariances: gmm.covariances,
-    extra: {
-      regCovar: gmm.options.regCovar,
-      ...(columnNames ? { columns: columnNames } : {}),
-      producer: `webgpu-em ${version}`,
-    },
-  });
+  gmm.featureNames = columnNames;
+  return { ...gmm.toJSON(), producer: `webgpu-em ${version}` };
 }
 
 /** Prints the help: a command's own, or the global one. */

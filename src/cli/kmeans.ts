@@ -1,6 +1,5 @@
 import { KMEANS_INIT_METHODS, type KMeansInit } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
-import { kmeansModelToJson } from '../io/model-file.js';
 import { KMeans } from '../models/kmeans.js';
 import {
   commandInput,
@@ -48,15 +47,9 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     } finally {
       progress.end();
     }
+    km.featureNames = columnNames;
     const fields = {
-      model: kmeansModelToJson({
-        nFeatures: matrix.cols,
-        means: km.clusterCenters.data,
-        extra: {
-          ...(columnNames ? { columns: columnNames } : {}),
-          producer: `webgpu-em ${await packageVersion()}`,
-        },
-      }),
+      model: { ...km.toJSON(), producer: `webgpu-em ${await packageVersion()}` },
       inertia: km.inertia,
       nIter: km.nIter,
       converged: km.converged,
