@@ -364,3 +364,54 @@ describe('the installed command', () => {
     expect(usage.stdout).toBe('');
   });
 });
+
+describe('saved models on the GPU, through the installed command', () => {
+  const run = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [join(root, 'bin/webgpu-em.js'), ...args], { encoding: 'utf8', input });
+
+  it("apply a saved model on the GPU as on the CPU, without Dawn's two warning lines", () => {
+    const dir = tempDir();
+    const model = join(dir, 'model.json');
+    const fit = run(['gmm', iris, '-k', '3', '--backend', 'webgpu', '--out', model]);
+    expect(fit.status).toBe(0);
+    // The launcher leaves Dawn's adapter warnings out of what the user sees.
+    expect(fit.stderr).not.toMatch(/artificially reduced/);
+    expect(fit.stderr).toBe('');
+    const gpu = run(['predict', model, iris, '--backend', 'webgpu', '--proba']);
+    const cpu = run(['predict', model, iris, '--backend', 'cpu', '--proba']);
+    expect(gpu.status).toBe(0);
+    expect(gpu.stderr).toBe('');
+    const [g, c] = [gpu.stdout, cpu.stdout].map((t) =>
+      t
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',').map(Number)),
+    );
+    expect(g).toHaveLength(150);
+    // float32 responsibilities against float64: within 1e-4 absolute, as in gpu-vs-cpu.gpu.test.ts.
+    let worst = 0;
+    for (let i = 0; i < 150; i++)
+      for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(g[i][k] - c[i][k]));
+    expect(worst).toBeLessThan(1e-4);
+    const gpuScore = Number(run(['score', model, iris, '--backend', 'webgpu']).stdout);
+    const cpuScore = Number(run(['score', model, iris, '--backend', 'cpu']).stdout);
+    // As scoreSamples in gpu-vs-cpu.gpu.test.ts: 1e-4 relative.
+    expect(Math.abs(gpuScore - cpuScore)).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpuScore)));
+    // From standard input, on the GPU.
+    const piped = run(['predict', model, '-', '--backend', 'webgpu'], readFileSync(iris, 'utf8'));
+    expect(piped.stdout).toBe(run(['predict', model, iris, '--backend', 'cpu']).stdout);
+  });
+
+  it('info lists the adapters Dawn sees; --verbose runs without the launcher', () => {
+    const info = run(['info', '--json']);
+    expect(info.status).toBe(0);
+    expect(info.stderr).toBe('');
+    const parsed = JSON.parse(info.stdout);
+    expect(parsed.adapters.length).toBeGreaterThan(0);
+    expect(parsed.adapters.every((a: string) => /\(\w+\)$/.test(a))).toBe(true);
+    const verbose = run(['info', '--json', '--verbose']);
+    expect(verbose.status).toBe(0);
+    expect(JSON.parse(verbose.stdout).adapters).toEqual(parsed.adapters);
+  });
+});

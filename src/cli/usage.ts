@@ -152,6 +152,7 @@ export const SAMPLE_OPTIONS: OptionSpec[] = [
   { name: 'seed', flags: ['--seed'], value: 'integer' },
   { name: 'out', flags: ['--out'], value: 'string' },
   { name: 'quiet', flags: ['-q', '--quiet'] },
+  { name: 'verbose', flags: ['-v', '--verbose'] },
   { name: 'help', flags: ['-h', '--help'] },
 ];
 
@@ -159,5 +160,6 @@ export const INFO_OPTIONS: OptionSpec[] = [
   { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
   { name: 'adapter', flags: ['--adapter'], value: 'string' },
   { name: 'json', flags: ['--json'] },
+  { name: 'verbose', flags: ['-v', '--verbose'] },
   { name: 'help', flags: ['-h', '--help'] },
 ];
