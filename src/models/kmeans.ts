@@ -14,8 +14,8 @@ import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
-import { checkFeatureNames, readModelJson } from './model-json.js';
-import { KMEANS_FORMAT, kmeansModelToJson } from '../io/model-file.js';
+import { centresToJson, readModelJson } from './model-json.js';
+import { KMEANS_FORMAT } from '../io/model-file.js';
 import { checkLoopOptions } from './options.js';
 
 export type { KMeansInit };
@@ -192,12 +192,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
 
   /** The model as a `webgpu-em/kmeans@1` object (centres, and `columns` when {@link featureNames} is set). */
   toJSON(): Record<string, unknown> {
-    const columns = checkFeatureNames(this.featureNames, this.nFeaturesSeen);
-    return kmeansModelToJson({
-      nFeatures: this.nFeaturesSeen,
-      means: this.fitted().centres,
-      extra: columns ? { columns } : {},
-    });
+    return centresToJson(this.fitted().centres, this.nFeaturesSeen, this.featureNames);
   }
 
   /** Fits the centres to X and returns the cluster of each sample (the labels of the fit). */

@@ -1,7 +1,14 @@
 import { family } from '../core/families.js';
 import type { CovarianceType } from '../core/names.js';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
-import { GMM_FORMAT, gmmModelToJson, KMEANS_FORMAT, parseModel, type ModelSpec } from '../io/model-file.js';
+import {
+  GMM_FORMAT,
+  gmmModelToJson,
+  KMEANS_FORMAT,
+  kmeansModelToJson,
+  parseModel,
+  type ModelSpec,
+} from '../io/model-file.js';
 import type { GmmParameters } from './gmm-parameters.js';
 
 // Model objects to and from the versioned model files (webgpu-em/gmm@1, webgpu-em/kmeans@1).
@@ -85,6 +92,16 @@ function parseText(text: string, source: string): unknown {
       `${source}: invalid JSON (${(e as Error).message}); pass the text toJSON() gave, or its object`,
     );
   }
+}
+
+/** k-means centres (K x D, flat) as a kmeans@1 object, with the column names. */
+export function centresToJson(
+  centres: Float64Array,
+  d: number,
+  names: readonly string[] | null,
+): Record<string, unknown> {
+  const columns = checkFeatureNames(names, d);
+  return kmeansModelToJson({ nFeatures: d, means: centres, extra: columns ? { columns } : {} });
 }
 
 /** Runs `load`; a model it finds unusable (a covariance not positive definite) is a data error of `source`. */
