@@ -34,6 +34,8 @@ export class Progress {
     private readonly valueName: string,
     private readonly maxIter: number,
     private readonly nInit: number,
+    /** What is counted: 'iteration', 'candidate'. */
+    private readonly unit = 'iteration',
   ) {
     this.tty = run.streams.stderrIsTTY === true;
   }
@@ -48,9 +50,11 @@ export class Progress {
     const left = (this.maxIter - r.iteration + (this.nInit - r.initIndex - 1) * this.maxIter) / rate;
     const init = this.nInit > 1 ? `init ${r.initIndex + 1}/${this.nInit}, ` : '';
     const line =
-      `webgpu-em: ${this.command}: ${init}iteration ${r.iteration}/${this.maxIter}, ${this.valueName} ` +
+      `webgpu-em: ${this.command}: ${init}${this.unit} ${r.iteration}/${this.maxIter}, ${this.valueName} ` +
       `${r.value.toPrecision(8)}, change ${Number.isFinite(r.change) ? r.change.toExponential(2) : '-'}, ` +
-      `${rate.toFixed(rate < 10 ? 2 : 1)} it/s, at most ${formatSeconds(left)} left`;
+      `${rate.toFixed(rate < 10 ? 2 : 1)} ${this.unit === 'iteration' ? 'it' : this.unit + 's'}/s, ` +
+      // Iterations stop at maxIter at the latest; larger candidates take longer than the first.
+      `${this.unit === 'iteration' ? 'at most' : 'about'} ${formatSeconds(left)} left`;
     this.last = now;
     this.shown = true;
     this.run.streams.stderr(this.tty ? `\r\x1b[K${line}` : `${line}\n`);

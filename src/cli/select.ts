@@ -7,6 +7,7 @@ import {
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
 import { commandInput, fitOptions, gmmJson, help, packageVersion, report, type Run } from './common.js';
+import { Progress } from './progress.js';
 import { SELECT_OPTIONS } from './usage.js';
 
 /** Most component counts `select --k-range` may try. */
@@ -41,13 +42,22 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
     );
   }
   const criterion = (o.criterion as Criterion | undefined) ?? 'bic';
+  const total = ks.length * types.length;
+  const progress = new Progress(run, o, 'select', criterion.toUpperCase(), total, 1, 'candidate');
+  let done = 0;
+  let previous = Infinity;
   const { scores, best, model } = await selectGaussianMixture(matrix, {
     nComponents: ks,
     covarianceTypes: types,
     criterion,
     signal: run.signal,
+    onCandidate: (s) => {
+      const value = s[criterion];
+      progress.update({ iteration: ++done, initIndex: 0, value, change: value - previous });
+      previous = value;
+    },
     ...fitOptions(o),
-  });
+  }).finally(() => progress.end());
   try {
     const fields = {
       model: gmmJson(model, columnNames, await packageVersion()),
