@@ -63,6 +63,22 @@ describe('progress of a long fit', () => {
     ]);
   });
 
+  it("select's candidates: counted as such, the time left an estimate", () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    let stderr = '';
+    const run = {
+      streams: { stdout: () => {}, stderr: (t: string) => (stderr += t) },
+      signal: new AbortController().signal,
+    };
+    const p = new Progress(run, {}, 'select', 'BIC', 10, 1, 'candidate');
+    now = 4000;
+    p.update({ iteration: 2, initIndex: 0, value: 1234.5, change: -10 });
+    expect(stderr).toBe(
+      'webgpu-em: select: candidate 2/10, BIC 1234.5000, change -1.00e+1, 0.50 candidates/s, about 16 s left\n',
+    );
+  });
+
   it('--quiet prints nothing', () => {
     const h = harness({ tty: false, quiet: true });
     for (let i = 1; i <= 20; i++) h.at(i * 1000, i);
