@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -413,5 +413,42 @@ describe('saved models on the GPU, through the installed command', () => {
     const verbose = run(['info', '--json', '--verbose']);
     expect(verbose.status).toBe(0);
     expect(JSON.parse(verbose.stdout).adapters).toEqual(parsed.adapters);
+  });
+
+  it('Ctrl-C reaches the fit through the launcher: exit 130, nothing written', async () => {
+    const dir = tempDir();
+    const x = makeBlobs({ n: 300_000, d: 8, k: 16, seed: 3 });
+    const data = join(dir, 'big.npy');
+    writeFileSync(data, encodeNpy(x.data, x.rows, x.cols));
+    const out = join(dir, 'out.json');
+    const args = [
+      'gmm',
+      data,
+      '-k',
+      '16',
+      '--backend',
+      'webgpu',
+      '--max-iter',
+      '1000',
+      '--tol',
+      '0',
+      '--out',
+      out,
+    ];
+    const child = spawn(process.execPath, [join(root, 'bin/webgpu-em.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += b));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    child.kill('SIGINT'); // the launcher's pid, as a terminal's Ctrl-C reaches it
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted by SIGINT; stopped before writing any output/);
+    expect(stderr).not.toMatch(/artificially reduced/);
+    expect(existsSync(out)).toBe(false);
   });
 });

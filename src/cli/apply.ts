@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { BackendChoice } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, WebGpuEmError } from '../errors.js';
-import { planOutput, readModelJson, writeOutputs, type OutputPlan } from '../io/files.js';
+import { planOutput, readModelJson, writeOutputs, type OutputPlan, type ReadOptions } from '../io/files.js';
 import { encodeNpy } from '../io/npy.js';
 import { loadModel, type LoadedModel } from '../models/formats.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
@@ -53,7 +53,7 @@ export async function loadCommandModel(
 export async function dataFor(
   model: LoadedModel,
   dataPath: string,
-  read: NonNullable<Awaited<ReturnType<typeof loadCommandModel>>>['read'],
+  read: ReadOptions | null,
   o: ParsedOptions,
   run: Run,
   modelPath: string,
