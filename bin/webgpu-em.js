@@ -4,7 +4,8 @@
 // Dawn prints two "Warning: maxDynamic...BuffersPerPipelineLayout artificially reduced" lines
 // from native code when it enumerates adapters, whatever limits are asked for, and no Dawn
 // option or logging hook reaches them. So a command that may open a GPU runs in a child process
-// whose stderr passes through here with those two lines left out (about 0.1 s more start-up);
+// whose stderr passes through here with those two lines left out (one more Node start-up,
+// 0.1 to 0.3 s here);
 // --verbose (or WEBGPU_EM_DIRECT=1) runs in this process and shows them.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -74,10 +75,7 @@ function launch() {
     const kept = lines.filter((line) => !DAWN_NOISE.test(line));
     let out = kept.length > 0 ? kept.join('\n') + '\n' : '';
     // A line still arriving that cannot be Dawn's (a terminal's progress line) is shown at once.
-    if (
-      !'Warning: maxDynamic'.startsWith(pending.slice(0, 19)) ||
-      (pending.length >= 19 && !pending.startsWith('Warning: maxDynamic'))
-    ) {
+    if (!'Warning: maxDynamic'.startsWith(pending.slice(0, 'Warning: maxDynamic'.length))) {
       out += pending;
       pending = '';
     }
