@@ -1,21 +1,95 @@
 #!/usr/bin/env node
 // Command-line entry point of webgpu-em; the code is in src/cli/main.ts (built into dist/).
-let cli;
-try {
-  cli = await import('../dist/src/cli/main.js');
-} catch (error) {
-  if (
-    error &&
-    error.code === 'ERR_MODULE_NOT_FOUND' &&
-    String(error.message).includes('dist/src/cli/main.js')
-  ) {
-    process.stderr.write(
-      'webgpu-em: error: the package is not built; run `npm run build` (or bash scripts/setup.sh)\n',
-    );
-    process.exit(1);
+//
+// Dawn prints two "Warning: maxDynamic...BuffersPerPipelineLayout artificially reduced" lines
+// from native code when it enumerates adapters, whatever limits are asked for, and no Dawn
+// option or logging hook reaches them. So a command that may open a GPU runs in a child process
+// whose stderr passes through here with those two lines left out (one more Node start-up,
+// 0.1 to 0.3 s here);
+// --verbose (or WEBGPU_EM_DIRECT=1) runs in this process and shows them.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;
+const GPU_COMMANDS = new Set(['gmm', 'kmeans', 'select', 'predict', 'score', 'info']);
+const direct =
+  process.env.WEBGPU_EM_DIRECT === '1' ||
+  !GPU_COMMANDS.has(args[0]) ||
+  args.some(
+    (a, i) =>
+      a === '-v' ||
+      a === '--verbose' ||
+      a === '-h' ||
+      a === '--help' ||
+      a === '--backend=cpu' ||
+      (a === '--backend' && args[i + 1] === 'cpu'),
+  );
+
+if (direct) await runHere();
+else launch();
+
+async function runHere() {
+  let cli;
+  try {
+    cli = await import('../dist/src/cli/main.js');
+  } catch (error) {
+    if (
+      error &&
+      error.code === 'ERR_MODULE_NOT_FOUND' &&
+      String(error.message).includes('dist/src/cli/main.js')
+    ) {
+      process.stderr.write(
+        'webgpu-em: error: the package is not built; run `npm run build` (or bash scripts/setup.sh)\n',
+      );
+      process.exit(1);
+    }
+    throw error;
   }
-  throw error;
+  const code = await cli.main(args);
+  // Flush stdout before exiting: a pipe may still hold the JSON result.
+  process.stdout.write('', () => process.exit(code));
 }
-const code = await cli.main(process.argv.slice(2));
-// Flush stdout before exiting: a pipe may still hold the JSON result.
-process.stdout.write('', () => process.exit(code));
+
+function launch() {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+    stdio: ['inherit', 'inherit', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C reaches this process only, which passes it on
+    // once (a second Ctrl-C, passed on too, still stops the child at once).
+    detached: true,
+    env: {
+      ...process.env,
+      WEBGPU_EM_DIRECT: '1',
+      ...(process.stderr.isTTY ? { WEBGPU_EM_STDERR_TTY: '1' } : {}),
+    },
+  });
+  const forward = (signal) => () => child.kill(signal);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward(signal));
+  let pending = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text) => {
+    pending += text;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    const kept = lines.filter((line) => !DAWN_NOISE.test(line));
+    let out = kept.length > 0 ? kept.join('\n') + '\n' : '';
+    // A line still arriving that cannot be Dawn's (a terminal's progress line) is shown at once.
+    if (!'Warning: maxDynamic'.startsWith(pending.slice(0, 'Warning: maxDynamic'.length))) {
+      out += pending;
+      pending = '';
+    }
+    if (out) process.stderr.write(out);
+  });
+  const ended = new Promise((resolve) => child.stderr.on('end', resolve));
+  child.on('error', (error) => {
+    process.stderr.write(`webgpu-em: error: cannot start ${process.execPath}: ${error.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', async (code, signal) => {
+    await ended;
+    if (pending && !DAWN_NOISE.test(pending)) process.stderr.write(pending);
+    const status = code ?? 128 + (constants.signals[signal] ?? 0);
+    process.stderr.write('', () => process.exit(status));
+  });
+}

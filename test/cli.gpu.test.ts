@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -362,5 +362,93 @@ describe('the installed command', () => {
     const usage = spawnSync(process.execPath, [join(root, 'bin/webgpu-em.js'), 'gmm'], { encoding: 'utf8' });
     expect(usage.status).toBe(2);
     expect(usage.stdout).toBe('');
+  });
+});
+
+describe('saved models on the GPU, through the installed command', () => {
+  const run = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [join(root, 'bin/webgpu-em.js'), ...args], { encoding: 'utf8', input });
+
+  it("apply a saved model on the GPU as on the CPU, without Dawn's two warning lines", () => {
+    const dir = tempDir();
+    const model = join(dir, 'model.json');
+    const fit = run(['gmm', iris, '-k', '3', '--backend', 'webgpu', '--out', model]);
+    expect(fit.status).toBe(0);
+    // The launcher leaves Dawn's adapter warnings out of what the user sees.
+    expect(fit.stderr).not.toMatch(/artificially reduced/);
+    expect(fit.stderr).toBe('');
+    const gpu = run(['predict', model, iris, '--backend', 'webgpu', '--proba']);
+    const cpu = run(['predict', model, iris, '--backend', 'cpu', '--proba']);
+    expect(gpu.status).toBe(0);
+    expect(gpu.stderr).toBe('');
+    const [g, c] = [gpu.stdout, cpu.stdout].map((t) =>
+      t
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',').map(Number)),
+    );
+    expect(g).toHaveLength(150);
+    // float32 responsibilities against float64: within 1e-4 absolute, as in gpu-vs-cpu.gpu.test.ts.
+    let worst = 0;
+    for (let i = 0; i < 150; i++)
+      for (let k = 0; k < 3; k++) worst = Math.max(worst, Math.abs(g[i][k] - c[i][k]));
+    expect(worst).toBeLessThan(1e-4);
+    const gpuScore = Number(run(['score', model, iris, '--backend', 'webgpu']).stdout);
+    const cpuScore = Number(run(['score', model, iris, '--backend', 'cpu']).stdout);
+    // As scoreSamples in gpu-vs-cpu.gpu.test.ts: 1e-4 relative.
+    expect(Math.abs(gpuScore - cpuScore)).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpuScore)));
+    // From standard input, on the GPU.
+    const piped = run(['predict', model, '-', '--backend', 'webgpu'], readFileSync(iris, 'utf8'));
+    expect(piped.stdout).toBe(run(['predict', model, iris, '--backend', 'cpu']).stdout);
+  });
+
+  it('info lists the adapters Dawn sees; --verbose runs without the launcher', () => {
+    const info = run(['info', '--json']);
+    expect(info.status).toBe(0);
+    expect(info.stderr).toBe('');
+    const parsed = JSON.parse(info.stdout);
+    expect(parsed.adapters.length).toBeGreaterThan(0);
+    expect(parsed.adapters.every((a: string) => /\(\w+\)$/.test(a))).toBe(true);
+    const verbose = run(['info', '--json', '--verbose']);
+    expect(verbose.status).toBe(0);
+    expect(JSON.parse(verbose.stdout).adapters).toEqual(parsed.adapters);
+  });
+
+  it('Ctrl-C reaches the fit through the launcher: exit 130, nothing written', async () => {
+    const dir = tempDir();
+    const x = makeBlobs({ n: 300_000, d: 8, k: 16, seed: 3 });
+    const data = join(dir, 'big.npy');
+    writeFileSync(data, encodeNpy(x.data, x.rows, x.cols));
+    const out = join(dir, 'out.json');
+    const args = [
+      'gmm',
+      data,
+      '-k',
+      '16',
+      '--backend',
+      'webgpu',
+      '--max-iter',
+      '1000',
+      '--tol',
+      '0',
+      '--out',
+      out,
+    ];
+    const child = spawn(process.execPath, [join(root, 'bin/webgpu-em.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += b));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    child.kill('SIGINT'); // the launcher's pid, as a terminal's Ctrl-C reaches it
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted by SIGINT; stopped before writing any output/);
+    expect(stderr).not.toMatch(/artificially reduced/);
+    expect(existsSync(out)).toBe(false);
   });
 });

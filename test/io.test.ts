@@ -345,17 +345,45 @@ describe('npy', () => {
     expect(be).toContain('big-endian');
     expect(be).toContain("'<f4'");
     expect(be).toContain('astype(np.float32)');
-    const int = errorOf(() =>
-      parseNpy(buildNpy("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(8))),
+    const complex = errorOf(() =>
+      parseNpy(buildNpy("{'descr': '<c8', 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(8))),
     );
-    expect(int).toContain('int64');
-    expect(int).toContain('astype(np.float32)');
+    expect(complex).toContain('complex64');
+    expect(complex).toContain('astype(np.float32)');
     const structured = errorOf(() =>
       parseNpy(
         buildNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1, 1), }\n", new Uint8Array(4)),
       ),
     );
     expect(structured).toContain('structured');
+  });
+
+  it('reads integer dtypes as their values in float32', () => {
+    const cases: Array<[string, ArrayBufferView, number[]]> = [
+      ['|i1', new Int8Array([-128, 0, 127, 5]), [-128, 0, 127, 5]],
+      ['|u1', new Uint8Array([0, 255, 1, 2]), [0, 255, 1, 2]],
+      ['<i2', new Int16Array([-32768, 32767, 0, -1]), [-32768, 32767, 0, -1]],
+      ['<u2', new Uint16Array([65535, 0, 1, 2]), [65535, 0, 1, 2]],
+      ['<i4', new Int32Array([-(2 ** 31), 2 ** 24, 7, -7]), [-(2 ** 31), 2 ** 24, 7, -7]],
+      ['<u4', new Uint32Array([2 ** 32 - 1, 0, 3, 4]), [Math.fround(2 ** 32 - 1), 0, 3, 4]],
+      ['<i8', new BigInt64Array([-(2n ** 40n), 5n, 0n, -1n]), [-(2 ** 40), 5, 0, -1]],
+      ['<u8', new BigUint64Array([2n ** 63n, 1n, 0n, 9n]), [2 ** 63, 1, 0, 9]],
+    ];
+    for (const [descr, values, expected] of cases) {
+      const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+      const m = parseNpy(
+        buildNpy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 2), }\n`, bytes),
+      );
+      expect([m.rows, m.cols]).toEqual([2, 2]);
+      expect(Array.from(m.data)).toEqual(expected.map(Math.fround));
+    }
+    const short = errorOf(() =>
+      parseNpy(
+        buildNpy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\n", new Uint8Array(12)),
+        'short.npy',
+      ),
+    );
+    expect(short).toMatch(/short\.npy: truncated \.npy file .*16 bytes/);
   });
 
   it('rejects Fortran order', () => {

@@ -11,10 +11,13 @@ import {
   readWeightsFile,
   writeOutputs,
   type OutputPlan,
+  type ReadOptions,
 } from '../io/files.js';
-import { gmmModelToJson, type ModelSpec } from '../io/model-file.js';
+import type { ModelSpec } from '../io/model-file.js';
+import { encodeNpy } from '../io/npy.js';
 import type { GaussianMixture } from '../models/gaussian-mixture.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
+import { COMMAND_HELP, commandHelp } from './help.js';
 import { USAGE } from './usage.js';
 
 // What every command shares: reading its input, checking its outputs, writing its result.
@@ -23,6 +26,8 @@ import { USAGE } from './usage.js';
 export interface CliStreams {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Whether stderr is a terminal (progress is then one updating line). */
+  stderrIsTTY?: boolean;
 }
 
 /** A run of one command: its output streams and what stops it. */
@@ -50,10 +55,38 @@ export async function commandInput(
       `${name} needs exactly one data file, got ${positionals.length}; see --help`,
     );
   }
-  if (o.header && o.noHeader)
-    throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
   if (o.init && o.initModel)
     throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
+  const read = readOptions(o, run);
+  check(o);
+  const dataPath = positionals[0];
+  const weightsPath = o.weights as string | undefined;
+  const inputs = [
+    dataPath,
+    ...(o.initModel ? [o.initModel as string] : []),
+    ...(weightsPath ? [weightsPath] : []),
+  ];
+  const outputs = await planOutputs(o, inputs);
+  const started = performance.now();
+  const { matrix, columnNames } = await readData(dataPath, read, o, run);
+  const sampleWeight = weightsPath
+    ? await readWeightsFile(weightsPath, { maxInputBytes: read.maxInputBytes, signal: run.signal })
+    : null;
+  if (sampleWeight && sampleWeight.length !== matrix.rows) {
+    throw new WebGpuEmError(
+      'data',
+      `${weightsPath} has ${sampleWeight.length} weights but ${dataPath} has ${matrix.rows} rows; give one weight per row`,
+    );
+  }
+  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight };
+}
+
+/** How the data is read: header, size limit, columns, raw float32; checked before any work. */
+export function readOptions(o: ParsedOptions, run: Run): ReadOptions {
+  if (o.header && o.noHeader)
+    throw new WebGpuEmError('usage', '--header and --no-header contradict each other');
+  if (o.columns !== undefined && o.numericOnly)
+    throw new WebGpuEmError('usage', '--columns and --numeric-only contradict each other; give one');
   let maxInputBytes = DEFAULT_MAX_INPUT_BYTES;
   if (o.maxInputSize !== undefined) {
     const parsed = parseBytes(o.maxInputSize as string);
@@ -65,31 +98,33 @@ export async function commandInput(
     }
     maxInputBytes = parsed;
   }
-  check(o);
-  const dataPath = positionals[0];
-  const weightsPath = o.weights as string | undefined;
-  const inputs = [
-    dataPath,
-    ...(o.initModel ? [o.initModel as string] : []),
-    ...(weightsPath ? [weightsPath] : []),
-  ];
-  const outputs = await planOutputs(o, inputs);
-  const started = performance.now();
-  const { matrix, columnNames } = await readDataFile(dataPath, {
+  const columns =
+    o.columns === undefined
+      ? undefined
+      : String(o.columns)
+          .split(',')
+          .map((c) => c.trim());
+  if (columns?.some((c) => c === ''))
+    throw new WebGpuEmError(
+      'usage',
+      `--columns '${o.columns}' has an empty name; give names or indices separated by commas`,
+    );
+  return {
     header: o.header ? true : o.noHeader ? false : 'auto',
     maxInputBytes,
     signal: run.signal,
-  });
-  const sampleWeight = weightsPath
-    ? await readWeightsFile(weightsPath, { maxInputBytes, signal: run.signal })
-    : null;
-  if (sampleWeight && sampleWeight.length !== matrix.rows) {
-    throw new WebGpuEmError(
-      'data',
-      `${weightsPath} has ${sampleWeight.length} weights but ${dataPath} has ${matrix.rows} rows; give one weight per row`,
-    );
+    select: { columns, numericOnly: o.numericOnly === true },
+    ...(o.dims !== undefined ? { rawDims: o.dims as number } : {}),
+  };
+}
+
+/** Reads the data, saying on stderr which columns a selection left out. */
+export async function readData(file: string, read: ReadOptions, o: ParsedOptions, run: Run) {
+  const result = await readDataFile(file, read);
+  if (result.dropped && result.dropped.length > 0 && !o.quiet) {
+    run.streams.stderr(`webgpu-em: columns left out: ${result.dropped.join(', ')}\n`);
   }
-  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight };
+  return result;
 }
 
 /** --out and --labels, checked before the work. */
@@ -143,10 +178,13 @@ export async function finish(
 ): Promise<number> {
   run.signal.throwIfAborted();
   const json = JSON.stringify(result);
-  const writes: Array<{ plan: OutputPlan; contents: string }> = [];
+  const writes: Array<{ plan: OutputPlan; contents: string | Uint8Array }> = [];
   if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
-  if (outputs.labels && labels)
-    writes.push({ plan: outputs.labels, contents: Array.from(labels).join('\n') + '\n' });
+  if (outputs.labels && labels) {
+    const npy = outputs.labels.mode !== 'stdout' && /\.npy$/i.test(outputs.labels.file);
+    const contents = npy ? encodeNpy(labels, labels.length, 1) : Array.from(labels).join('\n') + '\n';
+    writes.push({ plan: outputs.labels, contents });
+  }
   await writeOutputs(writes, run.streams.stdout);
   if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
   return 0;
@@ -169,6 +207,8 @@ interface Report {
   readonly body: (seconds: number) => string[];
   /** A line for stderr (a fit that did not converge), or null. */
   readonly warning: string | null;
+  /** The labels the fit kept, if it did (otherwise --labels runs predict). */
+  readonly labels?: Int32Array;
 }
 
 /**
@@ -187,7 +227,7 @@ export async function report(
   r: Report,
 ): Promise<number> {
   const { o, matrix, started, outputs } = input;
-  const labels = o.labels ? await model.predict(matrix) : null;
+  const labels = o.labels ? (r.labels ?? (await model.predict(matrix))) : null;
   const result = {
     ...r.fields,
     nSamples: matrix.rows,
@@ -213,24 +253,15 @@ export function fitOptions(o: ParsedOptions) {
   };
 }
 
+/** The model of a fitted mixture as the CLI saves it: the model file, its columns, the producer. */
 export function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, version: string) {
-  const p = gmm.parameters;
-  return gmmModelToJson({
-    covarianceType: p.covarianceType,
-    nFeatures: p.nFeatures,
-    weights: gmm.weights,
-    means: gmm.means.data,
-    covariances: gmm.covariances,
-    extra: {
-      regCovar: gmm.options.regCovar,
-      ...(columnNames ? { columns: columnNames } : {}),
-      producer: `webgpu-em ${version}`,
-    },
-  });
+  gmm.featureNames = columnNames;
+  return { ...gmm.toJSON(), producer: `webgpu-em ${version}` };
 }
 
-export function help(streams: CliStreams): number {
-  streams.stdout(USAGE + '\n');
+/** Prints the help: a command's own, or the global one. */
+export function help(streams: CliStreams, command?: string): number {
+  streams.stdout((command && COMMAND_HELP[command] ? commandHelp(command) : USAGE) + '\n');
   return 0;
 }
 

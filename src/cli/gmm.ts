@@ -20,12 +20,13 @@ import {
   table,
   type Run,
 } from './common.js';
+import { Progress } from './progress.js';
 import { GMM_OPTIONS } from './usage.js';
 
 export async function runGmm(argv: readonly string[], run: Run): Promise<number> {
   const { streams } = run;
   const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
-  if (!input) return help(streams);
+  if (!input) return help(streams, 'gmm');
   const { o, dataPath, matrix, columnNames } = input;
   let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0];
   let k = o.k as number | undefined;
@@ -63,8 +64,17 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
     ...fitOptions(o),
     init,
   });
+  const progress = new Progress(run, o, 'gmm', 'lower bound', gmm.options.maxIter, gmm.options.nInit);
   try {
-    await gmm.fit(matrix, { signal: run.signal, sampleWeight: input.sampleWeight });
+    try {
+      await gmm.fit(matrix, {
+        signal: run.signal,
+        sampleWeight: input.sampleWeight,
+        onIteration: (r) => progress.update({ ...r, value: r.lowerBound }),
+      });
+    } finally {
+      progress.end();
+    }
     const fields = {
       model: gmmJson(gmm, columnNames, await packageVersion()),
       converged: gmm.converged,
@@ -74,6 +84,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
     const notConverged = !gmm.converged && gmm.options.tol !== 0;
     return await report(run, input, gmm, {
       fields,
+      labels: gmm.labels,
       what: `components: ${k} (${covarianceType})`,
       warning: notConverged
         ? `EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data`

@@ -1,19 +1,26 @@
 import type { BackendChoice } from '../core/names.js';
+import { readModelJson } from '../io/files.js';
+import { loadModel } from '../models/formats.js';
 import { parseArgs } from './args.js';
-import { help, type CliStreams } from './common.js';
+import { help, type CliStreams, type Run } from './common.js';
 import { INFO_OPTIONS } from './usage.js';
 import { maxFeatures } from '../backends/webgpu/layout.js';
 
-export async function runInfo(argv: readonly string[], streams: CliStreams): Promise<number> {
-  const { options: o } = parseArgs(argv, INFO_OPTIONS);
-  if (o.help) return help(streams);
+/** `info`: the adapters and the chosen one's limits; `info <model>`: what a saved model is. */
+export async function runInfo(argv: readonly string[], run: Run): Promise<number> {
+  const { streams } = run;
+  const { options: o, positionals } = parseArgs(argv, INFO_OPTIONS);
+  if (o.help) return help(streams, 'info');
+  if (positionals.length > 0) return modelInfo(positionals, o.json === true, run);
   const { createBackend } = await import('../backends/select.js');
+  const { listAdapters } = await import('../gpu/adapter.js');
   const backend = await createBackend((o.backend as BackendChoice | undefined) ?? 'webgpu', {
     adapter: o.adapter as string | undefined,
   });
   try {
     const info: Record<string, unknown> = { backend: backend.name, adapter: backend.adapterDescription };
     if ('context' in backend) {
+      info.adapters = await listAdapters();
       const limits = (backend as { context: { limits: GPUSupportedLimits } }).context.limits;
       info.maxStorageBufferBindingSize = limits.maxStorageBufferBindingSize;
       info.maxBufferSize = limits.maxBufferSize;
@@ -22,15 +29,48 @@ export async function runInfo(argv: readonly string[], streams: CliStreams): Pro
       info.maxFeaturesDiagonal = maxFeatures('diag');
       info.maxFeaturesKMeans = maxFeatures('kmeans');
     }
-    streams.stdout(
-      o.json
-        ? JSON.stringify(info) + '\n'
-        : Object.entries(info)
-            .map(([key, v]) => `${key}: ${v}`)
-            .join('\n') + '\n',
-    );
+    print(streams, info, o.json === true);
     return 0;
   } finally {
     backend.dispose();
   }
+}
+
+async function modelInfo(files: string[], json: boolean, run: Run): Promise<number> {
+  for (const file of files) {
+    const model = loadModel(await readModelJson(file, { signal: run.signal }), {
+      source: file,
+      backend: 'cpu',
+    });
+    try {
+      print(
+        run.streams,
+        {
+          file,
+          format: model.format,
+          model: model.description,
+          nFeatures: model.nFeatures,
+          columns: model.featureNames,
+          predict: model.predictProba ? 'labels, --proba' : 'labels',
+          score: model.scoreName,
+          sample: model.sample !== null,
+        },
+        json,
+      );
+    } finally {
+      model.dispose();
+    }
+  }
+  return 0;
+}
+
+function print(streams: CliStreams, info: Record<string, unknown>, json: boolean): void {
+  const text = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
+  streams.stdout(
+    json
+      ? JSON.stringify(info) + '\n'
+      : Object.entries(info)
+          .map(([key, v]) => `${key}: ${text(v)}`)
+          .join('\n') + '\n',
+  );
 }

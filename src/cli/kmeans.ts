@@ -1,6 +1,5 @@
 import { KMEANS_INIT_METHODS, type KMeansInit } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
-import { kmeansModelToJson } from '../io/model-file.js';
 import { KMeans } from '../models/kmeans.js';
 import {
   commandInput,
@@ -13,12 +12,13 @@ import {
   table,
   type Run,
 } from './common.js';
+import { Progress } from './progress.js';
 import { KMEANS_OPTIONS } from './usage.js';
 
 export async function runKMeans(argv: readonly string[], run: Run): Promise<number> {
   const { streams } = run;
   const input = await commandInput('kmeans', argv, KMEANS_OPTIONS, run);
-  if (!input) return help(streams);
+  if (!input) return help(streams, 'kmeans');
   const { o, dataPath, matrix, columnNames } = input;
   const spec = await initModel(o, dataPath, matrix, run);
   const k = spec ? spec.nComponents : (o.k as number | undefined);
@@ -29,23 +29,35 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? KMEANS_INIT_METHODS[0]),
     ...fitOptions(o),
   });
+  const progress = new Progress(run, o, 'kmeans', 'inertia', km.options.maxIter, km.options.nInit);
+  let previous = Infinity;
   try {
-    await km.fit(matrix, { signal: run.signal, sampleWeight: input.sampleWeight });
-    const fields = {
-      model: kmeansModelToJson({
-        nFeatures: matrix.cols,
-        means: km.clusterCenters.data,
-        extra: {
-          ...(columnNames ? { columns: columnNames } : {}),
-          producer: `webgpu-em ${await packageVersion()}`,
+    try {
+      await km.fit(matrix, {
+        signal: run.signal,
+        sampleWeight: input.sampleWeight,
+        onIteration: (r) => {
+          progress.update({
+            ...r,
+            value: r.inertia,
+            change: r.iteration === 1 ? Infinity : r.inertia - previous,
+          });
+          previous = r.inertia;
         },
-      }),
+      });
+    } finally {
+      progress.end();
+    }
+    km.featureNames = columnNames;
+    const fields = {
+      model: { ...km.toJSON(), producer: `webgpu-em ${await packageVersion()}` },
       inertia: km.inertia,
       nIter: km.nIter,
       converged: km.converged,
     };
     return await report(run, input, km, {
       fields,
+      labels: km.labels,
       what: `clusters: ${k}`,
       warning: km.converged
         ? null

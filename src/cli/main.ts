@@ -5,6 +5,9 @@ import { help, packageVersion, type CliStreams, type Run } from './common.js';
 import { runGmm } from './gmm.js';
 import { runInfo } from './info.js';
 import { runKMeans } from './kmeans.js';
+import { runPredict } from './predict.js';
+import { runSample } from './sample.js';
+import { runScore } from './score.js';
 import { runSelect } from './select.js';
 
 export type { CliStreams };
@@ -69,14 +72,20 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
       return await runKMeans(rest, run);
     case 'select':
       return await runSelect(rest, run);
+    case 'predict':
+      return await runPredict(rest, run);
+    case 'score':
+      return await runScore(rest, run);
+    case 'sample':
+      return await runSample(rest, run);
     case 'info':
-      return await runInfo(rest, streams);
+      return await runInfo(rest, run);
     case undefined:
       throw new WebGpuEmError('usage', 'no command given; run `webgpu-em help` for the commands and options');
     case 'help':
     case '-h':
     case '--help':
-      return help(streams);
+      return help(streams, rest[0]);
     case '--version':
     case '-V':
       streams.stdout((await packageVersion()) + '\n');
@@ -84,7 +93,7 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
     default:
       throw new WebGpuEmError(
         'usage',
-        `unknown command '${command}'; commands are gmm, kmeans, select, info, help`,
+        `unknown command '${command}'; commands are gmm, kmeans, select, predict, score, sample, info, help`,
       );
   }
 }
@@ -110,5 +119,10 @@ function report(error: unknown, streams: CliStreams): number {
 }
 
 function processStreams(): CliStreams {
-  return { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    // The launcher (bin/webgpu-em.js) reads our stderr through a pipe and says whether its own is a terminal.
+    stderrIsTTY: process.stderr.isTTY === true || process.env.WEBGPU_EM_STDERR_TTY === '1',
+  };
 }

@@ -7,6 +7,7 @@ import {
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
 import { commandInput, fitOptions, gmmJson, help, packageVersion, report, type Run } from './common.js';
+import { Progress } from './progress.js';
 import { SELECT_OPTIONS } from './usage.js';
 
 /** Most component counts `select --k-range` may try. */
@@ -31,7 +32,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
       }
     }
   });
-  if (!input) return help(streams);
+  if (!input) return help(streams, 'select');
   const { o, matrix, columnNames } = input;
   const largest = Math.max(...ks);
   if (largest > matrix.rows) {
@@ -41,14 +42,23 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
     );
   }
   const criterion = (o.criterion as Criterion | undefined) ?? 'bic';
+  const total = ks.length * types.length;
+  const progress = new Progress(run, o, 'select', criterion.toUpperCase(), total, 1, 'candidate');
+  let done = 0;
+  let previous = Infinity;
   const { scores, best, model } = await selectGaussianMixture(matrix, {
     nComponents: ks,
     covarianceTypes: types,
     criterion,
     signal: run.signal,
     sampleWeight: input.sampleWeight,
+    onCandidate: (s) => {
+      const value = s[criterion];
+      progress.update({ iteration: ++done, initIndex: 0, value, change: value - previous });
+      previous = value;
+    },
     ...fitOptions(o),
-  });
+  }).finally(() => progress.end());
   try {
     const fields = {
       model: gmmJson(model, columnNames, await packageVersion()),

@@ -14,11 +14,15 @@ import type { OptionSpec } from './args.js';
 export const USAGE = `Usage: webgpu-em <command> [options]
 
 Commands:
-  gmm <data> -k K [options]        fit a Gaussian mixture with EM (data: .csv or .npy)
+  gmm <data> -k K [options]        fit a Gaussian mixture with EM (data: .csv, .npy or - for stdin)
   kmeans <data> -k K [options]     fit k-means (Lloyd's hard EM)
   select <data> --k-range A..B     fit a mixture for each K (and covariance type), pick by BIC
-  info [--backend B]               show the WebGPU adapter and the sizes it supports
-  help                             show this help
+  predict <model> <data>           the component (--proba: probabilities) of each row, by a saved model
+  score <model> <data>             the mean log-likelihood of the data under a saved model
+  sample <model> -n N              draw N rows from a saved mixture
+  info [model]                     list the WebGPU adapters (or describe a saved model)
+  help [command]                   show this help, or a command's (also: <command> --help)
+  --version                        print the version
 
 gmm options:
   -k, --n-components K        number of components (default: K of --init-model)
@@ -59,24 +63,37 @@ common options:
   --labels FILE               write the component/cluster of each row, one per line (as --out)
   --max-input-size SIZE       most bytes read from data that is not a regular file (- for
                               standard input, a pipe, a device), e.g. 512M (default ${formatBytes(DEFAULT_MAX_INPUT_BYTES)})
+  --columns A,B,...           the feature columns, by header name or 1-based index
+  --numeric-only              CSV: the columns whose first data cell is a number (drops labels)
+  --dims D                    read the data as raw little-endian float32, D values a row
   --json                      print the result as one JSON object on stdout
-  -q, --quiet                 no warnings on stderr
+  -q, --quiet                 nothing on stderr but errors (no warnings, no progress)
+  -v, --verbose               also the GPU driver's own messages
 
 Exit codes: 0 success, 2 usage error, 1 data or runtime error, 130 interrupted (Ctrl-C).`;
+
+/** How every command reads its data, and what it says on stderr. */
+export const DATA_OPTIONS: OptionSpec[] = [
+  { name: 'header', flags: ['--header'] },
+  { name: 'noHeader', flags: ['--no-header'] },
+  { name: 'maxInputSize', flags: ['--max-input-size'], value: 'string' },
+  { name: 'columns', flags: ['--columns'], value: 'string' },
+  { name: 'numericOnly', flags: ['--numeric-only'] },
+  { name: 'dims', flags: ['--dims'], value: 'integer', min: 1 },
+  { name: 'quiet', flags: ['-q', '--quiet'] },
+  { name: 'verbose', flags: ['-v', '--verbose'] },
+  { name: 'help', flags: ['-h', '--help'] },
+];
 
 export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'seed', flags: ['--seed'], value: 'integer' },
   { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
   { name: 'adapter', flags: ['--adapter'], value: 'string' },
-  { name: 'header', flags: ['--header'] },
-  { name: 'noHeader', flags: ['--no-header'] },
   { name: 'weights', flags: ['--weights'], value: 'string' },
   { name: 'out', flags: ['--out'], value: 'string' },
   { name: 'labels', flags: ['--labels'], value: 'string' },
-  { name: 'maxInputSize', flags: ['--max-input-size'], value: 'string' },
+  ...DATA_OPTIONS,
   { name: 'json', flags: ['--json'] },
-  { name: 'quiet', flags: ['-q', '--quiet'] },
-  { name: 'help', flags: ['-h', '--help'] },
   { name: 'maxIter', flags: ['--max-iter'], value: 'integer', min: 1 },
   { name: 'tol', flags: ['--tol'], value: 'number', min: 0 },
   { name: 'nInit', flags: ['--n-init'], value: 'integer', min: 1 },
@@ -115,9 +132,37 @@ export const SELECT_OPTIONS: OptionSpec[] = [
   { name: 'criterion', flags: ['--criterion'], value: 'string', choices: CRITERIA },
 ];
 
+/** The options of the commands that apply a saved model. */
+const APPLY_OPTIONS: OptionSpec[] = [
+  ...DATA_OPTIONS,
+  { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
+  { name: 'adapter', flags: ['--adapter'], value: 'string' },
+];
+
+export const PREDICT_OPTIONS: OptionSpec[] = [
+  ...APPLY_OPTIONS,
+  { name: 'proba', flags: ['--proba'] },
+  { name: 'out', flags: ['--out'], value: 'string' },
+];
+
+export const SCORE_OPTIONS: OptionSpec[] = [
+  ...APPLY_OPTIONS,
+  { name: 'perSample', flags: ['--per-sample'], value: 'string' },
+];
+
+export const SAMPLE_OPTIONS: OptionSpec[] = [
+  { name: 'n', flags: ['-n', '--n-samples'], value: 'integer', min: 1 },
+  { name: 'seed', flags: ['--seed'], value: 'integer' },
+  { name: 'out', flags: ['--out'], value: 'string' },
+  { name: 'quiet', flags: ['-q', '--quiet'] },
+  { name: 'verbose', flags: ['-v', '--verbose'] },
+  { name: 'help', flags: ['-h', '--help'] },
+];
+
 export const INFO_OPTIONS: OptionSpec[] = [
   { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
   { name: 'adapter', flags: ['--adapter'], value: 'string' },
   { name: 'json', flags: ['--json'] },
+  { name: 'verbose', flags: ['-v', '--verbose'] },
   { name: 'help', flags: ['-h', '--help'] },
 ];

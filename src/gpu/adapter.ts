@@ -49,6 +49,22 @@ export async function openDevice(options: { adapter?: string; timestamps?: boole
   return { device, gpu, description: describeAdapter(adapter.info) };
 }
 
+/**
+ * Node: every adapter Dawn sees, as `name (backend)`. Dawn lists them when asked for an adapter
+ * that does not exist (its documented way); empty in a browser.
+ */
+export async function listAdapters(): Promise<string[]> {
+  if (!isNode) return [];
+  const dawn = await loadDawn();
+  try {
+    const adapter = await dawn.create(['adapter=\u0000webgpu-em: list']).requestAdapter();
+    return adapter ? [describeAdapter(adapter.info)] : [];
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return [...message.matchAll(/backend: '([^']*)', name: '([^']*)'/g)].map((m) => `${m[2]} (${m[1]})`);
+  }
+}
+
 /** Dawn's "no suitable backends found" turned into one line that lists the adapters it has. */
 function adapterError(name: string | undefined, e: unknown): WebGpuEmError {
   const message = e instanceof Error ? e.message : String(e);

@@ -59,9 +59,11 @@ export function rowError(
         ? ` (line ${line} was read as data because some of its cells are numbers; if it is a header row, read the file with header set to true)`
         : ` (header is off; if line ${line} is a header row, read the file with header enabled)`;
   }
-  return dataError(
-    `${source}: line ${line}, column ${col + 1}${label}: ${describeBadCell(raw, ctx.delim)}${hint}`,
-  );
+  const what = describeBadCell(raw, ctx.delim);
+  if (!hint && what.endsWith('(e.g. 1, -2.5e-3, +.5)') && /[a-z]/i.test(raw)) {
+    hint = `; if that column is a label or a name, not a feature, leave it out (command line: --numeric-only, or --columns with the feature columns)`;
+  }
+  return dataError(`${source}: line ${line}, column ${col + 1}${label}: ${what}${hint}`);
 }
 
 export function clip(s: string): string {

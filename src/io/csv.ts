@@ -1,6 +1,7 @@
 import type { Matrix } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { parseQuotedRow, parseRow } from './csv-cells.js';
+import { parseSelectedRow, resolveColumns, type ColumnSelection } from './csv-columns.js';
 import { rowError, type RowContext } from './csv-errors.js';
 import {
   commentError,
@@ -23,12 +24,16 @@ export interface CsvOptions {
   header?: boolean | 'auto';
   /** Name used in error messages (usually the file name). Default `'<input>'`. */
   source?: string;
+  /** Which columns are the features (default: all; every cell must then be a number). */
+  select?: ColumnSelection;
 }
 
 /** What {@link parseCsv} returns: the samples, and the header's column names when there is a header. */
 export interface CsvResult {
   matrix: Matrix;
   columnNames: string[] | null;
+  /** The names (or `column i`) of the columns a selection left out. */
+  dropped?: string[];
 }
 
 /** Most values a matrix may hold (row-major offsets must fit in a signed 32-bit integer). */
@@ -96,6 +101,24 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     pos = lineStart;
     lineNo--;
   }
+  const chosen = options.select
+    ? resolveColumns(options.select, ctx.columnNames, firstDataCells(), source)
+    : null;
+  const width = chosen ? chosen.indices.length : cols;
+
+  /** The cells of the first data line (the line after the header, when there is one). */
+  function firstDataCells(): string[] {
+    if (!isHeader) return firstCells;
+    let at = pos;
+    for (let n = lineNo + 1; at < len; n++) {
+      let nl = text.indexOf('\n', at);
+      if (nl === -1) nl = len;
+      const e = nl > at && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (!isBlank(text, at, e)) return splitQuoted(text, at, e, delim, source, n);
+      at = nl + 1;
+    }
+    return firstCells;
+  }
 
   // Output buffer, grown by doubling; the first estimate comes from the length of the first data line.
   let firstLen = lineEnd - lineStart + 1;
@@ -124,23 +147,24 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     pos = nl + 1;
     if (s === e || (isPad(text.charCodeAt(s)) && isBlank(text, s, e))) continue;
 
-    if (n + cols > data.length) {
-      if (n + cols > MAX_VALUES) {
+    if (n + width > data.length) {
+      if (n + width > MAX_VALUES) {
         throw dataError(
           `${source}: line ${lineNo}: too much data (more than 2^31 values: ${rows + 1} rows x ${cols} columns); split the file or subsample it`,
         );
       }
-      const grown = new Float32Array(Math.min(MAX_VALUES, Math.max(data.length * 2, n + cols)));
+      const grown = new Float32Array(Math.min(MAX_VALUES, Math.max(data.length * 2, n + width)));
       grown.set(data.subarray(0, n));
       data = grown;
     }
     if (nextQuote !== -1 && nextQuote < s) nextQuote = text.indexOf('"', s);
-    const got =
-      nextQuote !== -1 && nextQuote < e
+    const got = chosen
+      ? parseSelectedRow(text, s, e, delim, data, n, chosen.indices, cols, source, lineNo)
+      : nextQuote !== -1 && nextQuote < e
         ? parseQuotedRow(text, s, e, delim, data, n, cols, source, lineNo)
         : parseRow(text, s, e, ws, delim, data, n, cols);
     if (got !== cols) throw rowError(ctx, text, s, e, lineNo, got);
-    n += cols;
+    n += width;
     rows++;
   }
 
@@ -150,5 +174,11 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     );
   }
   const out = n === data.length ? data : data.slice(0, n);
-  return { matrix: { data: out, rows, cols }, columnNames: ctx.columnNames };
+  if (!chosen) return { matrix: { data: out, rows, cols }, columnNames: ctx.columnNames };
+  const names = ctx.columnNames;
+  return {
+    matrix: { data: out, rows, cols: width },
+    columnNames: names ? chosen.indices.map((i) => names[i]) : null,
+    dropped: chosen.dropped,
+  };
 }

@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Matrix } from '../data/matrix.js';
-import { dataError, WebGpuEmError } from '../errors.js';
+import { dataError, usageError, WebGpuEmError } from '../errors.js';
+import { selectMatrixColumns, type ColumnSelection } from './csv-columns.js';
 import { parseCsv } from './csv.js';
 import { parseModel, type ModelSpec } from './model-file.js';
 import { isNpy, parseNpy } from './npy.js';
@@ -42,6 +43,10 @@ export interface ReadOptions {
   maxInputBytes?: number;
   /** Stops reading (and removes the temporary copy) when aborted. */
   signal?: AbortSignal;
+  /** Which columns are the features (CSV: by name or 1-based index; .npy and raw: by index). */
+  select?: ColumnSelection;
+  /** Read the bytes as raw little-endian float32, this many values a row (`--dims`). */
+  rawDims?: number;
 }
 
 /** Formats a byte count as the options take it: 1G, 512M, 1000. */
@@ -73,7 +78,7 @@ export function parseBytes(text: string): number | null {
 export async function readDataFile(
   file: string,
   options: ReadOptions = {},
-): Promise<{ matrix: Matrix; columnNames: string[] | null }> {
+): Promise<{ matrix: Matrix; columnNames: string[] | null; dropped?: string[] }> {
   const limit = {
     bytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
     name: '--max-input-size (maxInputBytes)',
@@ -81,7 +86,9 @@ export async function readDataFile(
   };
   const bytes = await readBytes(file, 'data file', limit, options.signal);
   const ext = path.extname(file).toLowerCase();
-  if (isNpy(bytes) || ext === '.npy') return { matrix: parseNpy(bytes, file), columnNames: null };
+  if (options.rawDims !== undefined)
+    return pickColumns(parseRaw(bytes, options.rawDims, file), options, file);
+  if (isNpy(bytes) || ext === '.npy') return pickColumns(parseNpy(bytes, file), options, file);
   if (ext === '.npz' || (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
     throw dataError(
       `${file}: this is a ZIP archive (.npz, .xlsx, ...), which is not supported; save one array with np.save(path, x) or export the data as CSV`,
@@ -100,7 +107,46 @@ export async function readDataFile(
       `${file}: too large to read as text (${bytes.length} bytes; ${oneLine(errorMessage(e))}); convert it to .npy (np.save(path, x.astype(np.float32))), which has no such limit`,
     );
   }
-  return parseCsv(text, { header: options.header ?? 'auto', source: file });
+  return parseCsv(text, { header: options.header ?? 'auto', source: file, select: options.select });
+}
+
+/** Raw little-endian float32 values, `dims` a row. */
+function parseRaw(bytes: Uint8Array, dims: number, file: string): Matrix {
+  const row = dims * 4;
+  if (bytes.length === 0 || bytes.length % row !== 0) {
+    throw dataError(
+      `${file}: ${bytes.length} bytes is not a whole number of rows of ${dims} float32 values (${row} bytes each); check --dims or the file`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const data = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < data.length; i++) {
+    const v = view.getFloat32(i * 4, true);
+    if (!Number.isFinite(v)) {
+      throw dataError(
+        `${file}: non-finite value ${v} at row ${Math.floor(i / dims)}, column ${i % dims} (0-based); remove or impute it`,
+      );
+    }
+    data[i] = v;
+  }
+  return { data, rows: data.length / dims, cols: dims };
+}
+
+/** Columns of binary data by index (binary data has no header to name them). */
+function pickColumns(matrix: Matrix, options: ReadOptions, file: string) {
+  const columns = options.select?.columns;
+  if (!columns || columns.length === 0) return { matrix, columnNames: null };
+  const indices = columns.map((c) => {
+    const i = Number(c) - 1;
+    if (!Number.isInteger(i) || i < 0 || i >= matrix.cols) {
+      throw usageError(
+        `${file}: --columns ${JSON.stringify(c)}: binary data has no header, so columns are 1-based indices from 1 to ${matrix.cols}`,
+      );
+    }
+    return i;
+  });
+  const data = selectMatrixColumns(matrix.data, matrix.rows, matrix.cols, indices);
+  return { matrix: { data, rows: matrix.rows, cols: indices.length }, columnNames: null };
 }
 
 /** Reads and validates a model JSON file (a model, or a result object with a `model` field). */
@@ -108,6 +154,11 @@ export async function readModelFile(
   file: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<ModelSpec> {
+  return parseModel(await readModelJson(file, options), file);
+}
+
+/** Reads a model file's JSON (bounded; `-` is standard input), not yet checked as a model. */
+export async function readModelJson(file: string, options: { signal?: AbortSignal } = {}): Promise<unknown> {
   const limit = {
     bytes: MAX_MODEL_FILE_BYTES,
     name: 'the model file limit',
@@ -122,7 +173,7 @@ export async function readModelFile(
       `${file}: invalid JSON (${oneLine(errorMessage(e))}); fix the file or save the model again`,
     );
   }
-  return parseModel(json, file);
+  return json;
 }
 
 /**

@@ -1,19 +1,10 @@
-import { arrayLength, family } from '../core/families.js';
+import { family } from '../core/families.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../core/names.js';
-import { dataError, usageError } from '../errors.js';
+import { dataError } from '../errors.js';
+import { GMM_FORMAT, jsonShape, KMEANS_FORMAT, TYPE_LIST } from './model-write.js';
+export { GMM_FORMAT, gmmModelToJson, KMEANS_FORMAT, kmeansModelToJson } from './model-write.js';
 
 export type { CovarianceType };
-
-export const GMM_FORMAT = 'webgpu-em/gmm@1';
-export const KMEANS_FORMAT = 'webgpu-em/kmeans@1';
-const RESERVED_KEYS = ['format', 'covarianceType', 'nFeatures', 'weights', 'means', 'covariances'];
-/** A family's JSON shape for messages: '[K][D][D]'. */
-const jsonShape = (type: CovarianceType) =>
-  family(type)
-    .dims.map((d) => `[${d}]`)
-    .join('');
-/** The covariance types for messages: '"full", "tied", "diag", "spherical"'. */
-const TYPE_LIST = COVARIANCE_TYPES.map((t) => `"${t}"`).join(', ');
 
 /** A parsed model: flat float64 arrays. covariances, when present, is always expanded to full K x D x D row-major. */
 export interface ModelSpec {
@@ -24,7 +15,12 @@ export interface ModelSpec {
   weights: Float64Array | null;
   covariances: Float64Array | null;
   covarianceType: CovarianceType | null;
+  /** The names of the training data's columns, when the model carries them (length D). */
+  columns: string[] | null;
 }
+
+/** The model formats this version reads, by kind: a kind's other versions are refused by name. */
+const FORMAT_VERSIONS: Record<string, string> = { gmm: GMM_FORMAT, kmeans: KMEANS_FORMAT };
 
 /**
  * Validates a model read from JSON: a gmm or k-means model, or a result object whose `model` field
@@ -71,6 +67,12 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
     );
   }
   if (!known(format)) {
+    const kind = /^webgpu-em\/([a-z0-9-]+)@(\S+)$/.exec(format);
+    if (kind && FORMAT_VERSIONS[kind[1]]) {
+      throw dataError(
+        `${source}: the model is in format ${JSON.stringify(format)} but this version of webgpu-em reads ${JSON.stringify(FORMAT_VERSIONS[kind[1]])}; use the webgpu-em that wrote it, or refit and save the model with this one`,
+      );
+    }
     throw dataError(
       `${source}: unknown model format ${JSON.stringify(format)} at ${p.at('format')}; accepted formats are "${GMM_FORMAT}" and "${KMEANS_FORMAT}"`,
     );
@@ -98,17 +100,22 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
     }
     D = first.length;
   }
-  const means = new Float64Array(K * D);
-  for (let k = 0; k < K; k++) {
-    const row = p.array(meansIn[k], `means[${k}]`, `${D} numbers`);
-    if (row.length !== D) {
+  // Every row's length is checked before anything of size K x D is made.
+  const rowsIn = meansIn.map((row, k) => {
+    const values = p.array(row, `means[${k}]`, `${D} numbers`);
+    if (values.length !== D) {
       throw dataError(
-        `${source}: ${p.at(`means[${k}]`)} has ${row.length} values but nFeatures is ${D}; every mean needs one value per feature`,
+        `${source}: ${p.at(`means[${k}]`)} has ${values.length} values but nFeatures is ${D}; every mean needs one value per feature`,
       );
     }
+    return values;
+  });
+  const means = new Float64Array(K * D);
+  rowsIn.forEach((row, k) => {
     for (let d = 0; d < D; d++) means[k * D + d] = p.num(row[d], `means[${k}][${d}]`);
-  }
+  });
 
+  const columns = readColumns(p, obj.columns, D);
   if (format === KMEANS_FORMAT) {
     return {
       format,
@@ -118,6 +125,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
       weights: null,
       covariances: null,
       covarianceType: null,
+      columns,
     };
   }
 
@@ -139,6 +147,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
       weights: null,
       covariances: null,
       covarianceType: null,
+      columns,
     };
   }
   if (!hasWeights || !hasCov) {
@@ -221,7 +230,27 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
     weights,
     covariances,
     covarianceType: type,
+    columns,
   };
+}
+
+/** The optional `columns`: D distinct-or-not strings, one per feature. */
+function readColumns(p: Paths, v: unknown, D: number): string[] | null {
+  if (v === undefined || v === null) return null;
+  const list = p.array(v, 'columns', `${D} column names`);
+  if (list.length !== D) {
+    throw dataError(
+      `${p.source}: ${p.at('columns')} has ${list.length} names but the model has ${D} features; give one name per feature or drop "columns"`,
+    );
+  }
+  return list.map((name, i) => {
+    if (typeof name !== 'string') {
+      throw dataError(
+        `${p.source}: ${p.at(`columns[${i}]`)} is ${describe(name)}; column names must be strings`,
+      );
+    }
+    return name;
+  });
 }
 
 /** Builds JSON paths and validates values, naming the source and path in errors. */
@@ -328,109 +357,6 @@ function readMatrix(
       L[i * D + j] = t / ljj;
     }
   }
-}
-
-/**
- * Serialises a Gaussian mixture as a `webgpu-em/gmm@1` JSON object (nested arrays). `covariances` is
- * flat in the covariance type's natural shape: full K*D*D, tied D*D, diag K*D, spherical K. Keys of
- * `extra` are appended after the model fields (they may not replace them).
- */
-export function gmmModelToJson(p: {
-  covarianceType: CovarianceType;
-  nFeatures: number;
-  weights: ArrayLike<number>;
-  means: ArrayLike<number>;
-  covariances: ArrayLike<number>;
-  extra?: Record<string, unknown>;
-}): Record<string, unknown> {
-  const type = p.covarianceType;
-  if (!COVARIANCE_TYPES.includes(type)) {
-    throw usageError(`covarianceType must be one of ${TYPE_LIST}; got ${JSON.stringify(type)}`);
-  }
-  const D = checkFeatures(p.nFeatures);
-  const K = p.weights.length;
-  if (K < 1) throw usageError('gmmModelToJson: weights is empty; a model needs at least one component');
-  checkLength(p.means, K * D, 'means', `K x D = ${K} x ${D}`);
-  const covLength = arrayLength(type, K, D);
-  checkLength(
-    p.covariances,
-    covLength,
-    'covariances',
-    `${jsonShape(type)} for "${type}" (K = ${K}, D = ${D})`,
-  );
-  const weights = toList(p.weights, 'weights');
-  const means = chunk(toList(p.means, 'means'), D);
-  const cov = toList(p.covariances, 'covariances');
-  // Nested by the family's dims, innermost first: every dim after the first is D.
-  let covariances: unknown[] = cov;
-  for (let level = 1; level < family(type).dims.length; level++) covariances = chunk(covariances, D);
-  return {
-    format: GMM_FORMAT,
-    covarianceType: type,
-    nFeatures: D,
-    weights,
-    means,
-    covariances,
-    ...checkExtra(p.extra),
-  };
-}
-
-/** Serialises k-means centroids (flat K*D) as a `webgpu-em/kmeans@1` JSON object. */
-export function kmeansModelToJson(p: {
-  nFeatures: number;
-  means: ArrayLike<number>;
-  extra?: Record<string, unknown>;
-}): Record<string, unknown> {
-  const D = checkFeatures(p.nFeatures);
-  if (p.means.length === 0 || p.means.length % D !== 0) {
-    throw usageError(
-      `kmeansModelToJson: means has ${p.means.length} values, not a positive multiple of nFeatures = ${D}`,
-    );
-  }
-  return {
-    format: KMEANS_FORMAT,
-    nFeatures: D,
-    means: chunk(toList(p.means, 'means'), D),
-    ...checkExtra(p.extra),
-  };
-}
-
-function checkFeatures(d: number): number {
-  if (!Number.isInteger(d) || d < 1) throw usageError(`nFeatures must be a positive integer; got ${d}`);
-  return d;
-}
-
-function checkLength(a: ArrayLike<number>, n: number, name: string, shape: string): void {
-  if (a.length !== n) throw usageError(`${name} has ${a.length} values but ${shape} needs ${n}`);
-}
-
-function checkExtra(extra: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (!extra) return {};
-  for (const key of RESERVED_KEYS) {
-    if (key in extra) throw usageError(`extra may not contain the model field "${key}"`);
-  }
-  return extra;
-}
-
-/** Plain numbers, refusing non-finite values (JSON.stringify would silently write them as null). */
-function toList(a: ArrayLike<number>, name: string): number[] {
-  const out = new Array<number>(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const v = Number(a[i]);
-    if (!Number.isFinite(v)) {
-      throw dataError(
-        `cannot save the model: ${name}[${i}] (flat index) is ${v}; the fit produced a non-finite value, so refit (e.g. with more regularisation) instead of saving it`,
-      );
-    }
-    out[i] = v;
-  }
-  return out;
-}
-
-function chunk<T>(a: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < a.length; i += size) out.push(a.slice(i, i + size));
-  return out;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {

@@ -32,7 +32,8 @@ export function isNpy(bytes: Uint8Array): boolean {
 
 /**
  * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 2-D C-ordered little-endian float32
- * (`<f4`) or float64 (`<f8`) array of samples x features. float64 values are rounded to float32; a
+ * (`<f4`), float64 (`<f8`) or integer (int8 to int64, uint8 to uint64: their values, rounded to
+ * float32, exact up to 2^24) array of samples x features. float64 values are rounded to float32; a
  * value that is NaN, infinite or beyond the float32 range raises a data error with its (0-based) row
  * and column. The result never aliases `bytes`.
  */
@@ -108,15 +109,16 @@ export function parseNpy(
     );
   }
   let itemSize: 4 | 8;
+  const integer = INTEGER_TYPES[descr.replace(/^\|/, '<')];
   if (descr === '<f4') itemSize = 4;
-  else if (descr === '<f8') itemSize = 8;
+  else if (descr === '<f8' || integer) itemSize = 8;
   else {
     const code = /^[<>=|]/.test(descr) ? descr.slice(1) : descr;
     const name = DTYPE_NAMES[code] ?? (/^[US]\d/.test(code) ? 'string' : 'unknown');
     const what = descr.startsWith('>') ? `big-endian ${name}` : name;
     const shown = JSON.stringify(descr.slice(0, 40)).slice(1, -1);
     throw dataError(
-      `${source}: header field 'descr' is '${shown}' (${what}); only little-endian float32 ('<f4') and float64 ('<f8') are accepted: ${CONVERT_HINT}`,
+      `${source}: header field 'descr' is '${shown}' (${what}); only little-endian float32 ('<f4'), float64 ('<f8') and integers are accepted: ${CONVERT_HINT}`,
     );
   }
 
@@ -156,6 +158,7 @@ export function parseNpy(
     );
   }
   const count = rows * cols;
+  if (integer) return readIntegers(bytes, dataStart, integer, rows, cols, shapeText, source);
   const byteLength = count * itemSize;
   if (bytes.length - dataStart < byteLength) {
     throw truncated(
@@ -196,6 +199,40 @@ export function parseNpy(
   return { data: out, rows, cols };
 }
 
+/** Integer dtypes, read as their values rounded to float32 (exact up to 2^24). */
+const INTEGER_TYPES: Record<string, { size: number; read: (v: DataView, at: number) => number }> = {
+  '<i1': { size: 1, read: (v, at) => v.getInt8(at) },
+  '<u1': { size: 1, read: (v, at) => v.getUint8(at) },
+  '<i2': { size: 2, read: (v, at) => v.getInt16(at, true) },
+  '<u2': { size: 2, read: (v, at) => v.getUint16(at, true) },
+  '<i4': { size: 4, read: (v, at) => v.getInt32(at, true) },
+  '<u4': { size: 4, read: (v, at) => v.getUint32(at, true) },
+  '<i8': { size: 8, read: (v, at) => Number(v.getBigInt64(at, true)) },
+  '<u8': { size: 8, read: (v, at) => Number(v.getBigUint64(at, true)) },
+};
+
+function readIntegers(
+  bytes: Uint8Array,
+  dataStart: number,
+  type: { size: number; read: (v: DataView, at: number) => number },
+  rows: number,
+  cols: number,
+  shapeText: string,
+  source: string,
+): Matrix {
+  const count = rows * cols;
+  if (bytes.length - dataStart < count * type.size) {
+    throw truncated(
+      source,
+      `shape ${shapeText} of ${type.size}-byte integers needs ${count * type.size} bytes of data but only ${bytes.length - dataStart} follow the header`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart, count * type.size);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = type.read(view, i * type.size);
+  return { data: out, rows, cols };
+}
+
 function checkFinite(out: Float32Array, cols: number, source: string, original: Float64Array | null): void {
   for (let i = 0; i < out.length; i++) {
     const x = out[i];
@@ -224,11 +261,15 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 
 /**
  * Writes a 2-D C-ordered array as a version 1.0 .npy file: dtype `<f4` for a Float32Array, `<f8` for
- * a Float64Array. The header is padded so the data starts at a multiple of 64 bytes, as NumPy does.
+ * a Float64Array, `<i4` for an Int32Array. The header is padded so the data starts at a multiple of 64 bytes, as NumPy does.
  */
-export function encodeNpy(data: Float32Array | Float64Array, rows: number, cols: number): Uint8Array {
-  if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) {
-    throw usageError('encodeNpy expects a Float32Array or Float64Array');
+export function encodeNpy(
+  data: Float32Array | Float64Array | Int32Array,
+  rows: number,
+  cols: number,
+): Uint8Array {
+  if (!(data instanceof Float32Array) && !(data instanceof Float64Array) && !(data instanceof Int32Array)) {
+    throw usageError('encodeNpy expects a Float32Array, Float64Array or Int32Array');
   }
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
     throw usageError(`encodeNpy: rows and cols must be non-negative integers; got ${rows} x ${cols}`);
@@ -238,8 +279,9 @@ export function encodeNpy(data: Float32Array | Float64Array, rows: number, cols:
       `encodeNpy: data has ${data.length} values but rows x cols = ${rows} x ${cols} = ${rows * cols}; fix rows/cols or the data length`,
     );
   }
-  const itemSize = data instanceof Float32Array ? 4 : 8;
-  const dict = `{'descr': '<f${itemSize}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const itemSize = data instanceof Float64Array ? 8 : 4;
+  const descr = data instanceof Int32Array ? '<i4' : `<f${itemSize}`;
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
   const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
   const header = dict + ' '.repeat(pad) + '\n';
   const dataStart = 10 + header.length;
@@ -255,7 +297,8 @@ export function encodeNpy(data: Float32Array | Float64Array, rows: number, cols:
   } else {
     const view = new DataView(out.buffer, dataStart);
     for (let i = 0; i < data.length; i++) {
-      if (itemSize === 4) view.setFloat32(i * 4, data[i], true);
+      if (data instanceof Int32Array) view.setInt32(i * 4, data[i], true);
+      else if (itemSize === 4) view.setFloat32(i * 4, data[i], true);
       else view.setFloat64(i * 8, data[i], true);
     }
   }

@@ -134,7 +134,7 @@ export async function planOutput(
  * before the renames leaves every earlier file as it was and no temporary file behind.
  */
 export async function writeOutputs(
-  outputs: ReadonlyArray<{ plan: OutputPlan; contents: string }>,
+  outputs: ReadonlyArray<{ plan: OutputPlan; contents: string | Uint8Array }>,
   stdout: (text: string) => void,
 ): Promise<void> {
   const staged: Array<{ plan: OutputPlan; tmp: string }> = [];
@@ -173,7 +173,12 @@ export async function writeOutputs(
   } finally {
     for (const { tmp } of staged) await removeTemporary(tmp);
   }
-  for (const { plan, contents } of outputs) if (plan.mode === 'stdout') stdout(contents);
+  for (const { plan, contents } of outputs)
+    if (plan.mode === 'stdout') {
+      // Binary outputs are chosen by a file's extension, which standard output does not have.
+      if (typeof contents !== 'string') throw usageError('binary output needs a file name ending in .npy');
+      stdout(contents);
+    }
 }
 
 /** Writes `contents` to a synced temporary file beside `plan.target`, with the target's mode. */

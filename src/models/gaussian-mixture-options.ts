@@ -87,10 +87,20 @@ export interface FitOptions {
    * weighted (the statistics, the lower bound's mean, the initialisation's draws).
    */
   sampleWeight?: SampleWeightInput | null;
+  /**
+   * Keep the label of every training sample (`labels`), from one E-step pass at the end of the
+   * fit; default true. False saves that pass (model selection fits many candidates).
+   */
+  labels?: boolean;
 }
 
 /** Every fit option's name; unknown keys are refused. */
-export const FIT_OPTIONS = optionKeys<FitOptions>({ signal: true, onIteration: true, sampleWeight: true });
+export const FIT_OPTIONS = optionKeys<FitOptions>({
+  signal: true,
+  onIteration: true,
+  sampleWeight: true,
+  labels: true,
+});
 
 export { WEIGHT_OPTIONS, type WeightOptions };
 

@@ -28,6 +28,8 @@ import {
   type InitialModel,
 } from './init.js';
 import { KMeans } from './kmeans.js';
+import { loadingFrom, mixtureFromJson, mixtureToJson } from './model-json.js';
+import { precisionsOf } from './precisions.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 
 export type {
@@ -107,6 +109,38 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   }
 
   /**
+   * A model saved by {@link toJSON} (its object or its JSON text; a result object with a `model`
+   * field is read too), ready to predict, score and sample without a fit. A model in another
+   * format (a k-means model, another version) is refused with a message naming both.
+   * `options` as for {@link fromParameters}; `regCovar` defaults to the saved one.
+   */
+  static fromJSON(
+    json: unknown,
+    options: Omit<GaussianMixtureOptions, 'nComponents' | 'init' | 'covarianceType'> = {},
+    source = 'GaussianMixture.fromJSON',
+  ): GaussianMixture {
+    const { model, defaults, columns } = mixtureFromJson(json, source);
+    const gmm = loadingFrom(source, () => GaussianMixture.fromParameters(model, { ...defaults, ...options }));
+    gmm.featureNames = columns;
+    return gmm;
+  }
+
+  /**
+   * The model as a `webgpu-em/gmm@1` object (what the command line saves): covariances in
+   * scikit-learn's shapes, regCovar, and `columns` when {@link featureNames} is set.
+   * `JSON.stringify(model)` calls it; {@link fromJSON} reads it back.
+   */
+  toJSON(): Record<string, unknown> {
+    return mixtureToJson(this.params(), this.covariances, this.options.regCovar, this.featureNames);
+  }
+
+  /** Fits the model to X and returns the component of each sample (the labels of the fit). */
+  async fitPredict(x: MatrixInput, options: Omit<FitOptions, 'labels'> = {}): Promise<Int32Array> {
+    await this.fit(x, options);
+    return this.labels;
+  }
+
+  /**
    * Fits the mixture to X ({ data, rows, cols } row-major, or number[][]). With nInit > 1 the
    * initialisation with the best lower bound wins. Resolves to this model.
    */
@@ -126,7 +160,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     const warm = this.options.warmStart && this.fitted !== null;
     const restarts = warm ? 1 : this.options.nInit;
     // A fit that fails or is aborted leaves the model as it was.
-    const previous = { fitted: this.fitted, runState: this.runState };
+    const previous = { fitted: this.fitted, runState: this.runState, labels: this.fitLabels };
     try {
       for (let initIndex = 0; initIndex < restarts; initIndex++) {
         await this.start(matrix, weights, warm ? this.fitted! : undefined, options.signal);
@@ -139,9 +173,20 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
           best = { params: this.fitted!, state: { ...this.runState } };
         }
       }
+      // The labels under the final parameters, on the samples still bound (scikit-learn's fit_predict).
+      const keep = best!.params;
+      this.fitLabels =
+        options.labels === false
+          ? null
+          : (
+              await this.withSamples(matrix, (data) =>
+                data.eStep(toComponentParameters(keep), { responsibilities: false, labels: true }),
+              )
+            ).labels!;
     } catch (error) {
       this.fitted = previous.fitted;
       this.runState = previous.runState;
+      this.fitLabels = previous.labels;
       throw error;
     } finally {
       // The samples are bound once for every restart, and freed with the fit.
@@ -265,6 +310,16 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return covariancesAsArray(this.params());
   }
 
+  /** Inverses of the covariances, in their shapes (scikit-learn's `precisions_`). */
+  get precisions(): Float64Array {
+    return precisionsOf(this.params(), this.covariances, false);
+  }
+
+  /** Upper Cholesky factors U of the precisions (= U Uᵀ), in the covariances' shapes (`precisions_cholesky_`). */
+  get precisionsCholesky(): Float64Array {
+    return precisionsOf(this.params(), this.covariances, true);
+  }
+
   /** The current parameters (packed covariances), for model files and warm starts. */
   get parameters(): GmmParameters {
     return this.params();
@@ -354,6 +409,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   adoptFit(other: GaussianMixture): void {
     this.fitted = other.params();
     this.runState = { ...other.runState };
+    this.fitLabels = other.fitLabels;
   }
 
   /** The running fit's EM run; gone when the model was disposed during the fit. */

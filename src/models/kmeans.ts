@@ -22,6 +22,8 @@ import {
   type WeightOptions,
 } from '../data/weights.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
+import { centresToJson, readModelJson } from './model-json.js';
+import { KMEANS_FORMAT } from '../io/model-file.js';
 import { checkLoopOptions } from './options.js';
 
 export type { KMeansInit };
@@ -188,6 +190,35 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     this.rng = new Random(this.options.seed);
   }
 
+  /**
+   * A model saved by {@link toJSON} (its object or JSON text, or a result object with a `model`
+   * field), ready to predict without a fit; `inertia` is then unknown until the next fit. A model
+   * in another format is refused with a message naming both.
+   */
+  static fromJSON(
+    json: unknown,
+    options: Omit<KMeansOptions, 'nClusters'> = {},
+    source = 'KMeans.fromJSON',
+  ): KMeans {
+    const spec = readModelJson(json, KMEANS_FORMAT, source);
+    const km = new KMeans({ ...options, nClusters: spec.nComponents, init: { means: spec.means } });
+    km.state = { centres: spec.means, inertia: NaN, nIter: 0, converged: false, history: [] };
+    km.nFeaturesSeen = spec.nFeatures;
+    km.featureNames = spec.columns;
+    return km;
+  }
+
+  /** The model as a `webgpu-em/kmeans@1` object (centres, and `columns` when {@link featureNames} is set). */
+  toJSON(): Record<string, unknown> {
+    return centresToJson(this.fitted().centres, this.nFeaturesSeen, this.featureNames);
+  }
+
+  /** Fits the centres to X and returns the cluster of each sample (the labels of the fit). */
+  async fitPredict(x: MatrixInput, options: Parameters<KMeans['fit']>[1] = {}): Promise<Int32Array> {
+    await this.fit(x, options);
+    return this.labels;
+  }
+
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
   async fit(x: MatrixInput, options: KMeansFitOptions = {}): Promise<this> {
     checkOptionKeys('fit()', options, KMEANS_FIT_OPTIONS);
@@ -210,6 +241,12 @@ export class KMeans extends IterativeModel<KMeansIteration> {
           const run = this.liveRun().state;
           if (!best || run.inertia < best.inertia) best = run;
         }
+        // The labels of the final centres (scikit-learn's labels_), on the samples still bound.
+        const centres = best!.centres;
+        const k = this.options.nClusters;
+        this.fitLabels = (
+          await this.withSamples(m, (data) => data.assign(centres, k, { allDistances: false }))
+        ).labels;
       } finally {
         // The samples are bound once for every restart, and freed with the fit.
         this.run = null;
@@ -298,7 +335,13 @@ export class KMeans extends IterativeModel<KMeansIteration> {
 
   /** Sum of squared distances of the training samples to their nearest centre. */
   get inertia(): number {
-    return this.fitted().inertia;
+    const { inertia } = this.fitted();
+    if (Number.isNaN(inertia)) {
+      throw usageError(
+        'inertia is known after fit(X) only (this KMeans was loaded from a model); use score(X)',
+      );
+    }
+    return inertia;
   }
 
   /** Iterations run by the best initialisation. */
@@ -333,6 +376,11 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     let s = 0;
     for (const v of (await this.assign(x, false)).minDistances) s += v;
     return -s;
+  }
+
+  /** Minus the squared distance of each sample to its nearest centre (score(X) is their sum). */
+  async scoreSamples(x: MatrixInput): Promise<Float64Array> {
+    return Float64Array.from((await this.assign(x, false)).minDistances, (v) => -v);
   }
 
   private async assign(x: MatrixInput, all: boolean) {

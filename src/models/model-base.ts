@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { BoundData, DataUse } from '../backends/backend.js';
 import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
@@ -35,6 +36,14 @@ export abstract class IterativeModel<Iteration> {
   private generation = 0;
   /** The fit or initialize in progress, if any. */
   private busy: string | null = null;
+  /** The component or cluster of each training sample, from the end of the last fit. */
+  protected fitLabels: Int32Array | null = null;
+
+  /**
+   * Names of the features (the training data's columns), or null: saved by `toJSON()`, read by
+   * `fromJSON()`, and checked by the command line's `predict` and `score` against the data's header.
+   */
+  featureNames: readonly string[] | null = null;
 
   constructor(
     backend: BackendChoice,
@@ -77,6 +86,24 @@ export abstract class IterativeModel<Iteration> {
   dispose(): void {
     this.releaseSamples();
     this.backendHandle.dispose();
+  }
+
+  /** `using model = ...` disposes the model at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * The most likely component (or nearest cluster) of each training sample under the fitted
+   * model, from one pass at the end of `fit` (scikit-learn's `labels_`). A copy.
+   */
+  get labels(): Int32Array {
+    if (!this.fitLabels) {
+      throw usageError(
+        `labels are known after fit(X) only (this ${this.noun} was built from saved parameters or fitted without them); call predict(X)`,
+      );
+    }
+    return Int32Array.from(this.fitLabels);
   }
 
   /**

@@ -100,7 +100,8 @@ export async function selectGaussianMixture(
           const gmm = new GaussianMixture({ ...fitOptions, nComponents, covarianceType });
           gmm.useSamples(samples);
           try {
-            await gmm.fit(m, { signal, sampleWeight: weights });
+            // Candidates are scored, not labelled: no pass for labels.
+            await gmm.fit(m, { signal, sampleWeight: weights, labels: false });
             const score: CandidateScore = {
               nComponents,
               covarianceType,

@@ -13,3 +13,9 @@ export async function fit(device?: GPUDevice): Promise<number> {
   const err: unknown = new WebGpuEmError('usage', 'x');
   return gmm.lowerBound + km.inertia + (err instanceof WebGpuEmError ? 0 : 1);
 }
+
+// A saved model, loaded in a `using` block: the declarations carry the disposable type.
+export function features(saved: string): number {
+  using model = GaussianMixture.fromJSON(saved, { backend: 'cpu' });
+  return model.nFeatures + (model.featureNames?.length ?? 0);
+}

@@ -1,0 +1,108 @@
+import * as path from 'node:path';
+import type { BackendChoice } from '../core/names.js';
+import type { Matrix } from '../data/matrix.js';
+import { dataError, WebGpuEmError } from '../errors.js';
+import { planOutput, readModelJson, writeOutputs, type OutputPlan, type ReadOptions } from '../io/files.js';
+import { encodeNpy } from '../io/npy.js';
+import { loadModel, type LoadedModel } from '../models/formats.js';
+import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
+import { readData, readOptions, type Run } from './common.js';
+
+// What predict, score and sample share: a saved model, its data, and outputs by extension.
+
+/** Parses `<model> [data]`, plans the outputs, loads the model (any registered format). */
+export async function loadCommandModel(
+  name: string,
+  argv: readonly string[],
+  specs: OptionSpec[],
+  run: Run,
+  positionals: 1 | 2,
+  outputs: (o: ParsedOptions) => Array<[string, string | undefined]>,
+) {
+  const { options: o, positionals: args } = parseArgs(argv, specs);
+  if (o.help) return null;
+  if (args.length !== positionals) {
+    const what = positionals === 2 ? 'a model file and a data file' : 'a model file';
+    throw new WebGpuEmError(
+      'usage',
+      `${name} needs ${what}, got ${args.length} arguments; see ${name} --help`,
+    );
+  }
+  if (args.filter((a) => a === '-').length > 1)
+    throw new WebGpuEmError('usage', `${name}: only one of the model and the data can be - (standard input)`);
+  const read = positionals === 2 ? readOptions(o, run) : null;
+  const plans = new Map<string, OutputPlan | null>();
+  for (const [option, file] of outputs(o)) {
+    plans.set(option, file === undefined ? null : await planOutput(file, option, args));
+  }
+  const [modelPath, dataPath] = args;
+  const json = await readModelJson(modelPath, { signal: run.signal });
+  const model = loadModel(json, {
+    source: modelPath === '-' ? 'standard input' : modelPath,
+    backend: o.backend as BackendChoice | undefined,
+    adapter: o.adapter as string | undefined,
+    seed: o.seed as number | undefined,
+  });
+  return { o, modelPath, dataPath, read, plans, model };
+}
+
+/**
+ * Reads the data for a model: with no column choice of the user's, the model's own columns are
+ * picked by name from a header that has them; the width must be the model's.
+ */
+export async function dataFor(
+  model: LoadedModel,
+  dataPath: string,
+  read: ReadOptions | null,
+  o: ParsedOptions,
+  run: Run,
+  modelPath: string,
+): Promise<Matrix> {
+  const chosen = o.columns !== undefined || o.numericOnly;
+  const options = { ...read!, select: { ...read!.select, byHeader: chosen ? null : model.featureNames } };
+  const { matrix, columnNames } = await readData(dataPath, options, o, run);
+  const source = dataPath === '-' ? 'standard input' : dataPath;
+  if (matrix.cols !== model.nFeatures) {
+    throw dataError(
+      `${source} has ${matrix.cols} columns but the model ${modelPath} has ${model.nFeatures} features; pick the model's columns with --columns`,
+    );
+  }
+  const names = model.featureNames;
+  if (names && columnNames && names.some((n, i) => n !== columnNames[i])) {
+    throw dataError(
+      `${source}: the columns are ${columnNames.join(', ')} but the model ${modelPath} was fitted on ${names.join(', ')}; pass the model's columns in its order (--columns ${names.join(',')})`,
+    );
+  }
+  return matrix;
+}
+
+/** A matrix as the output's extension asks: .npy, else CSV (with a header when names are given). */
+export function matrixOutput(
+  plan: OutputPlan,
+  data: Float64Array | Int32Array,
+  rows: number,
+  cols: number,
+  names: readonly string[] | null,
+): string | Uint8Array {
+  if (plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy')
+    return encodeNpy(data, rows, cols);
+  const lines: string[] = names ? [names.join(',')] : [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < cols; c++) cells.push(String(data[r * cols + c]));
+    lines.push(cells.join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Writes the planned outputs together, once the work succeeded; null plans are skipped. */
+export async function writePlanned(
+  run: Run,
+  outputs: Array<[OutputPlan | null, () => string | Uint8Array]>,
+): Promise<void> {
+  run.signal.throwIfAborted();
+  const writes = outputs
+    .filter((w): w is [OutputPlan, () => string | Uint8Array] => w[0] !== null)
+    .map(([plan, contents]) => ({ plan, contents: contents() }));
+  await writeOutputs(writes, run.streams.stdout);
+}

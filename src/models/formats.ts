@@ -1,0 +1,110 @@
+import type { BackendChoice } from '../core/names.js';
+import type { Matrix } from '../data/matrix.js';
+import { dataError } from '../errors.js';
+import { GMM_FORMAT, KMEANS_FORMAT, parseModel } from '../io/model-file.js';
+import { GaussianMixture } from './gaussian-mixture.js';
+import { KMeans } from './kmeans.js';
+import type { Matrix64 } from './model-base.js';
+
+// Every model format in one place: predict, score, sample and info ask this table, so a new
+// kind of model plugs into them by adding its entry.
+
+/** How a saved model is loaded. */
+export interface LoadOptions {
+  readonly backend?: BackendChoice;
+  readonly adapter?: string;
+  /** Seed of `sample`. */
+  readonly seed?: number;
+  /** The file name, for messages. */
+  readonly source: string;
+}
+
+/** A saved model, loaded: what the commands that apply a model need of it. */
+export interface LoadedModel {
+  readonly format: string;
+  /** One line for `info`: what the model is. */
+  readonly description: string;
+  readonly nFeatures: number;
+  readonly nComponents: number;
+  readonly featureNames: readonly string[] | null;
+  predict(x: Matrix): Promise<Int32Array>;
+  /** N x K probabilities of each component; null for a kind that has none. */
+  readonly predictProba: ((x: Matrix) => Promise<Matrix64>) | null;
+  /** The per-sample score (`score` prints its mean), and what it is. */
+  scoreSamples(x: Matrix): Promise<Float64Array>;
+  readonly scoreName: string;
+  /** Draws n samples (seeded); null for a kind that is not a distribution. */
+  readonly sample: ((n: number) => { x: Matrix64; labels: Int32Array }) | null;
+  backendName(): Promise<string>;
+  dispose(): void;
+}
+
+/** A model format: its name (with its version) and how to load it. */
+export interface ModelFormat {
+  readonly format: string;
+  load(json: unknown, options: LoadOptions): LoadedModel;
+}
+
+const gpu = (o: LoadOptions) => ({
+  ...(o.backend ? { backend: o.backend } : {}),
+  ...(o.adapter ? { adapter: o.adapter } : {}),
+  ...(o.seed !== undefined ? { seed: o.seed } : {}),
+});
+
+/** The formats this version reads and writes. */
+export const MODEL_FORMATS: readonly ModelFormat[] = [
+  {
+    format: GMM_FORMAT,
+    load(json, o) {
+      const m = GaussianMixture.fromJSON(json, gpu(o), o.source);
+      const p = m.parameters;
+      return {
+        format: GMM_FORMAT,
+        description: `Gaussian mixture, ${p.nComponents} components, '${p.covarianceType}' covariances`,
+        nFeatures: p.nFeatures,
+        nComponents: p.nComponents,
+        featureNames: m.featureNames,
+        predict: (x) => m.predict(x),
+        predictProba: (x) => m.predictProba(x),
+        scoreSamples: (x) => m.scoreSamples(x),
+        scoreName: 'log-likelihood',
+        sample: (n) => m.sample(n),
+        backendName: () => m.backendName(),
+        dispose: () => m.dispose(),
+      };
+    },
+  },
+  {
+    format: KMEANS_FORMAT,
+    load(json, o) {
+      const m = KMeans.fromJSON(json, gpu(o), o.source);
+      const centres = m.clusterCenters;
+      return {
+        format: KMEANS_FORMAT,
+        description: `k-means, ${centres.rows} clusters`,
+        nFeatures: centres.cols,
+        nComponents: centres.rows,
+        featureNames: m.featureNames,
+        predict: (x) => m.predict(x),
+        predictProba: null,
+        scoreSamples: (x) => m.scoreSamples(x),
+        scoreName: 'minus the squared distance to the nearest centre',
+        sample: null,
+        backendName: () => m.backendName(),
+        dispose: () => m.dispose(),
+      };
+    },
+  },
+];
+
+/** Loads a saved model of any registered format (checked in full by the format's reader). */
+export function loadModel(json: unknown, options: LoadOptions): LoadedModel {
+  const { format } = parseModel(json, options.source);
+  const entry = MODEL_FORMATS.find((f) => f.format === format);
+  if (!entry) {
+    throw dataError(
+      `${options.source}: no reader for model format ${format}; this version reads ${MODEL_FORMATS.map((f) => f.format).join(', ')}`,
+    );
+  }
+  return entry.load(json, options);
+}

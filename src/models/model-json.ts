@@ -1,0 +1,124 @@
+import { family } from '../core/families.js';
+import type { CovarianceType } from '../core/names.js';
+import { dataError, usageError, WebGpuEmError } from '../errors.js';
+import {
+  GMM_FORMAT,
+  gmmModelToJson,
+  KMEANS_FORMAT,
+  kmeansModelToJson,
+  parseModel,
+  type ModelSpec,
+} from '../io/model-file.js';
+import type { GmmParameters } from './gmm-parameters.js';
+
+// Model objects to and from the versioned model files (webgpu-em/gmm@1, webgpu-em/kmeans@1).
+
+/** Which class reads each format, for messages that send the reader to the right one. */
+const READER: Record<string, string> = {
+  [GMM_FORMAT]: 'GaussianMixture.fromJSON',
+  [KMEANS_FORMAT]: 'KMeans.fromJSON',
+};
+
+/**
+ * Parses a model (or a result object with a `model` field) and checks it is in `format`: a model
+ * of another format is refused with a message that names both.
+ */
+export function readModelJson(json: unknown, format: string, source: string): ModelSpec {
+  const text = typeof json === 'string' ? parseText(json, source) : json;
+  const spec = parseModel(text, source);
+  if (spec.format !== format) {
+    throw dataError(
+      `${source}: this is a ${spec.format} model but ${READER[format]} reads ${format}; load it with ${READER[spec.format]} (the CLI's predict, score and sample read either)`,
+    );
+  }
+  return spec;
+}
+
+/** A gmm@1 model as a GaussianMixture is built from it: parameters, default options, columns. */
+export function mixtureFromJson(json: unknown, source: string) {
+  const spec = readModelJson(json, GMM_FORMAT, source);
+  if (!spec.weights || !spec.covariances || !spec.covarianceType) {
+    throw dataError(
+      `${source}: the model has means only; a mixture to predict with needs weights, covariances and covarianceType (refit and save it)`,
+    );
+  }
+  const type: CovarianceType = spec.covarianceType;
+  const k = spec.nComponents;
+  const d = spec.nFeatures;
+  const saved = (modelObject(json) as { regCovar?: unknown }).regCovar;
+  const regCovar = typeof saved === 'number' && Number.isFinite(saved) && saved >= 0 ? saved : undefined;
+  return {
+    model: {
+      weights: spec.weights,
+      means: spec.means,
+      covariances: family(type).fromFullMatrices(spec.covariances, k, d),
+    },
+    defaults: { covarianceType: type, ...(regCovar !== undefined ? { regCovar } : {}) },
+    columns: spec.columns,
+  };
+}
+
+/** A mixture as a gmm@1 object: covariances in scikit-learn's shapes, regCovar, the column names. */
+export function mixtureToJson(
+  p: GmmParameters,
+  covariances: Float64Array,
+  regCovar: number,
+  names: readonly string[] | null,
+): Record<string, unknown> {
+  const columns = checkFeatureNames(names, p.nFeatures);
+  return gmmModelToJson({
+    covarianceType: p.covarianceType,
+    nFeatures: p.nFeatures,
+    weights: p.weights,
+    means: p.means,
+    covariances,
+    extra: { regCovar, ...(columns ? { columns } : {}) },
+  });
+}
+
+/** The model object of a model or of a result object with a `model` field. */
+function modelObject(json: unknown): object {
+  const obj = typeof json === 'string' ? (JSON.parse(json) as unknown) : json;
+  if (typeof obj !== 'object' || obj === null) return {};
+  const inner = (obj as { model?: unknown; format?: unknown }).model;
+  return !('format' in obj) && typeof inner === 'object' && inner !== null ? inner : obj;
+}
+
+function parseText(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw dataError(
+      `${source}: invalid JSON (${(e as Error).message}); pass the text toJSON() gave, or its object`,
+    );
+  }
+}
+
+/** k-means centres (K x D, flat) as a kmeans@1 object, with the column names. */
+export function centresToJson(
+  centres: Float64Array,
+  d: number,
+  names: readonly string[] | null,
+): Record<string, unknown> {
+  const columns = checkFeatureNames(names, d);
+  return kmeansModelToJson({ nFeatures: d, means: centres, extra: columns ? { columns } : {} });
+}
+
+/** Runs `load`; a model it finds unusable (a covariance not positive definite) is a data error of `source`. */
+export function loadingFrom<T>(source: string, load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if (e instanceof WebGpuEmError && e.kind === 'numerical') throw dataError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The column names a model keeps: D strings, or null. */
+export function checkFeatureNames(names: readonly string[] | null, d: number): string[] | null {
+  if (names === null) return null;
+  if (!Array.isArray(names) || names.length !== d || names.some((n) => typeof n !== 'string')) {
+    throw usageError(`featureNames must be ${d} strings (one per feature) or null`);
+  }
+  return [...names];
+}
