@@ -8,6 +8,7 @@
 // 0.1 to 0.3 s here);
 // --verbose (or WEBGPU_EM_DIRECT=1) runs in this process and shows them.
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +26,24 @@ const direct =
       a === '--help' ||
       a === '--backend=cpu' ||
       (a === '--backend' && args[i + 1] === 'cpu'),
-  );
+  ) ||
+  autoOnSmallFile();
+
+/**
+ * A fit with backend 'auto' of a file too small to hold more than AUTO_CPU_MAX_VALUES (10,000)
+ * values, at two bytes a value at least, runs on the CPU and opens no GPU: no child is needed.
+ */
+function autoOnSmallFile() {
+  if (!['gmm', 'kmeans', 'select'].includes(args[0]) || !args[1] || args[1].startsWith('-')) return false;
+  const backend = args.find((a, i) => i > 0 && args[i - 1] === '--backend') ?? 'auto';
+  if (backend !== 'auto' || args.some((a) => a.startsWith('--backend='))) return false;
+  try {
+    const stats = statSync(args[1]);
+    return stats.isFile() && stats.size <= 20_000;
+  } catch {
+    return false;
+  }
+}
 
 if (direct) await runHere();
 else launch();

@@ -42,6 +42,13 @@ writeFileSync(
 describe('fit, save, load, predict, score and sample', () => {
   const fit = sh('eval $CLI gmm "$IRIS" -k 3 --backend cpu --out model.json --labels fit-labels.txt --quiet');
 
+  it('with backend auto, a small file is fitted on the CPU: no GPU, no driver lines', () => {
+    const r = sh('eval $CLI gmm "$IRIS" -k 3 --json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).backend).toBe('cpu');
+    expect(r.stderr).toBe('');
+  });
+
   it('gmm saves the model and the labels', () => {
     expect(fit.code).toBe(0);
     expect(fit.stderr).toBe('');
