@@ -39,6 +39,9 @@ describe('GaussianMixture toJSON / fromJSON', () => {
         expect(Array.from(await loaded.predict(x))).toEqual(Array.from(gmm.labels));
         expect(await loaded.score(x)).toBeCloseTo(await gmm.score(x), 12);
         expect(JSON.stringify(loaded)).toBe(text);
+        // A loaded model has no lower bound: an error, never -Infinity.
+        expect(() => loaded.lowerBound).toThrow(/lowerBound is known after fit\(X\) only/);
+        expect(Number.isFinite(gmm.lowerBound)).toBe(true);
       }
     },
   );

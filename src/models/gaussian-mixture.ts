@@ -276,9 +276,19 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return this.runState.nIter;
   }
 
-  /** scikit-learn's `lower_bound_`: mean log-likelihood per sample at the last E-step. */
+  /**
+   * scikit-learn's `lower_bound_`: mean log-likelihood per sample at the last E-step. Known after
+   * `fit` only: a model loaded from a file or made from parameters has none (an error, never
+   * -Infinity).
+   */
   get lowerBound(): number {
-    return this.runState.lowerBound;
+    const { lowerBound } = this.runState;
+    if (!Number.isFinite(lowerBound)) {
+      throw usageError(
+        'lowerBound is known after fit(X) only (this GaussianMixture was loaded from a model or not fitted); use score(X)',
+      );
+    }
+    return lowerBound;
   }
 
   /** One record per iteration of the best initialisation. */
