@@ -43,9 +43,8 @@ export {
   kmeansMStep,
   mergeStatistics,
   mixtureMStep,
-  statisticsFromJSON,
-  statisticsToJSON,
 } from './models/shard-statistics.js';
+export { statisticsFromJSON, statisticsToJSON } from './models/statistics-json.js';
 export type {
   KMeansShardStatistics,
   MixtureShardStatistics,

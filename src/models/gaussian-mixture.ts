@@ -1,4 +1,4 @@
-import type { BoundData, EStepOptions } from '../backends/backend.js';
+import type { EStepOptions } from '../backends/backend.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
@@ -19,15 +19,8 @@ import {
   toComponentParameters,
   type GmmParameters,
 } from './gmm-parameters.js';
-import {
-  kmeansPlusPlus,
-  parametersFromCentres,
-  parametersFromRandomResponsibilities,
-  randomFromDataCentres,
-  readInitialModel,
-  type InitialModel,
-} from './init.js';
-import { KMeans } from './kmeans.js';
+import { readInitialModel, type InitialModel } from './init.js';
+import { checkMixtureSamples, initialParameters } from './mixture-start.js';
 import { loadingFrom, mixtureFromJson, mixtureToJson } from './model-json.js';
 import { precisionsOf } from './precisions.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
@@ -40,7 +33,7 @@ export type {
   WeightOptions,
 } from './gaussian-mixture-options.js';
 import { checkOptionKeys, DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
-import { positiveRows, sampleWeights, weightTotal } from '../data/weights.js';
+import { sampleWeights, weightTotal } from '../data/weights.js';
 export type { Matrix64 };
 
 interface RunState {
@@ -49,9 +42,6 @@ interface RunState {
   lowerBound: number;
   history: readonly IterationRecord[];
 }
-
-/** Most covariance sums (K x D(D+1)/2) a fit may hold: 1 GiB of float64. */
-const MAX_COVARIANCE_SUMS = 2 ** 27;
 
 /**
  * A Gaussian mixture fitted by expectation-maximisation, shaped like scikit-learn's
@@ -219,7 +209,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     from?: GmmParameters,
     signal?: AbortSignal,
   ): Promise<void> {
-    this.checkSamples(matrix, weights);
+    checkMixtureSamples(matrix, weights, this.options.nComponents);
     this.run = null;
     if (from && from.nFeatures !== matrix.cols) {
       throw dataError(
@@ -230,7 +220,8 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     try {
       // Every limit of the backend for this K is checked here, before any seeding work.
       await data.prepare(this.options.nComponents, this.options.covarianceType);
-      const initial = from ?? (await this.initialParameters(matrix, data));
+      const initial =
+        from ?? (await initialParameters(this.options, new Random(this.rng.fork()), matrix, data));
       this.run = new EmRun(data, initial, this.options);
       this.fitted = initial;
     } catch (error) {
@@ -435,61 +426,6 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   private params(): GmmParameters {
     if (!this.fitted) throw usageError('this GaussianMixture is not fitted yet; call fit(X) first');
     return this.fitted;
-  }
-
-  private checkSamples(m: Matrix, weights: Float64Array | null): void {
-    const k = this.options.nComponents;
-    const rows = positiveRows(m, weights);
-    if (rows < k) {
-      throw dataError(
-        `X has ${rows} samples${weights ? ' of positive weight' : ''} but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
-      );
-    }
-    // Initialisation and the host's M-step hold K packed D x D sums in float64.
-    const sums = k * ((m.cols * (m.cols + 1)) / 2);
-    if (sums > MAX_COVARIANCE_SUMS) {
-      throw dataError(
-        `K = ${k} components of D = ${m.cols} features need K x D(D+1)/2 = ${sums} covariance sums, over the limit of ` +
-          `${MAX_COVARIANCE_SUMS} (1 GiB of float64); reduce the features (e.g. PCA) or the components`,
-      );
-    }
-  }
-
-  private async initialParameters(m: Matrix, bound: BoundData): Promise<GmmParameters> {
-    const { init, nComponents: k, regCovar, covarianceType: type } = this.options;
-    const w = bound.weights;
-    const rng = new Random(this.rng.fork());
-    if (typeof init === 'object' && 'parameters' in init) {
-      const p = init.parameters;
-      if (p.nComponents !== k || p.nFeatures !== m.cols || p.covarianceType !== type) {
-        throw dataError(
-          `the initial model has K = ${p.nComponents}, D = ${p.nFeatures}, '${p.covarianceType}' covariances but this fit has ` +
-            `K = ${k}, D = ${m.cols}, '${type}'; use a matching model`,
-        );
-      }
-      return p;
-    }
-    if (typeof init === 'object') {
-      const read = readInitialModel(init, k, m.cols, type);
-      return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type, w);
-    }
-    switch (init) {
-      case 'kmeans++':
-        return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type, w);
-      case 'kmeans': {
-        // scikit-learn's default: responsibilities from a k-means run, on the samples already
-        // bound (this KMeans never creates a backend of its own).
-        const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1 });
-        // The bound samples carry their weights: the k-means run is weighted as this fit is.
-        km.useSamples({ matrix: m, data: bound });
-        await km.fit(m);
-        return parametersFromCentres(m, km.clusterCenters.data, regCovar, type, w);
-      }
-      case 'random-from-data':
-        return parametersFromCentres(m, randomFromDataCentres(m, k, rng, w), regCovar, type, w);
-      case 'random':
-        return parametersFromRandomResponsibilities(m, k, rng, regCovar, type, w);
-    }
   }
 
   private async evaluate(x: MatrixInput, options: EStepOptions) {

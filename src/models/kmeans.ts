@@ -13,7 +13,7 @@ import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
-import { lloydUpdate } from './shard-statistics.js';
+import { LloydRun, type FitState, type KMeansIteration } from './lloyd.js';
 import {
   positiveRows,
   sampleWeights,
@@ -27,6 +27,7 @@ import { KMEANS_FORMAT } from '../io/model-file.js';
 import { checkLoopOptions } from './options.js';
 
 export type { KMeansInit };
+export type { KMeansIteration };
 
 /** Options of {@link KMeans}, named and defaulted as in scikit-learn. */
 export interface KMeansOptions {
@@ -85,91 +86,7 @@ export const KMEANS_FIT_OPTIONS = optionKeys<KMeansFitOptions>({
   sampleWeight: true,
 });
 
-/** What one Lloyd iteration reports. */
-export interface KMeansIteration {
-  readonly iteration: number;
-  /** Inertia of the assignment this iteration made (to the centres it started from). */
-  readonly inertia: number;
-  /** Sum over centres of the squared distance each moved. */
-  readonly centerShift: number;
-  /** Clusters that lost every sample and were moved to far-away samples. */
-  readonly relocated: number;
-  readonly seconds: number;
-}
-
 type Resolved = Required<Omit<KMeansOptions, 'device' | 'adapter'>> & GpuOptions;
-
-interface FitState {
-  centres: Float64Array;
-  inertia: number;
-  nIter: number;
-  converged: boolean;
-  history: KMeansIteration[];
-}
-
-/** One Lloyd run from given centres on bound samples: `step()` is one assignment and update. */
-class LloydRun {
-  centres: Float64Array;
-  converged = false;
-  /** Inertia of the final centres, once done. */
-  finalInertia: number | null = null;
-  readonly history: KMeansIteration[] = [];
-
-  constructor(
-    private readonly data: BoundData,
-    private readonly m: Matrix,
-    start: Float64Array,
-    private readonly k: number,
-    private readonly maxIter: number,
-    private readonly tolAbs: number,
-  ) {
-    this.centres = Float64Array.from(start, Math.fround);
-  }
-
-  get done(): boolean {
-    return this.finalInertia !== null;
-  }
-
-  async step(): Promise<KMeansIteration> {
-    const { data, m, k } = this;
-    const d = m.cols;
-    const started = performance.now();
-    const centres = this.centres;
-    const stats = await data.kmeansStatistics(centres, k);
-    const { next, empty } = lloydUpdate(centres, stats.counts, stats.firstMoment, k, d);
-    if (empty.length > 0) await relocate(data, m, centres, k, empty, next);
-    for (let e = 0; e < next.length; e++) next[e] = Math.fround(next[e]);
-    let shift = 0;
-    for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
-    this.centres = next;
-    // As scikit-learn: converged when no label changed (even with tol = 0; the first pass
-    // has no earlier labels), or when the centres moved by at most tol.
-    this.converged = (this.history.length > 0 && stats.changed === 0) || shift <= this.tolAbs;
-    const record = {
-      iteration: this.history.length + 1,
-      inertia: stats.inertia,
-      centerShift: shift,
-      relocated: empty.length,
-      seconds: (performance.now() - started) / 1000,
-    };
-    this.history.push(record);
-    if (this.converged || this.history.length >= this.maxIter) {
-      // The inertia of the final centres (scikit-learn reports it after a last assignment).
-      this.finalInertia = (await data.kmeansStatistics(this.centres, k)).inertia;
-    }
-    return record;
-  }
-
-  get state(): FitState {
-    return {
-      centres: this.centres,
-      inertia: this.finalInertia ?? NaN,
-      nIter: this.history.length,
-      converged: this.converged,
-      history: this.history,
-    };
-  }
-}
 
 /**
  * k-means (hard EM, Lloyd's algorithm): the assignment to the nearest centre and the
@@ -409,30 +326,6 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     if (!this.state) throw usageError('this KMeans is not fitted yet; call fit(X) first');
     return this.state;
   }
-}
-
-/**
- * Moves each empty cluster to a sample far from its centre, as scikit-learn does: the samples
- * with the largest distance to their nearest centre, one per empty cluster (samples of weight
- * zero are not candidates: they are as good as absent).
- */
-async function relocate(
-  bound: BoundData,
-  m: Matrix,
-  centres: Float64Array,
-  k: number,
-  empty: number[],
-  next: Float64Array,
-): Promise<void> {
-  const { minDistances } = await bound.assign(centres, k, { allDistances: false });
-  const w = bound.weights;
-  const order = Array.from(minDistances.keys())
-    .filter((n) => !w || w[n] > 0)
-    .sort((a, b) => minDistances[b] - minDistances[a] || a - b);
-  empty.forEach((c, slot) => {
-    const row = order[slot];
-    for (let i = 0; i < m.cols; i++) next[c * m.cols + i] = m.data[row * m.cols + i];
-  });
 }
 
 function centresOf(

@@ -1,0 +1,80 @@
+import type { BoundData } from '../backends/backend.js';
+import type { Random } from '../core/random.js';
+import type { Matrix } from '../data/matrix.js';
+import { positiveRows } from '../data/weights.js';
+import { dataError } from '../errors.js';
+import type { ResolvedMixtureOptions } from './gaussian-mixture-options.js';
+import type { GmmParameters } from './gmm-parameters.js';
+import {
+  kmeansPlusPlus,
+  parametersFromCentres,
+  parametersFromRandomResponsibilities,
+  randomFromDataCentres,
+  readInitialModel,
+} from './init.js';
+import { KMeans } from './kmeans.js';
+
+// Where a mixture fit starts: the checks of its samples and its initial parameters.
+
+/** Most covariance sums (K x D(D+1)/2) a fit may hold: 1 GiB of float64. */
+const MAX_COVARIANCE_SUMS = 2 ** 27;
+
+/** Enough samples (of positive weight) for K components, and covariance sums that fit in memory. */
+export function checkMixtureSamples(m: Matrix, weights: Float64Array | null, k: number): void {
+  const rows = positiveRows(m, weights);
+  if (rows < k) {
+    throw dataError(
+      `X has ${rows} samples${weights ? ' of positive weight' : ''} but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
+    );
+  }
+  // Initialisation and the host's M-step hold K packed D x D sums in float64.
+  const sums = k * ((m.cols * (m.cols + 1)) / 2);
+  if (sums > MAX_COVARIANCE_SUMS) {
+    throw dataError(
+      `K = ${k} components of D = ${m.cols} features need K x D(D+1)/2 = ${sums} covariance sums, over the limit of ` +
+        `${MAX_COVARIANCE_SUMS} (1 GiB of float64); reduce the features (e.g. PCA) or the components`,
+    );
+  }
+}
+
+/** The starting parameters of a fit, as its `init` option says. */
+export async function initialParameters(
+  options: ResolvedMixtureOptions,
+  rng: Random,
+  m: Matrix,
+  bound: BoundData,
+): Promise<GmmParameters> {
+  const { init, nComponents: k, regCovar, covarianceType: type } = options;
+  const w = bound.weights;
+  if (typeof init === 'object' && 'parameters' in init) {
+    const p = init.parameters;
+    if (p.nComponents !== k || p.nFeatures !== m.cols || p.covarianceType !== type) {
+      throw dataError(
+        `the initial model has K = ${p.nComponents}, D = ${p.nFeatures}, '${p.covarianceType}' covariances but this fit has ` +
+          `K = ${k}, D = ${m.cols}, '${type}'; use a matching model`,
+      );
+    }
+    return p;
+  }
+  if (typeof init === 'object') {
+    const read = readInitialModel(init, k, m.cols, type);
+    return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type, w);
+  }
+  switch (init) {
+    case 'kmeans++':
+      return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type, w);
+    case 'kmeans': {
+      // scikit-learn's default: responsibilities from a k-means run, on the samples already
+      // bound (this KMeans never creates a backend of its own).
+      const km = new KMeans({ nClusters: k, seed: rng.fork() >>> 1 });
+      // The bound samples carry their weights: the k-means run is weighted as this fit is.
+      km.useSamples({ matrix: m, data: bound });
+      await km.fit(m);
+      return parametersFromCentres(m, km.clusterCenters.data, regCovar, type, w);
+    }
+    case 'random-from-data':
+      return parametersFromCentres(m, randomFromDataCentres(m, k, rng, w), regCovar, type, w);
+    case 'random':
+      return parametersFromRandomResponsibilities(m, k, rng, regCovar, type, w);
+  }
+}
