@@ -1,12 +1,12 @@
-import * as path from 'node:path';
 import type { BackendChoice } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, WebGpuEmError } from '../errors.js';
 import { planOutput, readModelJson, writeOutputs, type OutputPlan, type ReadOptions } from '../io/files.js';
-import { encodeNpy } from '../io/npy.js';
 import { loadModel, type LoadedModel } from '../models/formats.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
-import { readData, readOptions, type Run } from './common.js';
+import { matrixOutput, readData, readOptions, type Run } from './common.js';
+
+export { matrixOutput };
 
 // What predict, score and sample share: a saved model, its data, and outputs by extension.
 
@@ -74,25 +74,6 @@ export async function dataFor(
     );
   }
   return matrix;
-}
-
-/** A matrix as the output's extension asks: .npy, else CSV (with a header when names are given). */
-export function matrixOutput(
-  plan: OutputPlan,
-  data: Float64Array | Int32Array,
-  rows: number,
-  cols: number,
-  names: readonly string[] | null,
-): string | Uint8Array {
-  if (plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy')
-    return encodeNpy(data, rows, cols);
-  const lines: string[] = names ? [names.join(',')] : [];
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    for (let c = 0; c < cols; c++) cells.push(String(data[r * cols + c]));
-    lines.push(cells.join(','));
-  }
-  return lines.join('\n') + '\n';
 }
 
 /** Writes the planned outputs together, once the work succeeded; null plans are skipped. */

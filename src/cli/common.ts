@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { BackendChoice } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
@@ -15,7 +16,6 @@ import {
 } from '../io/files.js';
 import type { ModelSpec } from '../io/model-file.js';
 import { encodeNpy } from '../io/npy.js';
-import type { GaussianMixture } from '../models/gaussian-mixture.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
 import { COMMAND_HELP, commandHelp } from './help.js';
 import { USAGE } from './usage.js';
@@ -181,9 +181,10 @@ export async function finish(
   const writes: Array<{ plan: OutputPlan; contents: string | Uint8Array }> = [];
   if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
   if (outputs.labels && labels) {
-    const npy = outputs.labels.mode !== 'stdout' && /\.npy$/i.test(outputs.labels.file);
-    const contents = npy ? encodeNpy(labels, labels.length, 1) : Array.from(labels).join('\n') + '\n';
-    writes.push({ plan: outputs.labels, contents });
+    writes.push({
+      plan: outputs.labels,
+      contents: matrixOutput(outputs.labels, labels, labels.length, 1, null),
+    });
   }
   await writeOutputs(writes, run.streams.stdout);
   if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
@@ -253,10 +254,32 @@ export function fitOptions(o: ParsedOptions) {
   };
 }
 
-/** The model of a fitted mixture as the CLI saves it: the model file, its columns, the producer. */
-export function gmmJson(gmm: GaussianMixture, columnNames: string[] | null, version: string) {
-  gmm.featureNames = columnNames;
-  return { ...gmm.toJSON(), producer: `webgpu-em ${version}` };
+/** A fitted model as the CLI saves it: the model file, the data's column names, the producer. */
+export async function modelJson(
+  model: { featureNames: readonly string[] | null; toJSON(): Record<string, unknown> },
+  columnNames: string[] | null,
+) {
+  model.featureNames = columnNames;
+  return { ...model.toJSON(), producer: `webgpu-em ${await packageVersion()}` };
+}
+
+/** A matrix as the output's extension asks: .npy, else CSV (with a header when names are given). */
+export function matrixOutput(
+  plan: OutputPlan,
+  data: Float64Array | Int32Array,
+  rows: number,
+  cols: number,
+  names: readonly string[] | null,
+): string | Uint8Array {
+  if (plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy')
+    return encodeNpy(data, rows, cols);
+  const lines: string[] = names ? [names.join(',')] : [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < cols; c++) cells.push(String(data[r * cols + c]));
+    lines.push(cells.join(','));
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** Prints the help: a command's own, or the global one. */
@@ -287,7 +310,7 @@ export function table(head: string[], means: Float64Array, d: number, weights: F
   return lines.join('\n');
 }
 
-export let version: string | null = null;
+let version: string | null = null;
 
 export async function packageVersion(): Promise<string> {
   if (version) return version;

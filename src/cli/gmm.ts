@@ -12,10 +12,9 @@ import {
   commandInput,
   featureNames,
   fitOptions,
-  gmmJson,
   help,
   initModel,
-  packageVersion,
+  modelJson,
   report,
   table,
   type Run,
@@ -76,7 +75,7 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
       progress.end();
     }
     const fields = {
-      model: gmmJson(gmm, columnNames, await packageVersion()),
+      model: await modelJson(gmm, columnNames),
       converged: gmm.converged,
       nIter: gmm.nIter,
       lowerBound: gmm.lowerBound,

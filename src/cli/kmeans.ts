@@ -7,7 +7,7 @@ import {
   fitOptions,
   help,
   initModel,
-  packageVersion,
+  modelJson,
   report,
   table,
   type Run,
@@ -48,9 +48,8 @@ export async function runKMeans(argv: readonly string[], run: Run): Promise<numb
     } finally {
       progress.end();
     }
-    km.featureNames = columnNames;
     const fields = {
-      model: { ...km.toJSON(), producer: `webgpu-em ${await packageVersion()}` },
+      model: await modelJson(km, columnNames),
       inertia: km.inertia,
       nIter: km.nIter,
       converged: km.converged,

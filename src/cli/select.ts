@@ -6,7 +6,7 @@ import {
 } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
-import { commandInput, fitOptions, gmmJson, help, packageVersion, report, type Run } from './common.js';
+import { commandInput, fitOptions, help, modelJson, report, type Run } from './common.js';
 import { Progress } from './progress.js';
 import { SELECT_OPTIONS } from './usage.js';
 
@@ -61,7 +61,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
   }).finally(() => progress.end());
   try {
     const fields = {
-      model: gmmJson(model, columnNames, await packageVersion()),
+      model: await modelJson(model, columnNames),
       criterion,
       best,
       scores,
