@@ -37,17 +37,32 @@ function squaredDistance(x: Float32Array, n: number, centres: Float64Array, k: n
  * A row drawn with probability proportional to its weight: the first whose running weight sum
  * exceeds u times the total. With unit weights it is floor(u N), the row `rng.integer(N)` draws
  * from the same u, so weights of one fit as no weights do, and zero weights as dropped rows.
+ * Rows in `exclude` count as weight zero (a draw among the rest).
  */
-export function weightedRow(weights: Float64Array | null, n: number, u: number, total?: number): number {
-  if (!weights) return Math.floor(u * n);
-  let target = u * (total ?? weightTotal(weights, n));
-  let last = 0;
+export function weightedRow(
+  weights: Float64Array | null,
+  n: number,
+  u: number,
+  total?: number,
+  exclude?: ReadonlySet<number>,
+): number {
+  if (!weights && !exclude) return Math.floor(u * n);
+  const weight = (r: number) => (exclude?.has(r) ? 0 : weights ? weights[r] : 1);
+  let sum = exclude ? undefined : total;
+  if (sum === undefined) {
+    sum = 0;
+    for (let r = 0; r < n; r++) if (weight(r) > 0) sum += weight(r);
+  }
+  let target = u * sum;
+  let last = -1;
   for (let r = 0; r < n; r++) {
-    if (!(weights[r] > 0)) continue;
+    const w = weight(r);
+    if (!(w > 0)) continue;
     last = r;
-    target -= weights[r];
+    target -= w;
     if (target < 0) return r;
   }
+  if (last < 0) throw new WebGpuEmError('data', 'no sample of positive weight is left to draw from');
   return last;
 }
 
@@ -120,7 +135,7 @@ export function randomFromDataCentres(
       row =
         attempt < DISTINCT_REDRAWS
           ? weightedRow(weights, n, rng.uniform(), total)
-          : weightedRowExcept(weights, n, rng.uniform(), chosen);
+          : weightedRow(weights, n, rng.uniform(), undefined, chosen);
     }
     chosen.add(row);
     for (let i = 0; i < d; i++) centres[c * d + i] = data[row * d + i];
@@ -130,28 +145,6 @@ export function randomFromDataCentres(
 
 /** Redraws of an already chosen row before drawing among the others directly. */
 const DISTINCT_REDRAWS = 32;
-
-/** A row drawn by weight among the positive-weight rows not in `chosen` (O(N)). */
-function weightedRowExcept(weights: Float64Array | null, n: number, u: number, chosen: Set<number>): number {
-  const weight = (r: number) => (chosen.has(r) ? 0 : weights ? weights[r] : 1);
-  let total = 0;
-  for (let r = 0; r < n; r++) if (weight(r) > 0) total += weight(r);
-  let target = u * total;
-  let last = -1;
-  for (let r = 0; r < n; r++) {
-    const w = weight(r);
-    if (!(w > 0)) continue;
-    last = r;
-    target -= w;
-    if (target < 0) return r;
-  }
-  if (last < 0)
-    throw new WebGpuEmError(
-      'data',
-      `fewer samples of positive weight than the ${chosen.size + 1} centres asked for`,
-    );
-  return last;
-}
 
 /**
  * Weights, means and covariances from hard assignments to the nearest centre. A centre that

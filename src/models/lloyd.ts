@@ -1,6 +1,6 @@
 import type { BoundData } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
-import { lloydUpdate } from './shard-statistics.js';
+import { farthestSamples, lloydUpdate } from './shard-statistics.js';
 
 // One Lloyd run (k-means' hard EM) on bound samples: the assignment and sums on the backend, the
 // centre update and the relocation of empty clusters in float64 on the host.
@@ -103,12 +103,7 @@ async function relocate(
   next: Float64Array,
 ): Promise<void> {
   const { minDistances } = await bound.assign(centres, k, { allDistances: false });
-  const w = bound.weights;
-  const order = Array.from(minDistances.keys())
-    .filter((n) => !w || w[n] > 0)
-    .sort((a, b) => minDistances[b] - minDistances[a] || a - b);
-  empty.forEach((c, slot) => {
-    const row = order[slot];
-    for (let i = 0; i < m.cols; i++) next[c * m.cols + i] = m.data[row * m.cols + i];
-  });
+  const { samples } = farthestSamples(m, bound.weights, minDistances, empty.length);
+  const d = m.cols;
+  empty.forEach((c, slot) => next.set(samples.subarray(slot * d, (slot + 1) * d), c * d));
 }

@@ -202,7 +202,7 @@ export class StatisticsShard {
 }
 
 /** The K rows of positive weight with the largest distances, farthest first (ties: lower row first). */
-function farthestSamples(m: Matrix, weights: Float64Array | null, dist: Float64Array, k: number) {
+export function farthestSamples(m: Matrix, weights: Float64Array | null, dist: Float64Array, k: number) {
   const order = Array.from(dist.keys())
     .filter((n) => !weights || weights[n] > 0)
     .sort((a, b) => dist[b] - dist[a] || a - b)

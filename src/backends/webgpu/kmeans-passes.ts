@@ -12,6 +12,9 @@ import {
 } from './kernels.js';
 import {
   CHUNK_FIELDS,
+  CHUNK_UNIFORM,
+  uniformSlot,
+  uniformSlotStride,
   KMEANS_ROWS,
   KMEANS_SUMS_WORKGROUP,
   KMEANS_TILE,
@@ -26,7 +29,7 @@ import {
   packU32Struct,
   PARTIALS_BUDGET_BYTES,
 } from './layout.js';
-import type { SampleChunk } from './sample-chunks.js';
+import { largestChunk, type SampleChunk } from './sample-chunks.js';
 import type { PassTiming } from './timing.js';
 
 /**
@@ -104,7 +107,7 @@ export class KMeansPasses {
     const maxBlocks = Math.floor(
       Math.min(limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) / (stride * 4),
     );
-    const largest = Math.max(...chunks.map((c) => c.rows));
+    const largest = largestChunk(chunks);
     const total = chunks.reduce((a, c) => a + c.rows, 0);
     const rowsPerBlock = Math.max(
       ROWS_PER_BLOCK,
@@ -140,7 +143,7 @@ export class KMeansPasses {
       const out = make('k-means sums', stride * 4, storageOut);
       const staging = make('k-means sums read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
       const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
-      const uniformStride = Math.max(limits.minUniformBufferOffsetAlignment, 256);
+      const uniformStride = uniformSlotStride(limits);
       const uniforms = make(
         'k-means uniforms',
         uniformStride * (chunks.length + 1),
@@ -161,11 +164,7 @@ export class KMeansPasses {
         ),
       );
       const reduceSlot = chunks.length * uniformStride;
-      const chunkUniform = (i: number) => ({
-        buffer: uniforms,
-        offset: i * uniformStride,
-        size: CHUNK_FIELDS.length * 4,
-      });
+      const chunkUniform = (i: number) => uniformSlot(uniforms, uniformStride, i, CHUNK_UNIFORM);
       const assignGroups = chunks.map((c, i) =>
         kernelBindGroup(ctx, KMEANS_ASSIGN_KERNEL, assignPipeline, `k-means assignment, chunk ${i}`, {
           chunk: chunkUniform(i),
@@ -286,7 +285,7 @@ export class KMeansPasses {
           pipeline,
           `k-means assignment with distances, chunk ${i}`,
           {
-            chunk: { buffer: this.uniforms, offset: i * this.uniformStride, size: CHUNK_FIELDS.length * 4 },
+            chunk: uniformSlot(this.uniforms, this.uniformStride, i, CHUNK_UNIFORM),
             x: c.data,
             tiles: this.tiles,
             centres: this.centres,
