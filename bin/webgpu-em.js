@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;
-const GPU_COMMANDS = new Set(['gmm', 'kmeans', 'select', 'predict', 'score', 'info']);
+const GPU_COMMANDS = new Set(['gmm', 'kmeans', 'select', 'predict', 'score', 'stats', 'info']);
 const direct =
   process.env.WEBGPU_EM_DIRECT === '1' ||
   !GPU_COMMANDS.has(args[0]) ||

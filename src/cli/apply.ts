@@ -51,7 +51,7 @@ export async function loadCommandModel(
  * picked by name from a header that has them; the width must be the model's.
  */
 export async function dataFor(
-  model: LoadedModel,
+  model: Pick<LoadedModel, 'nFeatures' | 'featureNames'>,
   dataPath: string,
   read: ReadOptions | null,
   o: ParsedOptions,

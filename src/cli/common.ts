@@ -69,16 +69,26 @@ export async function commandInput(
   const outputs = await planOutputs(o, inputs);
   const started = performance.now();
   const { matrix, columnNames } = await readData(dataPath, read, o, run);
-  const sampleWeight = weightsPath
-    ? await readWeightsFile(weightsPath, { maxInputBytes: read.maxInputBytes, signal: run.signal })
-    : null;
-  if (sampleWeight && sampleWeight.length !== matrix.rows) {
+  const sampleWeight = await readSampleWeights(weightsPath, dataPath, matrix.rows, read);
+  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight };
+}
+
+/** --weights FILE (or null without it), one weight per row of the data. */
+export async function readSampleWeights(
+  weightsPath: string | undefined,
+  dataPath: string,
+  rows: number,
+  read: ReadOptions,
+): Promise<Float64Array | null> {
+  if (!weightsPath) return null;
+  const w = await readWeightsFile(weightsPath, { maxInputBytes: read.maxInputBytes, signal: read.signal });
+  if (w.length !== rows) {
     throw new WebGpuEmError(
       'data',
-      `${weightsPath} has ${sampleWeight.length} weights but ${dataPath} has ${matrix.rows} rows; give one weight per row`,
+      `${weightsPath} has ${w.length} weights but ${dataPath} has ${rows} rows; give one weight per row`,
     );
   }
-  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight };
+  return w;
 }
 
 /** How the data is read: header, size limit, columns, raw float32; checked before any work. */

@@ -3,10 +3,12 @@ import {
   GMM_OPTIONS,
   INFO_OPTIONS,
   KMEANS_OPTIONS,
+  MSTEP_OPTIONS,
   PREDICT_OPTIONS,
   SAMPLE_OPTIONS,
   SCORE_OPTIONS,
   SELECT_OPTIONS,
+  STATS_OPTIONS,
 } from './usage.js';
 
 // Each command's own help: what it does, an example, and its flags (from its option table).
@@ -60,6 +62,22 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     about: "Draws N rows from a saved mixture (seeded), as CSV with the model's column names, or .npy.",
     example: 'webgpu-em sample model.json -n 1000 --seed 7 --out synthetic.csv',
     options: SAMPLE_OPTIONS,
+  },
+  stats: {
+    synopsis: 'webgpu-em stats <model> <shard> [--weights FILE] [--out FILE]',
+    about:
+      "One shard's E-step sums under the model's parameters (webgpu-em/stats@1 JSON, float64, with a\n" +
+      'hash of the parameters): the worker side of EM over many machines; mstep merges them.',
+    example: 'webgpu-em stats model.json shard-07.npy --out stats-07.json',
+    options: STATS_OPTIONS,
+  },
+  mstep: {
+    synopsis: 'webgpu-em mstep <stats files...> [--model FILE] [--out FILE]',
+    about:
+      'Merges the statistics of every shard (float64; all of one model, D and family) and takes the\n' +
+      'M-step: the next model, saved as the fit commands save theirs, with the lower bound.',
+    example: 'webgpu-em mstep stats-*.json --model model.json --out next.json',
+    options: MSTEP_OPTIONS,
   },
   info: {
     synopsis: 'webgpu-em info [model] [--backend B] [--adapter NAME] [--json]',

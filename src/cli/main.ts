@@ -6,9 +6,11 @@ import { runGmm } from './gmm.js';
 import { runInfo } from './info.js';
 import { runKMeans } from './kmeans.js';
 import { runPredict } from './predict.js';
+import { runMstep } from './mstep.js';
 import { runSample } from './sample.js';
 import { runScore } from './score.js';
 import { runSelect } from './select.js';
+import { runStats } from './stats.js';
 
 export type { CliStreams };
 
@@ -78,6 +80,10 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
       return await runScore(rest, run);
     case 'sample':
       return await runSample(rest, run);
+    case 'stats':
+      return await runStats(rest, run);
+    case 'mstep':
+      return await runMstep(rest, run);
     case 'info':
       return await runInfo(rest, run);
     case undefined:
@@ -93,7 +99,7 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
     default:
       throw new WebGpuEmError(
         'usage',
-        `unknown command '${command}'; commands are gmm, kmeans, select, predict, score, sample, info, help`,
+        `unknown command '${command}'; commands are gmm, kmeans, select, predict, score, sample, stats, mstep, info, help`,
       );
   }
 }

@@ -20,6 +20,8 @@ Commands:
   predict <model> <data>           the component (--proba: probabilities) of each row, by a saved model
   score <model> <data>             the mean log-likelihood of the data under a saved model
   sample <model> -n N              draw N rows from a saved mixture
+  stats <model> <shard>            one shard's EM statistics under a model (distributed EM)
+  mstep <stats...>                 merge shards' statistics and take the M-step: the next model
   info [model]                     list the WebGPU adapters (or describe a saved model)
   help [command]                   show this help, or a command's (also: <command> --help)
   --version                        print the version
@@ -69,6 +71,15 @@ common options:
   --json                      print the result as one JSON object on stdout
   -q, --quiet                 nothing on stderr but errors (no warnings, no progress)
   -v, --verbose               also the GPU driver's own messages
+
+stats options (and --backend, --adapter, --weights, the data options):
+  --out FILE                  write the statistics (webgpu-em/stats@1 JSON) to FILE (default -)
+
+mstep options:
+  --model FILE                the model the statistics were computed under: refuse statistics
+                              of other parameters; its columns and regCovar carry over
+  --reg-covar X               added to covariance diagonals (default: the model's, or 1e-6)
+  --out FILE                  write the next model (a result object with its lower bound) to FILE
 
 Exit codes: 0 success, 2 usage error, 1 data or runtime error, 130 interrupted (Ctrl-C).`;
 
@@ -148,6 +159,21 @@ export const PREDICT_OPTIONS: OptionSpec[] = [
 export const SCORE_OPTIONS: OptionSpec[] = [
   ...APPLY_OPTIONS,
   { name: 'perSample', flags: ['--per-sample'], value: 'string' },
+];
+
+export const STATS_OPTIONS: OptionSpec[] = [
+  ...APPLY_OPTIONS,
+  { name: 'weights', flags: ['--weights'], value: 'string' },
+  { name: 'out', flags: ['--out'], value: 'string' },
+];
+
+export const MSTEP_OPTIONS: OptionSpec[] = [
+  { name: 'model', flags: ['--model'], value: 'string' },
+  { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
+  { name: 'out', flags: ['--out'], value: 'string' },
+  { name: 'json', flags: ['--json'] },
+  { name: 'quiet', flags: ['-q', '--quiet'] },
+  { name: 'help', flags: ['-h', '--help'] },
 ];
 
 export const SAMPLE_OPTIONS: OptionSpec[] = [

@@ -159,19 +159,40 @@ export async function readModelFile(
 
 /** Reads a model file's JSON (bounded; `-` is standard input), not yet checked as a model. */
 export async function readModelJson(file: string, options: { signal?: AbortSignal } = {}): Promise<unknown> {
-  const limit = {
-    bytes: MAX_MODEL_FILE_BYTES,
-    name: 'the model file limit',
-    advice: 'this is not a webgpu-em model file (save the model again with --out)',
-  };
-  const bytes = await readBytes(file, 'model file', limit, options.signal, true);
+  return readJson(
+    file,
+    'model file',
+    'this is not a webgpu-em model file (save the model again with --out)',
+    options,
+  );
+}
+
+/** Reads a statistics file's JSON (bounded as model files are), not yet checked as statistics. */
+export async function readStatisticsJson(
+  file: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<unknown> {
+  return readJson(
+    file,
+    'statistics file',
+    'this is not a webgpu-em statistics file (write it with webgpu-em stats --out)',
+    options,
+  );
+}
+
+async function readJson(
+  file: string,
+  what: string,
+  advice: string,
+  options: { signal?: AbortSignal },
+): Promise<unknown> {
+  const limit = { bytes: MAX_MODEL_FILE_BYTES, name: `the ${what} limit`, advice };
+  const bytes = await readBytes(file, what, limit, options.signal, true);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8').decode(bytes));
   } catch (e) {
-    throw dataError(
-      `${file}: invalid JSON (${oneLine(errorMessage(e))}); fix the file or save the model again`,
-    );
+    throw dataError(`${file}: invalid JSON (${oneLine(errorMessage(e))}); fix the file or write it again`);
   }
   return json;
 }

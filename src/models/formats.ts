@@ -1,10 +1,11 @@
-import type { BackendChoice } from '../core/names.js';
+import type { BackendChoice, CovarianceType } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
 import { GMM_FORMAT, KMEANS_FORMAT, parseModel } from '../io/model-file.js';
 import { GaussianMixture } from './gaussian-mixture.js';
 import { KMeans } from './kmeans.js';
 import type { Matrix64 } from './model-base.js';
+import { kmeansHash, mixtureHash, type ShardStatistics, type StatisticsShard } from './shard-statistics.js';
 
 // Every model format in one place: predict, score, sample and info ask this table, so a new
 // kind of model plugs into them by adding its entry.
@@ -35,8 +36,22 @@ export interface LoadedModel {
   readonly scoreName: string;
   /** Draws n samples (seeded); null for a kind that is not a distribution. */
   readonly sample: ((n: number) => { x: Matrix64; labels: Int32Array }) | null;
+  /** The model's parameters as the E-step of distributed EM sees them (`stats`, `mstep`). */
+  readonly statistics: ModelStatistics;
   backendName(): Promise<string>;
   dispose(): void;
+}
+
+/** How a saved model's parameters are evaluated over a shard as mergeable statistics. */
+export interface ModelStatistics {
+  /** What the shard is bound for (the GPU's limits differ by covariance family and k-means). */
+  readonly use: CovarianceType | 'kmeans';
+  /** The hash that statistics computed under these parameters carry. */
+  readonly parameterHash: string;
+  /** The model's covariance regularisation (null for k-means). */
+  readonly regCovar: number | null;
+  /** One pass over the shard under these parameters. */
+  of(shard: StatisticsShard): Promise<ShardStatistics>;
 }
 
 /** A model format: its name (with its version) and how to load it. */
@@ -69,6 +84,12 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
         scoreSamples: (x) => m.scoreSamples(x),
         scoreName: 'log-likelihood',
         sample: (n) => m.sample(n),
+        statistics: {
+          use: p.covarianceType,
+          parameterHash: mixtureHash(p),
+          regCovar: m.options.regCovar,
+          of: (shard) => shard.mixture(p),
+        },
         backendName: () => m.backendName(),
         dispose: () => m.dispose(),
       };
@@ -90,6 +111,12 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
         scoreSamples: (x) => m.scoreSamples(x),
         scoreName: 'minus the squared distance to the nearest centre',
         sample: null,
+        statistics: {
+          use: 'kmeans',
+          parameterHash: kmeansHash(centres.data, centres.rows, centres.cols),
+          regCovar: null,
+          of: (shard) => shard.kmeans(centres.data),
+        },
         backendName: () => m.backendName(),
         dispose: () => m.dispose(),
       };

@@ -1,0 +1,128 @@
+import { family } from '../core/families.js';
+import { WebGpuEmError } from '../errors.js';
+import { readModelJson, readStatisticsJson } from '../io/files.js';
+import { GMM_FORMAT, KMEANS_FORMAT } from '../io/model-file.js';
+import { loadModel, type LoadedModel } from '../models/formats.js';
+import { GaussianMixture } from '../models/gaussian-mixture.js';
+import { KMeans } from '../models/kmeans.js';
+import {
+  kmeansMStep,
+  mergeStatistics,
+  mixtureMStep,
+  type ShardStatistics,
+} from '../models/shard-statistics.js';
+import { statisticsFromJSON } from '../models/statistics-json.js';
+import { parseArgs } from './args.js';
+import { finish, help, modelJson, planOutputs, type Run } from './common.js';
+import { MSTEP_OPTIONS } from './usage.js';
+
+/**
+ * `mstep <stats...>`: merges the statistics of every shard (float64) and takes the M-step (a
+ * mixture's EM step, k-means' Lloyd update), the driver's half of distributed EM. The result
+ * is saved as the fit commands save theirs, so it starts `stats`, `gmm --init-model` and `predict`.
+ */
+export async function runMstep(argv: readonly string[], run: Run): Promise<number> {
+  const { options: o, positionals: files } = parseArgs(argv, MSTEP_OPTIONS);
+  if (o.help) return help(run.streams, 'mstep');
+  if (files.length === 0)
+    throw new WebGpuEmError(
+      'usage',
+      'mstep needs one or more statistics files (webgpu-em stats --out); see --help',
+    );
+  const modelPath = o.model as string | undefined;
+  const outputs = await planOutputs(o, [...files, ...(modelPath ? [modelPath] : [])]);
+  const started = performance.now();
+  const parts: ShardStatistics[] = [];
+  for (const file of files) {
+    const json = await readStatisticsJson(file, { signal: run.signal });
+    parts.push(annotated(file, () => statisticsFromJSON(json)));
+  }
+  // Each part against the first, so that a refusal names its file.
+  for (let i = 1; i < parts.length; i++) annotated(files[i], () => mergeStatistics(parts[0], parts[i]));
+  const model = modelPath ? await parametersModel(modelPath, run) : null;
+  try {
+    if (model) {
+      parts.forEach((p, i) => {
+        if (p.parameterHash !== model.statistics.parameterHash) {
+          throw new WebGpuEmError(
+            'data',
+            `${files[i]}: the statistics were computed under parameters of hash ${p.parameterHash}, not those of ${modelPath} (${model.statistics.parameterHash}); run stats with ${modelPath}`,
+          );
+        }
+      });
+    }
+    const merged = mergeStatistics(...parts);
+    const columns = model?.featureNames ? [...model.featureNames] : null;
+    const common = { nSamples: merged.rows, weightSum: merged.weightSum, shards: parts.length };
+    const seconds = () => ((performance.now() - started) / 1000).toFixed(3);
+    if (merged.kind === 'mixture') {
+      const regCovar = (o.regCovar as number | undefined) ?? model?.statistics.regCovar ?? 1e-6;
+      const { parameters, lowerBound } = mixtureMStep(merged, { regCovar });
+      const { covarianceType, nComponents: k, nFeatures: d } = parameters;
+      const gmm = GaussianMixture.fromParameters(
+        { ...parameters, covariances: family(covarianceType).toArray(parameters.covariances, k, d) },
+        { covarianceType, regCovar, backend: 'cpu' },
+      );
+      try {
+        if (parameters.jittered && !o.quiet) {
+          run.streams.stderr(
+            `webgpu-em: warning: ${parameters.jittered} components needed diagonal jitter beyond --reg-covar ${regCovar} to stay positive definite; raise --reg-covar or check the data\n`,
+          );
+        }
+        const result = { model: await modelJson(gmm, columns), lowerBound, ...common };
+        const text = `${summary(merged, parts.length)}, '${merged.covarianceType}' covariances\nlower bound (mean log-likelihood under the parameters of the statistics): ${lowerBound}\ntime: ${seconds()} s\n`;
+        return await finish(o, run, outputs, result, null, text);
+      } finally {
+        gmm.dispose();
+      }
+    }
+    const step = kmeansMStep(merged);
+    const km = KMeans.fromJSON(
+      { format: KMEANS_FORMAT, nFeatures: merged.nFeatures, means: rows(step.centres, merged.nFeatures) },
+      { backend: 'cpu' },
+    );
+    try {
+      const result = {
+        model: await modelJson(km, columns),
+        inertia: step.inertia,
+        centerShift: step.centerShift,
+        relocated: step.relocated,
+        ...common,
+      };
+      const text = `${summary(merged, parts.length)}\ninertia (of the centres of the statistics): ${step.inertia}, centre shift: ${step.centerShift}, relocated: ${step.relocated}\ntime: ${seconds()} s\n`;
+      return await finish(o, run, outputs, result, null, text);
+    } finally {
+      km.dispose();
+    }
+  } finally {
+    model?.dispose();
+  }
+}
+
+/** The --model file: the parameters every statistics file must have been computed under. */
+async function parametersModel(file: string, run: Run): Promise<LoadedModel> {
+  const json = await readModelJson(file, { signal: run.signal });
+  return loadModel(json, { source: file === '-' ? 'standard input' : file, backend: 'cpu' });
+}
+
+function annotated<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof WebGpuEmError)
+      throw new WebGpuEmError(error.kind, `${file}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+function summary(s: ShardStatistics, shards: number): string {
+  const what =
+    s.kind === 'mixture' ? `${GMM_FORMAT}, K = ${s.nComponents}` : `${KMEANS_FORMAT}, K = ${s.nClusters}`;
+  return `merged ${shards} shards: ${s.rows} rows (weight ${s.weightSum}), D = ${s.nFeatures}; next model: ${what}`;
+}
+
+function rows(flat: Float64Array, d: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < flat.length; i += d) out.push(Array.from(flat.subarray(i, i + d)));
+  return out;
+}

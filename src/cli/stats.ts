@@ -1,0 +1,62 @@
+import { WebGpuEmError } from '../errors.js';
+import type { ReadOptions } from '../io/files.js';
+import type { Matrix } from '../data/matrix.js';
+import type { LoadedModel } from '../models/formats.js';
+import { StatisticsShard } from '../models/shard-statistics.js';
+import { statisticsToJSON } from '../models/statistics-json.js';
+import type { BackendChoice } from '../core/names.js';
+import type { ParsedOptions } from './args.js';
+import { dataFor, loadCommandModel, writePlanned } from './apply.js';
+import { help, readSampleWeights, type Run } from './common.js';
+import { STATS_OPTIONS } from './usage.js';
+
+/**
+ * `stats <model> <shard>`: one shard's sufficient statistics under a saved model's parameters
+ * (`webgpu-em/stats@1`), the worker's half of distributed EM; `mstep` merges them.
+ */
+export async function runStats(argv: readonly string[], run: Run): Promise<number> {
+  const input = await loadCommandModel('stats', argv, STATS_OPTIONS, run, 2, (o) => [
+    ['--out', (o.out as string | undefined) ?? '-'],
+  ]);
+  if (!input) return help(run.streams, 'stats');
+  const { o, model, plans } = input;
+  try {
+    const weightsPath = o.weights as string | undefined;
+    if (weightsPath !== undefined && weightsPath === o.out)
+      throw new WebGpuEmError('usage', `--out ${weightsPath} is the --weights file; give another path`);
+    const { matrix, sampleWeight } = await shardData(model, input, o, run);
+    const shard = await StatisticsShard.create(matrix, {
+      backend: o.backend as BackendChoice | undefined,
+      adapter: o.adapter as string | undefined,
+      sampleWeight,
+      use: model.statistics.use,
+    });
+    let json: string;
+    try {
+      run.signal.throwIfAborted();
+      json = JSON.stringify(statisticsToJSON(await model.statistics.of(shard))) + '\n';
+    } finally {
+      shard.dispose();
+    }
+    await writePlanned(run, [[plans.get('--out')!, () => json]]);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The shard's rows (the model's columns) and weights: the one place where `stats` reads its
+ * data, so that a streaming source can take its place.
+ */
+async function shardData(
+  model: LoadedModel,
+  input: { dataPath: string; modelPath: string; read: ReadOptions | null },
+  o: ParsedOptions,
+  run: Run,
+): Promise<{ matrix: Matrix; sampleWeight: Float64Array | null }> {
+  const matrix = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
+  const weightsPath = o.weights as string | undefined;
+  const sampleWeight = await readSampleWeights(weightsPath, input.dataPath, matrix.rows, input.read!);
+  return { matrix, sampleWeight };
+}
