@@ -1,0 +1,298 @@
+"""The Dask driver: per iteration one ``webgpu-em stats`` task per shard (on a worker that holds
+the shard where possible), the statistics gathered and merged by ``webgpu-em mstep`` (float64),
+convergence tested here. The iteration is the single-machine EM step over all the shards."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+from .cli import CliError, Runner
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One shard: a data file as the workers see it (an absolute path), its optional weights
+    file, and the workers that hold it (addresses; default: found by asking every worker)."""
+
+    path: str
+    weights: Optional[str] = None
+    workers: Optional[tuple] = None
+
+
+class ShardError(Exception):
+    """A shard the command line could not use (it says the file, row and column): the fit stops."""
+
+    def __init__(self, shard: str, message: str):
+        super().__init__(f"shard {shard}: {message}")
+        self.shard = shard
+
+
+ShardLike = Union[str, os.PathLike, Shard]
+ModelLike = Union[dict, str, os.PathLike]
+
+
+def fit_gmm(
+    client,
+    shards: Sequence[ShardLike],
+    n_components: int,
+    covariance_type: str = "full",
+    init: Optional[ModelLike] = None,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    seed: int = 0,
+    *,
+    reg_covar: Optional[float] = None,
+    runner: Optional[Runner] = None,
+    retries: int = 3,
+    callback: Optional[Callable[[int, float], None]] = None,
+) -> dict:
+    """Fits a Gaussian mixture to the union of the shards with EM on the cluster.
+
+    ``init``: a mixture model (a dict, or a model file as ``gmm --init-model`` reads: a model or a
+    result object with ``model``); default: the command line's own seeded initialisation
+    (``gmm --seed``) of one shard chosen by ``seed``, and its first EM step. Stops when the mean
+    log-likelihood changes by less than ``tol`` (0: exactly ``max_iter`` iterations), as
+    ``webgpu-em gmm`` does. ``reg_covar``: default the init model's, else 1e-6. ``callback(it,
+    lower_bound)`` after each iteration.
+
+    Returns the result object ``webgpu-em gmm --json`` prints: ``model`` (``webgpu-em/gmm@1``),
+    ``converged``, ``nIter``, ``lowerBound``, ``nSamples``, and ``history`` (lower bounds)."""
+    _check_loop(n_components, max_iter, tol)
+    extra = ["--covariance", covariance_type]
+    if reg_covar is not None:
+        extra += ["--reg-covar", repr(float(reg_covar))]
+    return _Fit(client, shards, runner, retries, "gmm", n_components, seed, extra).run(
+        init, max_iter, tol, reg_covar, callback, covariance_type
+    )
+
+
+def fit_kmeans(
+    client,
+    shards: Sequence[ShardLike],
+    n_clusters: int,
+    init: Optional[ModelLike] = None,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int = 0,
+    *,
+    runner: Optional[Runner] = None,
+    retries: int = 3,
+    callback: Optional[Callable[[int, float], None]] = None,
+) -> dict:
+    """Fits k-means (Lloyd) to the union of the shards on the cluster.
+
+    ``init``: a model with means (``webgpu-em/kmeans@1`` or a mixture); default: ``webgpu-em
+    kmeans --seed`` on one shard chosen by ``seed``, one Lloyd step. Stops when no centre moved
+    or the inertia fell by less than ``tol`` relative (the workers keep no labels between
+    iterations, so Lloyd's label count is not available). Returns ``model``, ``converged``,
+    ``nIter``, ``inertia``, ``nSamples`` and ``history`` (inertias)."""
+    _check_loop(n_clusters, max_iter, tol)
+    return _Fit(client, shards, runner, retries, "kmeans", n_clusters, seed, []).run(
+        init, max_iter, tol, None, callback, None
+    )
+
+
+def _check_loop(k, max_iter, tol):
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"the number of components must be an integer >= 1, got {k!r}")
+    if not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    if not (tol >= 0):
+        raise ValueError(f"tol must be >= 0, got {tol!r}")
+
+
+def _stats_task(runner: Runner, model_text: str, shard: Shard) -> tuple:
+    """On a worker: one shard's statistics under the model. A clean CLI error comes back as a
+    value (the fit stops); a crash raises (Dask retries it)."""
+    with tempfile.TemporaryDirectory(prefix="webgpu-em-stats-") as tmp:
+        model = os.path.join(tmp, "model.json")
+        out = os.path.join(tmp, "stats.json")
+        with open(model, "w", encoding="utf-8") as f:
+            f.write(model_text)
+        args = ["stats", model, shard.path, "--out", out, "--quiet", *runner.gpu_options()]
+        args += ["--weights", shard.weights] if shard.weights else []
+        try:
+            runner.run([*args, *runner.data_options])
+        except CliError as e:
+            return ("error", str(e))
+        with open(out, encoding="utf-8") as f:
+            return ("ok", f.read())
+
+
+def _init_task(runner: Runner, command: str, k: int, seed: int, extra: list, shard: Shard) -> tuple:
+    """On a worker: the command line's seeded initialisation on one shard, one step."""
+    with tempfile.TemporaryDirectory(prefix="webgpu-em-init-") as tmp:
+        out = os.path.join(tmp, "init.json")
+        args = [command, shard.path, "-k", str(k), "--seed", str(seed), "--max-iter", "1"]
+        args += ["--out", out, "--quiet", *extra, *runner.gpu_options()]
+        args += ["--weights", shard.weights] if shard.weights else []
+        try:
+            runner.run([*args, *runner.data_options])
+        except CliError as e:
+            return ("error", str(e))
+        with open(out, encoding="utf-8") as f:
+            return ("ok", f.read())
+
+
+def _holdings(paths: list) -> list:
+    return [os.path.isfile(p) for p in paths]
+
+
+class _Fit:
+    def __init__(self, client, shards, runner, retries, command, k, seed, extra):
+        if not shards:
+            raise ValueError("no shards given; pass the data files (paths as the workers see them)")
+        self.client = client
+        self.shards = [s if isinstance(s, Shard) else Shard(os.fspath(s)) for s in shards]
+        self.runner = runner or Runner()
+        self.retries = retries
+        self.command = command
+        self.k = k
+        self.seed = seed
+        self.extra = extra
+        self.fit_id = uuid.uuid4().hex[:8]
+        self.holders = self._locate()
+
+    def _locate(self) -> list:
+        """The workers that hold each shard (None: every worker, no pinning needed)."""
+        unknown = [s.path for s in self.shards if s.workers is None]
+        found = self.client.run(_holdings, unknown) if unknown else {}
+        holders, missing = [], []
+        for s in self.shards:
+            if s.workers is not None:
+                holders.append(list(s.workers))
+                continue
+            i = unknown.index(s.path)
+            have = [w for w, flags in found.items() if flags[i]]
+            if not have:
+                missing.append(s.path)
+            holders.append(None if len(have) == len(found) else have)
+        if missing:
+            raise ShardError(
+                missing[0],
+                f"no worker has this file ({len(missing)} shards missing); give paths as the workers "
+                "see them, or Shard(path, workers=...)",
+            )
+        return holders
+
+    def _submit(self, fn, i, key, *args):
+        return self.client.submit(
+            fn,
+            self.runner,
+            *args,
+            self.shards[i],
+            key=key,
+            # Preferred, not required: a shard whose holders died is read by another worker that can.
+            **({"workers": self.holders[i], "allow_other_workers": True} if self.holders[i] else {}),
+            retries=self.retries,
+            pure=False,
+        )
+
+    def run(self, init, max_iter, tol, reg_covar, callback, covariance_type):
+        started = time.perf_counter()
+        model = self._initial(init, covariance_type)
+        history, previous, converged, result = [], None, False, None
+        with tempfile.TemporaryDirectory(prefix="webgpu-em-driver-") as tmp:
+            for it in range(1, max_iter + 1):
+                text = json.dumps(model)
+                futures = [
+                    self._submit(_stats_task, i, f"webgpu-em-stats-{self.fit_id}-{it}-{i}", text)
+                    for i in range(len(self.shards))
+                ]
+                try:
+                    parts = self.client.gather(futures)
+                except BaseException:
+                    self.client.cancel(futures)
+                    raise
+                result = self._mstep(tmp, text, parts, reg_covar)
+                value = result["lowerBound" if self.command == "gmm" else "inertia"]
+                history.append(value)
+                if callback:
+                    callback(it, value)
+                model = result["model"]
+                if self.command == "gmm":
+                    converged = previous is not None and abs(value - previous) < tol
+                else:
+                    converged = result["centerShift"] == 0 or (
+                        previous is not None and previous - value <= tol * abs(previous)
+                    )
+                previous = value
+                if converged:
+                    break
+        out = {"model": model, "converged": converged, "nIter": len(history)}
+        out["lowerBound" if self.command == "gmm" else "inertia"] = history[-1]
+        out.update(
+            nSamples=result["nSamples"],
+            shards=len(self.shards),
+            history=history,
+            seconds=time.perf_counter() - started,
+        )
+        return out
+
+    def _mstep(self, tmp, model_text, parts, reg_covar) -> dict:
+        files = []
+        for i, (status, payload) in enumerate(parts):
+            if status != "ok":
+                raise ShardError(self.shards[i].path, payload)
+            files.append(os.path.join(tmp, f"stats-{i}.json"))
+            Path(files[-1]).write_text(payload, encoding="utf-8")
+        model_file = os.path.join(tmp, "model.json")
+        Path(model_file).write_text(model_text, encoding="utf-8")
+        out = os.path.join(tmp, "next.json")
+        args = ["mstep", *files, "--model", model_file, "--out", out, "--quiet"]
+        if reg_covar is not None:
+            args += ["--reg-covar", repr(float(reg_covar))]
+        self.runner.run(args)
+        result = json.loads(Path(out).read_text(encoding="utf-8"))
+        for f in [*files, model_file, out]:
+            os.remove(f)
+        return result
+
+    def _initial(self, init, covariance_type) -> dict:
+        if init is not None:
+            model = _read_model(init)
+            means = model.get("means")
+            if not isinstance(means, list) or len(means) != self.k:
+                found = len(means) if isinstance(means, list) else "no"
+                raise ValueError(f"init has {found} means but {self.k} components were asked for")
+            if self.command == "gmm":
+                if "covariances" not in model:
+                    raise ValueError(
+                        "fit_gmm's init must be a mixture (weights, means, covariances); for k-means "
+                        "centres, start with webgpu-em gmm --init-model on a sample and pass its model"
+                    )
+                if model.get("covarianceType") != covariance_type:
+                    raise ValueError(
+                        f"init has '{model.get('covarianceType')}' covariances but covariance_type is "
+                        f"'{covariance_type}'; give one that matches"
+                    )
+            return model
+        # A seeded pick of the shard the command line initialises on.
+        i = random.Random(self.seed).randrange(len(self.shards))
+        key = f"webgpu-em-init-{self.fit_id}-{i}"
+        future = self._submit(_init_task, i, key, self.command, self.k, self.seed, self.extra)
+        status, payload = future.result()
+        if status != "ok":
+            raise ShardError(self.shards[i].path, payload)
+        return json.loads(payload)["model"]
+
+
+def _read_model(init: ModelLike) -> dict:
+    if isinstance(init, dict):
+        model = init
+    else:
+        with open(init, encoding="utf-8") as f:
+            model = json.load(f)
+    if "means" not in model and isinstance(model.get("model"), dict):
+        model = model["model"]
+    if "means" not in model:
+        raise ValueError("init is not a webgpu-em model (no means); pass a model or a result object")
+    return model
