@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything webgpu-em needs on a fresh Debian (bookworm) machine: Node dependencies,
-# a WebGPU-capable software Vulkan driver when Dawn finds no adapter, and Chromium for the
-# browser tests.
+# a WebGPU-capable software Vulkan driver when Dawn finds no adapter, Chromium for the
+# browser tests, and Dask (python3-distributed) for the distributed EM tests.
 # With --with-sklearn it also installs Debian's python3-sklearn, and with --with-torch Debian's
 # python3-torch, which `npm run bench` times side by side. Safe to run again; it skips what is
 # already there.
@@ -73,6 +73,16 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     apt_install chromium
   else
     log "no Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: the browser tests need one (set CHROMIUM_PATH)"
+  fi
+fi
+
+# The Dask driver's tests (python/webgpu_em_dask, run by npm test) need Debian's Dask.
+if ! /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
+  if command -v apt-get >/dev/null; then
+    log "installing Dask for the distributed EM tests (python3-distributed)"
+    apt_install python3-distributed
+  else
+    log "no python3-distributed and no apt-get: the Dask driver's tests need it (CI=true fails without it)"
   fi
 fi
 
