@@ -132,16 +132,19 @@ class DaskFitTest(unittest.TestCase):
                     if busy and busy[0] in pids:
                         time.sleep(0.2)
                         os.kill(pids[busy[0]], signal.SIGKILL)
-                        killed.append(busy[0])
+                        killed.append((busy[0], time.time()))
                         return
                     time.sleep(0.05)
 
             threading.Thread(target=kill_busy_worker, daemon=True).start()
 
         got = self.distributed(callback=killer)
+        ended = time.time()
         self.assertEqual(len(killed), 1, "no worker was killed during the fit")
+        address, when = killed[0]
+        self.assertLess(when, ended - 1, "the worker was killed only as the fit ended")
         with self.assertRaises(ProcessLookupError):
-            os.kill(pids[killed[0]], 0)
+            os.kill(pids[address], 0)
         self.assertEqual(got["lowerBound"], reference["lowerBound"])
         self.assertEqual(got["model"], reference["model"])
 
