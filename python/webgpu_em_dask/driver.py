@@ -274,7 +274,10 @@ class _Fit:
                         f"init has '{model.get('covarianceType')}' covariances but covariance_type is "
                         f"'{covariance_type}'; give one that matches"
                     )
-            return model
+                return model
+            # k-means starts from the means of any model: as a k-means model, `stats` gives Lloyd's sums.
+            kmeans = {"format": "webgpu-em/kmeans@1", "nFeatures": len(means[0]), "means": means}
+            return {**kmeans, **({"columns": model["columns"]} if model.get("columns") else {})}
         # A seeded pick of the shard the command line initialises on.
         i = random.Random(self.seed).randrange(len(self.shards))
         key = f"webgpu-em-init-{self.fit_id}-{i}"

@@ -6,6 +6,7 @@ import { loadModel, type LoadedModel } from '../models/formats.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
 import { KMeans } from '../models/kmeans.js';
 import {
+  checkMergeable,
   kmeansMStep,
   mergeStatistics,
   mixtureMStep,
@@ -38,7 +39,7 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
     parts.push(annotated(file, () => statisticsFromJSON(json)));
   }
   // Each part against the first, so that a refusal names its file.
-  for (let i = 1; i < parts.length; i++) annotated(files[i], () => mergeStatistics(parts[0], parts[i]));
+  for (let i = 1; i < parts.length; i++) annotated(files[i], () => checkMergeable(parts[0], parts[i]));
   const model = modelPath ? await parametersModel(modelPath, run) : null;
   try {
     if (model) {

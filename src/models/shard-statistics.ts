@@ -293,7 +293,8 @@ export function mergeStatistics<S extends ShardStatistics>(...parts: readonly S[
   } as S;
 }
 
-function checkMergeable(a: ShardStatistics, b: ShardStatistics): void {
+/** Refuses to merge b with a: another kind, family, K, D, parameter hash or shifts. */
+export function checkMergeable(a: ShardStatistics, b: ShardStatistics): void {
   const what = (s: ShardStatistics) =>
     s.kind === 'mixture'
       ? `a '${s.covarianceType}' mixture of K = ${s.nComponents}, D = ${s.nFeatures}`
