@@ -165,6 +165,10 @@ class _Fit:
         """The workers that hold each shard (None: every worker, no pinning needed)."""
         unknown = [s.path for s in self.shards if s.workers is None]
         found = self.client.run(_holdings, unknown) if unknown else {}
+        if unknown and not found:
+            raise RuntimeError(
+                "the Dask cluster has no workers; start them (dask worker tcp://SCHEDULER:8786) and retry"
+            )
         holders, missing = [], []
         for s in self.shards:
             if s.workers is not None:
