@@ -1,4 +1,4 @@
-import type { BoundData } from '../backends/backend.js';
+import type { BoundData, ViewLabels } from '../backends/backend.js';
 import type { GpuOptions } from '../backends/select.js';
 import {
   BACKEND_CHOICES,
@@ -196,6 +196,10 @@ export class KMeans extends IterativeModel<KMeansIteration> {
   /** True when the stepwise fit has converged or run maxIter iterations. */
   get done(): boolean {
     return this.run?.done ?? true;
+  }
+
+  protected viewLabels(): ViewLabels | null {
+    return this.run || this.state ? { kind: 'kmeans', k: this.options.nClusters } : null;
   }
 
   private async start(m: Matrix, weights: Float64Array | null, signal?: AbortSignal): Promise<void> {
