@@ -188,9 +188,19 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     });
   }
 
-  /** Runs one Lloyd iteration of the fit started by {@link initialize}. */
+  /**
+   * Runs one Lloyd iteration of the fit started by {@link initialize}. After it the model holds
+   * the run's centres (clusterCenters, predict, toJSON), as a mixture holds its parameters after
+   * each step; `inertia` is known once the run is done.
+   */
   async step(): Promise<KMeansIteration> {
-    return this.exclusive('step()', () => this.stepNow());
+    return this.exclusive('step()', async () => {
+      const record = await this.stepNow();
+      const run = this.liveRun();
+      this.state = run.state;
+      this.nFeaturesSeen = run.centres.length / this.options.nClusters;
+      return record;
+    });
   }
 
   /** True when the stepwise fit has converged or run maxIter iterations. */
