@@ -20,7 +20,19 @@ import { launchChromium } from './helpers/chromium.js';
 const repo = new URL('..', import.meta.url).pathname;
 /** Where the screenshot goes (docs/demo.png in the README is one of them). */
 const SCREENSHOT = join(repo, '.demo-out', 'demo.png');
-const SPEC = { shape: 'blobs', n: 200_000, d: 2, k: 5, seed: 1 } as const;
+/**
+ * The page's default data set. DEMO_E2E_ROWS sets another N for the first test (the 1,000,000-point
+ * check: DEMO_E2E_ROWS=1000000 npx vitest run test/demo.gpu.test.ts -t 'generated points').
+ */
+const SPEC = {
+  shape: 'blobs',
+  n: Number(process.env.DEMO_E2E_ROWS ?? 200_000),
+  d: 2,
+  k: 5,
+  seed: 1,
+} as const;
+/** Waits scale with N (software rendering on 2 cores). */
+const WAIT = 90_000 * Math.max(1, SPEC.n / 200_000);
 
 let work: string;
 let server: Server;
@@ -79,7 +91,7 @@ async function open(init?: () => void): Promise<{ page: Page; errors: string[] }
   return { page, errors };
 }
 
-const state = (page: Page, s: string, timeout = 90_000) =>
+const state = (page: Page, s: string, timeout = WAIT) =>
   page.waitForSelector(`body[data-state="${s}"]`, { timeout, state: 'attached' });
 const text = (page: Page, id: string) => page.locator(`#${id}`).innerText();
 
@@ -89,64 +101,82 @@ async function downloaded(page: Page, button: string): Promise<string> {
 }
 
 describe('the demo, built, in headless Chromium', () => {
-  it("fits 200,000 generated points, recovers the generator's clusters, downloads model and labels", async () => {
-    const { page, errors } = await open();
-    try {
-      // The page generates the form's data set at start: 200,000 blobs, D = 2, 5 groups, seed 1.
-      await state(page, 'ready');
-      expect(await text(page, 'data-info')).toMatch(/200,000 rows × 2 features/);
-      expect(await text(page, 'adapter')).toMatch(/^adapter: \S/);
-      await page.click('#run');
-      await state(page, 'done');
-      const iterations = Number(await text(page, 'iteration'));
-      expect(iterations).toBeGreaterThan(1);
-      expect(await text(page, 'throughput')).toMatch(/\/s$/);
-      // The page's own judgement of the fit, and ours from its downloaded labels.
-      expect(Number(await page.locator('#ari').getAttribute('data-value'))).toBeGreaterThan(0.9);
-      const truth = (await generate(SPEC)).truth!;
-      const labels = (await downloaded(page, 'download-labels')).trim().split('\n').slice(1).map(Number);
-      expect(labels.length).toBe(SPEC.n);
-      expect(adjustedRandIndex(truth, labels)).toBeGreaterThan(0.9);
-      // The model file loads as the command line's model does, and predicts the page's labels.
-      const json = await downloaded(page, 'download-model');
-      expect(JSON.parse(json).format).toBe('webgpu-em/gmm@1');
-      using model = GaussianMixture.fromJSON(json, { backend: 'cpu' });
-      const data = await generate(SPEC);
-      const predicted = await model.predict({ data: data.data, rows: data.rows, cols: data.cols });
-      // float64 here, float32 on the GPU: only samples on a boundary may differ.
-      expect(predicted.filter((l, i) => l !== labels[i]).length).toBeLessThan(SPEC.n * 1e-3);
-      // The plot as its render pipeline drew it (Save plot image: drawn into a texture, read back).
-      const [image] = await Promise.all([page.waitForEvent('download'), page.click('#download-image')]);
-      const png = readFileSync((await image.path())!).toString('base64');
-      // Headless Chromium's screenshots here leave WebGPU canvases blank: lay the plot's own image
-      // over the canvas, then photograph the page.
-      const coloured = await page.evaluate(async (src) => {
-        const img = document.createElement('img');
-        img.src = `data:image/png;base64,${src}`;
-        await img.decode();
-        img.style.cssText = 'position:absolute;inset:0;width:100%;height:100%';
-        document.getElementById('plot-area')!.append(img);
-        const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
-        const g = c.getContext('2d')!;
-        g.drawImage(img, 0, 0);
-        const px = g.getImageData(0, 0, c.width, c.height).data;
-        // Pixels of the points' colours (not the background, not white outlines).
-        let n = 0;
-        for (let i = 0; i < px.length; i += 4) {
-          const [r, gr, b] = [px[i], px[i + 1], px[i + 2]];
-          if (Math.max(r, gr, b) - Math.min(r, gr, b) > 60) n++;
+  it(
+    `fits ${SPEC.n.toLocaleString('en')} generated points, recovers the generator's clusters, downloads model and labels`,
+    async () => {
+      const { page, errors } = await open();
+      try {
+        // The page generates the form's data set at start: 200,000 blobs, D = 2, 5 groups, seed 1.
+        await state(page, 'ready');
+        if (SPEC.n !== 200_000) {
+          await page.fill('#n', String(SPEC.n));
+          await page.click('#generate');
+          await page.waitForFunction((n) => document.body.dataset.rows === String(n), SPEC.n, {
+            timeout: WAIT,
+          });
+          await state(page, 'ready');
         }
-        return n;
-      }, png);
-      expect(coloured).toBeGreaterThan(20_000);
-      mkdirSync(join(repo, '.demo-out'), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT });
-      expect(readFileSync(SCREENSHOT).length).toBeGreaterThan(10_000);
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  });
+        expect(await text(page, 'data-info')).toContain(`${SPEC.n.toLocaleString('en')} rows × 2 features`);
+        expect(await text(page, 'adapter')).toMatch(/^adapter: \S/);
+        await page.click('#run');
+        await state(page, 'done');
+        const iterations = Number(await text(page, 'iteration'));
+        expect(iterations).toBeGreaterThan(1);
+        expect(await text(page, 'throughput')).toMatch(/\/s$/);
+        // The page's own judgement of the fit, and ours from its downloaded labels.
+        expect(Number(await page.locator('#ari').getAttribute('data-value'))).toBeGreaterThan(0.9);
+        const truth = (await generate(SPEC)).truth!;
+        const labels = (await downloaded(page, 'download-labels')).trim().split('\n').slice(1).map(Number);
+        expect(labels.length).toBe(SPEC.n);
+        expect(adjustedRandIndex(truth, labels)).toBeGreaterThan(0.9);
+        // The model file loads as the command line's model does, and predicts the page's labels.
+        const json = await downloaded(page, 'download-model');
+        expect(JSON.parse(json).format).toBe('webgpu-em/gmm@1');
+        using model = GaussianMixture.fromJSON(json, { backend: 'cpu' });
+        const data = await generate(SPEC);
+        const predicted = await model.predict({ data: data.data, rows: data.rows, cols: data.cols });
+        // float64 here, float32 on the GPU: only samples on a boundary may differ.
+        expect(predicted.filter((l, i) => l !== labels[i]).length).toBeLessThan(SPEC.n * 1e-3);
+        // The plot as its render pipeline drew it (Save plot image: drawn into a texture, read back).
+        const [image] = await Promise.all([page.waitForEvent('download'), page.click('#download-image')]);
+        const png = readFileSync((await image.path())!).toString('base64');
+        // Headless Chromium's screenshots here leave WebGPU canvases blank: lay the plot's own image
+        // over the canvas, then photograph the page.
+        const coloured = await page.evaluate(async (src) => {
+          const img = document.createElement('img');
+          img.src = `data:image/png;base64,${src}`;
+          await img.decode();
+          img.style.cssText = 'position:absolute;inset:0;width:100%;height:100%';
+          document.getElementById('plot-area')!.append(img);
+          const c = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+          const g = c.getContext('2d')!;
+          g.drawImage(img, 0, 0);
+          const px = g.getImageData(0, 0, c.width, c.height).data;
+          // Pixels of the points' colours (not the background, not white outlines).
+          let n = 0;
+          for (let i = 0; i < px.length; i += 4) {
+            const [r, gr, b] = [px[i], px[i + 1], px[i + 2]];
+            if (Math.max(r, gr, b) - Math.min(r, gr, b) > 60) n++;
+          }
+          return n;
+        }, png);
+        expect(coloured).toBeGreaterThan(20_000);
+        await page.evaluate(() => document.querySelector('aside')!.scrollTo(0, 0));
+        mkdirSync(join(repo, '.demo-out'), { recursive: true });
+        await page.screenshot({ path: SCREENSHOT });
+        expect(readFileSync(SCREENSHOT).length).toBeGreaterThan(10_000);
+        expect(errors).toEqual([]);
+        console.log(
+          `demo: N = ${SPEC.n}, ${iterations} iterations, last ${await text(page, 'seconds')} ` +
+            `(labels + frame ${await text(page, 'frame')}) and ` +
+            `${await text(page, 'throughput')}, ARI ${await text(page, 'ari')}, adapter ${await text(page, 'adapter')}`,
+        );
+      } finally {
+        await page.close();
+      }
+    },
+    4 * WAIT,
+  );
 
   it('steps, pauses, resumes and cancels a run, and pans and zooms', async () => {
     const { page, errors } = await open();

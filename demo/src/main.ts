@@ -142,8 +142,10 @@ function chart(canvas: HTMLCanvasElement, points: { x: number; y: number }[], ma
   const py = (y: number) => h - 14 - ((y - y0) / (y1 - y0)) * (h - 24);
   g.fillStyle = '#9aa0ab';
   g.font = '10px system-ui';
-  g.fillText(format(y1, 3), 2, 10);
-  g.fillText(format(y0, 3), 2, h - 16);
+  // Enough digits to tell the ends apart.
+  const digits = Math.min(8, Math.max(3, Math.ceil(Math.log10(Math.abs(y1) / (y1 - y0 || 1))) + 2));
+  g.fillText(format(y1, digits), 2, 10);
+  g.fillText(format(y0, digits), 2, h - 16);
   g.fillText(String(x0), 28, h - 2);
   g.fillText(String(x1), w - 20, h - 2);
   g.strokeStyle = '#4e9af1';
@@ -172,7 +174,7 @@ const drawCurve = () =>
 function resetRun(): void {
   curve.length = 0;
   drawCurve();
-  for (const id of ['iteration', 'objective', 'seconds', 'throughput', 'result', 'ari'])
+  for (const id of ['iteration', 'objective', 'seconds', 'frame', 'throughput', 'result', 'ari'])
     $(id).textContent = '–';
   delete $('ari').dataset.value;
 }
@@ -217,6 +219,10 @@ worker.onmessage = ({ data: m }: MessageEvent<FromWorker>) => {
       $('seconds').textContent = `${(m.seconds * 1000).toFixed(1)} ms`;
       $('throughput').textContent = `${si(m.throughput)}/s`;
       drawCurve();
+      return;
+    case 'frame':
+      $('frame').textContent =
+        `${(m.labelSeconds * 1000).toFixed(0)} + ${((m.seconds - m.labelSeconds) * 1000).toFixed(0)} ms`;
       return;
     case 'result':
       $('result').textContent = m.converged ? 'converged' : 'max iterations';

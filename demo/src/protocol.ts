@@ -40,6 +40,8 @@ export type FromWorker =
       /** Samples x components per second. */
       throughput: number;
     }
+  /** The labels pass and the frame after a step: the render view's E-step, the draw. */
+  | { type: 'frame'; seconds: number; labelSeconds: number }
   | { type: 'axes'; labels: [string, string] }
   | { type: 'result'; converged: boolean; ari: number | null }
   | { type: 'bic'; k: number; bic: number }

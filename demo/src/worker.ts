@@ -239,7 +239,11 @@ async function run(continuous: boolean): Promise<void> {
       throughput: work / record.seconds,
     });
     if (cancelled || model !== m) return;
+    const started = performance.now();
     await redraw();
+    // The frame finishes before the next step starts, so that the step's time is the fit's alone.
+    await renderer?.device.queue.onSubmittedWorkDone();
+    post({ type: 'frame', seconds: (performance.now() - started) / 1000, labelSeconds });
   } while (running && !m.done);
   running = false;
   if (m.done) {
@@ -272,7 +276,10 @@ async function redraw(): Promise<void> {
   if (backend === 'cpu') {
     canvasRenderer?.setLabels(await m.predict(matrix()).catch(() => null));
   } else {
+    const labelled = performance.now();
     const view = await m.renderView();
+    await view?.device.queue.onSubmittedWorkDone();
+    labelSeconds = (performance.now() - labelled) / 1000;
     if (view) {
       if (renderer?.device !== view.device) {
         renderer = new Renderer(
@@ -301,9 +308,11 @@ async function redraw(): Promise<void> {
   const vertices = outlines(projection, shapes, plot.halfWidth * 0.03);
   renderer?.setOverlay(vertices);
   canvasRenderer?.setOverlay(vertices);
-  draw();
+  drawNow();
 }
 
+/** Seconds the last render view took (its labels pass on the GPU). */
+let labelSeconds = 0;
 let drawQueued = false;
 /** Draws once per turn of the event loop however many camera messages came. */
 function draw(): void {
@@ -311,10 +320,14 @@ function draw(): void {
   drawQueued = true;
   setTimeout(() => {
     drawQueued = false;
-    if (lostDevice) return;
-    renderer?.draw(plot, size.width, size.height);
-    canvasRenderer?.draw(plot, size.width, size.height);
+    drawNow();
   }, 0);
+}
+
+function drawNow(): void {
+  if (lostDevice) return;
+  renderer?.draw(plot, size.width, size.height);
+  canvasRenderer?.draw(plot, size.width, size.height);
 }
 
 async function chooseK(kMin: number, kMax: number): Promise<void> {
