@@ -150,6 +150,9 @@ function resize(width: number, height: number): void {
 }
 
 function load(d: Dataset): void {
+  // The plot lets go of the old model's buffers before they are freed.
+  renderer?.setPoints(null);
+  renderer?.setOverlay(new Float32Array(0));
   model?.dispose();
   model = null;
   dataset = d;
@@ -203,6 +206,7 @@ function moveCamera(panX: number, panY: number, zoom: number, atX: number, atY: 
 
 /** A fresh model of the current settings on the current data, initialised: the plot shows its start. */
 async function restart(): Promise<void> {
+  renderer?.setPoints(null);
   model?.dispose();
   model = null;
   if (!dataset || !settings) {
@@ -211,10 +215,15 @@ async function restart(): Promise<void> {
   }
   setState('busy', 'initialising');
   const made = algorithm(settings.algorithm).create(settings, { backend });
+  try {
+    await made.initialize(matrix());
+  } catch (error) {
+    made.dispose();
+    throw error;
+  }
   model = made;
   stale = false;
   cancelled = false;
-  await made.initialize(matrix());
   const adapter = await made.adapter();
   if (adapter) post({ type: 'adapter', name: adapter });
   await redraw();
