@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-bench/**', '.gpu-run/**', '.bench-out/**', 'node_modules/**', 'coverage/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'demo/dist/**',
+      '.demo-out/**',
+      'dist-bench/**',
+      '.gpu-run/**',
+      '.bench-out/**',
+      'node_modules/**',
+      'coverage/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,5 +28,20 @@ export default tseslint.config(
     // The fresh app of test/package.test.ts: browser and Worker code.
     files: ['test/consumer/**'],
     languageOptions: { globals: { window: 'readonly', self: 'readonly', Worker: 'readonly' } },
+  },
+  {
+    // The demo: a user's app (page and Worker). It takes the library by its package name only.
+    files: ['demo/**'],
+    ignores: ['demo/vite.config.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/src/*', '!./*'], message: "import the library as 'webgpu-em', as a user would" },
+          ],
+        },
+      ],
+    },
   },
 );

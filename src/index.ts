@@ -27,6 +27,9 @@ export type {
   ComponentParameters,
   SufficientStatistics,
   EStepResult,
+  RenderChunk,
+  RenderView,
+  ViewLabels,
 } from './backends/backend.js';
 export { setShaderLoader } from './gpu/shader-source.js';
 export { gpuAllocations, releaseSharedDevices } from './gpu/context.js';

@@ -40,6 +40,19 @@ describe('KMeans on the CPU reference', () => {
     expect(maxAbsDiff(km.clusterCenters.data, reference)).toBeLessThan(1e-5);
   });
 
+  it('a stepwise fit holds the centres of each step (predict, toJSON), as fit() reaches them', async () => {
+    const start = Array.from(x.data.slice(0, 12));
+    const km = new KMeans({ nClusters: 4, ...cpu, init: { means: start }, maxIter: 5, tol: 0 });
+    await km.initialize(x);
+    await km.step();
+    await km.step();
+    const reference = lloydReference(x.data, 3, start.map(Math.fround), 2);
+    expect(maxAbsDiff(km.clusterCenters.data, reference)).toBeLessThan(1e-5);
+    expect(KMeans.fromJSON(JSON.stringify(km)).clusterCenters.data).toEqual(km.clusterCenters.data);
+    expect((await km.predict(x)).length).toBe(x.rows);
+    expect(() => km.inertia).toThrow(/after fit/);
+  });
+
   it('never increases the objective and converges', async () => {
     const km = new KMeans({ nClusters: 4, ...cpu, seed: 3 });
     await km.fit(x);

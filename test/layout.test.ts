@@ -17,6 +17,7 @@ import {
   MAX_FULL_FEATURES,
   REDUCE_FIELDS,
   REDUCE_WORKGROUP,
+  ROW_LABELS_WORKGROUP,
   STATS_PER_THREAD,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
@@ -123,6 +124,7 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('kmeans_assign.wgsl'), 'TILE')).toBe(KMEANS_TILE);
     expect(constant(shader('kmeans_distances.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
     expect(constant(shader('kmeans_sums.wgsl'), 'WORKGROUP')).toBe(KMEANS_SUMS_WORKGROUP);
+    expect(constant(shader('row_labels.wgsl'), 'WORKGROUP')).toBe(ROW_LABELS_WORKGROUP);
     expect(statsPerComponent(64)).toBe((65 * 66) / 2);
   });
 

@@ -94,8 +94,48 @@ export interface BoundData {
    * the device cannot time passes (or on the CPU).
    */
   readonly lastGpuSeconds: number | null;
+  /**
+   * GPU backends only: the samples and each row's label on the device, for a renderer that
+   * draws them without a read-back (see {@link RenderView}).
+   */
+  renderView?(labels: ViewLabels): Promise<RenderView>;
   /** Frees what the data holds on the backend. Idempotent. */
   dispose(): void;
+}
+
+/**
+ * What a render view's labels come from: a mixture's most probable component under `params`
+ * (one E-step pass and an argmax on the GPU), or the clusters of the last k-means pass with K
+ * clusters (the assignment the current centres were computed from; unlabelled before any pass).
+ */
+export type ViewLabels =
+  | { readonly kind: 'mixture'; readonly params: ComponentParameters }
+  | { readonly kind: 'kmeans'; readonly k: number };
+
+/** Rows [firstRow, firstRow + rows) of the samples on the GPU, with their labels. */
+export interface RenderChunk {
+  readonly firstRow: number;
+  readonly rows: number;
+  /** rows x cols float32, row-major (divided by the view's `scale`); STORAGE usage. */
+  readonly samples: GPUBuffer;
+  /** One u32 per row: the component or cluster, 0xffffffff for none yet; STORAGE usage. */
+  readonly labels: GPUBuffer;
+}
+
+/**
+ * The samples of a fit and their labels as GPU buffers on the model's own device, for drawing
+ * (a vertex shader can read them as storage buffers). Valid until the model's next call that
+ * changes its samples or workspaces (step, initialize, fit, dispose): ask for a new view after
+ * each step. Buffers belong to the model: never destroy them.
+ */
+export interface RenderView {
+  /** The device that holds the buffers: render with it (a GPUDevice cannot be shared). */
+  readonly device: GPUDevice;
+  readonly rows: number;
+  readonly cols: number;
+  /** The samples on the GPU are the caller's divided by this power of two (1 for most data). */
+  readonly scale: number;
+  readonly chunks: readonly RenderChunk[];
 }
 
 /** What data is bound for, and how long-running passes on it may be stopped. */

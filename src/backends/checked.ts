@@ -8,8 +8,10 @@ import type {
   EStepOptions,
   EStepResult,
   KMeansStatistics,
+  RenderView,
   SeedingState,
   SufficientStatistics,
+  ViewLabels,
 } from './backend.js';
 
 /**
@@ -87,7 +89,18 @@ export class CheckedBoundData implements BoundData {
     this.rows = inner.rows;
     this.cols = inner.cols;
     this.logScale = Math.log(scale);
+    const view = inner.renderView?.bind(inner);
+    if (view) {
+      this.renderView = async (labels) => {
+        const scaled: ViewLabels =
+          labels.kind === 'mixture' ? { ...labels, params: this.scaledParameters(labels.params) } : labels;
+        return { ...(await this.call(() => view(scaled))), scale: this.scale };
+      };
+    }
   }
+
+  /** Present when the inner backend has it (the GPU); the view reports the samples' scale. */
+  readonly renderView?: (labels: ViewLabels) => Promise<RenderView>;
 
   get weights(): Float64Array | null {
     return this.inner.weights;

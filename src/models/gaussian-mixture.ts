@@ -1,4 +1,4 @@
-import type { EStepOptions } from '../backends/backend.js';
+import type { EStepOptions, ViewLabels } from '../backends/backend.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
@@ -255,6 +255,11 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   /** True when the stepwise fit has converged or run maxIter iterations. */
   get done(): boolean {
     return this.run?.done ?? true;
+  }
+
+  protected viewLabels(): ViewLabels | null {
+    if (this.run) return { kind: 'mixture', params: this.run.componentParams };
+    return this.fitted ? { kind: 'mixture', params: toComponentParameters(this.fitted) } : null;
   }
 
   /** Whether the lower bound's change fell below tol in the best run. */

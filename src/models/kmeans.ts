@@ -1,4 +1,4 @@
-import type { BoundData } from '../backends/backend.js';
+import type { BoundData, ViewLabels } from '../backends/backend.js';
 import type { GpuOptions } from '../backends/select.js';
 import {
   BACKEND_CHOICES,
@@ -188,14 +188,28 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     });
   }
 
-  /** Runs one Lloyd iteration of the fit started by {@link initialize}. */
+  /**
+   * Runs one Lloyd iteration of the fit started by {@link initialize}. After it the model holds
+   * the run's centres (clusterCenters, predict, toJSON), as a mixture holds its parameters after
+   * each step; `inertia` is known once the run is done.
+   */
   async step(): Promise<KMeansIteration> {
-    return this.exclusive('step()', () => this.stepNow());
+    return this.exclusive('step()', async () => {
+      const record = await this.stepNow();
+      const run = this.liveRun();
+      this.state = run.state;
+      this.nFeaturesSeen = run.centres.length / this.options.nClusters;
+      return record;
+    });
   }
 
   /** True when the stepwise fit has converged or run maxIter iterations. */
   get done(): boolean {
     return this.run?.done ?? true;
+  }
+
+  protected viewLabels(): ViewLabels | null {
+    return this.run || this.state ? { kind: 'kmeans', k: this.options.nClusters } : null;
   }
 
   private async start(m: Matrix, weights: Float64Array | null, signal?: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 /// <reference lib="esnext.disposable" preserve="true" />
-import type { BoundData, DataUse } from '../backends/backend.js';
+import type { BoundData, DataUse, RenderView, ViewLabels } from '../backends/backend.js';
 import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
@@ -67,6 +67,25 @@ export abstract class IterativeModel<Iteration> {
 
   /** True when the stepwise fit has converged or run maxIter iterations (and before any). */
   abstract get done(): boolean;
+
+  /**
+   * The bound samples and each one's label as buffers on the model's GPU device, for a renderer
+   * that draws millions of points without reading anything back (see {@link RenderView}): a
+   * mixture's labels are its most probable components under the current parameters (one
+   * E-step pass and an argmax on the GPU), k-means' the clusters of its last pass. Null on the
+   * CPU backend and when no samples are bound (before `initialize`, after `fit` freed them):
+   * use the stepwise API. Call it between steps, and again after each step.
+   */
+  async renderView(): Promise<RenderView | null> {
+    const data = this.samples?.data;
+    const labels = this.viewLabels();
+    if (!data?.renderView || !labels) return null;
+    const view = data.renderView;
+    return this.exclusive('renderView()', () => view(labels));
+  }
+
+  /** What the labels of {@link renderView} come from, or null when there is no state yet. */
+  protected abstract viewLabels(): ViewLabels | null;
 
   /** The backend that runs (or ran) the passes: 'webgpu' or 'cpu'. Resolves the backend if needed. */
   async backendName(): Promise<BackendName> {

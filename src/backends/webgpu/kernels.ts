@@ -5,6 +5,7 @@ import {
   KMEANS_WORKGROUP,
   REDUCE_WORKGROUP,
   SEEDING_WORKGROUP,
+  ROW_LABELS_WORKGROUP,
   STATS_WORKGROUP,
   CHUNK_UNIFORM,
   REDUCE_UNIFORM,
@@ -151,6 +152,17 @@ export const KMEANSPP_KERNEL = kernel({
   workgroupSize: SEEDING_WORKGROUP,
 });
 
+/** Each row's label for a renderer: the argmax of its responsibilities, or a k-means tag decoded. */
+export const ROW_LABELS_KERNEL = kernel({
+  file: 'row_labels.wgsl',
+  overrides: ['K', 'FROM_TAGS'],
+  bindings: [
+    { name: 'source', type: 'read-only-storage' },
+    { name: 'labels', type: 'storage' },
+  ],
+  workgroupSize: ROW_LABELS_WORKGROUP,
+});
+
 /** Every kernel in shaders/ that has entry points (chunk.wgsl only declares a struct). */
 export const KERNELS: readonly Kernel[] = [
   ESTEP_KERNEL,
@@ -162,6 +174,7 @@ export const KERNELS: readonly Kernel[] = [
   KMEANS_SUMS_KERNEL,
   KMEANS_DISTANCES_KERNEL,
   KMEANSPP_KERNEL,
+  ROW_LABELS_KERNEL,
 ];
 
 /** The override constants a kernel takes, by name. */

@@ -74,6 +74,11 @@ export class KMeansPasses {
     private readonly stride: number,
   ) {}
 
+  /** Each chunk's label tags ((cluster + 1) | changed << 31) from the last pass. */
+  get tags(): readonly GPUBuffer[] {
+    return this.labels;
+  }
+
   /** Pipelines and buffers for K clusters over these chunks. */
   static async create(
     ctx: GpuContext,

@@ -232,6 +232,8 @@ export const ESTEP_WORKGROUP = 64;
 export const REDUCE_WORKGROUP = 64;
 /** Threads per workgroup of kmeanspp_distances.wgsl. */
 export const SEEDING_WORKGROUP = 64;
+/** Threads per workgroup of row_labels.wgsl. */
+export const ROW_LABELS_WORKGROUP = 64;
 
 /**
  * Which sums a pass produces: 'full' every pair (full and tied covariances), 'diagonal' the

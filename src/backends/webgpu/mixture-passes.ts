@@ -23,11 +23,7 @@ export async function runStatistics(
     const encoder = ctx.device.createCommandEncoder({ label: 'EM iteration' });
     const pass = encoder.beginComputePass({ label: 'E-step and statistics', timestampWrites: timer?.writes });
     chunks.forEach((_, i) => {
-      if (!s.fused) {
-        pass.setPipeline(w.estep);
-        pass.setBindGroup(0, w.estepGroups[i]);
-        pass.dispatchWorkgroups(...w.estepGrid[i]);
-      }
+      if (!s.fused) encodeEStep(pass, w, i);
       pass.setPipeline(s.statsPipeline);
       pass.setBindGroup(0, s.statsGroups[i]);
       pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
@@ -92,18 +88,38 @@ export async function runEStep(
   const responsibilities = options.responsibilities ? new Float64Array(n * k) : null;
   const labels = options.labels ? new Int32Array(n) : null;
   const width = responsibilities || labels ? k : 0;
-  // The statistics workspace wrote the same rows and grid widths with its blocks; else write them.
-  if (!w.stats) {
-    const gridWidths = w.estepGrid.map(([g]) => g);
-    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, null));
-  }
-  await runPerRow(ctx, chunks, w, packed, width, (first, perRow, scalar) => {
+  writeEStepInputs(ctx, chunks, w, packed);
+  await runPerRow(ctx, chunks, w, width, (first, perRow, scalar) => {
     logLikelihood.set(scalar, first);
     if (!perRow) return;
     responsibilities?.set(perRow, first * k);
     if (labels) for (let r = 0; r < scalar.length; r++) labels[first + r] = argMax(perRow, r * k, k);
   });
   return { logLikelihood, responsibilities, labels };
+}
+
+/**
+ * Writes what the E-step kernel reads: the `comp` buffer and, unless the statistics workspace
+ * wrote the same rows and grid widths with its blocks, each chunk's Chunk uniform.
+ */
+export function writeEStepInputs(
+  ctx: GpuContext,
+  chunks: readonly SampleChunk[],
+  w: MixtureWorkspace,
+  packed: Float32Array,
+): void {
+  if (!w.stats) {
+    const gridWidths = w.estepGrid.map(([g]) => g);
+    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, null));
+  }
+  ctx.write(w.comp, packed);
+}
+
+/** Records the E-step of chunk `i` into `pass`: its responsibilities and log-likelihoods land in `w.resp`, `w.loglik`. */
+export function encodeEStep(pass: GPUComputePassEncoder, w: MixtureWorkspace, i: number): void {
+  pass.setPipeline(w.estep);
+  pass.setBindGroup(0, w.estepGroups[i]);
+  pass.dispatchWorkgroups(...w.estepGrid[i]);
 }
 
 /**
@@ -115,7 +131,6 @@ async function runPerRow(
   ctx: GpuContext,
   chunks: readonly SampleChunk[],
   w: MixtureWorkspace,
-  packed: Float32Array,
   width: number,
   consume: (firstRow: number, perRow: Float32Array | null, scalar: Float32Array) => void,
 ): Promise<void> {
@@ -124,14 +139,11 @@ async function runPerRow(
   const perRowOut = width > 0 ? ctx.createBuffer('per-row read-back', maxRows * width * 4, read) : null;
   const scalarOut = ctx.createBuffer('per-row scalar read-back', maxRows * 4, read);
   try {
-    ctx.write(w.comp, packed);
     for (const [i, c] of chunks.entries()) {
       await ctx.guard('a per-sample pass', () => {
         const encoder = ctx.device.createCommandEncoder({ label: `per-sample pass, chunk ${i}` });
         const pass = encoder.beginComputePass({ label: `per-sample pass, chunk ${i}` });
-        pass.setPipeline(w.estep);
-        pass.setBindGroup(0, w.estepGroups[i]);
-        pass.dispatchWorkgroups(...w.estepGrid[i]);
+        encodeEStep(pass, w, i);
         pass.end();
         if (perRowOut) encoder.copyBufferToBuffer(w.resp, 0, perRowOut, 0, c.rows * width * 4);
         encoder.copyBufferToBuffer(w.loglik, 0, scalarOut, 0, c.rows * 4);

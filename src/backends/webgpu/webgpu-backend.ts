@@ -13,12 +13,20 @@ import type {
   EStepOptions,
   EStepResult,
   MixtureBackend,
+  RenderView,
   SeedingState,
   SufficientStatistics,
+  ViewLabels,
 } from '../backend.js';
 import { maxFeatures, packComponents, statsKindOf, type StatsKind } from './layout.js';
 import { KMeansPasses } from './kmeans-passes.js';
-import { runEStep, runStatistics, unpackStatistics } from './mixture-passes.js';
+import {
+  encodeEStep,
+  runEStep,
+  runStatistics,
+  unpackStatistics,
+  writeEStepInputs,
+} from './mixture-passes.js';
 import {
   createMixtureWorkspace,
   createStatsWorkspace,
@@ -35,6 +43,7 @@ import {
 } from './sample-chunks.js';
 import { GpuSeedingState, KMeansPPSeeding, readDistances } from './seeding.js';
 import { PassTimer } from './timing.js';
+import { RowLabels, type LabelSource } from './render-view.js';
 
 /** E-step and sufficient statistics on WebGPU compute shaders (kernels in shaders/). */
 export class WebGpuBackend implements MixtureBackend {
@@ -95,6 +104,8 @@ class GpuBoundData implements BoundData {
   private seeding: KMeansPPSeeding | null = null;
   private kmeans: KMeansPasses | null = null;
   private disposed = false;
+  /** Each row's label for renderView, made on its first call. */
+  private rowLabels: RowLabels | null = null;
   /** Calls run one at a time: they share the workspaces and their staging buffers. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -187,9 +198,37 @@ class GpuBoundData implements BoundData {
     return this.serial(async () => (await this.ensureKMeans(k)).assign(centres, options.allDistances));
   }
 
+  renderView(labels: ViewLabels): Promise<RenderView> {
+    return this.serial(async () => {
+      let source: (chunk: number) => LabelSource;
+      let k: number;
+      if (labels.kind === 'kmeans') {
+        const passes = await this.ensureKMeans(labels.k);
+        source = (i) => ({ buffer: passes.tags[i] });
+        k = labels.k;
+      } else {
+        const p = labels.params;
+        this.checkParameters(p);
+        const w = await this.ensureWorkspace(p.nComponents, statsKindOf(p));
+        writeEStepInputs(this.ctx, this.chunks, w, packComponents(p, null));
+        source = (i) => ({ buffer: w.resp, before: (pass) => encodeEStep(pass, w, i) });
+        k = p.nComponents;
+      }
+      if (this.rowLabels?.chunks !== this.chunks) {
+        this.rowLabels?.dispose();
+        this.rowLabels = null;
+        this.rowLabels = await RowLabels.create(this.ctx, this.chunks);
+      }
+      const chunks = await this.rowLabels.write(source, k, labels.kind === 'kmeans');
+      return { device: this.ctx.device, rows: this.rows, cols: this.cols, scale: 1, chunks };
+    });
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.rowLabels?.dispose();
+    this.rowLabels = null;
     for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
     this.chunks = [];
     if (this.rowWeights) this.ctx.destroyBuffer(this.rowWeights.buffer);

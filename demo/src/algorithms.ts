@@ -1,0 +1,186 @@
+/**
+ * The algorithms the demo offers, one entry each: how to make the model from the controls, and
+ * what the plot shows of it. Another model of the library (a Bayesian mixture, say) is one more
+ * entry here; the Worker and the page ask this table and nothing else.
+ */
+import {
+  COVARIANCE_TYPES,
+  GMM_INIT_METHODS,
+  GaussianMixture,
+  KMEANS_INIT_METHODS,
+  KMeans,
+  type CovarianceType,
+  type IterationRecord,
+  type KMeansIteration,
+  type RenderView,
+} from 'webgpu-em';
+
+/** The controls' values. */
+export interface Settings {
+  readonly algorithm: string;
+  readonly k: number;
+  readonly maxIter: number;
+  readonly tol: number;
+  readonly init: string;
+  readonly seed: number;
+}
+
+/** Where a model runs: WebGPU (never 'auto', which fits small data on the CPU), or the CPU without WebGPU. */
+export interface Placement {
+  readonly backend: 'webgpu' | 'cpu';
+}
+
+/** A component's centre and covariance (D x D, row-major; null for k-means) in feature space. */
+export interface Shape {
+  readonly mean: Float64Array;
+  readonly covariance: Float64Array | null;
+}
+
+/** What the Worker does with a model, whatever its kind. */
+export interface DemoModel {
+  initialize(x: { data: Float32Array; rows: number; cols: number }): Promise<void>;
+  /** One iteration: the objective the curve plots (mean log-likelihood, or minus the inertia). */
+  step(): Promise<{ iteration: number; objective: number; seconds: number }>;
+  readonly done: boolean;
+  readonly converged: boolean;
+  renderView(): Promise<RenderView | null>;
+  /** The adapter's description, or null on the CPU. */
+  adapter(): Promise<string | null>;
+  predict(x: { data: Float32Array; rows: number; cols: number }): Promise<Int32Array>;
+  /** The components to outline, in feature space. */
+  shapes(): Shape[];
+  toJSON(): Record<string, unknown>;
+  dispose(): void;
+}
+
+export interface Algorithm {
+  readonly id: string;
+  readonly label: string;
+  readonly inits: readonly string[];
+  readonly defaults: { readonly maxIter: number; readonly tol: number };
+  /** What the per-iteration curve shows. */
+  readonly objective: string;
+  /** Covariance type for choosing K by BIC, or null where BIC does not apply. */
+  readonly bicCovariance: CovarianceType | null;
+  create(s: Settings, where: Placement): DemoModel;
+}
+
+/** Full covariances of each component, D x D, from scikit-learn's shapes. */
+function fullCovariances(type: CovarianceType, c: Float64Array, k: number, d: number): Float64Array[] {
+  return Array.from({ length: k }, (_, j) => {
+    const out = new Float64Array(d * d);
+    for (let a = 0; a < d; a++) {
+      if (type === 'full' || type === 'tied') {
+        const base = type === 'full' ? j * d * d : 0;
+        for (let b = 0; b < d; b++) out[a * d + b] = c[base + a * d + b];
+      } else {
+        out[a * d + a] = type === 'diag' ? c[j * d + a] : c[j];
+      }
+    }
+    return out;
+  });
+}
+
+function mixture(type: CovarianceType): Algorithm {
+  return {
+    id: `gmm-${type}`,
+    label: `Gaussian mixture, ${type} covariance`,
+    inits: GMM_INIT_METHODS,
+    defaults: { maxIter: 100, tol: 1e-3 },
+    objective: 'mean log-likelihood',
+    bicCovariance: type,
+    create(s, where) {
+      const gmm = new GaussianMixture({
+        nComponents: s.k,
+        covarianceType: type,
+        maxIter: s.maxIter,
+        tol: s.tol,
+        init: s.init as (typeof GMM_INIT_METHODS)[number],
+        seed: s.seed,
+        ...where,
+      });
+      return {
+        initialize: (x) => gmm.initialize(x),
+        async step() {
+          const r: IterationRecord = await gmm.step();
+          return { iteration: r.iteration, objective: r.lowerBound, seconds: r.seconds };
+        },
+        get done() {
+          return gmm.done;
+        },
+        get converged() {
+          return gmm.converged;
+        },
+        renderView: () => gmm.renderView(),
+        adapter: () => gmm.adapterDescription(),
+        predict: (x) => gmm.predict(x),
+        shapes() {
+          const means = gmm.means;
+          const covariances = fullCovariances(type, gmm.covariances, means.rows, means.cols);
+          return covariances.map((covariance, j) => ({
+            mean: means.data.subarray(j * means.cols, (j + 1) * means.cols),
+            covariance,
+          }));
+        },
+        toJSON: () => gmm.toJSON(),
+        dispose: () => gmm.dispose(),
+      };
+    },
+  };
+}
+
+const kmeans: Algorithm = {
+  id: 'kmeans',
+  label: 'k-means (Lloyd)',
+  inits: KMEANS_INIT_METHODS,
+  defaults: { maxIter: 300, tol: 1e-4 },
+  objective: 'minus the mean squared distance',
+  bicCovariance: null,
+  create(s, where) {
+    const km = new KMeans({
+      nClusters: s.k,
+      maxIter: s.maxIter,
+      tol: s.tol,
+      init: s.init as (typeof KMEANS_INIT_METHODS)[number],
+      seed: s.seed,
+      ...where,
+    });
+    let rows = 1;
+    return {
+      async initialize(x) {
+        rows = x.rows;
+        await km.initialize(x);
+      },
+      async step() {
+        const r: KMeansIteration = await km.step();
+        return { iteration: r.iteration, objective: -r.inertia / rows, seconds: r.seconds };
+      },
+      get done() {
+        return km.done;
+      },
+      get converged() {
+        return km.converged;
+      },
+      renderView: () => km.renderView(),
+      adapter: () => km.adapterDescription(),
+      predict: (x) => km.predict(x),
+      shapes() {
+        const c = km.clusterCenters;
+        return Array.from({ length: c.rows }, (_, j) => ({
+          mean: c.data.subarray(j * c.cols, (j + 1) * c.cols),
+          covariance: null,
+        }));
+      },
+      toJSON: () => km.toJSON(),
+      dispose: () => km.dispose(),
+    };
+  },
+};
+
+export const ALGORITHMS: readonly Algorithm[] = [...COVARIANCE_TYPES.map(mixture), kmeans];
+
+export function algorithm(id: string): Algorithm {
+  const a = ALGORITHMS.find((x) => x.id === id);
+  if (!a) throw new Error(`unknown algorithm '${id}'`);
+  return a;
+}
