@@ -24,8 +24,8 @@
 // inertia in the direct form).
 //
 // This file loads a tile's centre values as two vec4 loads at the address every invocation
-// shares; kmeans_assign_subgroups.wgsl, used where the device has `subgroups`, loads them once per
-// subgroup instead. Both run kmeans_assign_rows.wgsl.
+// shares; kmeans_assign_subgroups.wgsl, used on CPU emulations with `subgroups`, loads them once
+// per subgroup instead. Both run kmeans_assign_rows.wgsl.
 
 override D: u32;
 override K: u32;

@@ -1,10 +1,10 @@
-// k-means assignment where the device has the `subgroups` feature (with subgroups of at least
-// 8 invocations): kmeans_assign.wgsl (see there) with each centre tile's 8 values for a feature
-// loaded one per lane and handed to every lane by subgroupBroadcast. A load at an address every
-// invocation shares is executed by SIMD-on-CPU compilers (lavapipe) as one gathered scalar per
-// lane and component, so two vec4 loads cost 64 scalar loads per group of 8 lanes where this
-// costs 8; on a GPU it trades a broadcast load for a register shuffle. Measured 1.5x faster on
-// lavapipe (bench/NOTES.md).
+// k-means assignment for CPU emulations with the `subgroups` feature (subgroups of at least 8
+// invocations; the host's kmeansAssignKernel decides): kmeans_assign.wgsl (see there) with each
+// centre tile's 8 values for a feature loaded one per lane and handed to every lane by
+// subgroupBroadcast. A load at an address every invocation shares is executed by SIMD-on-CPU
+// compilers (lavapipe) as one gathered scalar per lane and component, so two vec4 loads cost 64
+// scalar loads per group of 8 lanes where this costs 8: measured 1.5x faster on lavapipe
+// (bench/NOTES.md). A GPU serves such a load as one broadcast, so there the plain kernel stays.
 enable subgroups;
 
 override D: u32;

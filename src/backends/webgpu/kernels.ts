@@ -121,15 +121,18 @@ export const KMEANS_ASSIGN_SUBGROUPS_KERNEL = kernel({
 });
 
 /**
- * The k-means assignment kernel for a device: the subgroup one where the device has the
- * `subgroups` feature and its subgroups have at least the 8 lanes a centre tile spreads over,
- * else the plain one. Chosen once, when the pipeline is created.
+ * The k-means assignment kernel for a device, chosen once, when the pipeline is created: the
+ * subgroup one on a CPU emulation (the adapter's `isFallbackAdapter`, e.g. lavapipe) with the
+ * `subgroups` feature and subgroups of at least the 8 lanes a centre tile spreads over; else the
+ * plain one. A GPU serves a load every lane makes at one address as one broadcast, so there the
+ * eight shuffles per feature would replace two cheap loads: unmeasured, so not taken.
  */
 export function kmeansAssignKernel(
   device: GPUDevice,
 ): typeof KMEANS_ASSIGN_KERNEL | typeof KMEANS_ASSIGN_SUBGROUPS_KERNEL {
-  const minSize = device.adapterInfo?.subgroupMinSize ?? 0;
-  return device.features.has('subgroups') && minSize >= KMEANS_TILE
+  const info = device.adapterInfo;
+  const wide = (info?.subgroupMinSize ?? 0) >= KMEANS_TILE;
+  return device.features.has('subgroups') && wide && info?.isFallbackAdapter === true
     ? KMEANS_ASSIGN_SUBGROUPS_KERNEL
     : KMEANS_ASSIGN_KERNEL;
 }
