@@ -14,6 +14,8 @@ import { kmeansPlusPlus } from '../src/models/init.js';
 import { Random } from '../src/core/random.js';
 import { makeBlobs, maxAbs, maxAbsDiff } from './helpers/data.js';
 import { requireGpu } from './helpers/gpu.js';
+import { kmeansAssignKernel } from '../src/backends/webgpu/kernels.js';
+import { loadDawn } from '../src/gpu/dawn.js';
 
 let gpu: GpuContext;
 beforeAll(async () => {
@@ -35,12 +37,16 @@ function wideBlobs(n: number, d: number, k: number, spread: number, offset: numb
   return { data, rows: n, cols: d };
 }
 
-describe('k-means on the GPU', () => {
+/**
+ * Cases for the assignment kernel, run for each of its variants (kmeansAssignKernel): the
+ * subgroup one on a device with `subgroups`, the plain one on a device without.
+ */
+function assignmentCases(device: () => GPUDevice) {
   it('one Lloyd pass: counts, sums and inertia equal the reference', async () => {
     const x = makeBlobs({ n: 50_000, d: 5, k: 7, spread: 10, offset: 100 });
     const centres = Float64Array.from(x.data.slice(0, 35), Math.fround);
     const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 7);
-    const bound = await (await WebGpuBackend.create({ device: gpu.device })).bindData(x);
+    const bound = await (await WebGpuBackend.create({ device: device() })).bindData(x);
     const g = await bound.kmeansStatistics(centres, 7);
     expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
     expect(maxAbsDiff(g.firstMoment, cpu.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment));
@@ -60,7 +66,7 @@ describe('k-means on the GPU', () => {
       const centres = Float64Array.from(x.data.slice(0, 20), Math.fround);
       centres.fill(far, 15, 20);
       const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 4);
-      const bound = await (await WebGpuBackend.create({ device: gpu.device })).bindData(x);
+      const bound = await (await WebGpuBackend.create({ device: device() })).bindData(x);
       const g = await bound.kmeansStatistics(centres, 4);
       const a = await bound.assign(centres, 4, { allDistances: false });
       bound.dispose();
@@ -71,6 +77,109 @@ describe('k-means on the GPU', () => {
     }
   });
 
+  it('wide data (D = 2048, far from the origin): a Lloyd pass and k-means++ equal the reference', async () => {
+    // The distance product ranks on data shifted and scaled inside the kernel: at an offset of
+    // 1e4 (float32 spacing 1e-3) an unshifted x.c would cancel away the unit-scale differences.
+    const d = 2048;
+    const x = wideBlobs(1500, d, 6, 1, 1e4);
+    const cpuBound = await new CpuBackend().bindData(x);
+    const bound = await (await WebGpuBackend.create({ device: device() })).bindData(x, { purpose: 'kmeans' });
+    const seedsCpu = await kmeansPlusPlus(cpuBound, x, 6, new Random(2));
+    const seeds = await kmeansPlusPlus(bound, x, 6, new Random(2));
+    expect(Array.from(seeds)).toEqual(Array.from(seedsCpu));
+    // Centres between samples (means of row pairs), so no distance is a tie at zero.
+    const centres = new Float64Array(6 * d);
+    for (let c = 0; c < 6; c++) {
+      for (let i = 0; i < d; i++)
+        centres[c * d + i] = Math.fround((x.data[c * d + i] + x.data[(c + 6) * d + i]) / 2);
+    }
+    const cpu = await cpuBound.kmeansStatistics(centres, 6);
+    const g = await bound.kmeansStatistics(centres, 6);
+    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+    expect(maxAbsDiff(g.firstMoment, cpu.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment));
+    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+    expect(g.changed).toBe(x.rows);
+    const a = await bound.assign(centres, 6, { allDistances: true });
+    const b = await cpuBound.assign(centres, 6, { allDistances: true });
+    expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
+    expect(maxAbsDiff(a.minDistances, b.minDistances)).toBeLessThan(1e-4 * maxAbs(b.minDistances));
+    expect(maxAbsDiff(a.distances!, b.distances!)).toBeLessThan(1e-4 * maxAbs(b.distances!));
+    // The same centres again: no label changes.
+    expect((await bound.kmeansStatistics(centres, 6)).changed).toBe(0);
+    bound.dispose();
+  });
+
+  it('large magnitudes (1e15) keep exact labels and a finite inertia', async () => {
+    // Squared distances near 1e31: no product may overflow float32 on the way.
+    const x = wideBlobs(4000, 24, 5, 1e15, 0, 1e14);
+    const centres = Float64Array.from(x.data.slice(0, 5 * 24));
+    const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 5);
+    const bound = await (await WebGpuBackend.create({ device: device() })).bindData(x, { purpose: 'kmeans' });
+    const g = await bound.kmeansStatistics(centres, 5);
+    bound.dispose();
+    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
+    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
+  });
+
+  it('stops when no label changes, even with tol 0, as the reference does', async () => {
+    const x = makeBlobs({ n: 20_000, d: 8, k: 6, spread: 8, seed: 4 });
+    const fit = async (backend: 'cpu' | 'webgpu') => {
+      const km = new KMeans({
+        nClusters: 6,
+        tol: 0,
+        maxIter: 300,
+        seed: 1,
+        backend,
+        device: backend === 'webgpu' ? device() : undefined,
+      });
+      await km.fit(x);
+      km.dispose();
+      return km;
+    };
+    const [c, g] = [await fit('cpu'), await fit('webgpu')];
+    expect(g.converged).toBe(true);
+    expect(g.nIter).toBeLessThan(300);
+    expect(g.nIter).toBe(c.nIter);
+    expect(c.converged).toBe(true);
+    expect(Math.abs(g.inertia - c.inertia) / c.inertia).toBeLessThan(1e-5);
+  });
+}
+
+describe('k-means on the GPU, the assignment of the shared device', () => {
+  it('takes the subgroup kernel on a CPU emulation with subgroups of 8 lanes or more', () => {
+    const d = gpu.device;
+    const info = d.adapterInfo;
+    const cpu = info?.isFallbackAdapter === true && (info.subgroupMinSize ?? 0) >= 8;
+    const file = d.features.has('subgroups') && cpu ? 'kmeans_assign_subgroups.wgsl' : 'kmeans_assign.wgsl';
+    expect(kmeansAssignKernel(d).file).toBe(file);
+  });
+  assignmentCases(() => gpu.device);
+});
+
+describe('k-means on the GPU, the plain assignment kernel (a device without subgroups)', () => {
+  let plain: GPUDevice;
+  // Dawn's instance must outlive its device, or the device's callbacks never come.
+  let instance: GPU;
+  beforeAll(async () => {
+    instance = (await loadDawn()).create([]);
+    const adapter = await instance.requestAdapter();
+    if (!adapter) throw new Error('GPU tests need a WebGPU adapter and none was found');
+    const requiredLimits = {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    };
+    plain = await adapter.requestDevice({ requiredLimits, label: 'no subgroups' });
+  });
+  afterAll(() => plain?.destroy());
+
+  it('takes the plain kernel', () => {
+    expect(plain.features.has('subgroups')).toBe(false);
+    expect(kmeansAssignKernel(plain).file).toBe('kmeans_assign.wgsl');
+  });
+  assignmentCases(() => plain);
+});
+
+describe('k-means on the GPU', () => {
   it('more clusters than one workgroup holds are summed in cluster ranges', async () => {
     // 100 clusters x 65 sums exceed 16 KiB of workgroup memory: the sums split over 2 ranges.
     const x = makeBlobs({ n: 6000, d: 64, k: 100, spread: 5 });
@@ -106,77 +215,6 @@ describe('k-means on the GPU', () => {
     for (let i = 1; i < g.history.length; i++) {
       expect(g.history[i].inertia).toBeLessThanOrEqual(g.history[i - 1].inertia * (1 + 1e-6));
     }
-  });
-
-  it('wide data (D = 2048, far from the origin): a Lloyd pass and k-means++ equal the reference', async () => {
-    // The distance product ranks on data shifted and scaled inside the kernel: at an offset of
-    // 1e4 (float32 spacing 1e-3) an unshifted x.c would cancel away the unit-scale differences.
-    const d = 2048;
-    const x = wideBlobs(1500, d, 6, 1, 1e4);
-    const cpuBound = await new CpuBackend().bindData(x);
-    const bound = await (
-      await WebGpuBackend.create({ device: gpu.device })
-    ).bindData(x, { purpose: 'kmeans' });
-    const seedsCpu = await kmeansPlusPlus(cpuBound, x, 6, new Random(2));
-    const seeds = await kmeansPlusPlus(bound, x, 6, new Random(2));
-    expect(Array.from(seeds)).toEqual(Array.from(seedsCpu));
-    // Centres between samples (means of row pairs), so no distance is a tie at zero.
-    const centres = new Float64Array(6 * d);
-    for (let c = 0; c < 6; c++) {
-      for (let i = 0; i < d; i++)
-        centres[c * d + i] = Math.fround((x.data[c * d + i] + x.data[(c + 6) * d + i]) / 2);
-    }
-    const cpu = await cpuBound.kmeansStatistics(centres, 6);
-    const g = await bound.kmeansStatistics(centres, 6);
-    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
-    expect(maxAbsDiff(g.firstMoment, cpu.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment));
-    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
-    expect(g.changed).toBe(x.rows);
-    const a = await bound.assign(centres, 6, { allDistances: true });
-    const b = await cpuBound.assign(centres, 6, { allDistances: true });
-    expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
-    expect(maxAbsDiff(a.minDistances, b.minDistances)).toBeLessThan(1e-4 * maxAbs(b.minDistances));
-    expect(maxAbsDiff(a.distances!, b.distances!)).toBeLessThan(1e-4 * maxAbs(b.distances!));
-    // The same centres again: no label changes.
-    expect((await bound.kmeansStatistics(centres, 6)).changed).toBe(0);
-    bound.dispose();
-  });
-
-  it('large magnitudes (1e15) keep exact labels and a finite inertia', async () => {
-    // Squared distances near 1e31: no product may overflow float32 on the way.
-    const x = wideBlobs(4000, 24, 5, 1e15, 0, 1e14);
-    const centres = Float64Array.from(x.data.slice(0, 5 * 24));
-    const cpu = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, 5);
-    const bound = await (
-      await WebGpuBackend.create({ device: gpu.device })
-    ).bindData(x, { purpose: 'kmeans' });
-    const g = await bound.kmeansStatistics(centres, 5);
-    bound.dispose();
-    expect(Array.from(g.counts)).toEqual(Array.from(cpu.counts));
-    expect(Math.abs(g.inertia - cpu.inertia) / cpu.inertia).toBeLessThan(1e-5);
-  });
-
-  it('stops when no label changes, even with tol 0, as the reference does', async () => {
-    const x = makeBlobs({ n: 20_000, d: 8, k: 6, spread: 8, seed: 4 });
-    const fit = async (backend: 'cpu' | 'webgpu') => {
-      const km = new KMeans({
-        nClusters: 6,
-        tol: 0,
-        maxIter: 300,
-        seed: 1,
-        backend,
-        device: backend === 'webgpu' ? gpu.device : undefined,
-      });
-      await km.fit(x);
-      km.dispose();
-      return km;
-    };
-    const [c, g] = [await fit('cpu'), await fit('webgpu')];
-    expect(g.converged).toBe(true);
-    expect(g.nIter).toBeLessThan(300);
-    expect(g.nIter).toBe(c.nIter);
-    expect(c.converged).toBe(true);
-    expect(Math.abs(g.inertia - c.inertia) / c.inertia).toBeLessThan(1e-5);
   });
 
   it('GMM init "kmeans" runs k-means on the same device', async () => {

@@ -35,6 +35,12 @@ import { KERNELS, type BindingType } from '../src/backends/webgpu/kernels.js';
 
 const shader = (name: string) => readFileSync(new URL(`../shaders/${name}`, import.meta.url), 'utf8');
 
+/** The .wgsl files of shaders/, and those only included by others (parts without an entry point). */
+const shaderFiles = readdirSync(new URL('../shaders/', import.meta.url)).filter((f) => f.endsWith('.wgsl'));
+const includedParts = new Set(
+  shaderFiles.flatMap((f) => [...shader(f).matchAll(/^\/\/!include (\S+)$/gm)].map((m) => m[1])),
+);
+
 /** The body of `struct NAME { ... }` in WGSL source. */
 function structBody(source: string, name: string): string {
   const body = new RegExp(`struct ${name} \\{([^}]*)\\}`).exec(source);
@@ -61,6 +67,7 @@ describe('host layouts match the WGSL declarations', () => {
       'gmm_fused.wgsl',
       'sufficient_stats.wgsl',
       'kmeans_assign.wgsl',
+      'kmeans_assign_subgroups.wgsl',
       'kmeans_sums.wgsl',
       'kmeans_distances.wgsl',
     ];
@@ -120,8 +127,9 @@ describe('host layouts match the WGSL declarations', () => {
     expect(constant(shader('sufficient_stats.wgsl'), 'WORKGROUP')).toBe(STATS_WORKGROUP);
     expect(constant(shader('reduce_partials.wgsl'), 'WORKGROUP')).toBe(REDUCE_WORKGROUP);
     expect(constant(shader('kmeans_assign.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
-    expect(constant(shader('kmeans_assign.wgsl'), 'ROWS')).toBe(KMEANS_ROWS);
-    expect(constant(shader('kmeans_assign.wgsl'), 'TILE')).toBe(KMEANS_TILE);
+    expect(constant(shader('kmeans_assign_subgroups.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
+    expect(constant(shader('kmeans_assign_rows.wgsl'), 'ROWS')).toBe(KMEANS_ROWS);
+    expect(constant(shader('kmeans_assign_rows.wgsl'), 'TILE')).toBe(KMEANS_TILE);
     expect(constant(shader('kmeans_distances.wgsl'), 'WORKGROUP')).toBe(KMEANS_WORKGROUP);
     expect(constant(shader('kmeans_sums.wgsl'), 'WORKGROUP')).toBe(KMEANS_SUMS_WORKGROUP);
     expect(constant(shader('row_labels.wgsl'), 'WORKGROUP')).toBe(ROW_LABELS_WORKGROUP);
@@ -185,11 +193,12 @@ describe('host layouts match the WGSL declarations', () => {
     }
   });
 
-  it('every kernel is a .wgsl file in shaders/ with a main entry point', () => {
-    const files = readdirSync(new URL('../shaders/', import.meta.url)).filter((f) => f.endsWith('.wgsl'));
-    expect(files.length).toBeGreaterThanOrEqual(3);
-    for (const f of files.filter((f) => f !== 'chunk.wgsl')) {
-      expect(shader(f)).toMatch(/@compute @workgroup_size\(\w+\)\s*fn main\(/);
+  it('every kernel is a .wgsl file in shaders/ with a main entry point; parts are only included', () => {
+    expect(shaderFiles.length).toBeGreaterThanOrEqual(3);
+    expect([...includedParts].sort()).toEqual(['chunk.wgsl', 'kmeans_assign_rows.wgsl']);
+    for (const f of shaderFiles) {
+      if (includedParts.has(f)) expect(shader(f)).not.toMatch(/@compute|fn main\(/);
+      else expect(shader(f)).toMatch(/@compute @workgroup_size\(\w+\)\s*fn main\(/);
     }
   });
 
@@ -281,9 +290,7 @@ describe('kernel descriptors match their shaders', () => {
   }
 
   it('one descriptor per kernel file in shaders/', () => {
-    const files = readdirSync(new URL('../shaders/', import.meta.url)).filter(
-      (f) => f.endsWith('.wgsl') && f !== 'chunk.wgsl',
-    );
+    const files = shaderFiles.filter((f) => !includedParts.has(f));
     expect(KERNELS.map((k) => k.file).sort()).toEqual(files.sort());
   });
 

@@ -45,6 +45,8 @@ export async function openDevice(options: { adapter?: string; timestamps?: boole
   }
   const requiredFeatures: GPUFeatureName[] =
     options.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // The k-means assignment has a variant with subgroup broadcasts (see kmeansAssignKernel).
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-em' });
   return { device, gpu, description: describeAdapter(adapter.info) };
 }

@@ -3,12 +3,12 @@ import { BufferUsage } from '../../gpu/constants.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { Assignments, KMeansStatistics } from '../backend.js';
 import {
-  KMEANS_ASSIGN_KERNEL,
   KMEANS_DISTANCES_KERNEL,
   KMEANS_SUMS_KERNEL,
   REDUCE_KERNEL,
   kernelBindGroup,
   kernelPipeline,
+  kmeansAssignKernel,
 } from './kernels.js';
 import {
   CHUNK_FIELDS,
@@ -40,8 +40,9 @@ import type { PassTiming } from './timing.js';
 const ROWS_PER_BLOCK = 1024;
 
 /**
- * k-means passes on the GPU for one K: the tiled assignment (kmeans_assign.wgsl), the per-cluster
- * sums (kmeans_sums.wgsl), their fixed-order reduction, and the direct distances of transform.
+ * k-means passes on the GPU for one K: the tiled assignment (kmeans_assign.wgsl, or its subgroup
+ * variant), the per-cluster sums (kmeans_sums.wgsl), their fixed-order reduction, and the direct
+ * distances of transform.
  * Every chunk keeps its rows' labels between passes, so a pass reports how many changed.
  */
 export class KMeansPasses {
@@ -131,8 +132,9 @@ export class KMeansPasses {
     if (reduceWorkgroups > maxPerDim) {
       throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many sums for one reduction dispatch`);
     }
+    const assignKernel = kmeansAssignKernel(ctx.device);
     const [assignPipeline, sumsPipeline, reducePipeline] = await Promise.all([
-      kernelPipeline(ctx, KMEANS_ASSIGN_KERNEL, { D: d, K: k, WRITE_DIST: 0 }),
+      kernelPipeline(ctx, assignKernel, { D: d, K: k, WRITE_DIST: 0 }),
       kernelPipeline(ctx, KMEANS_SUMS_KERNEL, { D: d, K: k, K_TILE: kTile }),
       kernelPipeline(ctx, REDUCE_KERNEL, {}),
     ]);
@@ -171,7 +173,7 @@ export class KMeansPasses {
       const reduceSlot = chunks.length * uniformStride;
       const chunkUniform = (i: number) => uniformSlot(uniforms, uniformStride, i, CHUNK_UNIFORM);
       const assignGroups = chunks.map((c, i) =>
-        kernelBindGroup(ctx, KMEANS_ASSIGN_KERNEL, assignPipeline, `k-means assignment, chunk ${i}`, {
+        kernelBindGroup(ctx, assignKernel, assignPipeline, `k-means assignment, chunk ${i}`, {
           chunk: chunkUniform(i),
           x: c.data,
           tiles,
@@ -276,7 +278,8 @@ export class KMeansPasses {
   async assign(centres: Float64Array, all: boolean): Promise<Assignments> {
     const { ctx, k, d } = this;
     const rows = this.chunks.reduce((a, c) => a + c.rows, 0);
-    this.assignDistPipeline ??= await kernelPipeline(ctx, KMEANS_ASSIGN_KERNEL, {
+    const assignKernel = kmeansAssignKernel(ctx.device);
+    this.assignDistPipeline ??= await kernelPipeline(ctx, assignKernel, {
       D: d,
       K: k,
       WRITE_DIST: 1,
@@ -284,20 +287,14 @@ export class KMeansPasses {
     const pipeline = this.assignDistPipeline;
     this.assignDistGroups ??= await ctx.guard('binding the k-means assignment', () =>
       this.chunks.map((c, i) =>
-        kernelBindGroup(
-          ctx,
-          KMEANS_ASSIGN_KERNEL,
-          pipeline,
-          `k-means assignment with distances, chunk ${i}`,
-          {
-            chunk: uniformSlot(this.uniforms, this.uniformStride, i, CHUNK_UNIFORM),
-            x: c.data,
-            tiles: this.tiles,
-            centres: this.centres,
-            labels: this.labels[i],
-            dist: this.dist[i],
-          },
-        ),
+        kernelBindGroup(ctx, assignKernel, pipeline, `k-means assignment with distances, chunk ${i}`, {
+          chunk: uniformSlot(this.uniforms, this.uniformStride, i, CHUNK_UNIFORM),
+          x: c.data,
+          tiles: this.tiles,
+          centres: this.centres,
+          labels: this.labels[i],
+          dist: this.dist[i],
+        }),
       ),
     );
     const groups = this.assignDistGroups;

@@ -287,7 +287,7 @@ export function packComponents(p: ComponentParameters, shifts: Float64Array | nu
 
 /** Largest D the k-means kernels take (kmeans_sums.wgsl holds a cluster's D + 1 sums in 16 KiB). */
 export const MAX_KMEANS_FEATURES = 4000;
-/** Rows per invocation and centres per tile of kmeans_assign.wgsl (its ROWS and TILE). */
+/** Rows per invocation and centres per tile of the k-means assignment (kmeans_assign_rows.wgsl: ROWS, TILE). */
 export const KMEANS_ROWS = 4;
 export const KMEANS_TILE = 8;
 /** Threads per workgroup of kmeans_assign.wgsl, kmeans_distances.wgsl (their WORKGROUP). */
