@@ -88,7 +88,7 @@ export function freeParameterCount(type: CovarianceType, k: number, d: number): 
 }
 
 /** Shifts for the next pass: the current means rounded to float32 so every backend uses the same c_k. */
-export function shiftsFor(p: GmmParameters): Float64Array {
+export function shiftsFor(p: { readonly means: Float64Array }): Float64Array {
   return Float64Array.from(p.means, Math.fround);
 }
 

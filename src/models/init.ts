@@ -7,6 +7,7 @@ import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { Random } from '../core/random.js';
+import type { MomentSums } from '../core/statistics.js';
 import { weightTotal } from '../data/weights.js';
 
 /**
@@ -193,6 +194,12 @@ export function parametersFromCentres(
   return params;
 }
 
+/** Sums of initial responsibilities around shifts c_k, for an M-step (EM's or the variational one). */
+export interface InitialSums {
+  readonly stats: MomentSums;
+  readonly shifts: Float64Array;
+}
+
 /** scikit-learn's 'random': uniform random responsibilities, normalised per sample, then an M-step. */
 export function parametersFromRandomResponsibilities(
   x: Matrix,
@@ -202,6 +209,17 @@ export function parametersFromRandomResponsibilities(
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
   weights: Float64Array | null = null,
 ): GmmParameters {
+  const { stats, shifts } = randomResponsibilitySums(x, k, rng, weights);
+  return mStep(stats, shifts, regCovar, type);
+}
+
+/** The sums of uniform random responsibilities, normalised per sample. */
+export function randomResponsibilitySums(
+  x: Matrix,
+  k: number,
+  rng: Random,
+  weights: Float64Array | null = null,
+): InitialSums {
   const { rows: n, cols: d, data } = x;
   const P = packedSize(d);
   const shifts = new Float64Array(k * d);
@@ -221,7 +239,114 @@ export function parametersFromRandomResponsibilities(
     for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
     for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, (w * resp[c]) / s, nk, first, second, d);
   }
-  return mStep(packedStats(k, d, total, nk, first, second), shifts, regCovar, type);
+  return { stats: packedStats(k, d, total, nk, first, second), shifts };
+}
+
+/**
+ * Hard labels (one integer in [0, K) per sample) as a list, checked: scikit-learn's `_initialize`
+ * from one-hot responsibilities, as its 'kmeans' init does from k-means labels.
+ */
+export function checkLabels(labels: ArrayLike<number>, n: number, k: number): Int32Array {
+  if (!labels || typeof labels.length !== 'number')
+    throw dataError('initial labels must be a list of integers, one per sample');
+  if (labels.length !== n) {
+    throw dataError(
+      `there are ${labels.length} initial labels but X has ${n} samples; give one label per sample`,
+    );
+  }
+  const out = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const v = labels[r];
+    if (!Number.isInteger(v) || v < 0 || v >= k) {
+      throw dataError(`initial label ${r} is ${v}; labels must be integers from 0 to K - 1 = ${k - 1}`);
+    }
+    out[r] = v;
+  }
+  return out;
+}
+
+/**
+ * The sums of one-hot responsibilities from hard labels, around each label's own mean (computed
+ * first, in float64, so data far from the origin keeps its digits); an empty label is centred
+ * on the data's mean.
+ */
+export function labelSums(
+  x: Matrix,
+  labels: Int32Array,
+  k: number,
+  weights: Float64Array | null = null,
+): InitialSums {
+  const { rows: n, cols: d, data } = x;
+  const shifts = new Float64Array(k * d);
+  const count = new Float64Array(k);
+  for (let r = 0; r < n; r++) {
+    const w = weights ? weights[r] : 1;
+    if (w === 0) continue;
+    const c = labels[r];
+    count[c] += w;
+    for (let i = 0; i < d; i++) shifts[c * d + i] += w * data[r * d + i];
+  }
+  const centre = columnMeans(x, weights);
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < d; i++) shifts[c * d + i] = count[c] > 0 ? shifts[c * d + i] / count[c] : centre[i];
+  }
+  const P = packedSize(d);
+  const nk = new Float64Array(k);
+  const first = new Float64Array(k * d);
+  const second = new Float64Array(k * P);
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const w = weights ? weights[r] : 1;
+    if (w === 0) continue;
+    total += w;
+    accumulate(data, r, shifts, labels[r], w, nk, first, second, d);
+  }
+  return { stats: packedStats(k, d, total, nk, first, second), shifts };
+}
+
+/** Hard labels to start from: one integer in [0, K) per sample. */
+export interface InitialLabels {
+  readonly labels: ArrayLike<number>;
+}
+
+/**
+ * EM's M-step from hard labels (one-hot responsibilities). A label no sample has gets the data's
+ * mean and covariance, as an empty centre does in {@link parametersFromCentres}.
+ */
+export function parametersFromLabels(
+  x: Matrix,
+  labels: Int32Array,
+  k: number,
+  regCovar: number,
+  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
+  weights: Float64Array | null = null,
+): GmmParameters {
+  const { stats, shifts } = labelSums(x, labels, k, weights);
+  const params = mStep(stats, shifts, regCovar, type);
+  const empty = [...stats.nk.keys()].filter((c) => stats.nk[c] === 0);
+  if (empty.length > 0) {
+    const whole = dataCovariance(x, regCovar, weights);
+    for (const c of empty) family(type).setComponentCovariance(params.covariances, c, x.cols, whole);
+  }
+  return params;
+}
+
+/** The nearest of K centres (K x D) for every sample, in float64. */
+export function nearestCentres(x: Matrix, centres: Float64Array): Int32Array {
+  const { rows: n, cols: d, data } = x;
+  const k = centres.length / d;
+  const labels = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    let bestDist = Infinity;
+    for (let c = 0; c < k; c++) {
+      const dist = squaredDistance(data, r, centres, c, d);
+      if (dist < bestDist) {
+        bestDist = dist;
+        labels[r] = c;
+      }
+    }
+  }
+  return labels;
 }
 
 function packedStats(
@@ -231,7 +356,7 @@ function packedStats(
   nk: Float64Array,
   first: Float64Array,
   second: Float64Array,
-) {
+): MomentSums {
   return {
     nComponents: k,
     nFeatures: d,
