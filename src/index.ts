@@ -21,7 +21,8 @@ export type {
   VariationalPosterior,
 } from './models/bayesian-mixture.js';
 export type { VariationalPriors, WeightConcentrationPriorType } from './models/variational.js';
-export type { InitialLabels, InitialModel } from './models/init.js';
+export type { InitialModel } from './models/init.js';
+export type { InitialLabels } from './models/init-labels.js';
 export type { GmmParameters } from './models/gmm-parameters.js';
 export { toMatrix } from './data/matrix.js';
 export type { Matrix, MatrixInput } from './data/matrix.js';

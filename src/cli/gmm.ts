@@ -7,7 +7,8 @@ import {
 } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
-import type { InitialLabels, InitialModel } from '../models/init.js';
+import type { InitialLabels } from '../models/init-labels.js';
+import type { InitialModel } from '../models/init.js';
 import {
   commandInput,
   featureNames,

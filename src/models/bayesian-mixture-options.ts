@@ -14,7 +14,8 @@ import {
 } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
-import { columnMeans, dataCovariance, type InitialLabels } from './init.js';
+import { columnMeans, dataCovariance } from './init.js';
+import type { InitialLabels } from './init-labels.js';
 import { checkLoopOptions } from './options.js';
 import {
   WEIGHT_CONCENTRATION_PRIOR_TYPES,

@@ -1,5 +1,5 @@
 import type { EStepOptions } from '../backends/backend.js';
-import { checkOptionKeys } from '../core/names.js';
+import { checkOptionKeys, optionKeys } from '../core/names.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { sampleWeights, weightTotal } from '../data/weights.js';
@@ -25,7 +25,6 @@ import {
   type VariationalPosterior,
   type VariationalPriors,
 } from './variational.js';
-import { optionKeys } from '../core/names.js';
 import type { SampleWeightInput } from '../data/weights.js';
 
 export type { BayesianGaussianMixtureOptions, VariationalIterationRecord, VariationalPosterior };

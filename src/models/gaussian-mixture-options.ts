@@ -14,7 +14,8 @@ import { usageError } from '../errors.js';
 import { WEIGHT_OPTIONS, type SampleWeightInput, type WeightOptions } from '../data/weights.js';
 import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
-import type { InitialLabels, InitialModel } from './init.js';
+import type { InitialLabels } from './init-labels.js';
+import type { InitialModel } from './init.js';
 import { checkLoopOptions } from './options.js';
 
 export type { CovarianceType, InitMethod };

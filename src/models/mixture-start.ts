@@ -7,19 +7,21 @@ import type { ResolvedMixtureOptions } from './gaussian-mixture-options.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { InitMethod } from '../core/names.js';
 import {
-  checkLabels,
   kmeansPlusPlus,
-  labelSums,
-  nearestCentres,
   parametersFromCentres,
-  parametersFromLabels,
   parametersFromRandomResponsibilities,
   randomFromDataCentres,
   randomResponsibilitySums,
   readInitialModel,
-  type InitialLabels,
   type InitialSums,
 } from './init.js';
+import {
+  checkLabels,
+  labelSums,
+  nearestCentres,
+  parametersFromLabels,
+  type InitialLabels,
+} from './init-labels.js';
 import { KMeans } from './kmeans.js';
 
 // Where a mixture fit starts: the checks of its samples and its initial parameters.
