@@ -16,10 +16,7 @@ import {
 // Starting a mixture from hard labels: scikit-learn's `_initialize` from one-hot
 // responsibilities (its 'kmeans' init does that with k-means labels).
 
-/**
- * Hard labels (one integer in [0, K) per sample) as a list, checked: scikit-learn's `_initialize`
- * from one-hot responsibilities, as its 'kmeans' init does from k-means labels.
- */
+/** Checks hard labels (one integer in [0, K) per sample) and copies them into an Int32Array. */
 export function checkLabels(labels: ArrayLike<number>, n: number, k: number): Int32Array {
   if (!labels || typeof labels.length !== 'number')
     throw dataError('initial labels must be a list of integers, one per sample');
