@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;
-const GPU_COMMANDS = new Set(['gmm', 'kmeans', 'select', 'predict', 'score', 'stats', 'info']);
+const GPU_COMMANDS = new Set(['gmm', 'bgmm', 'kmeans', 'select', 'predict', 'score', 'stats', 'info']);
 const direct =
   process.env.WEBGPU_EM_DIRECT === '1' ||
   !GPU_COMMANDS.has(args[0]) ||
@@ -34,7 +34,7 @@ const direct =
  * values, at two bytes a value at least, runs on the CPU and opens no GPU: no child is needed.
  */
 function autoOnSmallFile() {
-  if (!['gmm', 'kmeans', 'select'].includes(args[0]) || !args[1] || args[1].startsWith('-')) return false;
+  if (!['gmm', 'bgmm', 'kmeans', 'select'].includes(args[0]) || !args[1] || args[1].startsWith('-')) return false;
   const backend = args.find((a, i) => i > 0 && args[i - 1] === '--backend') ?? 'auto';
   if (backend !== 'auto' || args.some((a) => a.startsWith('--backend='))) return false;
   try {

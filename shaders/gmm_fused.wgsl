@@ -16,7 +16,7 @@
 //
 // Entry layout per component, as sufficient_stats.wgsl: pair (i, j), i >= j over (x - c, 1), at
 // i (i + 1) / 2 + j (with DIAG: (i, i) at i, (D, i) at D + i, (D, D) at 2 D); entry K * PAIRS
-// is the sum of w_t log p(x_t).
+// is the sum of w_t log p(x_t), entry K * PAIRS + 1 that of w_t sum_k r_tk log r_tk.
 //
 // Precision: the sums of a tile (TILE rows) are added to the block's sums (two levels); blocks
 // are combined by reduce_partials.wgsl in a fixed order, so the same input gives the same bits.
@@ -60,6 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let shifts = K * D + K * PRECISION + K + k * D;
   //!generate declare_sums
   var loglik = 0.0;
+  var rlogr = 0.0;
 
   let row_begin = block * chunk.rows_per_block;
   let row_end = min(row_begin + chunk.rows_per_block, chunk.row_count);
@@ -107,8 +108,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         top = max(top, tile_p[at + c]);
       }
       var total = 0.0;
+      // sum_c e_c (log p_c - top): with r_c = e_c / total, sum_c r_c log r_c is this over total
+      // minus log(total), with no log of a tiny r (e_c = 0 adds 0).
+      var spread = 0.0;
       for (var c = 0u; c < K; c++) {
         let e = exp(tile_p[at + c] - top);
+        spread += select(0.0, e * (tile_p[at + c] - top), e > 0.0);
         tile_p[at + c] = e;
         total += e;
       }
@@ -119,6 +124,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         scale = w / total;
         // A weight of 0 drops the row, even one whose log-likelihood is -inf (0 * -inf is NaN).
         loglik += select(0.0, w * (top + log(total)), w > 0.0);
+        rlogr += select(0.0, w * (spread / total - log(total)), w > 0.0);
       }
       tile_scale[t] = scale;
     }
@@ -136,7 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 
-  let out = (chunk.block_offset + block) * (K * PAIRS + 1u);
+  let out = (chunk.block_offset + block) * (K * PAIRS + 2u);
   if (lid < K) {
     let base = out + lid * PAIRS;
     //!generate write_sums
@@ -149,5 +155,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       total += loglik_lanes[i];
     }
     partials[out + K * PAIRS] = total;
+  }
+  workgroupBarrier();
+  loglik_lanes[lid] = rlogr;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var total = 0.0;
+    for (var i = 0u; i < WORKGROUP; i++) {
+      total += loglik_lanes[i];
+    }
+    partials[out + K * PAIRS + 1u] = total;
   }
 }

@@ -4,8 +4,9 @@
 // samples of r_nk * t_i * t_j for one pair i >= j: (D, D) gives N_k, (i, D) the first moment,
 // (i, j < D) the second moment. Entry e = k * S + pair. Full and tied covariances need every
 // pair, S = (D + 1)(D + 2) / 2, in packed order; with DIAG (diag and spherical) only
-// (i, i), then (i, D), then (D, D): S = 2 D + 1. The last entry, e = K * S, sums the
-// per-sample log-likelihoods (r = log p(x_n), t = (.., 1)). (k-means sums: kmeans_sums.wgsl.)
+// (i, i), then (i, D), then (D, D): S = 2 D + 1. Entry K * S sums the per-sample
+// log-likelihoods (r = log p(x_n), t = (.., 1)) and entry K * S + 1 the rows' sum_k r log r
+// (column K + 1 of the staged values). (k-means sums: kmeans_sums.wgsl.)
 //
 // A workgroup (block of rows, group of entries) owns WORKGROUP * PER_THREAD consecutive
 // entries, PER_THREAD per thread, and walks its rows in tiles of TILE: the tile's samples and
@@ -21,7 +22,7 @@ override D: u32;
 override K: u32;
 override WORKGROUP: u32 = 64u;
 override TILE: u32 = 32u;
-// Most components (plus the log-likelihood column) one workgroup's entries touch.
+// Most components (plus the two totals' columns) one workgroup's entries touch.
 override K_SPAN: u32;
 override DIAG: bool = false;
 const PER_THREAD: u32 = 8u;
@@ -56,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     pairs = 2u * D + 1u;
     precision_size = D;
   }
-  let entries = K * pairs + 1u;
+  let entries = K * pairs + 2u;
   let first_entry = wid.y * WORKGROUP * PER_THREAD;
   let k_first = first_entry / pairs;
   let shift_base = K * D + K * precision_size + K;
@@ -96,7 +97,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     } else {
       i = D;
     }
-    col[m] = k - k_first;
+    // The totals: entry K * pairs in column K, K * pairs + 1 in column K + 1.
+    col[m] = k - k_first + select(0u, e - K * pairs, k >= K);
     pi[m] = i;
     pj[m] = j;
     ci[m] = 0.0;
@@ -139,6 +141,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           // A weight of 0 drops the row, even one whose log-likelihood is -inf (0 * -inf is NaN).
           let w = row_weight(row);
           r = select(0.0, loglik[row] * w, w > 0.0);
+        } else if (k == K + 1u) {
+          let w = row_weight(row);
+          var s = 0.0;
+          for (var c = 0u; c < K; c++) {
+            let q = resp[row * K + c];
+            // r = 0 adds 0 (its log is -inf).
+            s += select(0.0, q * log(q), q > 0.0);
+          }
+          r = select(0.0, s * w, w > 0.0);
         }
       }
       tile_r[idx] = r;

@@ -2,7 +2,7 @@
 // wrote, as small matrix products: for component k and t = (x - c_k, 1), every pair i >= j of
 // sum_n r_nk t_i t_j ((D, D) gives N_k, (i, D) the first moment, (i, j < D) the second moment;
 // entry k * PAIRS + i (i + 1) / 2 + j, as sufficient_stats.wgsl); entry K * PAIRS sums the
-// per-sample log-likelihoods.
+// per-sample log-likelihoods, entry K * PAIRS + 1 the rows' sum_k r log r.
 //
 // A workgroup owns a block of rows and every component, one lane each, and walks its rows in
 // tiles of TILE staged in workgroup memory (the rows as vec4s with the constant 1 after x, the
@@ -98,7 +98,7 @@ fn add_row(base: u32, i: u32, j: u32, s: vec4<f32>) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let block = wid.x;
   let pairs = (D + 1u) * (D + 2u) / 2u;
-  let out = (chunk.block_offset + block) * (K * pairs + 1u);
+  let out = (chunk.block_offset + block) * (K * pairs + 2u);
   // Lanes past K repeat the last component, and add to a scratch row past the blocks' rows
   // (allocated by the host, never read), so that no store sits under a per-lane branch.
   let k = min(lid, K - 1u);
@@ -112,6 +112,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     partials[sums_at + e] = 0.0;
   }
   var ll = 0.0;
+  // This lane's component's sum of r log r.
+  var rlogr = 0.0;
 
   let row_begin = block * chunk.rows_per_block;
   let row_end = min(row_begin + chunk.rows_per_block, chunk.row_count);
@@ -133,7 +135,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var t = 0u; t < rows; t++) {
       let row = t0 + t;
       let w = row_weight(row);
-      tile_r[t * WORKGROUP + lid] = resp[row * K + k] * w;
+      let q = resp[row * K + k];
+      tile_r[t * WORKGROUP + lid] = q * w;
+      // r = 0 adds 0 (its log is -inf); lanes past K repeat a component and add nothing.
+      rlogr += select(0.0, q * log(q) * w, q > 0.0 && w > 0.0 && lid < K);
       if (lid == t % WORKGROUP) {
         // A weight of 0 drops the row, even one whose log-likelihood is -inf (0 * -inf is NaN).
         ll += select(0.0, loglik[row] * w, w > 0.0);
@@ -174,5 +179,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       total += loglik_lanes[i];
     }
     partials[out + K * pairs] = total;
+  }
+  workgroupBarrier();
+  loglik_lanes[lid] = rlogr;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var total = 0.0;
+    for (var i = 0u; i < select(0u, WORKGROUP, live); i++) {
+      total += loglik_lanes[i];
+    }
+    partials[out + K * pairs + 1u] = total;
   }
 }

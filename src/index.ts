@@ -13,7 +13,16 @@ export type {
   Matrix64,
 } from './models/gaussian-mixture.js';
 export type { IterationRecord } from './models/em.js';
+export { BayesianGaussianMixture } from './models/bayesian-mixture.js';
+export type {
+  BayesianFitOptions,
+  BayesianGaussianMixtureOptions,
+  VariationalIterationRecord,
+  VariationalPosterior,
+} from './models/bayesian-mixture.js';
+export type { VariationalPriors, WeightConcentrationPriorType } from './models/variational.js';
 export type { InitialModel } from './models/init.js';
+export type { InitialLabels } from './models/init-labels.js';
 export type { GmmParameters } from './models/gmm-parameters.js';
 export { toMatrix } from './data/matrix.js';
 export type { Matrix, MatrixInput } from './data/matrix.js';

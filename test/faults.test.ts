@@ -420,6 +420,7 @@ describe('no silent garbage', () => {
         nFeatures: 1,
         weightSum: 2,
         logLikelihoodSum: poison === 'stats' ? Infinity : -1,
+        respLogRespSum: 0,
         nk: Float64Array.of(2),
         firstMoment: Float64Array.of(0),
         secondMomentLayout: 'packed' as const,

@@ -18,6 +18,7 @@ import { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, gpuAllocations } from '../src/index.js';
 import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../src/core/names.js';
+import type { SufficientStatistics } from '../src/core/statistics.js';
 import { parametersFromCentres, randomFromDataCentres } from '../src/models/init.js';
 import { Random } from '../src/core/random.js';
 import { allFinite, makeBlobs, maxAbs, maxAbsDiff, kmeansPlusPlusCpu } from './helpers/data.js';
@@ -60,6 +61,21 @@ async function fitBoth(x: Matrix, k: number, extra: Record<string, unknown> = {}
   return { cpu, gpu: gpuFit };
 }
 
+/**
+ * sum r log r: the responsibilities are as accurate as the float32 log-densities they come from,
+ * whose rounding grows with the D terms of the Mahalanobis sum (D u ~ 1e-4 at D = 1536, against
+ * 1e-6 at D = 16): 1e-5 relative up to D = 16, growing with D beyond. Besides, an r within 6e-8
+ * of 1 rounds to 1 (log 0) where the true term is about -(1 - r), so each row can be off by
+ * ~6e-8 absolutely (the kernels from the responsibilities; the fused one avoids it).
+ */
+function expectEntropyAgrees(cpu: SufficientStatistics, g: SufficientStatistics, n: number) {
+  expect(cpu.respLogRespSum).toBeLessThanOrEqual(0);
+  const relative = 1e-5 * Math.max(1, cpu.nFeatures / 16);
+  expect(Math.abs(cpu.respLogRespSum - g.respLogRespSum)).toBeLessThan(
+    relative * Math.abs(cpu.respLogRespSum) + 1e-7 * n,
+  );
+}
+
 function expectFitsAgree(a: GaussianMixture, b: GaussianMixture, scale: number) {
   expect(Math.abs(a.lowerBound - b.lowerBound)).toBeLessThanOrEqual(
     1e-4 * Math.max(1, Math.abs(a.lowerBound)),
@@ -83,6 +99,7 @@ describe('one E-step: statistics on the GPU equal the float64 reference', () => 
       const { cpu, gpu: g } = await statsBoth(x, shape.k);
       const relLl = Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum);
       expect(relLl).toBeLessThan(1e-5);
+      expectEntropyAgrees(cpu, g, shape.n);
       expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * shape.n);
       expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
       expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
@@ -99,6 +116,7 @@ describe('every covariance family on the GPU agrees with the reference', () => {
       expect(
         Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum),
       ).toBeLessThan(1e-5);
+      expectEntropyAgrees(cpu, g, 20_000);
       expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * 20_000);
       expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
       expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
@@ -145,6 +163,7 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
       expect(g.secondMomentLayout).toBe(cpu.secondMomentLayout);
       const relLl = Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum);
       expect(relLl).toBeLessThan(1e-5);
+      expectEntropyAgrees(cpu, g, shape.n);
       expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * shape.n);
       expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
       expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { COVARIANCE_TYPES, GaussianMixture, KMeans, WebGpuEmError } from '../src/index.js';
+import {
+  BayesianGaussianMixture,
+  COVARIANCE_TYPES,
+  GaussianMixture,
+  KMeans,
+  WebGpuEmError,
+} from '../src/index.js';
 import { loadModel, MODEL_FORMATS } from '../src/models/formats.js';
 import { makeBlobs, maxAbsDiff } from './helpers/data.js';
 
@@ -66,7 +72,7 @@ describe('GaussianMixture toJSON / fromJSON', () => {
     expect(v2.kind).toBe('data');
     const other = errorOf(() => GaussianMixture.fromJSON({ ...gmm.toJSON(), format: 'sklearn/gmm' }));
     expect(other.message).toMatch(
-      /unknown model format "sklearn\/gmm".*"webgpu-em\/gmm@1" and "webgpu-em\/kmeans@1"/,
+      /unknown model format "sklearn\/gmm".*"webgpu-em\/gmm@1", "webgpu-em\/bgmm@1" and "webgpu-em\/kmeans@1"/,
     );
     expect(errorOf(() => GaussianMixture.fromJSON('{"format": ')).message).toMatch(/invalid JSON/);
     const columns = errorOf(() => GaussianMixture.fromJSON({ ...gmm.toJSON(), columns: ['a'] }));
@@ -153,7 +159,17 @@ describe('the model format registry', () => {
     await gmm.fit(x);
     const km = new KMeans({ nClusters: 2, ...cpu });
     await km.fit(x);
-    expect(MODEL_FORMATS.map((f) => f.format)).toEqual(['webgpu-em/gmm@1', 'webgpu-em/kmeans@1']);
+    expect(MODEL_FORMATS.map((f) => f.format)).toEqual([
+      'webgpu-em/gmm@1',
+      'webgpu-em/bgmm@1',
+      'webgpu-em/kmeans@1',
+    ]);
+    const bgmm = new BayesianGaussianMixture({ nComponents: 3, ...cpu });
+    await bgmm.fit(x);
+    const b = loadModel(JSON.parse(JSON.stringify(bgmm)), { source: 'b.json', backend: 'cpu', seed: 5 });
+    expect(b.format).toBe('webgpu-em/bgmm@1');
+    expect(maxAbsDiff(await b.scoreSamples(x), await bgmm.scoreSamples(x))).toBeLessThan(1e-9);
+    expect(Array.from(b.sample!(20).x.data)).toEqual(Array.from(b.sample!(20).x.data)); // seeded
     const g = loadModel(gmm.toJSON(), { source: 'g.json', backend: 'cpu', seed: 5 });
     const k = loadModel(km.toJSON(), { source: 'k.json', backend: 'cpu' });
     expect(g.format).toBe('webgpu-em/gmm@1');

@@ -138,7 +138,11 @@ export class CheckedBoundData implements BoundData {
       firstMoment: this.up(s.firstMoment, this.scale),
       secondMoment: this.up(s.secondMoment, this.scale * this.scale),
     };
-    this.check('sufficient statistics', [out.nk, out.firstMoment, out.secondMoment], out.logLikelihoodSum);
+    this.check(
+      'sufficient statistics',
+      [out.nk, out.firstMoment, out.secondMoment, Float64Array.of(out.respLogRespSum)],
+      out.logLikelihoodSum,
+    );
     return out;
   }
 

@@ -9,6 +9,7 @@ import {
   planOutput,
   readDataFile,
   readModelFile,
+  readLabelsFile,
   readWeightsFile,
   writeOutputs,
   type OutputPlan,
@@ -57,6 +58,12 @@ export async function commandInput(
   }
   if (o.init && o.initModel)
     throw new WebGpuEmError('usage', '--init and --init-model contradict each other; give one');
+  for (const other of ['init', 'initModel'] as const) {
+    if (o.initLabels && o[other]) {
+      const flag = other === 'init' ? '--init' : '--init-model';
+      throw new WebGpuEmError('usage', `${flag} and --init-labels contradict each other; give one`);
+    }
+  }
   const read = readOptions(o, run);
   check(o);
   const dataPath = positionals[0];
@@ -65,12 +72,23 @@ export async function commandInput(
     dataPath,
     ...(o.initModel ? [o.initModel as string] : []),
     ...(weightsPath ? [weightsPath] : []),
+    ...(o.initLabels ? [o.initLabels as string] : []),
   ];
   const outputs = await planOutputs(o, inputs);
   const started = performance.now();
   const { matrix, columnNames } = await readData(dataPath, read, o, run);
   const sampleWeight = await readSampleWeights(weightsPath, dataPath, matrix.rows, read);
-  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight };
+  const labelsPath = o.initLabels as string | undefined;
+  const initLabels = labelsPath
+    ? await readLabelsFile(labelsPath, { maxInputBytes: read.maxInputBytes, signal: run.signal })
+    : null;
+  if (initLabels && initLabels.length !== matrix.rows) {
+    throw new WebGpuEmError(
+      'data',
+      `${labelsPath} has ${initLabels.length} labels but ${dataPath} has ${matrix.rows} rows; give one label per row`,
+    );
+  }
+  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight, initLabels };
 }
 
 /** --weights FILE (or null without it), one weight per row of the data. */

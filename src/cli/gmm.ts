@@ -7,6 +7,7 @@ import {
 } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
+import type { InitialLabels } from '../models/init-labels.js';
 import type { InitialModel } from '../models/init.js';
 import {
   commandInput,
@@ -27,7 +28,9 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
   const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
   if (!input) return help(streams, 'gmm');
   const { o, dataPath, matrix, columnNames } = input;
-  let init: InitMethod | InitialModel = (o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0];
+  let init: InitMethod | InitialModel | InitialLabels = input.initLabels
+    ? { labels: input.initLabels }
+    : ((o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0]);
   let k = o.k as number | undefined;
   let covarianceType = o.covariance as CovarianceType | undefined;
   const spec = await initModel(o, dataPath, matrix, run);

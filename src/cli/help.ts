@@ -1,5 +1,6 @@
 import type { OptionSpec } from './args.js';
 import {
+  BGMM_OPTIONS,
   GMM_OPTIONS,
   INFO_OPTIONS,
   KMEANS_OPTIONS,
@@ -26,6 +27,15 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     about: 'Fits a Gaussian mixture with EM; --out saves the model for predict, score and sample.',
     example: 'webgpu-em gmm data.csv -k 3 --out model.json --labels labels.txt',
     options: GMM_OPTIONS,
+  },
+  bgmm: {
+    synopsis: 'webgpu-em bgmm <data> -k KMAX [options]',
+    about:
+      "Fits a Bayesian Gaussian mixture by variational inference (scikit-learn's BayesianGaussianMixture):\n" +
+      'at most KMAX components, those the data does not need left with weight near 0; --out saves the\n' +
+      'posterior (webgpu-em/bgmm@1) for predict, score and sample.',
+    example: 'webgpu-em bgmm data.csv -k 10 --weight-concentration-prior 0.01 --out model.json',
+    options: BGMM_OPTIONS,
   },
   kmeans: {
     synopsis: 'webgpu-em kmeans <data> -k K [options]',

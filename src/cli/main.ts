@@ -2,6 +2,7 @@ import { WebGpuEmError } from '../errors.js';
 import { removeTemporaryFiles } from '../io/files.js';
 import { errorMessage, isAbort } from '../io/os-files.js';
 import { help, packageVersion, type CliStreams, type Run } from './common.js';
+import { runBgmm } from './bgmm.js';
 import { runGmm } from './gmm.js';
 import { runInfo } from './info.js';
 import { runKMeans } from './kmeans.js';
@@ -70,6 +71,8 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
   switch (command) {
     case 'gmm':
       return await runGmm(rest, run);
+    case 'bgmm':
+      return await runBgmm(rest, run);
     case 'kmeans':
       return await runKMeans(rest, run);
     case 'select':
@@ -99,7 +102,7 @@ async function dispatch(argv: readonly string[], run: Run): Promise<number> {
     default:
       throw new WebGpuEmError(
         'usage',
-        `unknown command '${command}'; commands are gmm, kmeans, select, predict, score, sample, stats, mstep, info, help`,
+        `unknown command '${command}'; commands are gmm, bgmm, kmeans, select, predict, score, sample, stats, mstep, info, help`,
       );
   }
 }

@@ -7,6 +7,7 @@ import {
   listOf,
 } from '../core/names.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatBytes } from '../io/files.js';
+import { WEIGHT_CONCENTRATION_PRIOR_TYPES } from '../models/variational.js';
 import type { OptionSpec } from './args.js';
 
 // The help text and the options of every command; choices come from the tables in core/names.ts.
@@ -15,6 +16,7 @@ export const USAGE = `Usage: webgpu-em <command> [options]
 
 Commands:
   gmm <data> -k K [options]        fit a Gaussian mixture with EM (data: .csv, .npy or - for stdin)
+  bgmm <data> -k KMAX [options]    fit a Bayesian (variational) mixture: K chosen by the data
   kmeans <data> -k K [options]     fit k-means (Lloyd's hard EM)
   select <data> --k-range A..B     fit a mixture for each K (and covariance type), pick by BIC
   predict <model> <data>           the component (--proba: probabilities) of each row, by a saved model
@@ -36,7 +38,22 @@ gmm options:
   --init METHOD               ${listOf(GMM_INIT_METHODS, { defaultFirst: true })}
   --init-model FILE           start from the weights, means and covariances in FILE
                               (a model with only means: estimate the rest from nearest means)
+  --init-labels FILE          start from these labels, one integer in [0, K) per data row
   --n-init N                  initialisations; the best lower bound wins (default 1)
+
+bgmm options (scikit-learn's BayesianGaussianMixture; also --covariance, --max-iter, --reg-covar,
+--init, --init-labels and --n-init as for gmm; --tol applies to the lower bound, a total):
+  -k, --n-components KMAX     the most components; those the data does not need get weight ~0
+  --weight-concentration-prior-type T
+                              ${listOf(WEIGHT_CONCENTRATION_PRIOR_TYPES, { defaultFirst: true })}
+  --weight-concentration-prior X
+                              gamma_0 of the weights' prior (default 1/KMAX; smaller: fewer components)
+  --mean-precision-prior X    beta_0 (default 1)
+  --mean-prior A,B,...        m_0, D values (default the data's mean)
+  --degrees-of-freedom-prior X
+                              nu_0 > D - 1 (default D)
+  --covariance-prior A,B,...  W_0^-1: D x D values (full, tied), D (diag) or one (spherical);
+                              default the data's covariance
 
 kmeans options:
   -k, --n-clusters K          number of clusters (default: K of --init-model)
@@ -126,6 +143,26 @@ export const GMM_OPTIONS: OptionSpec[] = [
   { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
   { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
   { name: 'initModel', flags: ['--init-model'], value: 'string' },
+  { name: 'initLabels', flags: ['--init-labels'], value: 'string' },
+];
+
+export const BGMM_OPTIONS: OptionSpec[] = [
+  ...COMMON_OPTIONS,
+  ...GMM_FIT_OPTIONS,
+  { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
+  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
+  { name: 'initLabels', flags: ['--init-labels'], value: 'string' },
+  {
+    name: 'weightConcentrationPriorType',
+    flags: ['--weight-concentration-prior-type'],
+    value: 'string',
+    choices: WEIGHT_CONCENTRATION_PRIOR_TYPES,
+  },
+  { name: 'weightConcentrationPrior', flags: ['--weight-concentration-prior'], value: 'number' },
+  { name: 'meanPrecisionPrior', flags: ['--mean-precision-prior'], value: 'number' },
+  { name: 'meanPrior', flags: ['--mean-prior'], value: 'string' },
+  { name: 'degreesOfFreedomPrior', flags: ['--degrees-of-freedom-prior'], value: 'number' },
+  { name: 'covariancePrior', flags: ['--covariance-prior'], value: 'string' },
 ];
 
 export const KMEANS_OPTIONS: OptionSpec[] = [

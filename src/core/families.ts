@@ -1,7 +1,7 @@
 import { dataError, WebGpuEmError } from '../errors.js';
 import { choleskyPacked, invertLowerPacked, packedIndex, packedSize, unpackSymmetric } from './linalg.js';
 import { COVARIANCE_TYPES, type CovarianceType } from './names.js';
-import type { StatisticsKind, SufficientStatistics } from './statistics.js';
+import type { MomentSums, StatisticsKind } from './statistics.js';
 
 /**
  * Each covariance family's maths in one entry, as scikit-learn picks `_estimate_gaussian_covariances_*`
@@ -44,7 +44,7 @@ export interface CovarianceFamily {
 
 /** What the covariance step of the M-step is given. */
 export interface CovarianceStepInput {
-  readonly stats: SufficientStatistics;
+  readonly stats: MomentSums;
   /** N_k with the empty-component floor, length K. */
   readonly nk: Float64Array;
   /** Sum of nk. */
@@ -243,7 +243,7 @@ export function arrayLength(type: CovarianceType, k: number, d: number): number 
 export const shapeText = (type: CovarianceType): string => family(type).dims.join(' x ');
 
 /** Second moment (i, i) of component k, whichever layout the statistics have. */
-function secondDiagonal(stats: SufficientStatistics, k: number, i: number): number {
+function secondDiagonal(stats: MomentSums, k: number, i: number): number {
   const d = stats.nFeatures;
   return stats.secondMomentLayout === 'packed'
     ? stats.secondMoment[k * packedSize(d) + packedIndex(i, i)]

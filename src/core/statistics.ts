@@ -42,6 +42,11 @@ export interface SufficientStatistics {
   readonly weightSum: number;
   /** sum_n log p(x_n | theta). */
   readonly logLikelihoodSum: number;
+  /**
+   * sum_n sum_k r_nk log r_nk (minus the entropy of the responsibilities; r = 0 adds 0): the
+   * variational lower bound needs it, and the moments cannot give it without cancelling.
+   */
+  readonly respLogRespSum: number;
   /** N_k = sum_n r_nk, length K. */
   readonly nk: Float64Array;
   /** sum_n r_nk (x_n - c_k), K x D. */
@@ -54,3 +59,6 @@ export interface SufficientStatistics {
   readonly secondMomentLayout: StatisticsKind;
   readonly secondMoment: Float64Array;
 }
+
+/** The sums an M-step reads: everything but the responsibilities' entropy. */
+export type MomentSums = Omit<SufficientStatistics, 'respLogRespSum'>;

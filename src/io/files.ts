@@ -203,37 +203,7 @@ async function readJson(
  * the file and the row. Bounded as data files are.
  */
 export async function readWeightsFile(file: string, options: ReadOptions = {}): Promise<Float64Array> {
-  const limit = {
-    bytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
-    name: '--max-input-size (maxInputBytes)',
-    advice: 'save it to a file first, or raise --max-input-size',
-  };
-  const bytes = await readBytes(file, 'weights file', limit, options.signal);
-  let values: Float64Array;
-  if (isNpy(bytes) || path.extname(file).toLowerCase() === '.npy') {
-    const m = parseNpy(bytes, file, { vector: true });
-    if (m.cols !== 1) {
-      throw dataError(
-        `${file}: the weights array has ${m.cols} columns; save one weight per sample as a 1-D array`,
-      );
-    }
-    values = Float64Array.from(m.data);
-  } else {
-    const out: number[] = [];
-    const lines = new TextDecoder('utf-8').decode(bytes).split(/\r?\n/);
-    lines.forEach((line, i) => {
-      const cell = line.trim();
-      if (cell === '') return;
-      const v = Number(cell);
-      if (!Number.isFinite(v) || !/^[-+]?[\d.]/.test(cell)) {
-        throw dataError(
-          `${file}: line ${i + 1} is '${cell.slice(0, 40)}', not a finite number; give one weight per line`,
-        );
-      }
-      out.push(v);
-    });
-    values = Float64Array.from(out);
-  }
+  const values = await readValueColumn(file, options, 'weight');
   for (let r = 0; r < values.length; r++) {
     if (values[r] < 0) {
       throw dataError(
@@ -242,6 +212,55 @@ export async function readWeightsFile(file: string, options: ReadOptions = {}): 
     }
   }
   return values;
+}
+
+/**
+ * Reads initial labels, one integer per data row: text with one label per line (blank lines
+ * ignored) or a 1-D `.npy`. Each must be an integer >= 0 (the model checks them against K).
+ */
+export async function readLabelsFile(file: string, options: ReadOptions = {}): Promise<Int32Array> {
+  const values = await readValueColumn(file, options, 'label');
+  for (let r = 0; r < values.length; r++) {
+    if (!Number.isInteger(values[r]) || values[r] < 0 || values[r] > 2 ** 31 - 1) {
+      throw dataError(
+        `${file}: the label of row ${r} (0-based) is ${values[r]}; labels must be integers from 0 to K - 1`,
+      );
+    }
+  }
+  return Int32Array.from(values);
+}
+
+/** One finite number per sample, from a 1-D `.npy` or text with one a line. */
+async function readValueColumn(file: string, options: ReadOptions, noun: string): Promise<Float64Array> {
+  const limit = {
+    bytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+    name: '--max-input-size (maxInputBytes)',
+    advice: 'save it to a file first, or raise --max-input-size',
+  };
+  const bytes = await readBytes(file, `${noun}s file`, limit, options.signal);
+  if (isNpy(bytes) || path.extname(file).toLowerCase() === '.npy') {
+    const m = parseNpy(bytes, file, { vector: true });
+    if (m.cols !== 1) {
+      throw dataError(
+        `${file}: the ${noun}s array has ${m.cols} columns; save one ${noun} per sample as a 1-D array`,
+      );
+    }
+    return Float64Array.from(m.data);
+  }
+  const out: number[] = [];
+  const lines = new TextDecoder('utf-8').decode(bytes).split(/\r?\n/);
+  lines.forEach((line, i) => {
+    const cell = line.trim();
+    if (cell === '') return;
+    const v = Number(cell);
+    if (!Number.isFinite(v) || !/^[-+]?[\d.]/.test(cell)) {
+      throw dataError(
+        `${file}: line ${i + 1} is '${cell.slice(0, 40)}', not a finite number; give one ${noun} per line`,
+      );
+    }
+    out.push(v);
+  });
+  return Float64Array.from(out);
 }
 
 /**

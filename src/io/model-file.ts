@@ -1,14 +1,14 @@
 import { family } from '../core/families.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../core/names.js';
 import { dataError } from '../errors.js';
-import { GMM_FORMAT, jsonShape, KMEANS_FORMAT, TYPE_LIST } from './model-write.js';
-export { GMM_FORMAT, gmmModelToJson, KMEANS_FORMAT, kmeansModelToJson } from './model-write.js';
+import { BGMM_FORMAT, GMM_FORMAT, jsonShape, KMEANS_FORMAT, TYPE_LIST } from './model-write.js';
+export { BGMM_FORMAT, GMM_FORMAT, gmmModelToJson, KMEANS_FORMAT, kmeansModelToJson } from './model-write.js';
 
 export type { CovarianceType };
 
 /** A parsed model: flat float64 arrays. covariances, when present, is always expanded to full K x D x D row-major. */
 export interface ModelSpec {
-  format: 'webgpu-em/gmm@1' | 'webgpu-em/kmeans@1';
+  format: 'webgpu-em/gmm@1' | 'webgpu-em/kmeans@1' | 'webgpu-em/bgmm@1';
   nComponents: number;
   nFeatures: number;
   means: Float64Array;
@@ -20,7 +20,7 @@ export interface ModelSpec {
 }
 
 /** The model formats this version reads, by kind: a kind's other versions are refused by name. */
-const FORMAT_VERSIONS: Record<string, string> = { gmm: GMM_FORMAT, kmeans: KMEANS_FORMAT };
+const FORMAT_VERSIONS: Record<string, string> = { gmm: GMM_FORMAT, kmeans: KMEANS_FORMAT, bgmm: BGMM_FORMAT };
 
 /**
  * Validates a model read from JSON: a gmm or k-means model, or a result object whose `model` field
@@ -37,7 +37,8 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   }
   let obj: Record<string, unknown> = json;
   let prefix = '';
-  const known = (f: unknown): f is ModelSpec['format'] => f === GMM_FORMAT || f === KMEANS_FORMAT;
+  const known = (f: unknown): f is ModelSpec['format'] =>
+    f === GMM_FORMAT || f === KMEANS_FORMAT || f === BGMM_FORMAT;
   if (!known(obj.format) && !('means' in obj) && 'model' in obj) {
     if (!isRecord(obj.model)) {
       throw dataError(`${source}: model must be a JSON object holding the model, got ${describe(obj.model)}`);
@@ -74,7 +75,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
       );
     }
     throw dataError(
-      `${source}: unknown model format ${JSON.stringify(format)} at ${p.at('format')}; accepted formats are "${GMM_FORMAT}" and "${KMEANS_FORMAT}"`,
+      `${source}: unknown model format ${JSON.stringify(format)} at ${p.at('format')}; accepted formats are "${GMM_FORMAT}", "${BGMM_FORMAT}" and "${KMEANS_FORMAT}"`,
     );
   }
 

@@ -6,6 +6,8 @@ import { dataError, usageError } from '../errors.js';
 
 export const GMM_FORMAT = 'webgpu-em/gmm@1';
 export const KMEANS_FORMAT = 'webgpu-em/kmeans@1';
+/** A Bayesian (variational) mixture: a gmm@1 model plus its posterior and priors. */
+export const BGMM_FORMAT = 'webgpu-em/bgmm@1';
 /** A family's JSON shape for messages: '[K][D][D]'. */
 export const jsonShape = (type: CovarianceType) =>
   family(type)
@@ -28,6 +30,8 @@ export function gmmModelToJson(p: {
   means: ArrayLike<number>;
   covariances: ArrayLike<number>;
   extra?: Record<string, unknown>;
+  /** gmm@1, or bgmm@1 for a Bayesian mixture (whose posterior comes in `extra`). */
+  format?: typeof GMM_FORMAT | typeof BGMM_FORMAT;
 }): Record<string, unknown> {
   const type = p.covarianceType;
   if (!COVARIANCE_TYPES.includes(type)) {
@@ -51,7 +55,7 @@ export function gmmModelToJson(p: {
   let covariances: unknown[] = cov;
   for (let level = 1; level < family(type).dims.length; level++) covariances = chunk(covariances, D);
   return {
-    format: GMM_FORMAT,
+    format: p.format ?? GMM_FORMAT,
     covarianceType: type,
     nFeatures: D,
     weights,

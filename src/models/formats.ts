@@ -1,7 +1,8 @@
 import type { BackendChoice, CovarianceType } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
-import { GMM_FORMAT, KMEANS_FORMAT, parseModel } from '../io/model-file.js';
+import { BGMM_FORMAT, GMM_FORMAT, KMEANS_FORMAT, parseModel } from '../io/model-file.js';
+import { BayesianGaussianMixture } from './bayesian-mixture.js';
 import { GaussianMixture } from './gaussian-mixture.js';
 import { KMeans } from './kmeans.js';
 import type { Matrix64 } from './model-base.js';
@@ -90,6 +91,27 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
           regCovar: m.options.regCovar,
           of: (shard) => shard.mixture(p),
         },
+        backendName: () => m.backendName(),
+        dispose: () => m.dispose(),
+      };
+    },
+  },
+  {
+    format: BGMM_FORMAT,
+    load(json, o) {
+      const m = BayesianGaussianMixture.fromJSON(json, gpu(o), o.source);
+      const p = m.parameters;
+      return {
+        format: BGMM_FORMAT,
+        description: `Bayesian Gaussian mixture (${p.weightConcentrationPriorType}), ${p.nComponents} components at most, '${p.covarianceType}' covariances`,
+        nFeatures: p.nFeatures,
+        nComponents: p.nComponents,
+        featureNames: m.featureNames,
+        predict: (x) => m.predict(x),
+        predictProba: (x) => m.predictProba(x),
+        scoreSamples: (x) => m.scoreSamples(x),
+        scoreName: "log-likelihood under the posterior expectations (scikit-learn's score_samples)",
+        sample: (n) => m.sample(n),
         backendName: () => m.backendName(),
         dispose: () => m.dispose(),
       };

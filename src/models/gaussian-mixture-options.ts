@@ -14,6 +14,7 @@ import { usageError } from '../errors.js';
 import { WEIGHT_OPTIONS, type SampleWeightInput, type WeightOptions } from '../data/weights.js';
 import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
+import type { InitialLabels } from './init-labels.js';
 import type { InitialModel } from './init.js';
 import { checkLoopOptions } from './options.js';
 
@@ -41,9 +42,11 @@ export interface GaussianMixtureOptions {
   /**
    * Initialisation: 'kmeans++' (default: k-means++ centres, then each sample's nearest), 'kmeans'
    * (a k-means run's clusters, scikit-learn's default), 'random' (random responsibilities),
-   * 'random-from-data' (K samples as centres), or a model to start from exactly.
+   * 'random-from-data' (K samples as centres), a model to start from exactly, or `{ labels }`:
+   * one label in [0, K) per sample, the M-step of those hard assignments (to compare runs from
+   * the same start exactly).
    */
-  init?: InitMethod | InitialModel | FittedMixture;
+  init?: InitMethod | InitialModel | FittedMixture | InitialLabels;
   /**
    * When true, each fit() after the first continues from the current parameters (nInit is then
    * ignored), as scikit-learn's warm_start. Default false.

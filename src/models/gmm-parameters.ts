@@ -2,7 +2,7 @@ import { arrayLength, family, shapeText } from '../core/families.js';
 import { choleskyPacked, packedIndex } from '../core/linalg.js';
 import type { CovarianceType } from '../core/names.js';
 import type { Random } from '../core/random.js';
-import type { ComponentParameters, SufficientStatistics } from '../core/statistics.js';
+import type { ComponentParameters, MomentSums } from '../core/statistics.js';
 import { dataError } from '../errors.js';
 
 /** Parameters of a Gaussian mixture, float64. */
@@ -37,7 +37,7 @@ export const EMPTY_COMPONENT_FLOOR = 10 * Number.EPSILON;
  * offset from c_k, which is small, so little cancels.
  */
 export function mStep(
-  stats: SufficientStatistics,
+  stats: MomentSums,
   shifts: Float64Array,
   regCovar: number,
   type: CovarianceType,
@@ -88,7 +88,7 @@ export function freeParameterCount(type: CovarianceType, k: number, d: number): 
 }
 
 /** Shifts for the next pass: the current means rounded to float32 so every backend uses the same c_k. */
-export function shiftsFor(p: GmmParameters): Float64Array {
+export function shiftsFor(p: { readonly means: Float64Array }): Float64Array {
   return Float64Array.from(p.means, Math.fround);
 }
 

@@ -7,6 +7,7 @@ import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { Random } from '../core/random.js';
+import type { MomentSums } from '../core/statistics.js';
 import { weightTotal } from '../data/weights.js';
 
 /**
@@ -24,7 +25,13 @@ export interface InitialModel {
 }
 
 /** Squared Euclidean distance between sample n and centre k, in float64. */
-function squaredDistance(x: Float32Array, n: number, centres: Float64Array, k: number, d: number): number {
+export function squaredDistance(
+  x: Float32Array,
+  n: number,
+  centres: Float64Array,
+  k: number,
+  d: number,
+): number {
   let s = 0;
   for (let i = 0; i < d; i++) {
     const t = x[n * d + i] - centres[k * d + i];
@@ -193,6 +200,12 @@ export function parametersFromCentres(
   return params;
 }
 
+/** Sums of initial responsibilities around shifts c_k, for an M-step (EM's or the variational one). */
+export interface InitialSums {
+  readonly stats: MomentSums;
+  readonly shifts: Float64Array;
+}
+
 /** scikit-learn's 'random': uniform random responsibilities, normalised per sample, then an M-step. */
 export function parametersFromRandomResponsibilities(
   x: Matrix,
@@ -202,6 +215,17 @@ export function parametersFromRandomResponsibilities(
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
   weights: Float64Array | null = null,
 ): GmmParameters {
+  const { stats, shifts } = randomResponsibilitySums(x, k, rng, weights);
+  return mStep(stats, shifts, regCovar, type);
+}
+
+/** The sums of uniform random responsibilities, normalised per sample. */
+export function randomResponsibilitySums(
+  x: Matrix,
+  k: number,
+  rng: Random,
+  weights: Float64Array | null = null,
+): InitialSums {
   const { rows: n, cols: d, data } = x;
   const P = packedSize(d);
   const shifts = new Float64Array(k * d);
@@ -221,17 +245,18 @@ export function parametersFromRandomResponsibilities(
     for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
     for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, (w * resp[c]) / s, nk, first, second, d);
   }
-  return mStep(packedStats(k, d, total, nk, first, second), shifts, regCovar, type);
+  return { stats: packedStats(k, d, total, nk, first, second), shifts };
 }
 
-function packedStats(
+/** Sums of initial responsibilities as the M-step reads them (packed second moments). */
+export function packedStats(
   k: number,
   d: number,
   weightSum: number,
   nk: Float64Array,
   first: Float64Array,
   second: Float64Array,
-) {
+): MomentSums {
   return {
     nComponents: k,
     nFeatures: d,
@@ -244,7 +269,8 @@ function packedStats(
   };
 }
 
-function accumulate(
+/** Adds sample r with weight w to component c's sums around its shift. */
+export function accumulate(
   data: Float32Array,
   r: number,
   shifts: Float64Array,

@@ -5,13 +5,23 @@ import { positiveRows } from '../data/weights.js';
 import { dataError } from '../errors.js';
 import type { ResolvedMixtureOptions } from './gaussian-mixture-options.js';
 import type { GmmParameters } from './gmm-parameters.js';
+import type { InitMethod } from '../core/names.js';
 import {
   kmeansPlusPlus,
   parametersFromCentres,
   parametersFromRandomResponsibilities,
   randomFromDataCentres,
+  randomResponsibilitySums,
   readInitialModel,
+  type InitialSums,
 } from './init.js';
+import {
+  checkLabels,
+  labelSums,
+  nearestCentres,
+  parametersFromLabels,
+  type InitialLabels,
+} from './init-labels.js';
 import { KMeans } from './kmeans.js';
 
 // Where a mixture fit starts: the checks of its samples and its initial parameters.
@@ -56,13 +66,46 @@ export async function initialParameters(
     }
     return p;
   }
+  if (typeof init === 'object' && 'labels' in init) {
+    return parametersFromLabels(m, checkLabels(init.labels, m.rows, k), k, regCovar, type, w);
+  }
   if (typeof init === 'object') {
     const read = readInitialModel(init, k, m.cols, type);
     return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type, w);
   }
+  if (init === 'random') return parametersFromRandomResponsibilities(m, k, rng, regCovar, type, w);
+  return parametersFromCentres(m, await initialCentres(init, k, rng, m, bound), regCovar, type, w);
+}
+
+/**
+ * The sums of a fit's initial responsibilities (for a variational M-step, as scikit-learn's
+ * `_initialize`): from the given labels, random responsibilities, or each sample's nearest
+ * initial centre.
+ */
+export async function initialSums(
+  init: InitMethod | InitialLabels,
+  k: number,
+  rng: Random,
+  m: Matrix,
+  bound: BoundData,
+): Promise<InitialSums> {
+  const w = bound.weights;
+  if (typeof init === 'object') return labelSums(m, checkLabels(init.labels, m.rows, k), k, w);
+  if (init === 'random') return randomResponsibilitySums(m, k, rng, w);
+  return labelSums(m, nearestCentres(m, await initialCentres(init, k, rng, m, bound)), k, w);
+}
+
+/** K initial centres by one of the centre-based methods. */
+async function initialCentres(
+  init: Exclude<InitMethod, 'random'>,
+  k: number,
+  rng: Random,
+  m: Matrix,
+  bound: BoundData,
+): Promise<Float64Array> {
   switch (init) {
     case 'kmeans++':
-      return parametersFromCentres(m, await kmeansPlusPlus(bound, m, k, rng), regCovar, type, w);
+      return kmeansPlusPlus(bound, m, k, rng);
     case 'kmeans': {
       // scikit-learn's default: responsibilities from a k-means run, on the samples already
       // bound (this KMeans never creates a backend of its own).
@@ -70,11 +113,9 @@ export async function initialParameters(
       // The bound samples carry their weights: the k-means run is weighted as this fit is.
       km.useSamples({ matrix: m, data: bound });
       await km.fit(m);
-      return parametersFromCentres(m, km.clusterCenters.data, regCovar, type, w);
+      return km.clusterCenters.data;
     }
     case 'random-from-data':
-      return parametersFromCentres(m, randomFromDataCentres(m, k, rng, w), regCovar, type, w);
-    case 'random':
-      return parametersFromRandomResponsibilities(m, k, rng, regCovar, type, w);
+      return randomFromDataCentres(m, k, rng, bound.weights);
   }
 }

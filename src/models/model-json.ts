@@ -2,6 +2,7 @@ import { family } from '../core/families.js';
 import type { CovarianceType } from '../core/names.js';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
 import {
+  BGMM_FORMAT,
   GMM_FORMAT,
   gmmModelToJson,
   KMEANS_FORMAT,
@@ -9,14 +10,25 @@ import {
   parseModel,
   type ModelSpec,
 } from '../io/model-file.js';
-import type { GmmParameters } from './gmm-parameters.js';
+import { covariancesAsArray, type GmmParameters } from './gmm-parameters.js';
+import { checkChoice } from '../core/names.js';
+import { covariancePriorArray } from './bayesian-mixture-options.js';
+import {
+  posteriorMixture,
+  WEIGHT_CONCENTRATION_PRIOR_TYPES,
+  type VariationalPosterior,
+  type VariationalPriors,
+  type WeightConcentrationPriorType,
+} from './variational.js';
 
-// Model objects to and from the versioned model files (webgpu-em/gmm@1, webgpu-em/kmeans@1).
+// Model objects to and from the versioned model files (webgpu-em/gmm@1, webgpu-em/bgmm@1,
+// webgpu-em/kmeans@1).
 
 /** Which class reads each format, for messages that send the reader to the right one. */
 const READER: Record<string, string> = {
   [GMM_FORMAT]: 'GaussianMixture.fromJSON',
   [KMEANS_FORMAT]: 'KMeans.fromJSON',
+  [BGMM_FORMAT]: 'BayesianGaussianMixture.fromJSON',
 };
 
 /**
@@ -121,4 +133,129 @@ export function checkFeatureNames(names: readonly string[] | null, d: number): s
     throw usageError(`featureNames must be ${d} strings (one per feature) or null`);
   }
   return [...names];
+}
+
+/**
+ * A variational posterior as a bgmm@1 object: what a gmm@1 file holds (the expected weights, the
+ * means, scikit-learn's `covariances_`), then the posterior's own parameters and the priors.
+ */
+export function bayesianToJson(
+  post: VariationalPosterior,
+  priors: VariationalPriors | null,
+  regCovar: number,
+  names: readonly string[] | null,
+): Record<string, unknown> {
+  const columns = checkFeatureNames(names, post.nFeatures);
+  const mixture = posteriorMixture(post);
+  const list = (a: Float64Array) => Array.from(a);
+  return gmmModelToJson({
+    format: BGMM_FORMAT,
+    covarianceType: post.covarianceType,
+    nFeatures: post.nFeatures,
+    weights: mixture.weights,
+    means: post.means,
+    covariances: covariancesAsArray(mixture),
+    extra: {
+      regCovar,
+      weightConcentrationPriorType: post.weightConcentrationPriorType,
+      weightConcentration: list(post.weightConcentration),
+      meanPrecision: list(post.meanPrecision),
+      degreesOfFreedom: list(post.degreesOfFreedom),
+      ...(priors
+        ? {
+            priors: {
+              weightConcentrationPrior: priors.weightConcentrationPrior,
+              meanPrecisionPrior: priors.meanPrecisionPrior,
+              meanPrior: list(priors.meanPrior),
+              degreesOfFreedomPrior: priors.degreesOfFreedomPrior,
+              // In scikit-learn's shape: full and tied D x D (flat), diag D, spherical one value.
+              covariancePrior: list(
+                covariancePriorArray(post.covarianceType, priors.covariancePrior, post.nFeatures),
+              ),
+            },
+          }
+        : {}),
+      ...(columns ? { columns } : {}),
+    },
+  });
+}
+
+/** A bgmm@1 model read back: the posterior (every field checked), the priors when saved, regCovar, columns. */
+export function bayesianFromJson(json: unknown, source: string) {
+  const spec = readModelJson(json, BGMM_FORMAT, source);
+  if (!spec.weights || !spec.covariances || !spec.covarianceType) {
+    throw dataError(
+      `${source}: a bgmm@1 model needs weights, covariances and covarianceType (refit and save it)`,
+    );
+  }
+  const type: CovarianceType = spec.covarianceType;
+  const k = spec.nComponents;
+  const d = spec.nFeatures;
+  const o = modelObject(json) as Record<string, unknown>;
+  const priorType = o.weightConcentrationPriorType as WeightConcentrationPriorType;
+  try {
+    checkChoice('weightConcentrationPriorType', priorType, WEIGHT_CONCENTRATION_PRIOR_TYPES);
+  } catch (e) {
+    throw dataError(`${source}: ${(e as Error).message}`);
+  }
+  const numbers = (name: string, length: number, floor: number): Float64Array => {
+    const v = o[name];
+    if (
+      !Array.isArray(v) ||
+      v.length !== length ||
+      v.some((e) => typeof e !== 'number' || !(e > floor) || !Number.isFinite(e))
+    ) {
+      throw dataError(
+        `${source}: ${name} must be ${length} finite numbers > ${floor}; refit and save the model`,
+      );
+    }
+    return Float64Array.from(v as number[]);
+  };
+  const posterior: VariationalPosterior = {
+    covarianceType: type,
+    nComponents: k,
+    nFeatures: d,
+    weightConcentrationPriorType: priorType,
+    weightConcentration: numbers('weightConcentration', priorType === 'dirichlet_process' ? 2 * k : k, 0),
+    meanPrecision: numbers('meanPrecision', k, 0),
+    means: spec.means,
+    degreesOfFreedom: numbers('degreesOfFreedom', k, d - 1),
+    covariances: family(type).fromArray(family(type).fromFullMatrices(spec.covariances, k, d), k, d),
+  };
+  const saved = o.regCovar;
+  const regCovar = typeof saved === 'number' && Number.isFinite(saved) && saved >= 0 ? saved : undefined;
+  return { posterior, priors: readPriors(o.priors, posterior, source), regCovar, columns: spec.columns };
+}
+
+/** The saved priors, or null when the file has none (they are not needed to predict). */
+function readPriors(v: unknown, post: VariationalPosterior, source: string): VariationalPriors | null {
+  if (v === undefined || v === null) return null;
+  const p = v as Record<string, unknown>;
+  const num = (name: string) => {
+    const e = p[name];
+    if (typeof e !== 'number' || !Number.isFinite(e))
+      throw dataError(`${source}: priors.${name} must be a finite number`);
+    return e;
+  };
+  const arr = (name: string, length: number) => {
+    const e = p[name];
+    if (
+      !Array.isArray(e) ||
+      e.length !== length ||
+      e.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+    )
+      throw dataError(`${source}: priors.${name} must be ${length} finite numbers`);
+    return Float64Array.from(e as number[]);
+  };
+  const d = post.nFeatures;
+  const packed = family(post.covarianceType).statistics === 'packed';
+  const cov = arr('covariancePrior', packed ? d * d : post.covarianceType === 'diag' ? d : 1);
+  return {
+    weightConcentrationPriorType: post.weightConcentrationPriorType,
+    weightConcentrationPrior: num('weightConcentrationPrior'),
+    meanPrecisionPrior: num('meanPrecisionPrior'),
+    meanPrior: arr('meanPrior', d),
+    degreesOfFreedomPrior: num('degreesOfFreedomPrior'),
+    covariancePrior: packed ? family('full').fromArray(cov, 1, d) : cov,
+  };
 }

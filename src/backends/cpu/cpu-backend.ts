@@ -110,27 +110,17 @@ class CpuBoundData implements BoundData {
     const nk = new Float64Array(K);
     const first = new Float64Array(K * D);
     const second = new Float64Array(K * P);
-    let logLikelihoodSum = 0;
+    // The running sums [log-likelihood, r log r] in an array: a captured mutable double would be boxed.
+    const sums = new Float64Array(2);
     await this.inBlocks(2 * K * (D + P), (from, to) => {
-      // The running sum goes through a plain function: a captured mutable double would be boxed.
-      logLikelihoodSum = statisticsRows(
-        p,
-        this.x,
-        this.weights,
-        shifts,
-        from,
-        to,
-        nk,
-        first,
-        second,
-        logLikelihoodSum,
-      );
+      statisticsRows(p, this.x, this.weights, shifts, from, to, nk, first, second, sums);
     });
     return {
       nComponents: K,
       nFeatures: D,
       weightSum: this.weightSum,
-      logLikelihoodSum,
+      logLikelihoodSum: sums[0],
+      respLogRespSum: sums[1],
       nk,
       firstMoment: first,
       secondMomentLayout: diagonal ? 'diagonal' : 'packed',
@@ -242,8 +232,8 @@ function statisticsRows(
   nk: Float64Array,
   first: Float64Array,
   second: Float64Array,
-  logLikelihoodSum: number,
-): number {
+  sums: Float64Array,
+): void {
   const { nComponents: K, nFeatures: D } = p;
   const diagonal = diagonalPrecision(p);
   const P = diagonal ? D : (D * (D + 1)) / 2;
@@ -254,10 +244,12 @@ function statisticsRows(
     // A row of weight zero is as good as absent (and its log-likelihood may be -Infinity).
     if (w === 0) continue;
     const lse = logResponsibilities(p, x, n * D, logProb, diff);
-    logLikelihoodSum += w * lse;
+    sums[0] += w * lse;
     for (let k = 0; k < K; k++) {
-      const r = w * Math.exp(logProb[k] - lse);
+      const logR = logProb[k] - lse;
+      const r = w * Math.exp(logR);
       if (r === 0) continue;
+      sums[1] += r * logR;
       nk[k] += r;
       for (let i = 0; i < D; i++) diff[i] = x[n * D + i] - shifts[k * D + i];
       for (let i = 0; i < D; i++) {
@@ -272,7 +264,6 @@ function statisticsRows(
       }
     }
   }
-  return logLikelihoodSum;
 }
 
 /** Adds rows [from, to) to the k-means sums; returns the running inertia. */

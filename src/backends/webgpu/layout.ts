@@ -132,6 +132,8 @@ export function dispatchGrid(count: number, maxPerDim: number): [number, number]
   return [width, Math.ceil(count / width)];
 }
 
+/** Sums after the components' entries in every statistics kernel: log-likelihood, then r log r. */
+export const STATS_TOTALS = 2;
 /** Statistics one thread of sufficient_stats.wgsl owns (its PER_THREAD). */
 export const STATS_PER_THREAD = 8;
 /** Threads per workgroup of sufficient_stats.wgsl. */
@@ -141,15 +143,16 @@ export const STATS_TILE_ROWS = 32;
 
 /**
  * How sufficient_stats.wgsl is laid out for D and K: entry groups of WORKGROUP x PER_THREAD
- * consecutive entries, the components (plus the log-likelihood column) one group touches, and
+ * consecutive entries, the components (plus the two totals' columns) one group touches, and
  * the largest tile of rows whose samples and responsibilities fit in workgroup memory.
  */
 export function statsLayout(d: number, k: number, maxWorkgroupBytes: number, kind: StatsKind = 'full') {
   const pairs = statsPerComponent(d, kind);
-  const entries = k * pairs + 1;
+  // Past the components: the log-likelihood sum and the sum of r log r, each a column of its own.
+  const entries = k * pairs + STATS_TOTALS;
   const perGroup = STATS_WORKGROUP * STATS_PER_THREAD;
   const groups = Math.ceil(entries / perGroup);
-  const kSpan = Math.min(k + 1, Math.floor((perGroup - 1) / pairs) + 2);
+  const kSpan = Math.min(k + STATS_TOTALS, Math.floor((perGroup - 1) / pairs) + 1 + STATS_TOTALS);
   let tile = STATS_TILE_ROWS;
   while (tile > 1 && 4 * tile * (d + 1 + kSpan) > maxWorkgroupBytes) tile >>= 1;
   return { pairs, entries, groups, kSpan, tile };

@@ -64,6 +64,7 @@ export function unpackStatistics(
     nFeatures: d,
     weightSum,
     logLikelihoodSum: out[k * entries],
+    respLogRespSum: out[k * entries + 1],
     nk,
     firstMoment: first,
     secondMomentLayout: diagonal ? 'diagonal' : 'packed',
