@@ -34,7 +34,8 @@ const direct =
  * values, at two bytes a value at least, runs on the CPU and opens no GPU: no child is needed.
  */
 function autoOnSmallFile() {
-  if (!['gmm', 'bgmm', 'kmeans', 'select'].includes(args[0]) || !args[1] || args[1].startsWith('-')) return false;
+  if (!['gmm', 'bgmm', 'kmeans', 'select'].includes(args[0]) || !args[1] || args[1].startsWith('-'))
+    return false;
   const backend = args.find((a, i) => i > 0 && args[i - 1] === '--backend') ?? 'auto';
   if (backend !== 'auto' || args.some((a) => a.startsWith('--backend='))) return false;
   try {

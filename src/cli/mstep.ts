@@ -2,7 +2,7 @@ import { family } from '../core/families.js';
 import { WebGpuEmError } from '../errors.js';
 import { readModelJson, readStatisticsJson } from '../io/files.js';
 import { GMM_FORMAT, KMEANS_FORMAT } from '../io/model-file.js';
-import { loadModel, type LoadedModel } from '../models/formats.js';
+import { loadModel, mergeableStatistics, type LoadedModel } from '../models/formats.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
 import { KMeans } from '../models/kmeans.js';
 import {
@@ -42,12 +42,13 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
   for (let i = 1; i < parts.length; i++) annotated(files[i], () => checkMergeable(parts[0], parts[i]));
   const model = modelPath ? await parametersModel(modelPath, run) : null;
   try {
-    if (model) {
+    const modelStats = model ? mergeableStatistics(model, modelPath!) : null;
+    if (modelStats) {
       parts.forEach((p, i) => {
-        if (p.parameterHash !== model.statistics.parameterHash) {
+        if (p.parameterHash !== modelStats.parameterHash) {
           throw new WebGpuEmError(
             'data',
-            `${files[i]}: the statistics were computed under parameters of hash ${p.parameterHash}, not those of ${modelPath} (${model.statistics.parameterHash}); run stats with ${modelPath}`,
+            `${files[i]}: the statistics were computed under parameters of hash ${p.parameterHash}, not those of ${modelPath} (${modelStats.parameterHash}); run stats with ${modelPath}`,
           );
         }
       });
@@ -57,7 +58,7 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
     const common = { nSamples: merged.rows, weightSum: merged.weightSum, shards: parts.length };
     const seconds = () => ((performance.now() - started) / 1000).toFixed(3);
     if (merged.kind === 'mixture') {
-      const regCovar = (o.regCovar as number | undefined) ?? model?.statistics.regCovar ?? 1e-6;
+      const regCovar = (o.regCovar as number | undefined) ?? modelStats?.regCovar ?? 1e-6;
       const { parameters, lowerBound } = mixtureMStep(merged, { regCovar });
       const { covarianceType, nComponents: k, nFeatures: d } = parameters;
       const gmm = GaussianMixture.fromParameters(

@@ -1,7 +1,7 @@
 import { WebGpuEmError } from '../errors.js';
 import type { ReadOptions } from '../io/files.js';
 import type { Matrix } from '../data/matrix.js';
-import type { LoadedModel } from '../models/formats.js';
+import { mergeableStatistics, type LoadedModel } from '../models/formats.js';
 import { StatisticsShard } from '../models/shard-statistics.js';
 import { statisticsToJSON } from '../models/statistics-json.js';
 import type { BackendChoice } from '../core/names.js';
@@ -24,17 +24,18 @@ export async function runStats(argv: readonly string[], run: Run): Promise<numbe
     const weightsPath = o.weights as string | undefined;
     if (weightsPath !== undefined && weightsPath === o.out)
       throw new WebGpuEmError('usage', `--out ${weightsPath} is the --weights file; give another path`);
+    const statistics = mergeableStatistics(model, input.modelPath);
     const { matrix, sampleWeight } = await shardData(model, input, o, run);
     const shard = await StatisticsShard.create(matrix, {
       backend: o.backend as BackendChoice | undefined,
       adapter: o.adapter as string | undefined,
       sampleWeight,
-      use: model.statistics.use,
+      use: statistics.use,
     });
     let json: string;
     try {
       run.signal.throwIfAborted();
-      json = JSON.stringify(statisticsToJSON(await model.statistics.of(shard))) + '\n';
+      json = JSON.stringify(statisticsToJSON(await statistics.of(shard))) + '\n';
     } finally {
       shard.dispose();
     }

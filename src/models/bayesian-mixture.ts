@@ -1,4 +1,4 @@
-import type { EStepOptions } from '../backends/backend.js';
+import type { EStepOptions, ViewLabels } from '../backends/backend.js';
 import { checkOptionKeys, optionKeys } from '../core/names.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
@@ -401,6 +401,11 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
   private liveRun(): VariationalRun {
     if (!this.run) throw disposedDuringFit();
     return this.run;
+  }
+
+  protected viewLabels(): ViewLabels | null {
+    if (this.run) return { kind: 'mixture', params: this.run.componentParams };
+    return this.fitted ? { kind: 'mixture', params: variationalComponentParameters(this.fitted) } : null;
   }
 
   protected override onSamplesReleased(): void {

@@ -1,6 +1,6 @@
 import type { BackendChoice, CovarianceType } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
-import { dataError } from '../errors.js';
+import { dataError, WebGpuEmError } from '../errors.js';
 import { BGMM_FORMAT, GMM_FORMAT, KMEANS_FORMAT, parseModel } from '../io/model-file.js';
 import { BayesianGaussianMixture } from './bayesian-mixture.js';
 import { GaussianMixture } from './gaussian-mixture.js';
@@ -37,8 +37,11 @@ export interface LoadedModel {
   readonly scoreName: string;
   /** Draws n samples (seeded); null for a kind that is not a distribution. */
   readonly sample: ((n: number) => { x: Matrix64; labels: Int32Array }) | null;
-  /** The model's parameters as the E-step of distributed EM sees them (`stats`, `mstep`). */
-  readonly statistics: ModelStatistics;
+  /**
+   * The model's parameters as the E-step of distributed EM sees them (`stats`, `mstep`); null
+   * for a model whose fit is not an M-step of merged statistics (the variational mixture).
+   */
+  readonly statistics: ModelStatistics | null;
   backendName(): Promise<string>;
   dispose(): void;
 }
@@ -112,6 +115,7 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
         scoreSamples: (x) => m.scoreSamples(x),
         scoreName: "log-likelihood under the posterior expectations (scikit-learn's score_samples)",
         sample: (n) => m.sample(n),
+        statistics: null,
         backendName: () => m.backendName(),
         dispose: () => m.dispose(),
       };
@@ -156,4 +160,13 @@ export function loadModel(json: unknown, options: LoadOptions): LoadedModel {
     );
   }
   return entry.load(json, options);
+}
+
+/** A loaded model's statistics for `stats` and `mstep`, or a usage error naming what to use instead. */
+export function mergeableStatistics(model: LoadedModel, source: string): ModelStatistics {
+  if (model.statistics) return model.statistics;
+  throw new WebGpuEmError(
+    'usage',
+    `${source}: a ${model.format} model has no mergeable statistics (its update is not an M-step of summed statistics); give a gmm or kmeans model`,
+  );
 }

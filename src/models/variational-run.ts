@@ -42,7 +42,8 @@ export interface VariationalIterationRecord {
  */
 export class VariationalRun {
   posterior: VariationalPosterior;
-  private componentParams: ComponentParameters;
+  /** The E-step's per-component parameters under the current posterior (also what renderView labels by). */
+  componentParams: ComponentParameters;
   nIter = 0;
   lowerBound = -Infinity;
   converged = false;
