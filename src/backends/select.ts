@@ -18,7 +18,15 @@ export interface GpuOptions {
   readonly device?: GPUDevice;
   /** Node only: the Dawn adapter to use, by name (see `webgpu-em adapters`). Defaults to $WEBGPU_EM_ADAPTER. */
   readonly adapter?: string;
+  /**
+   * Most device memory a streamed fit's chunks may take (two chunks in flight); default
+   * {@link DEFAULT_MAX_GPU_BYTES}, or less when the adapter's largest buffer is smaller.
+   */
+  readonly maxGpuBytes?: number;
 }
+
+/** Default of `maxGpuBytes` (`--max-gpu-memory`): 256 MiB. */
+export const DEFAULT_MAX_GPU_BYTES = 256 * 2 ** 20;
 
 /**
  * Most values (rows x features) that `auto` fits on the CPU without opening a device: below it,
@@ -80,9 +88,10 @@ export class LazyBackend {
    * of the bound data is checked for finiteness; data beyond float32's comfortable range is
    * scaled by a power of two on the GPU path, its results scaled back (see checked.ts).
    */
-  async bind(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+  async bind(x: Matrix, options: BindOptions = {}, values = x.rows * x.cols): Promise<BoundData> {
     options.signal?.throwIfAborted();
-    if (this.choice === 'auto' && !this.gpu.device && x.rows * x.cols <= AUTO_CPU_MAX_VALUES) {
+    // `values`: the size 'auto' judges by (a streamed chunk is judged by its whole data set).
+    if (this.choice === 'auto' && !this.gpu.device && values <= AUTO_CPU_MAX_VALUES) {
       const cpu = new CpuBackend();
       this.used = cpu;
       return new CheckedBoundData(await cpu.bindData(x, options), 'cpu', 1, options.signal);
@@ -105,6 +114,18 @@ export class LazyBackend {
       this.used = cpu;
       return new CheckedBoundData(await cpu.bindData(x, options), 'cpu', 1, options.signal);
     }
+  }
+
+  /**
+   * Device memory a streamed pass may use: `maxGpuBytes` (default 256 MiB), capped by the
+   * adapter's largest buffer and storage binding (on the CPU: the host memory of the chunks).
+   */
+  async memoryBudget(): Promise<number> {
+    const requested = this.gpu.maxGpuBytes ?? DEFAULT_MAX_GPU_BYTES;
+    const backend = await this.current();
+    const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
+    if (!limits) return requested;
+    return Math.min(requested, limits.maxBufferSize);
   }
 
   /** The backend that ran the last bind() (or, before any, the one that will). */

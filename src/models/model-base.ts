@@ -4,6 +4,8 @@ import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
 import { usageError } from '../errors.js';
+import type { CheckedChunk, RowSource } from '../data/row-source.js';
+import { mapSource, openSource, type SourceScan, type StreamedData } from './streamed-data.js';
 
 /** A row-major float64 matrix returned by the API. */
 export interface Matrix64 {
@@ -166,6 +168,29 @@ export abstract class IterativeModel<Iteration> {
     } finally {
       data.dispose();
     }
+  }
+
+  /**
+   * A row source opened for a fit: one pass scans it (size, a seeded initialisation sample),
+   * and its data makes one pass per call. Weights come with the chunks.
+   */
+  protected async openStream(
+    source: RowSource,
+    k: number,
+    seed: number,
+    options: { sampleWeight?: unknown; signal?: AbortSignal },
+  ): Promise<{ scan: SourceScan; data: StreamedData }> {
+    if (options.sampleWeight != null) {
+      throw usageError(
+        'sampleWeight cannot be given with a row source; give each chunk its weights ({ data, rows, cols, weights })',
+      );
+    }
+    return openSource(source, this.backendHandle, { k, purpose: this.purpose, seed, signal: options.signal });
+  }
+
+  /** `evaluate` on each chunk of a row source in turn (as many rows as the memory budget allows). */
+  protected mapChunks<T>(source: RowSource, k: number, evaluate: (c: CheckedChunk) => Promise<T>) {
+    return mapSource(source, this.backendHandle, k, evaluate);
   }
 
   /** Runs `work` as the model's one fit or initialize: a second would pull the data from under the first. */
