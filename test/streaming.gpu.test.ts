@@ -43,7 +43,9 @@ describe('a streamed pass on the GPU equals the float64 reference', () => {
       const g = await data.sufficientStatistics(params, shifts);
       backend.dispose();
       expect(g.weightSum).toBe(9000);
-      expect(Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum)).toBeLessThan(1e-5);
+      expect(
+        Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum),
+      ).toBeLessThan(1e-5);
       expect(maxAbsDiff(cpu.nk, g.nk)).toBeLessThan(1e-4 * 9000);
       expect(maxAbsDiff(cpu.firstMoment, g.firstMoment)).toBeLessThan(1e-4 * maxAbs(cpu.firstMoment) + 1e-3);
       expect(maxAbsDiff(cpu.secondMoment, g.secondMoment)).toBeLessThan(1e-4 * maxAbs(cpu.secondMoment));
@@ -75,7 +77,13 @@ describe('streamed fits on the GPU equal in-memory fits', () => {
     const init = { means: Array.from({ length: 5 }, (_, c) => Array.from(x.data.slice(c * 3, c * 3 + 3))) };
     using mem = new KMeans({ nClusters: 5, init, backend: 'webgpu', device: gpu.device });
     await mem.fit(x);
-    using streamed = new KMeans({ nClusters: 5, init, backend: 'webgpu', device: gpu.device, maxGpuBytes: TINY });
+    using streamed = new KMeans({
+      nClusters: 5,
+      init,
+      backend: 'webgpu',
+      device: gpu.device,
+      maxGpuBytes: TINY,
+    });
     await streamed.fit(chunked(x, [6000, 1]));
     expect(maxAbsDiff(streamed.clusterCenters.data, mem.clusterCenters.data)).toBeLessThan(
       1e-4 * maxAbs(mem.clusterCenters.data),

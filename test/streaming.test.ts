@@ -94,7 +94,9 @@ describe('GaussianMixture.fit on a row source', () => {
       yield { data: new Float32Array(6), rows: 2, cols: 3 };
       yield { data: new Float32Array(4), rows: 2, cols: 2 };
     };
-    await expect(gmm.fit(ragged)).rejects.toThrow(/chunk 1 of the row source has 2 columns but the first had 3/);
+    await expect(gmm.fit(ragged)).rejects.toThrow(
+      /chunk 1 of the row source has 2 columns but the first had 3/,
+    );
     const bad = async function* () {
       yield { data: Float32Array.from([1, 2, NaN]), rows: 1, cols: 3 };
     };
@@ -119,7 +121,9 @@ describe('KMeans.fit on a row source', () => {
 
   it('moves an empty cluster to the farthest sample of the stream, as in memory', async () => {
     // Two far centres start empty: both move to the farthest samples.
-    const init = { means: [x.data.slice(0, 3), x.data.slice(3, 6), [1e4, 1e4, 1e4], [-1e4, 0, 0]] as number[][] };
+    const init = {
+      means: [x.data.slice(0, 3), x.data.slice(3, 6), [1e4, 1e4, 1e4], [-1e4, 0, 0]] as number[][],
+    };
     init.means = init.means.map((r) => Array.from(r));
     using mem = new KMeans({ nClusters: 4, init, ...cpu });
     await mem.fit(x);

@@ -218,7 +218,9 @@ export function npyValues(data: Uint8Array, h: NpyHeader, source: string, firstR
   } else if (h.valueBytes === 4) {
     if (LITTLE_ENDIAN_HOST) {
       out.set(
-        offset % 4 === 0 ? new Float32Array(data.buffer, offset, count) : new Float32Array(data.slice().buffer),
+        offset % 4 === 0
+          ? new Float32Array(data.buffer, offset, count)
+          : new Float32Array(data.slice().buffer),
       );
     } else {
       const view = new DataView(data.buffer, offset, data.length);
@@ -228,7 +230,10 @@ export function npyValues(data: Uint8Array, h: NpyHeader, source: string, firstR
   } else {
     let src: Float64Array;
     if (LITTLE_ENDIAN_HOST) {
-      src = offset % 8 === 0 ? new Float64Array(data.buffer, offset, count) : new Float64Array(data.slice().buffer);
+      src =
+        offset % 8 === 0
+          ? new Float64Array(data.buffer, offset, count)
+          : new Float64Array(data.slice().buffer);
     } else {
       const view = new DataView(data.buffer, offset, data.length);
       src = new Float64Array(count);

@@ -111,7 +111,9 @@ export const FIT_OPTIONS = optionKeys<FitOptions>({
 export { WEIGHT_OPTIONS, type WeightOptions };
 
 /** The options with their defaults filled in. */
-export type ResolvedMixtureOptions = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter' | 'maxGpuBytes'>> &
+export type ResolvedMixtureOptions = Required<
+  Omit<GaussianMixtureOptions, 'device' | 'adapter' | 'maxGpuBytes'>
+> &
   GpuOptions;
 
 /** Fills in the defaults and checks every option; each mistake is a usage error naming it. */

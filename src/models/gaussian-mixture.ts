@@ -148,7 +148,9 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     this.rng = new Random(this.options.seed);
     // A row source: initialisation on its seeded sample, EM passes over the whole of it.
     const k = this.options.nComponents;
-    const stream = isRowSource(x) ? await this.openStream(x, k, this.options.seed ^ STREAM_SEED, options) : null;
+    const stream = isRowSource(x)
+      ? await this.openStream(x, k, this.options.seed ^ STREAM_SEED, options)
+      : null;
     const matrix = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
     const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, matrix.rows);
     let best: { params: GmmParameters; state: RunState } | null = null;
@@ -451,11 +453,22 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     if (isRowSource(x)) {
       const parts = await this.mapChunks(x, p.nComponents, (c) => this.evaluate(c.matrix, options));
       return {
-        logLikelihood: concatResults(parts.map((r) => r.logLikelihood), Float64Array),
+        logLikelihood: concatResults(
+          parts.map((r) => r.logLikelihood),
+          Float64Array,
+        ),
         responsibilities: options.responsibilities
-          ? concatResults(parts.map((r) => r.responsibilities!), Float64Array)
+          ? concatResults(
+              parts.map((r) => r.responsibilities!),
+              Float64Array,
+            )
           : null,
-        labels: options.labels ? concatResults(parts.map((r) => r.labels!), Int32Array) : null,
+        labels: options.labels
+          ? concatResults(
+              parts.map((r) => r.labels!),
+              Int32Array,
+            )
+          : null,
       };
     }
     const m = toMatrix(x);

@@ -320,9 +320,20 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     if (isRowSource(x)) {
       const parts = await this.mapChunks(x, this.options.nClusters, (c) => this.assign(c.matrix, all));
       return {
-        labels: concatResults(parts.map((a) => a.labels), Int32Array),
-        minDistances: concatResults(parts.map((a) => a.minDistances), Float64Array),
-        distances: all ? concatResults(parts.map((a) => a.distances!), Float64Array) : null,
+        labels: concatResults(
+          parts.map((a) => a.labels),
+          Int32Array,
+        ),
+        minDistances: concatResults(
+          parts.map((a) => a.minDistances),
+          Float64Array,
+        ),
+        distances: all
+          ? concatResults(
+              parts.map((a) => a.distances!),
+              Float64Array,
+            )
+          : null,
       };
     }
     const m = toMatrix(x);

@@ -41,7 +41,8 @@ export class LloydRun {
     private readonly maxIter: number,
     private readonly tolAbs: number,
     /** The `count` samples farthest from their centres (count x D), when `m` is not all of them. */
-    private readonly farthest: ((centres: Float64Array, count: number) => Promise<Float64Array>) | null = null,
+    private readonly farthest:
+      ((centres: Float64Array, count: number) => Promise<Float64Array>) | null = null,
   ) {
     this.centres = Float64Array.from(start, Math.fround);
   }

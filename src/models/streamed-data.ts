@@ -109,7 +109,8 @@ export async function scanSource(
     rows += m.rows;
   }
   if (rows === 0) throw dataError('the row source gave no rows; give at least one chunk with rows');
-  if (!(weightSum > 0)) throw dataError('every row of the source has weight 0; give some rows a positive weight');
+  if (!(weightSum > 0))
+    throw dataError('every row of the source has weight 0; give some rows a positive weight');
   let variance = 0;
   for (let i = 0; i < cols; i++) variance += Math.max(0, s2[i] / weightSum - (s1[i] / weightSum) ** 2);
   const kept = Math.min(seen, sampleRows);
@@ -210,7 +211,8 @@ export class StreamedData implements BoundData {
     );
     const t = this.nonEmpty(acc.total);
     // Each chunk is bound afresh, so it reports every row as changed: the centres tell instead.
-    const same = this.lastCentres?.length === centres.length && this.lastCentres.every((v, i) => v === centres[i]);
+    const same =
+      this.lastCentres?.length === centres.length && this.lastCentres.every((v, i) => v === centres[i]);
     this.lastCentres = Float64Array.from(centres);
     return { ...t, nClusters: k, changed: same ? 0 : t.changed };
   }
@@ -243,11 +245,22 @@ export class StreamedData implements BoundData {
       true,
     );
     return {
-      logLikelihood: concat(parts.map((r) => r.logLikelihood), Float64Array),
+      logLikelihood: concat(
+        parts.map((r) => r.logLikelihood),
+        Float64Array,
+      ),
       responsibilities: options.responsibilities
-        ? concat(parts.map((r) => r.responsibilities!), Float64Array)
+        ? concat(
+            parts.map((r) => r.responsibilities!),
+            Float64Array,
+          )
         : null,
-      labels: options.labels ? concat(parts.map((r) => r.labels!), Int32Array) : null,
+      labels: options.labels
+        ? concat(
+            parts.map((r) => r.labels!),
+            Int32Array,
+          )
+        : null,
     };
   }
 
@@ -259,14 +272,27 @@ export class StreamedData implements BoundData {
       true,
     );
     return {
-      labels: concat(parts.map((r) => r.labels), Int32Array),
-      minDistances: concat(parts.map((r) => r.minDistances), Float64Array),
-      distances: options.allDistances ? concat(parts.map((r) => r.distances!), Float64Array) : null,
+      labels: concat(
+        parts.map((r) => r.labels),
+        Int32Array,
+      ),
+      minDistances: concat(
+        parts.map((r) => r.minDistances),
+        Float64Array,
+      ),
+      distances: options.allDistances
+        ? concat(
+            parts.map((r) => r.distances!),
+            Float64Array,
+          )
+        : null,
     };
   }
 
   seedingPass(): Promise<SeedingState> {
-    throw usageError('k-means++ seeding runs on the initialisation sample of streamed data, not on the stream');
+    throw usageError(
+      'k-means++ seeding runs on the initialisation sample of streamed data, not on the stream',
+    );
   }
 
   dispose(): void {
@@ -332,10 +358,7 @@ export class StreamedData implements BoundData {
   }
 }
 
-function concat<A extends Float64Array | Int32Array>(
-  parts: A[],
-  kind: { new (n: number): A },
-): A {
+function concat<A extends Float64Array | Int32Array>(parts: A[], kind: { new (n: number): A }): A {
   const out = new kind(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -385,6 +408,9 @@ export async function mapSource<T>(
 }
 
 /** The per-row results of a source's chunks, end to end. */
-export function concatResults<A extends Float64Array | Int32Array>(parts: A[], kind: { new (n: number): A }): A {
+export function concatResults<A extends Float64Array | Int32Array>(
+  parts: A[],
+  kind: { new (n: number): A },
+): A {
   return concat(parts, kind);
 }
