@@ -290,6 +290,24 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /**
+ * The magic string and header of a version 1.0 .npy file of rows x cols values of `descr`,
+ * padded so the data starts at a multiple of 64 bytes, as NumPy does.
+ */
+export function npyHeaderBytes(descr: '<i4' | '<f4' | '<f8', rows: number, cols: number): Uint8Array {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
+  const header = dict + ' '.repeat(pad) + '\n';
+  const out = new Uint8Array(10 + header.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  return out;
+}
+
+/**
  * Writes a 2-D C-ordered array as a version 1.0 .npy file: dtype `<f4` for a Float32Array, `<f8` for
  * a Float64Array, `<i4` for an Int32Array. The header is padded so the data starts at a multiple of 64 bytes, as NumPy does.
  */
@@ -310,18 +328,10 @@ export function encodeNpy(
     );
   }
   const itemSize = data instanceof Float64Array ? 8 : 4;
-  const descr = data instanceof Int32Array ? '<i4' : `<f${itemSize}`;
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
-  const header = dict + ' '.repeat(pad) + '\n';
-  const dataStart = 10 + header.length;
+  const head = npyHeaderBytes(data instanceof Int32Array ? '<i4' : `<f${itemSize}`, rows, cols);
+  const dataStart = head.length;
   const out = new Uint8Array(dataStart + data.length * itemSize);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  out[8] = header.length & 0xff;
-  out[9] = header.length >> 8;
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(head);
   if (LITTLE_ENDIAN_HOST) {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart);
   } else {
