@@ -107,14 +107,19 @@ export function withWeights(
   return async function* () {
     let at = 0;
     for await (const chunk of source() as AsyncIterable<RowChunk>) {
-      if (at + chunk.rows > weights.length) break;
+      if (at + chunk.rows > weights.length) {
+        throw new WebGpuEmError(
+          'data',
+          `${file} has ${weights.length} weights but ${dataFile} has more rows; give one weight per row`,
+        );
+      }
       yield { ...chunk, weights: weights.subarray(at, at + chunk.rows) };
       at += chunk.rows;
     }
-    if (at !== weights.length || at === 0) {
+    if (at !== weights.length) {
       throw new WebGpuEmError(
         'data',
-        `${file} has ${weights.length} weights but ${dataFile} has ${at === weights.length ? 0 : 'more or fewer'} rows; give one weight per row`,
+        `${file} has ${weights.length} weights but ${dataFile} has ${at} rows; give one weight per row`,
       );
     }
   };
