@@ -78,7 +78,17 @@ async function writeCsv(file: string, rows: number): Promise<void> {
 
 /** One CLI fit under /usr/bin/time -v: peak RSS (MB), wall seconds, and the fit's JSON. */
 function timedFit(file: string, maxIter: number) {
-  const args = ['-v', 'node', join(root, 'bin/webgpu-em.js'), 'gmm', file, '-k', String(K), '--json', '--quiet'];
+  const args = [
+    '-v',
+    'node',
+    join(root, 'bin/webgpu-em.js'),
+    'gmm',
+    file,
+    '-k',
+    String(K),
+    '--json',
+    '--quiet',
+  ];
   args.push('--max-iter', String(maxIter), '--backend', 'webgpu', '--stream');
   const r = spawnSync('/usr/bin/time', args, {
     env: { ...process.env, WEBGPU_EM_DIRECT: '1' },
@@ -87,7 +97,12 @@ function timedFit(file: string, maxIter: number) {
   });
   if (r.status !== 0) throw new Error(`fit of ${file} failed: ${r.stderr.slice(-2000)}`);
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)![1]) / 1024;
-  const json = JSON.parse(r.stdout) as { nIter: number; seconds: number; lowerBound: number; nSamples: number };
+  const json = JSON.parse(r.stdout) as {
+    nIter: number;
+    seconds: number;
+    lowerBound: number;
+    nSamples: number;
+  };
   return { rssMb: rss, ...json };
 }
 

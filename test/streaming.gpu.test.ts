@@ -11,6 +11,7 @@ import { LazyBackend } from '../src/backends/select.js';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { Random } from '../src/core/random.js';
 import { makeBlobs } from '../src/data/synthetic.js';
+import { BufferUsage, MapMode } from '../src/gpu/constants.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, KMeans } from '../src/index.js';
 import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
@@ -89,5 +90,86 @@ describe('streamed fits on the GPU equal in-memory fits', () => {
       1e-4 * maxAbs(mem.clusterCenters.data),
     );
     expect(Math.abs(streamed.inertia - mem.inertia)).toBeLessThan(1e-5 * mem.inertia);
+  });
+});
+
+describe("a caller's GPUBuffer", () => {
+  it('fits, predicts and scores as the same data from the host, and stays the caller’s', async () => {
+    const x = makeBlobs({ n: 12_000, d: 4, k: 3, seed: 6 });
+    const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+    const buffer = gpu.device.createBuffer({ size: x.data.byteLength, usage });
+    gpu.device.queue.writeBuffer(buffer, 0, x.data as Float32Array<ArrayBuffer>);
+    const rowsOnGpu = { buffer, rows: x.rows, cols: x.cols };
+    try {
+      const start = parametersFromCentres(x, await kmeansPlusPlusCpu(x, 3, new Random(5)), 1e-6, 'full');
+      const options = { nComponents: 3, init: { parameters: start }, maxIter: 8, tol: 0, device: gpu.device };
+      using host = new GaussianMixture({ ...options, backend: 'webgpu' });
+      await host.fit(x);
+      using onGpu = new GaussianMixture({ ...options, backend: 'webgpu' });
+      await onGpu.fit(rowsOnGpu);
+      // One binding either way, the same kernels: the same sums.
+      expect(onGpu.lowerBound).toBe(host.lowerBound);
+      expect(onGpu.means.data).toEqual(host.means.data);
+      expect(await onGpu.predict(rowsOnGpu)).toEqual(await host.predict(x));
+      expect(await onGpu.score(rowsOnGpu)).toBe(await host.score(x));
+      // The default initialisation draws from a sample read back: all rows here, so k-means++ on them.
+      using drawn = new GaussianMixture({ nComponents: 3, seed: 4, backend: 'webgpu', device: gpu.device });
+      await drawn.fit(rowsOnGpu);
+      using drawnHost = new GaussianMixture({
+        nComponents: 3,
+        seed: 4,
+        backend: 'webgpu',
+        device: gpu.device,
+      });
+      await drawnHost.fit(x);
+      expect(Math.abs(drawn.lowerBound - drawnHost.lowerBound)).toBeLessThan(
+        1e-5 * Math.abs(drawnHost.lowerBound),
+      );
+      using km = new KMeans({ nClusters: 3, seed: 1, backend: 'webgpu', device: gpu.device });
+      await km.fit(rowsOnGpu);
+      using kmHost = new KMeans({ nClusters: 3, seed: 1, backend: 'webgpu', device: gpu.device });
+      await kmHost.fit(x);
+      expect(maxAbsDiff(km.clusterCenters.data, kmHost.clusterCenters.data)).toBeLessThan(
+        1e-4 * maxAbs(kmHost.clusterCenters.data),
+      );
+      expect(await km.predict(rowsOnGpu)).toEqual(await kmHost.predict(x));
+      // Still the caller's: readable after every model's fit and dispose.
+      const copy = gpu.device.createBuffer({
+        size: 16,
+        usage: BufferUsage.COPY_DST | BufferUsage.MAP_READ,
+      });
+      const encoder = gpu.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, copy, 0, 16);
+      gpu.device.queue.submit([encoder.finish()]);
+      await copy.mapAsync(MapMode.READ);
+      expect(new Float32Array(copy.getMappedRange().slice(0))).toEqual(x.data.slice(0, 4));
+      copy.destroy();
+    } finally {
+      buffer.destroy();
+    }
+  });
+
+  it('refuses a buffer smaller than its shape, one without STORAGE, and no device', async () => {
+    const small = gpu.device.createBuffer({
+      size: 64,
+      usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    });
+    const noStorage = gpu.device.createBuffer({ size: 64, usage: BufferUsage.COPY_SRC });
+    try {
+      using gmm = new GaussianMixture({ nComponents: 1, backend: 'webgpu', device: gpu.device });
+      await expect(gmm.fit({ buffer: small, rows: 100, cols: 4 })).rejects.toThrow(
+        /holds 64 bytes but 100 rows x 4/,
+      );
+      await expect(gmm.fit({ buffer: noStorage, rows: 4, cols: 4 })).rejects.toThrow(
+        /needs GPUBufferUsage.STORAGE/,
+      );
+      using noDevice = new GaussianMixture({ nComponents: 1, backend: 'webgpu' });
+      await expect(noDevice.fit({ buffer: small, rows: 4, cols: 4 })).rejects.toThrow(
+        /the buffer's device as the `device` option/,
+      );
+    } finally {
+      small.destroy();
+      noStorage.destroy();
+    }
   });
 });

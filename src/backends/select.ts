@@ -5,6 +5,7 @@ import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
 import type { BackendChoice, CovarianceType } from '../core/names.js';
 import { checkGpuCapacity } from './webgpu/capacity.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
+import type { WebGpuBackend } from './webgpu/webgpu-backend.js';
 
 /**
  * Which backend to fit with. `auto` prefers WebGPU, takes the CPU for data of at most
@@ -126,6 +127,48 @@ export class LazyBackend {
     const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
     if (!limits) return requested;
     return Math.min(requested, limits.maxBufferSize);
+  }
+
+  /**
+   * Binds samples already in a buffer of the given device, in place (see `GpuRows`); only on
+   * the webgpu backend, and never scaled (the caller's values must suit float32 sums).
+   */
+  async bindBuffer(
+    x: { buffer: GPUBuffer; rows: number; cols: number },
+    options: BindOptions = {},
+  ): Promise<BoundData> {
+    const backend = await this.gpuBackend(x);
+    const bound = await backend.bindBuffer(x.buffer, x.rows, x.cols, options);
+    this.used = backend;
+    const capacity = (k: number, family: CovarianceType | 'kmeans') =>
+      checkGpuCapacity(backend.context.limits, k, x.cols, family);
+    return new CheckedBoundData(bound, backend.name, 1, options.signal, capacity);
+  }
+
+  /** Rows of a caller's buffer read back (ascending indices): an initialisation sample. */
+  async readRows(
+    x: { buffer: GPUBuffer; rows: number; cols: number },
+    rows: readonly number[],
+  ): Promise<Float32Array> {
+    const backend = await this.gpuBackend(x);
+    const { readRows } = await import('./webgpu/sample-chunks.js');
+    return readRows(backend.context, x.buffer, x.cols, rows);
+  }
+
+  private async gpuBackend(x: { rows: number; cols: number }) {
+    if (!this.gpu.device || this.choice === 'cpu') {
+      throw new WebGpuEmError(
+        'usage',
+        "samples in a GPUBuffer need the buffer's device as the `device` option and backend 'webgpu' or 'auto'",
+      );
+    }
+    if (!Number.isInteger(x.rows) || x.rows < 1 || !Number.isInteger(x.cols) || x.cols < 1) {
+      throw new WebGpuEmError(
+        'data',
+        `a GPUBuffer of samples needs rows >= 1 and cols >= 1; got ${x.rows} x ${x.cols}`,
+      );
+    }
+    return (await this.get()) as WebGpuBackend;
   }
 
   /** The backend that ran the last bind() (or, before any, the one that will). */

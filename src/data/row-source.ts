@@ -20,8 +20,24 @@ export interface RowChunk {
  */
 export type RowSource = () => AsyncIterable<RowChunk> | Iterable<RowChunk>;
 
-/** Data in memory, or a {@link RowSource} read chunk by chunk on every pass. */
-export type DataInput = MatrixInput | RowSource;
+/**
+ * Samples already on the GPU: `rows` x `cols` float32 values, row-major from byte 0, in a buffer
+ * of the device the model was given (`device` option), with STORAGE usage (and COPY_SRC, so that
+ * an initialisation sample can be read; and to split data larger than one storage binding).
+ */
+export interface GpuRows {
+  readonly buffer: GPUBuffer;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Data in memory, a {@link RowSource} read chunk by chunk on every pass, or {@link GpuRows}. */
+export type DataInput = MatrixInput | RowSource | GpuRows;
+
+/** True when the input is a caller's GPU buffer of samples. */
+export function isGpuRows(x: unknown): x is GpuRows {
+  return typeof x === 'object' && x !== null && 'buffer' in x && !('data' in x);
+}
 
 /** True when the input is a {@link RowSource} rather than data in memory. */
 export function isRowSource(x: unknown): x is RowSource {

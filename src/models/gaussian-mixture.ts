@@ -1,8 +1,8 @@
-import type { EStepOptions, EStepResult } from '../backends/backend.js';
+import type { BoundData, EStepOptions, EStepResult } from '../backends/backend.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
-import { isRowSource, type DataInput } from '../data/row-source.js';
-import { concatResults, STREAM_SEED, type StreamedData } from './streamed-data.js';
+import { isGpuRows, isRowSource, type DataInput } from '../data/row-source.js';
+import { concatResults, STREAM_SEED } from './streamed-data.js';
 import { dataError, usageError } from '../errors.js';
 import { EmRun, type IterationRecord } from './em.js';
 import {
@@ -146,11 +146,12 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     this.releaseOwnedSamples();
     // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
     this.rng = new Random(this.options.seed);
-    // A row source: initialisation on its seeded sample, EM passes over the whole of it.
+    // A row source or a GPU buffer: initialisation on a seeded sample, EM passes over all of it.
     const k = this.options.nComponents;
-    const stream = isRowSource(x)
-      ? await this.openStream(x, k, this.options.seed ^ STREAM_SEED, options)
-      : null;
+    const stream =
+      isRowSource(x) || isGpuRows(x)
+        ? await this.openStream(x, k, this.options.seed ^ STREAM_SEED, options)
+        : null;
     const matrix = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
     const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, matrix.rows);
     let best: { params: GmmParameters; state: RunState } | null = null;
@@ -188,6 +189,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     } finally {
       // The samples are bound once for every restart, and freed with the fit.
       this.run = null;
+      stream?.data.dispose();
       this.releaseOwnedSamples();
     }
     this.fitted = best!.params;
@@ -216,7 +218,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     from?: GmmParameters,
     signal?: AbortSignal,
     /** Streamed data the EM passes run on (initialisation runs on `matrix`, its sample). */
-    streamed?: StreamedData,
+    streamed?: BoundData,
   ): Promise<void> {
     checkMixtureSamples(matrix, weights, this.options.nComponents);
     this.run = null;
@@ -401,6 +403,11 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
       const total = parts.reduce((t, p) => t + p.total, 0);
       return { mean: parts.reduce((t, p) => t + p.mean * p.total, 0) / total, total };
     }
+    if (isGpuRows(x)) {
+      if (options.sampleWeight != null) throw usageError('sampleWeight cannot be given with a GPUBuffer');
+      const ll = await this.scoreSamples(x);
+      return { mean: ll.reduce((a, v) => a + v, 0) / ll.length, total: ll.length };
+    }
     const m = toMatrix(x);
     const weights = sampleWeights(options.sampleWeight, m.rows);
     const ll = await this.scoreSamples(m);
@@ -471,12 +478,21 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
           : null,
       };
     }
+    if (isGpuRows(x)) {
+      this.checkFeatures(x.cols);
+      return this.withGpuRows(x, (data) => data.eStep(toComponentParameters(p), options));
+    }
     const m = toMatrix(x);
-    if (m.cols !== p.nFeatures) {
+    this.checkFeatures(m.cols);
+    return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
+  }
+
+  private checkFeatures(cols: number): void {
+    const d = this.params().nFeatures;
+    if (cols !== d) {
       throw dataError(
-        `X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`,
+        `X has ${cols} features but the model was fitted with ${d}; pass data with ${d} columns`,
       );
     }
-    return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
   }
 }

@@ -11,8 +11,8 @@ import {
 } from '../core/names.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
-import { isRowSource, type DataInput } from '../data/row-source.js';
-import { concatResults, STREAM_SEED, type SourceScan, type StreamedData } from './streamed-data.js';
+import { isGpuRows, isRowSource, type DataInput } from '../data/row-source.js';
+import { concatResults, STREAM_SEED, type OpenedData } from './streamed-data.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { LloydRun, type FitState, type KMeansIteration } from './lloyd.js';
@@ -152,7 +152,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
       // A row source: initialisation on its seeded sample, Lloyd passes over the whole of it.
       const k = this.options.nClusters;
       const seed = this.options.seed ^ STREAM_SEED;
-      const stream = isRowSource(x) ? await this.openStream(x, k, seed, options) : null;
+      const stream = isRowSource(x) || isGpuRows(x) ? await this.openStream(x, k, seed, options) : null;
       const m = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
       const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, m.rows);
       let best: FitState | null = null;
@@ -175,6 +175,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
       } finally {
         // The samples are bound once for every restart, and freed with the fit.
         this.run = null;
+        stream?.data.dispose();
         this.releaseOwnedSamples();
       }
       this.state = best;
@@ -211,7 +212,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     weights: Float64Array | null,
     signal?: AbortSignal,
     /** Streamed data the Lloyd passes run on (initialisation runs on `m`, its sample). */
-    stream?: { scan: SourceScan; data: StreamedData },
+    stream?: OpenedData,
   ): Promise<void> {
     const k = this.options.nClusters;
     const rows = positiveRows(m, weights);
@@ -227,7 +228,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
       await data.prepare(k, 'kmeans');
       const centres = await this.initialCentres(data, m, new Random(this.rng.fork()));
       const tolAbs = this.options.tol * (stream?.scan.meanVariance ?? meanVariance(m, data.weights));
-      const farthest = stream && ((c: Float64Array, n: number) => stream.data.farthest(c, k, n));
+      const farthest = stream && ((c: Float64Array, n: number) => stream.farthest(c, k, n));
       this.run = new LloydRun(stream?.data ?? data, m, centres, k, this.options.maxIter, tolAbs, farthest);
     } catch (error) {
       this.releaseOwnedSamples();
@@ -336,13 +337,20 @@ export class KMeans extends IterativeModel<KMeansIteration> {
           : null,
       };
     }
-    const m = toMatrix(x);
-    if (m.cols !== this.nFeaturesSeen) {
+    const cols = isGpuRows(x) ? x.cols : null;
+    const m = isGpuRows(x) ? null : toMatrix(x);
+    const d = cols ?? m!.cols;
+    if (d !== this.nFeaturesSeen) {
       throw dataError(
-        `X has ${m.cols} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
+        `X has ${d} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
       );
     }
-    return this.withSamples(m, (data) =>
+    if (isGpuRows(x)) {
+      return this.withGpuRows(x, (data) =>
+        data.assign(s.centres, this.options.nClusters, { allDistances: all }),
+      );
+    }
+    return this.withSamples(m!, (data) =>
       data.assign(s.centres, this.options.nClusters, { allDistances: all }),
     );
   }

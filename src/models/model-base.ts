@@ -4,8 +4,8 @@ import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
 import { usageError } from '../errors.js';
-import type { CheckedChunk, RowSource } from '../data/row-source.js';
-import { mapSource, openSource, type SourceScan, type StreamedData } from './streamed-data.js';
+import type { CheckedChunk, GpuRows, RowSource } from '../data/row-source.js';
+import { mapSource, openGpuRows, openSource, type OpenedData } from './streamed-data.js';
 
 /** A row-major float64 matrix returned by the API. */
 export interface Matrix64 {
@@ -175,17 +175,30 @@ export abstract class IterativeModel<Iteration> {
    * and its data makes one pass per call. Weights come with the chunks.
    */
   protected async openStream(
-    source: RowSource,
+    source: RowSource | GpuRows,
     k: number,
     seed: number,
     options: { sampleWeight?: unknown; signal?: AbortSignal },
-  ): Promise<{ scan: SourceScan; data: StreamedData }> {
+  ): Promise<OpenedData> {
     if (options.sampleWeight != null) {
       throw usageError(
-        'sampleWeight cannot be given with a row source; give each chunk its weights ({ data, rows, cols, weights })',
+        'sampleWeight cannot be given with a row source or a GPUBuffer; give each chunk its weights ({ data, rows, cols, weights })',
       );
     }
-    return openSource(source, this.backendHandle, { k, purpose: this.purpose, seed, signal: options.signal });
+    const o = { k, purpose: this.purpose, seed, signal: options.signal };
+    return typeof source === 'function'
+      ? openSource(source, this.backendHandle, o)
+      : openGpuRows(source, this.backendHandle, o);
+  }
+
+  /** Runs `pass` on a caller's GPU buffer of samples, bound in place for this call. */
+  protected async withGpuRows<T>(x: GpuRows, pass: (data: BoundData) => Promise<T>): Promise<T> {
+    const data = await this.backendHandle.bindBuffer(x, { purpose: this.purpose });
+    try {
+      return await pass(data);
+    } finally {
+      data.dispose();
+    }
   }
 
   /** `evaluate` on each chunk of a row source in turn (as many rows as the memory budget allows). */
