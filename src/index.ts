@@ -20,7 +20,7 @@ export type { Matrix, MatrixInput } from './data/matrix.js';
 export { WebGpuEmError } from './errors.js';
 export type { ErrorKind } from './errors.js';
 export { createBackend, DEFAULT_MAX_GPU_BYTES } from './backends/select.js';
-export type { RowChunk, RowSource, DataInput } from './data/row-source.js';
+export type { RowChunk, RowSource, DataInput, GpuRows } from './data/row-source.js';
 export { STREAM_INIT_ROWS } from './models/streamed-data.js';
 export type { BackendChoice, GpuOptions } from './backends/select.js';
 export type {
