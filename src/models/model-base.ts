@@ -5,7 +5,8 @@ import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
 import { usageError } from '../errors.js';
 import type { CheckedChunk, GpuRows, RowSource } from '../data/row-source.js';
-import { mapSource, openGpuRows, openSource, type OpenedData } from './streamed-data.js';
+import { openGpuRows } from './gpu-rows.js';
+import { mapSource, openSource, type OpenedData } from './streamed-data.js';
 
 /** A row-major float64 matrix returned by the API. */
 export interface Matrix64 {
