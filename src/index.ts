@@ -28,7 +28,9 @@ export { toMatrix } from './data/matrix.js';
 export type { Matrix, MatrixInput } from './data/matrix.js';
 export { WebGpuEmError } from './errors.js';
 export type { ErrorKind } from './errors.js';
-export { createBackend } from './backends/select.js';
+export { createBackend, DEFAULT_MAX_GPU_BYTES } from './backends/select.js';
+export type { RowChunk, RowSource, DataInput, GpuRows } from './data/row-source.js';
+export { STREAM_INIT_ROWS } from './models/streamed-data.js';
 export type { BackendChoice, GpuOptions } from './backends/select.js';
 export type {
   MixtureBackend,

@@ -5,6 +5,7 @@ import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
 import type { BackendChoice, CovarianceType } from '../core/names.js';
 import { checkGpuCapacity } from './webgpu/capacity.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
+import type { WebGpuBackend } from './webgpu/webgpu-backend.js';
 
 /**
  * Which backend to fit with. `auto` prefers WebGPU, takes the CPU for data of at most
@@ -18,7 +19,15 @@ export interface GpuOptions {
   readonly device?: GPUDevice;
   /** Node only: the Dawn adapter to use, by name (see `webgpu-em adapters`). Defaults to $WEBGPU_EM_ADAPTER. */
   readonly adapter?: string;
+  /**
+   * Most device memory a streamed fit's chunks may take (two chunks in flight); default
+   * {@link DEFAULT_MAX_GPU_BYTES}, or less when the adapter's largest buffer is smaller.
+   */
+  readonly maxGpuBytes?: number;
 }
+
+/** Default of `maxGpuBytes` (`--max-gpu-memory`): 256 MiB. */
+export const DEFAULT_MAX_GPU_BYTES = 256 * 2 ** 20;
 
 /**
  * Most values (rows x features) that `auto` fits on the CPU without opening a device: below it,
@@ -80,9 +89,10 @@ export class LazyBackend {
    * of the bound data is checked for finiteness; data beyond float32's comfortable range is
    * scaled by a power of two on the GPU path, its results scaled back (see checked.ts).
    */
-  async bind(x: Matrix, options: BindOptions = {}): Promise<BoundData> {
+  async bind(x: Matrix, options: BindOptions = {}, values = x.rows * x.cols): Promise<BoundData> {
     options.signal?.throwIfAborted();
-    if (this.choice === 'auto' && !this.gpu.device && x.rows * x.cols <= AUTO_CPU_MAX_VALUES) {
+    // `values`: the size 'auto' judges by (a streamed chunk is judged by its whole data set).
+    if (this.choice === 'auto' && !this.gpu.device && values <= AUTO_CPU_MAX_VALUES) {
       const cpu = new CpuBackend();
       this.used = cpu;
       return new CheckedBoundData(await cpu.bindData(x, options), 'cpu', 1, options.signal);
@@ -105,6 +115,60 @@ export class LazyBackend {
       this.used = cpu;
       return new CheckedBoundData(await cpu.bindData(x, options), 'cpu', 1, options.signal);
     }
+  }
+
+  /**
+   * Device memory a streamed pass may use: `maxGpuBytes` (default 256 MiB), capped by the
+   * adapter's largest buffer and storage binding (on the CPU: the host memory of the chunks).
+   */
+  async memoryBudget(): Promise<number> {
+    const requested = this.gpu.maxGpuBytes ?? DEFAULT_MAX_GPU_BYTES;
+    const backend = await this.current();
+    const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
+    if (!limits) return requested;
+    return Math.min(requested, limits.maxBufferSize);
+  }
+
+  /**
+   * Binds samples already in a buffer of the given device, in place (see `GpuRows`); only on
+   * the webgpu backend, and never scaled (the caller's values must suit float32 sums).
+   */
+  async bindBuffer(
+    x: { buffer: GPUBuffer; rows: number; cols: number },
+    options: BindOptions = {},
+  ): Promise<BoundData> {
+    const backend = await this.gpuBackend(x);
+    const bound = await backend.bindBuffer(x.buffer, x.rows, x.cols, options);
+    this.used = backend;
+    const capacity = (k: number, family: CovarianceType | 'kmeans') =>
+      checkGpuCapacity(backend.context.limits, k, x.cols, family);
+    return new CheckedBoundData(bound, backend.name, 1, options.signal, capacity);
+  }
+
+  /** Rows of a caller's buffer read back (ascending indices): an initialisation sample. */
+  async readRows(
+    x: { buffer: GPUBuffer; rows: number; cols: number },
+    rows: readonly number[],
+  ): Promise<Float32Array> {
+    const backend = await this.gpuBackend(x);
+    const { readRows } = await import('./webgpu/sample-chunks.js');
+    return readRows(backend.context, x.buffer, x.cols, rows);
+  }
+
+  private async gpuBackend(x: { rows: number; cols: number }) {
+    if (!this.gpu.device || this.choice === 'cpu') {
+      throw new WebGpuEmError(
+        'usage',
+        "samples in a GPUBuffer need the buffer's device as the `device` option and backend 'webgpu' or 'auto'",
+      );
+    }
+    if (!Number.isInteger(x.rows) || x.rows < 1 || !Number.isInteger(x.cols) || x.cols < 1) {
+      throw new WebGpuEmError(
+        'data',
+        `a GPUBuffer of samples needs rows >= 1 and cols >= 1; got ${x.rows} x ${x.cols}`,
+      );
+    }
+    return (await this.get()) as WebGpuBackend;
   }
 
   /** The backend that ran the last bind() (or, before any, the one that will). */

@@ -5,6 +5,9 @@ import { planOutput, readModelJson, writeOutputs, type OutputPlan, type ReadOpti
 import { loadModel, type LoadedModel } from '../models/formats.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
 import { matrixOutput, readData, readOptions, type Run } from './common.js';
+import type { CommandData } from './stream-data.js';
+import type { OutputContents } from '../io/outputs.js';
+import type { RowChunk, RowSource } from '../data/row-source.js';
 
 export { matrixOutput };
 
@@ -57,33 +60,61 @@ export async function dataFor(
   o: ParsedOptions,
   run: Run,
   modelPath: string,
-): Promise<Matrix> {
+  /** Whether the command can take the data as a row source (see commandData). */
+  streamable = true,
+): Promise<CommandData> {
   const chosen = o.columns !== undefined || o.numericOnly;
   const options = { ...read!, select: { ...read!.select, byHeader: chosen ? null : model.featureNames } };
-  const { matrix, columnNames } = await readData(dataPath, options, o, run);
+  const input = await readData(dataPath, options, o, run, streamable);
+  const { shape, columnNames } = input;
   const source = dataPath === '-' ? 'standard input' : dataPath;
-  if (matrix.cols !== model.nFeatures) {
-    throw dataError(
-      `${source} has ${matrix.cols} columns but the model ${modelPath} has ${model.nFeatures} features; pick the model's columns with --columns`,
-    );
+  try {
+    if (shape.cols !== model.nFeatures) {
+      throw dataError(
+        `${source} has ${shape.cols} columns but the model ${modelPath} has ${model.nFeatures} features; pick the model's columns with --columns`,
+      );
+    }
+    const names = model.featureNames;
+    if (names && columnNames && names.some((n, i) => n !== columnNames[i])) {
+      throw dataError(
+        `${source}: the columns are ${columnNames.join(', ')} but the model ${modelPath} was fitted on ${names.join(', ')}; pass the model's columns in its order (--columns ${names.join(',')})`,
+      );
+    }
+  } catch (error) {
+    await input.release();
+    throw error;
   }
-  const names = model.featureNames;
-  if (names && columnNames && names.some((n, i) => n !== columnNames[i])) {
-    throw dataError(
-      `${source}: the columns are ${columnNames.join(', ')} but the model ${modelPath} was fitted on ${names.join(', ')}; pass the model's columns in its order (--columns ${names.join(',')})`,
-    );
+  return input;
+}
+
+/**
+ * Each chunk's per-row results of a streamed input, in order (a pass over the data); `rows`
+ * counts them. A text file's row count is known after a pass: an output that needs it first
+ * (.npy) gets a counting pass before.
+ */
+export async function* perChunk<T>(
+  input: CommandData,
+  evaluate: (chunk: Matrix) => Promise<T>,
+): AsyncGenerator<T> {
+  for await (const chunk of (input.data as RowSource)() as AsyncIterable<RowChunk>) {
+    yield await evaluate(chunk as Matrix);
   }
-  return matrix;
+}
+
+/** Makes a streamed input's row count known (one pass over a text file that has not had one). */
+export async function countRows(input: CommandData): Promise<void> {
+  if (!input.streamed || input.shape.rows > 0) return;
+  for await (const chunk of (input.data as RowSource)() as AsyncIterable<RowChunk>) void chunk;
 }
 
 /** Writes the planned outputs together, once the work succeeded; null plans are skipped. */
 export async function writePlanned(
   run: Run,
-  outputs: Array<[OutputPlan | null, () => string | Uint8Array]>,
+  outputs: Array<[OutputPlan | null, () => OutputContents]>,
 ): Promise<void> {
   run.signal.throwIfAborted();
   const writes = outputs
-    .filter((w): w is [OutputPlan, () => string | Uint8Array] => w[0] !== null)
+    .filter((w): w is [OutputPlan, () => OutputContents] => w[0] !== null)
     .map(([plan, contents]) => ({ plan, contents: contents() }));
   await writeOutputs(writes, run.streams.stdout);
 }

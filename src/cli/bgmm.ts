@@ -1,3 +1,4 @@
+import type { Matrix } from '../data/matrix.js';
 import {
   DEFAULT_COVARIANCE_TYPE,
   GMM_INIT_METHODS,
@@ -26,12 +27,20 @@ const USED_WEIGHT = 0.01;
 
 export async function runBgmm(argv: readonly string[], run: Run): Promise<number> {
   const { streams } = run;
-  const input = await commandInput('bgmm', argv, BGMM_OPTIONS, run, (o) => {
-    numberList(o, 'meanPrior', '--mean-prior');
-    numberList(o, 'covariancePrior', '--covariance-prior');
-  });
+  const input = await commandInput(
+    'bgmm',
+    argv,
+    BGMM_OPTIONS,
+    run,
+    (o) => {
+      numberList(o, 'meanPrior', '--mean-prior');
+      numberList(o, 'covariancePrior', '--covariance-prior');
+    },
+    false,
+  );
   if (!input) return help(streams, 'bgmm');
-  const { o, matrix, columnNames } = input;
+  const { o, columnNames } = input;
+  const matrix = input.data as Matrix;
   const k = o.k as number | undefined;
   if (k === undefined) throw new WebGpuEmError('usage', 'bgmm needs -k KMAX (the most components)');
   const covarianceType = (o.covariance as CovarianceType | undefined) ?? DEFAULT_COVARIANCE_TYPE;

@@ -7,7 +7,6 @@ import {
   DEFAULT_MAX_INPUT_BYTES,
   parseBytes,
   planOutput,
-  readDataFile,
   readModelFile,
   readLabelsFile,
   readWeightsFile,
@@ -17,6 +16,9 @@ import {
 } from '../io/files.js';
 import type { ModelSpec } from '../io/model-file.js';
 import { encodeNpy } from '../io/npy.js';
+import type { OutputContents } from '../io/outputs.js';
+import { isRowSource, type RowChunk, type RowSource } from '../data/row-source.js';
+import { commandData, gpuMemory, streamedOutput, withWeights } from './stream-data.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
 import { COMMAND_HELP, commandHelp } from './help.js';
 import { USAGE } from './usage.js';
@@ -47,6 +49,8 @@ export async function commandInput(
   specs: OptionSpec[],
   run: Run,
   check: (o: ParsedOptions) => void = () => {},
+  /** Whether the command can read its data as a stream (a fit, not a model selection). */
+  streamable = true,
 ) {
   const { options: o, positionals } = parseArgs(argv, specs);
   if (o.help) return null;
@@ -76,19 +80,45 @@ export async function commandInput(
   ];
   const outputs = await planOutputs(o, inputs);
   const started = performance.now();
-  const { matrix, columnNames } = await readData(dataPath, read, o, run);
-  const sampleWeight = await readSampleWeights(weightsPath, dataPath, matrix.rows, read);
-  const labelsPath = o.initLabels as string | undefined;
-  const initLabels = labelsPath
-    ? await readLabelsFile(labelsPath, { maxInputBytes: read.maxInputBytes, signal: run.signal })
-    : null;
-  if (initLabels && initLabels.length !== matrix.rows) {
-    throw new WebGpuEmError(
-      'data',
-      `${labelsPath} has ${initLabels.length} labels but ${dataPath} has ${matrix.rows} rows; give one label per row`,
-    );
+  const input = await readData(dataPath, read, o, run, streamable);
+  try {
+    const sampleWeight = weightsPath
+      ? await readWeightsFile(weightsPath, { maxInputBytes: read.maxInputBytes, signal: run.signal })
+      : null;
+    if (sampleWeight && !input.streamed)
+      checkOnePerRow(sampleWeight.length, 'weights', weightsPath!, dataPath, input.shape.rows);
+    const labelsPath = o.initLabels as string | undefined;
+    if (labelsPath && input.streamed)
+      throw new WebGpuEmError(
+        'usage',
+        `--init-labels needs ${dataPath} in memory, but it is streamed; drop --stream or raise --max-gpu-memory`,
+      );
+    const initLabels = labelsPath
+      ? await readLabelsFile(labelsPath, { maxInputBytes: read.maxInputBytes, signal: run.signal })
+      : null;
+    if (initLabels) checkOnePerRow(initLabels.length, 'labels', labelsPath!, dataPath, input.shape.rows);
+    // A stream's weights go with its chunks.
+    const data =
+      sampleWeight && input.streamed
+        ? withWeights(input.data as RowSource, sampleWeight, weightsPath!, dataPath)
+        : input.data;
+    return {
+      o,
+      dataPath,
+      data,
+      streamed: input.streamed,
+      shape: input.shape,
+      columnNames: input.columnNames,
+      started,
+      outputs,
+      sampleWeight: input.streamed ? null : sampleWeight,
+      initLabels,
+      release: input.release,
+    };
+  } catch (error) {
+    await input.release();
+    throw error;
   }
-  return { o, dataPath, matrix, columnNames, started, outputs, sampleWeight, initLabels };
 }
 
 /** --weights FILE (or null without it), one weight per row of the data. */
@@ -100,13 +130,16 @@ export async function readSampleWeights(
 ): Promise<Float64Array | null> {
   if (!weightsPath) return null;
   const w = await readWeightsFile(weightsPath, { maxInputBytes: read.maxInputBytes, signal: read.signal });
-  if (w.length !== rows) {
+  checkOnePerRow(w.length, 'weights', weightsPath, dataPath, rows);
+  return w;
+}
+
+function checkOnePerRow(count: number, what: string, path: string, dataPath: string, rows: number): void {
+  if (count !== rows)
     throw new WebGpuEmError(
       'data',
-      `${weightsPath} has ${w.length} weights but ${dataPath} has ${rows} rows; give one weight per row`,
+      `${path} has ${count} ${what} but ${dataPath} has ${rows} rows; give one ${what.replace(/s$/, '')} per row`,
     );
-  }
-  return w;
 }
 
 /** How the data is read: header, size limit, columns, raw float32; checked before any work. */
@@ -146,9 +179,18 @@ export function readOptions(o: ParsedOptions, run: Run): ReadOptions {
   };
 }
 
-/** Reads the data, saying on stderr which columns a selection left out. */
-export async function readData(file: string, read: ReadOptions, o: ParsedOptions, run: Run) {
-  const result = await readDataFile(file, read);
+/**
+ * Reads the data (or opens it as a stream: see commandData), saying on stderr which columns a
+ * selection left out.
+ */
+export async function readData(
+  file: string,
+  read: ReadOptions,
+  o: ParsedOptions,
+  run: Run,
+  streamable: boolean,
+) {
+  const result = await commandData(file, read, o, streamable);
   if (result.dropped && result.dropped.length > 0 && !o.quiet) {
     run.streams.stderr(`webgpu-em: columns left out: ${result.dropped.join(', ')}\n`);
   }
@@ -172,7 +214,7 @@ export async function planOutputs(o: ParsedOptions, inputs: string[]) {
 export async function initModel(
   o: ParsedOptions,
   dataPath: string,
-  matrix: Matrix,
+  matrix: { readonly cols: number },
   run: Run,
 ): Promise<ModelSpec | null> {
   if (!o.initModel) return null;
@@ -201,17 +243,20 @@ export async function finish(
   run: Run,
   outputs: { out: OutputPlan | null; labels: OutputPlan | null },
   result: Record<string, unknown>,
-  labels: Int32Array | null,
+  labels: Int32Array | ((plan: OutputPlan) => OutputContents) | null,
   text: string,
 ): Promise<number> {
   run.signal.throwIfAborted();
   const json = JSON.stringify(result);
-  const writes: Array<{ plan: OutputPlan; contents: string | Uint8Array }> = [];
+  const writes: Array<{ plan: OutputPlan; contents: OutputContents }> = [];
   if (outputs.out) writes.push({ plan: outputs.out, contents: json + '\n' });
   if (outputs.labels && labels) {
     writes.push({
       plan: outputs.labels,
-      contents: matrixOutput(outputs.labels, labels, labels.length, 1, null),
+      contents:
+        typeof labels === 'function'
+          ? labels(outputs.labels)
+          : matrixOutput(outputs.labels, labels, labels.length, 1, null),
     });
   }
   await writeOutputs(writes, run.streams.stdout);
@@ -221,7 +266,7 @@ export async function finish(
 
 /** What a fit command's report asks of its fitted model. */
 interface FittedModel {
-  predict(x: Matrix): Promise<Int32Array>;
+  predict(x: Matrix | RowChunk): Promise<Int32Array>;
   backendName(): Promise<string>;
   adapterDescription(): Promise<string | null>;
 }
@@ -248,15 +293,30 @@ export async function report(
   run: Run,
   input: {
     o: ParsedOptions;
-    matrix: Matrix;
+    data: Matrix | RowSource;
+    shape: { readonly rows: number; readonly cols: number };
     started: number;
     outputs: { out: OutputPlan | null; labels: OutputPlan | null };
   },
   model: FittedModel,
   r: Report,
 ): Promise<number> {
-  const { o, matrix, started, outputs } = input;
-  const labels = o.labels ? (r.labels ?? (await model.predict(matrix))) : null;
+  const { o, data, shape, started, outputs } = input;
+  let labels: Int32Array | ((plan: OutputPlan) => OutputContents) | null = null;
+  if (o.labels && isRowSource(data)) {
+    // A stream's labels: one more pass, each chunk's written as it is computed.
+    labels = (plan) =>
+      streamedOutput(
+        plan,
+        () => shape.rows,
+        1,
+        null,
+        async function* () {
+          for await (const chunk of data() as AsyncIterable<RowChunk>) yield await model.predict(chunk);
+        },
+      );
+  } else if (o.labels) labels = r.labels ?? (await model.predict(data as Matrix));
+  const matrix = shape;
   const result = {
     ...r.fields,
     nSamples: matrix.rows,
@@ -278,6 +338,7 @@ export function fitOptions(o: ParsedOptions) {
     seed: o.seed as number | undefined,
     backend: o.backend as BackendChoice | undefined,
     adapter: o.adapter as string | undefined,
+    maxGpuBytes: gpuMemory(o),
     ...(o.regCovar !== undefined ? { regCovar: o.regCovar as number } : {}),
   };
 }
@@ -316,7 +377,12 @@ export function help(streams: CliStreams, command?: string): number {
   return 0;
 }
 
-export function header(backend: string, adapter: string | null, m: Matrix, what: string): string {
+export function header(
+  backend: string,
+  adapter: string | null,
+  m: { readonly rows: number; readonly cols: number },
+  what: string,
+): string {
   return [
     `backend: ${backend}${adapter ? ` (${adapter})` : ''}`,
     `samples: ${m.rows}, features: ${m.cols}, ${what}`,

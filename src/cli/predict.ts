@@ -1,5 +1,7 @@
 import { WebGpuEmError } from '../errors.js';
-import { dataFor, loadCommandModel, matrixOutput, writePlanned } from './apply.js';
+import type { Matrix } from '../data/matrix.js';
+import { countRows, dataFor, loadCommandModel, matrixOutput, perChunk, writePlanned } from './apply.js';
+import { streamedOutput } from './stream-data.js';
 import { help, type Run } from './common.js';
 import { PREDICT_OPTIONS } from './usage.js';
 
@@ -17,11 +19,28 @@ export async function runPredict(argv: readonly string[], run: Run): Promise<num
         `--proba: a ${model.format} model has no probabilities (${model.description}); leave out --proba, or use a mixture model`,
       );
     }
-    const matrix = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
+    const data = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
     const plan = plans.get('--out')!;
+    if (data.streamed) {
+      // Each chunk's results written as they are computed.
+      try {
+        if (plan.mode !== 'stdout' && plan.file.toLowerCase().endsWith('.npy')) await countRows(data);
+        const rows = () => data.shape.rows;
+        const contents = o.proba
+          ? streamedOutput(plan, rows, model.nComponents, probaNames(model.nComponents), () =>
+              perChunk(data, async (m) => (await model.predictProba!(m)).data),
+            )
+          : streamedOutput(plan, rows, 1, null, () => perChunk(data, (m) => model.predict(m)));
+        await writePlanned(run, [[plan, () => contents]]);
+      } finally {
+        await data.release();
+      }
+      return 0;
+    }
+    const matrix = data.data as Matrix;
     if (o.proba) {
       const p = await model.predictProba!(matrix);
-      const names = Array.from({ length: p.cols }, (_, k) => `p${k}`);
+      const names = probaNames(p.cols);
       await writePlanned(run, [[plan, () => matrixOutput(plan, p.data, p.rows, p.cols, names)]]);
     } else {
       const labels = await model.predict(matrix);
@@ -31,4 +50,9 @@ export async function runPredict(argv: readonly string[], run: Run): Promise<num
   } finally {
     model.dispose();
   }
+}
+
+/** The header of --proba's CSV: p0, p1, ... */
+function probaNames(k: number): string[] {
+  return Array.from({ length: k }, (_, c) => `p${c}`);
 }

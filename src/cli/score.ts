@@ -1,4 +1,6 @@
-import { dataFor, loadCommandModel, matrixOutput, writePlanned } from './apply.js';
+import type { Matrix } from '../data/matrix.js';
+import { countRows, dataFor, loadCommandModel, matrixOutput, perChunk, writePlanned } from './apply.js';
+import { streamedOutput } from './stream-data.js';
 import { help, type Run } from './common.js';
 import { SCORE_OPTIONS } from './usage.js';
 
@@ -10,13 +12,38 @@ export async function runScore(argv: readonly string[], run: Run): Promise<numbe
   if (!input) return help(run.streams, 'score');
   const { o, model, plans } = input;
   try {
-    const matrix = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
-    const values = await model.scoreSamples(matrix);
-    let sum = 0;
-    for (const v of values) sum += v;
+    const data = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
     const plan = plans.get('--per-sample')!;
-    await writePlanned(run, [[plan, () => matrixOutput(plan, values, values.length, 1, null)]]);
-    if (plan?.mode !== 'stdout') run.streams.stdout(`${sum / values.length}\n`);
+    let sum = 0;
+    let rows = 0;
+    const scored = async (m: Matrix) => {
+      const values = await model.scoreSamples(m);
+      for (const v of values) sum += v;
+      rows += values.length;
+      return values;
+    };
+    try {
+      if (data.streamed) {
+        // One pass: the per-sample output (when asked) is written as the sum is taken.
+        if (plan && plan.mode !== 'stdout' && plan.file.toLowerCase().endsWith('.npy')) await countRows(data);
+        if (plan) {
+          const contents = streamedOutput(
+            plan,
+            () => data.shape.rows,
+            1,
+            null,
+            () => perChunk(data, scored),
+          );
+          await writePlanned(run, [[plan, () => contents]]);
+        } else for await (const values of perChunk(data, scored)) void values;
+      } else {
+        const values = await scored(data.data as Matrix);
+        await writePlanned(run, [[plan, () => matrixOutput(plan, values, values.length, 1, null)]]);
+      }
+    } finally {
+      await data.release();
+    }
+    if (plan?.mode !== 'stdout') run.streams.stdout(`${sum / rows}\n`);
     return 0;
   } finally {
     model.dispose();

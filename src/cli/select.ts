@@ -4,6 +4,7 @@ import {
   type CovarianceType,
   type Criterion,
 } from '../core/names.js';
+import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
 import { commandInput, fitOptions, help, modelJson, report, type Run } from './common.js';
@@ -17,23 +18,31 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
   const { streams } = run;
   let ks: number[] = [];
   let types: CovarianceType[] = [];
-  const input = await commandInput('select', argv, SELECT_OPTIONS, run, (o) => {
-    if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
-    ks = parseKRange(o.kRange as string);
-    types = ((o.covariance as string | undefined) ?? DEFAULT_COVARIANCE_TYPE)
-      .split(',')
-      .map((t) => t.trim()) as CovarianceType[];
-    for (const t of types) {
-      if (!COVARIANCE_TYPES.includes(t)) {
-        throw new WebGpuEmError(
-          'usage',
-          `--covariance: unknown type '${t}'; use a list of ${COVARIANCE_TYPES.join(', ')}`,
-        );
+  const input = await commandInput(
+    'select',
+    argv,
+    SELECT_OPTIONS,
+    run,
+    (o) => {
+      if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
+      ks = parseKRange(o.kRange as string);
+      types = ((o.covariance as string | undefined) ?? DEFAULT_COVARIANCE_TYPE)
+        .split(',')
+        .map((t) => t.trim()) as CovarianceType[];
+      for (const t of types) {
+        if (!COVARIANCE_TYPES.includes(t)) {
+          throw new WebGpuEmError(
+            'usage',
+            `--covariance: unknown type '${t}'; use a list of ${COVARIANCE_TYPES.join(', ')}`,
+          );
+        }
       }
-    }
-  });
+    },
+    false,
+  );
   if (!input) return help(streams, 'select');
-  const { o, matrix, columnNames } = input;
+  const { o, columnNames } = input;
+  const matrix = input.data as Matrix;
   const largest = Math.max(...ks);
   if (largest > matrix.rows) {
     throw new WebGpuEmError(

@@ -56,7 +56,9 @@ async function shardData(
   o: ParsedOptions,
   run: Run,
 ): Promise<{ matrix: Matrix; sampleWeight: Float64Array | null }> {
-  const matrix = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
+  // In memory: a shard is bound once for its statistics pass (StatisticsShard takes a matrix).
+  const data = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath, false);
+  const matrix = data.data as Matrix;
   const weightsPath = o.weights as string | undefined;
   const sampleWeight = await readSampleWeights(weightsPath, input.dataPath, matrix.rows, input.read!);
   return { matrix, sampleWeight };

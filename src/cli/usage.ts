@@ -85,6 +85,10 @@ common options:
   --columns A,B,...           the feature columns, by header name or 1-based index
   --numeric-only              CSV: the columns whose first data cell is a number (drops labels)
   --dims D                    read the data as raw little-endian float32, D values a row
+  --stream                    read the data a block at a time on every pass (automatic for a
+                              file larger than --max-gpu-memory): memory stays bounded
+  --max-gpu-memory SIZE       device memory a streamed pass may use, e.g. 64M (default 256M,
+                              or the adapter's largest buffer when smaller)
   --json                      print the result as one JSON object on stdout
   -q, --quiet                 nothing on stderr but errors (no warnings, no progress)
   -v, --verbose               also the GPU driver's own messages
@@ -108,6 +112,8 @@ export const DATA_OPTIONS: OptionSpec[] = [
   { name: 'columns', flags: ['--columns'], value: 'string' },
   { name: 'numericOnly', flags: ['--numeric-only'] },
   { name: 'dims', flags: ['--dims'], value: 'integer', min: 1 },
+  { name: 'stream', flags: ['--stream'] },
+  { name: 'maxGpuMemory', flags: ['--max-gpu-memory'], value: 'string' },
   { name: 'quiet', flags: ['-q', '--quiet'] },
   { name: 'verbose', flags: ['-v', '--verbose'] },
   { name: 'help', flags: ['-h', '--help'] },

@@ -26,6 +26,17 @@ export interface CsvOptions {
   source?: string;
   /** Which columns are the features (default: all; every cell must then be a number). */
   select?: ColumnSelection;
+  /**
+   * The text continues a table read before (a file parsed a block at a time): that table's
+   * delimiter, columns, header and selection apply, and lines are numbered from `lineOffset` + 1.
+   */
+  continuation?: CsvContinuation & { readonly lineOffset: number };
+}
+
+/** What a later block of the same table needs from its first: see {@link CsvOptions.continuation}. */
+export interface CsvContinuation {
+  readonly ctx: RowContext;
+  readonly indices: number[] | null;
 }
 
 /** What {@link parseCsv} returns: the samples, and the header's column names when there is a header. */
@@ -34,6 +45,8 @@ export interface CsvResult {
   columnNames: string[] | null;
   /** The names (or `column i`) of the columns a selection left out. */
   dropped?: string[];
+  /** How to parse the next block of the same table. */
+  continuation?: CsvContinuation;
 }
 
 /** Most values a matrix may hold (row-major offsets must fit in a signed 32-bit integer). */
@@ -65,7 +78,8 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
 
   // The first non-blank line decides the delimiter and whether there is a header.
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let lineNo = 0;
+  const cont = options.continuation;
+  let lineNo = cont?.lineOffset ?? 0;
   let lineStart = 0;
   let lineEnd = 0;
   for (;;) {
@@ -82,12 +96,16 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
   }
   // A comment above the data would otherwise be taken for the header and set the delimiter.
   if (isComment(text, lineStart, lineEnd)) throw commentError(source, lineNo);
-  const delim = detectDelimiter(text, lineStart, lineEnd);
+  const delim = cont?.ctx.delim ?? detectDelimiter(text, lineStart, lineEnd);
   const firstCells = splitQuoted(text, lineStart, lineEnd, delim, source, lineNo);
-  const cols = firstCells.length;
-  const isHeader =
-    headerOption === 'auto' ? !firstCells.some((cell) => isFiniteF32(parseCellString(cell))) : headerOption;
-  const ctx: RowContext = {
+  const cols = cont?.ctx.cols ?? firstCells.length;
+  // A continued table has had its header: every line of this block is data.
+  const isHeader = cont
+    ? false
+    : headerOption === 'auto'
+      ? !firstCells.some((cell) => isFiniteF32(parseCellString(cell)))
+      : headerOption;
+  const ctx: RowContext = cont?.ctx ?? {
     source,
     delim,
     cols,
@@ -101,9 +119,11 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     pos = lineStart;
     lineNo--;
   }
-  const chosen = options.select
-    ? resolveColumns(options.select, ctx.columnNames, firstDataCells(), source)
-    : null;
+  const chosen = cont
+    ? cont.indices && { indices: cont.indices, dropped: [] }
+    : options.select
+      ? resolveColumns(options.select, ctx.columnNames, firstDataCells(), source)
+      : null;
   const width = chosen ? chosen.indices.length : cols;
 
   /** The cells of the first data line (the line after the header, when there is one). */
@@ -174,11 +194,13 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvResult {
     );
   }
   const out = n === data.length ? data : data.slice(0, n);
-  if (!chosen) return { matrix: { data: out, rows, cols }, columnNames: ctx.columnNames };
+  const continuation = { ctx, indices: chosen?.indices ?? null };
+  if (!chosen) return { matrix: { data: out, rows, cols }, columnNames: ctx.columnNames, continuation };
   const names = ctx.columnNames;
   return {
     matrix: { data: out, rows, cols: width },
     columnNames: names ? chosen.indices.map((i) => names[i]) : null,
     dropped: chosen.dropped,
+    continuation,
   };
 }

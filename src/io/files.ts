@@ -325,6 +325,50 @@ async function readBytes(
   }
 }
 
+/**
+ * A data input as a regular file that can be read many times: a regular file as it is; `-`,
+ * a pipe, a FIFO or a device copied to a private temporary file first, up to
+ * `--max-input-size` and refused past it. `release()` removes the copy.
+ */
+export async function regularInput(
+  file: string,
+  options: { maxInputBytes?: number; signal?: AbortSignal },
+): Promise<{ path: string; size: number; release: () => Promise<void> }> {
+  const what = 'data file';
+  const limit = {
+    bytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+    name: '--max-input-size (maxInputBytes)',
+    advice: 'save it to a file first, or raise --max-input-size',
+  };
+  const stdin = file === '-';
+  const name = stdin ? 'standard input' : file;
+  let spooled: string | null = null;
+  const release = async () => {
+    if (spooled) await removeTemporary(path.dirname(spooled));
+  };
+  try {
+    if (stdin) {
+      spooled = await spool(streamChunks(process.stdin, options.signal), name, what, limit, options.signal);
+    } else {
+      const handle = await fs.open(file, 'r');
+      try {
+        const st = await handle.stat();
+        if (st.isDirectory())
+          throw readError(name, what, Object.assign(new Error('is a directory'), { code: 'EISDIR' }));
+        if (st.isFile()) return { path: file, size: st.size, release };
+        spooled = await spool(handleChunks(handle), name, what, limit, options.signal);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    }
+    return { path: spooled, size: (await fs.stat(spooled)).size, release };
+  } catch (e) {
+    await release();
+    if (e instanceof WebGpuEmError || isAbort(e)) throw e;
+    throw readError(name, what, e);
+  }
+}
+
 /** The chunks of a file read front to back (a pipe, a FIFO, a device). */
 async function* handleChunks(handle: fs.FileHandle): AsyncGenerator<Uint8Array> {
   const buffer = new Uint8Array(STREAM_CHUNK);

@@ -43,6 +43,41 @@ export function parseNpy(
   /** Also read a 1-D array, as one column (sample weights). */
   options: { vector?: boolean } = {},
 ): Matrix {
+  const h = parseNpyHeader(bytes, source, options);
+  const need = h.rows * h.cols * h.valueBytes;
+  if (bytes.length - h.dataStart < need) {
+    throw truncated(
+      source,
+      `shape ${h.shapeText} ${h.dtype} needs ${need} bytes of data but only ${bytes.length - h.dataStart} follow the header`,
+    );
+  }
+  const data = npyValues(bytes.subarray(h.dataStart, h.dataStart + need), h, source, 0);
+  return { data, rows: h.rows, cols: h.cols };
+}
+
+/** What a .npy header says: the shape, where the data starts, and how to read a value. */
+export interface NpyHeader {
+  readonly rows: number;
+  readonly cols: number;
+  /** Byte offset of the first value. */
+  readonly dataStart: number;
+  /** Bytes of one value. */
+  readonly valueBytes: number;
+  /** The dtype as messages name it: 'float32', 'float64', 'of 2-byte integers'. */
+  readonly dtype: string;
+  readonly descr: string;
+  readonly shapeText: string;
+}
+
+/**
+ * Reads and checks a .npy header (the bytes must hold at least the whole header; the data may
+ * follow or not): the checks and errors of {@link parseNpy}, without reading any value.
+ */
+export function parseNpyHeader(
+  bytes: Uint8Array,
+  source = '<input>',
+  options: { vector?: boolean } = {},
+): NpyHeader {
   if (!(bytes instanceof Uint8Array)) {
     throw usageError(`parseNpy expects the file contents as a Uint8Array; got ${typeof bytes}`);
   }
@@ -157,46 +192,57 @@ export function parseNpy(
       `${source}: header field 'shape' is ${shapeText}: more than 2^31 values; split or subsample the data`,
     );
   }
-  const count = rows * cols;
-  if (integer) return readIntegers(bytes, dataStart, integer, rows, cols, shapeText, source);
-  const byteLength = count * itemSize;
-  if (bytes.length - dataStart < byteLength) {
-    throw truncated(
-      source,
-      `shape ${shapeText} ${descr === '<f4' ? 'float32' : 'float64'} needs ${byteLength} bytes of data but only ${bytes.length - dataStart} follow the header`,
-    );
-  }
+  return {
+    rows,
+    cols,
+    dataStart,
+    valueBytes: integer ? integer.size : itemSize,
+    dtype: integer ? `of ${integer.size}-byte integers` : itemSize === 4 ? 'float32' : 'float64',
+    descr,
+    shapeText,
+  };
+}
 
-  const offset = bytes.byteOffset + dataStart;
+/**
+ * The values of whole rows of a .npy file's data (`data` holds exactly those rows) as float32,
+ * checked finite; `firstRow` numbers the rows in errors.
+ */
+export function npyValues(data: Uint8Array, h: NpyHeader, source: string, firstRow: number): Float32Array {
+  const count = data.length / h.valueBytes;
+  const offset = data.byteOffset;
   const out = new Float32Array(count);
-  if (itemSize === 4) {
+  const integer = INTEGER_TYPES[h.descr.replace(/^\|/, '<')];
+  if (integer) {
+    const view = new DataView(data.buffer, offset, data.length);
+    for (let i = 0; i < count; i++) out[i] = integer.read(view, i * integer.size);
+  } else if (h.valueBytes === 4) {
     if (LITTLE_ENDIAN_HOST) {
       out.set(
         offset % 4 === 0
-          ? new Float32Array(bytes.buffer, offset, count)
-          : new Float32Array(bytes.slice(dataStart, dataStart + byteLength).buffer),
+          ? new Float32Array(data.buffer, offset, count)
+          : new Float32Array(data.slice().buffer),
       );
     } else {
-      const view = new DataView(bytes.buffer, offset, byteLength);
+      const view = new DataView(data.buffer, offset, data.length);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
     }
-    checkFinite(out, cols, source, null);
+    checkFinite(out, h.cols, source, null, firstRow);
   } else {
     let src: Float64Array;
     if (LITTLE_ENDIAN_HOST) {
       src =
         offset % 8 === 0
-          ? new Float64Array(bytes.buffer, offset, count)
-          : new Float64Array(bytes.slice(dataStart, dataStart + byteLength).buffer);
+          ? new Float64Array(data.buffer, offset, count)
+          : new Float64Array(data.slice().buffer);
     } else {
-      const view = new DataView(bytes.buffer, offset, byteLength);
+      const view = new DataView(data.buffer, offset, data.length);
       src = new Float64Array(count);
       for (let i = 0; i < count; i++) src[i] = view.getFloat64(i * 8, true);
     }
     out.set(src);
-    checkFinite(out, cols, source, src);
+    checkFinite(out, h.cols, source, src, firstRow);
   }
-  return { data: out, rows, cols };
+  return out;
 }
 
 /** Integer dtypes, read as their values rounded to float32 (exact up to 2^24). */
@@ -211,34 +257,18 @@ const INTEGER_TYPES: Record<string, { size: number; read: (v: DataView, at: numb
   '<u8': { size: 8, read: (v, at) => Number(v.getBigUint64(at, true)) },
 };
 
-function readIntegers(
-  bytes: Uint8Array,
-  dataStart: number,
-  type: { size: number; read: (v: DataView, at: number) => number },
-  rows: number,
+function checkFinite(
+  out: Float32Array,
   cols: number,
-  shapeText: string,
   source: string,
-): Matrix {
-  const count = rows * cols;
-  if (bytes.length - dataStart < count * type.size) {
-    throw truncated(
-      source,
-      `shape ${shapeText} of ${type.size}-byte integers needs ${count * type.size} bytes of data but only ${bytes.length - dataStart} follow the header`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart, count * type.size);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = type.read(view, i * type.size);
-  return { data: out, rows, cols };
-}
-
-function checkFinite(out: Float32Array, cols: number, source: string, original: Float64Array | null): void {
+  original: Float64Array | null,
+  firstRow: number,
+): void {
   for (let i = 0; i < out.length; i++) {
     const x = out[i];
     if (x - x !== 0) {
       const v = original ? original[i] : x;
-      const where = `row ${Math.floor(i / cols)} (0-based), column ${i % cols} (0-based)`;
+      const where = `row ${firstRow + Math.floor(i / cols)} (0-based), column ${i % cols} (0-based)`;
       if (Number.isFinite(v)) {
         throw dataError(
           `${source}: value ${v} at ${where} is outside the float32 range (about +-3.4e38); rescale the data before saving`,
@@ -257,6 +287,24 @@ function truncated(source: string, detail: string): Error {
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * The magic string and header of a version 1.0 .npy file of rows x cols values of `descr`,
+ * padded so the data starts at a multiple of 64 bytes, as NumPy does.
+ */
+export function npyHeaderBytes(descr: '<i4' | '<f4' | '<f8', rows: number, cols: number): Uint8Array {
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
+  const header = dict + ' '.repeat(pad) + '\n';
+  const out = new Uint8Array(10 + header.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  return out;
 }
 
 /**
@@ -280,18 +328,10 @@ export function encodeNpy(
     );
   }
   const itemSize = data instanceof Float64Array ? 8 : 4;
-  const descr = data instanceof Int32Array ? '<i4' : `<f${itemSize}`;
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
-  const header = dict + ' '.repeat(pad) + '\n';
-  const dataStart = 10 + header.length;
+  const head = npyHeaderBytes(data instanceof Int32Array ? '<i4' : `<f${itemSize}`, rows, cols);
+  const dataStart = head.length;
   const out = new Uint8Array(dataStart + data.length * itemSize);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  out[8] = header.length & 0xff;
-  out[9] = header.length >> 8;
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(head);
   if (LITTLE_ENDIAN_HOST) {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataStart);
   } else {

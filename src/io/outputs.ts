@@ -1,7 +1,7 @@
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
-import { errorCode, osReason, removeTemporary, temporaryFiles } from './os-files.js';
+import { errorCode, isAbort, osReason, removeTemporary, temporaryFiles } from './os-files.js';
 
 // Writing results: every output path checked before the work, written only after it succeeded.
 
@@ -128,13 +128,20 @@ export async function planOutput(
 }
 
 /**
+ * What an output holds: its whole contents, or a producer that writes them a piece at a time
+ * (a result too large to hold, computed as it is written: it runs once per output it is given to).
+ */
+export type OutputContents =
+  string | Uint8Array | ((write: (piece: string | Uint8Array) => Promise<void>) => Promise<void>);
+
+/**
  * Writes every output of a run together, once the run has succeeded: each regular file is first
  * written to a temporary file beside it and synced, devices and pipes are written in place, and
  * only when all of that worked are the temporary files renamed over their targets. A failure
  * before the renames leaves every earlier file as it was and no temporary file behind.
  */
 export async function writeOutputs(
-  outputs: ReadonlyArray<{ plan: OutputPlan; contents: string | Uint8Array }>,
+  outputs: ReadonlyArray<{ plan: OutputPlan; contents: OutputContents }>,
   stdout: (text: string) => void,
 ): Promise<void> {
   const staged: Array<{ plan: OutputPlan; tmp: string }> = [];
@@ -147,8 +154,17 @@ export async function writeOutputs(
       if (plan.mode !== 'direct') continue;
       try {
         // Appending, not truncating: /dev/stdout may be the shell's redirection of our own output.
-        await fs.writeFile(plan.target, contents, { flag: 'a' });
+        if (typeof contents !== 'function') await fs.writeFile(plan.target, contents, { flag: 'a' });
+        else {
+          const handle = await fs.open(plan.target, 'a');
+          try {
+            await contents(async (piece) => await handle.writeFile(piece));
+          } finally {
+            await handle.close();
+          }
+        }
       } catch (e) {
+        if (e instanceof WebGpuEmError || isAbort(e)) throw e;
         throw dataError(`cannot write ${plan.file}: ${osReason(e)}; check the path and permissions`);
       }
     }
@@ -176,13 +192,17 @@ export async function writeOutputs(
   for (const { plan, contents } of outputs)
     if (plan.mode === 'stdout') {
       // Binary outputs are chosen by a file's extension, which standard output does not have.
-      if (typeof contents !== 'string') throw usageError('binary output needs a file name ending in .npy');
-      stdout(contents);
+      const text = (piece: string | Uint8Array) => {
+        if (typeof piece !== 'string') throw usageError('binary output needs a file name ending in .npy');
+        stdout(piece);
+      };
+      if (typeof contents === 'function') await contents(async (piece) => text(piece));
+      else text(contents);
     }
 }
 
 /** Writes `contents` to a synced temporary file beside `plan.target`, with the target's mode. */
-async function stageFile(plan: OutputPlan, contents: string | Uint8Array): Promise<string> {
+async function stageFile(plan: OutputPlan, contents: OutputContents): Promise<string> {
   const dir = path.dirname(plan.target);
   let mode: number | null = null;
   try {
@@ -199,7 +219,9 @@ async function stageFile(plan: OutputPlan, contents: string | Uint8Array): Promi
   try {
     handle = await fs.open(tmp, 'wx', 0o666);
     if (mode !== null) await handle.chmod(mode);
-    await handle.writeFile(contents);
+    const h = handle;
+    if (typeof contents === 'function') await contents(async (piece) => await h.writeFile(piece));
+    else await h.writeFile(contents);
     await handle.sync();
     await handle.close();
     handle = null;
@@ -207,6 +229,8 @@ async function stageFile(plan: OutputPlan, contents: string | Uint8Array): Promi
   } catch (e) {
     if (handle) await handle.close().catch(() => undefined);
     await removeTemporary(tmp);
+    // A producer's own error (the data, an abort) is not the file's.
+    if (e instanceof WebGpuEmError || isAbort(e)) throw e;
     throw dataError(
       `cannot write ${plan.file}: ${osReason(e)}; check that the path is a writable file location with free space (the previous file, if any, is unchanged)`,
     );

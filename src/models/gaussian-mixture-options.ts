@@ -16,7 +16,7 @@ import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { InitialLabels } from './init-labels.js';
 import type { InitialModel } from './init.js';
-import { checkLoopOptions } from './options.js';
+import { checkGpuBytes, checkLoopOptions } from './options.js';
 
 export type { CovarianceType, InitMethod };
 
@@ -60,6 +60,11 @@ export interface GaussianMixtureOptions {
   device?: GPUDevice;
   /** Node only: the Dawn adapter to use, by name. */
   adapter?: string;
+  /**
+   * Device memory a streamed fit's chunks may take (two in flight); default 256 MiB, or the
+   * adapter's largest buffer when smaller. See README, "Large data".
+   */
+  maxGpuBytes?: number;
 }
 
 /** Every option's name, held to the interface by the compiler; unknown keys are refused. */
@@ -76,6 +81,7 @@ export const GAUSSIAN_MIXTURE_OPTIONS = optionKeys<GaussianMixtureOptions>({
   backend: true,
   device: true,
   adapter: true,
+  maxGpuBytes: true,
 });
 
 /** Options of {@link GaussianMixture.fit}. */
@@ -108,7 +114,9 @@ export const FIT_OPTIONS = optionKeys<FitOptions>({
 export { WEIGHT_OPTIONS, type WeightOptions };
 
 /** The options with their defaults filled in. */
-export type ResolvedMixtureOptions = Required<Omit<GaussianMixtureOptions, 'device' | 'adapter'>> &
+export type ResolvedMixtureOptions = Required<
+  Omit<GaussianMixtureOptions, 'device' | 'adapter' | 'maxGpuBytes'>
+> &
   GpuOptions;
 
 /** Fills in the defaults and checks every option; each mistake is a usage error naming it. */
@@ -129,6 +137,7 @@ export function resolveMixtureOptions(o: GaussianMixtureOptions): ResolvedMixtur
     backend: o.backend ?? BACKEND_CHOICES[0],
     device: o.device,
     adapter: o.adapter,
+    maxGpuBytes: checkGpuBytes(o.maxGpuBytes),
   };
   if (!Number.isInteger(r.nComponents) || r.nComponents < 1) {
     throw usageError(`nComponents must be an integer >= 1, got ${r.nComponents}`);

@@ -1,6 +1,8 @@
-import type { EStepOptions, ViewLabels } from '../backends/backend.js';
+import type { BoundData, EStepOptions, EStepResult, ViewLabels } from '../backends/backend.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
+import { isGpuRows, isRowSource, type DataInput } from '../data/row-source.js';
+import { concatResults, STREAM_SEED } from './streamed-data.js';
 import { dataError, usageError } from '../errors.js';
 import { EmRun, type IterationRecord } from './em.js';
 import {
@@ -134,18 +136,24 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * Fits the mixture to X ({ data, rows, cols } row-major, or number[][]). With nInit > 1 the
    * initialisation with the best lower bound wins. Resolves to this model.
    */
-  async fit(x: MatrixInput, options: FitOptions = {}): Promise<this> {
+  async fit(x: DataInput, options: FitOptions = {}): Promise<this> {
     return this.exclusive('fit()', () => this.fitNow(x, options));
   }
 
-  private async fitNow(x: MatrixInput, options: FitOptions): Promise<this> {
+  private async fitNow(x: DataInput, options: FitOptions): Promise<this> {
     checkOptionKeys('fit()', options, FIT_OPTIONS);
-    const matrix = toMatrix(x);
-    const weights = sampleWeights(options.sampleWeight, matrix.rows);
     // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
     this.releaseOwnedSamples();
     // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
     this.rng = new Random(this.options.seed);
+    // A row source or a GPU buffer: initialisation on a seeded sample, EM passes over all of it.
+    const k = this.options.nComponents;
+    const stream =
+      isRowSource(x) || isGpuRows(x)
+        ? await this.openStream(x, k, this.options.seed ^ STREAM_SEED, options)
+        : null;
+    const matrix = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
+    const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, matrix.rows);
     let best: { params: GmmParameters; state: RunState } | null = null;
     const warm = this.options.warmStart && this.fitted !== null;
     const restarts = warm ? 1 : this.options.nInit;
@@ -153,7 +161,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     const previous = { fitted: this.fitted, runState: this.runState, labels: this.fitLabels };
     try {
       for (let initIndex = 0; initIndex < restarts; initIndex++) {
-        await this.start(matrix, weights, warm ? this.fitted! : undefined, options.signal);
+        await this.start(matrix, weights, warm ? this.fitted! : undefined, options.signal, stream?.data);
         while (!this.liveRun().done) {
           options.signal?.throwIfAborted();
           const record = await this.stepNow();
@@ -166,7 +174,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
       // The labels under the final parameters, on the samples still bound (scikit-learn's fit_predict).
       const keep = best!.params;
       this.fitLabels =
-        options.labels === false
+        options.labels === false || stream
           ? null
           : (
               await this.withSamples(matrix, (data) =>
@@ -181,6 +189,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     } finally {
       // The samples are bound once for every restart, and freed with the fit.
       this.run = null;
+      stream?.data.dispose();
       this.releaseOwnedSamples();
     }
     this.fitted = best!.params;
@@ -208,6 +217,8 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     weights: Float64Array | null,
     from?: GmmParameters,
     signal?: AbortSignal,
+    /** Streamed data the EM passes run on (initialisation runs on `matrix`, its sample). */
+    streamed?: BoundData,
   ): Promise<void> {
     checkMixtureSamples(matrix, weights, this.options.nComponents);
     this.run = null;
@@ -222,7 +233,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
       await data.prepare(this.options.nComponents, this.options.covarianceType);
       const initial =
         from ?? (await initialParameters(this.options, new Random(this.rng.fork()), matrix, data));
-      this.run = new EmRun(data, initial, this.options);
+      this.run = new EmRun(streamed ?? data, initial, this.options);
       this.fitted = initial;
     } catch (error) {
       this.releaseOwnedSamples();
@@ -332,12 +343,12 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   }
 
   /** Most likely component of each sample. */
-  async predict(x: MatrixInput): Promise<Int32Array> {
+  async predict(x: DataInput): Promise<Int32Array> {
     return (await this.evaluate(x, { responsibilities: false, labels: true })).labels!;
   }
 
   /** Responsibilities p(k | x_n), N x K. */
-  async predictProba(x: MatrixInput): Promise<Matrix64> {
+  async predictProba(x: DataInput): Promise<Matrix64> {
     const result = await this.evaluate(x, { responsibilities: true });
     return {
       data: result.responsibilities!,
@@ -347,12 +358,12 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   }
 
   /** log p(x_n) under the model, per sample. */
-  async scoreSamples(x: MatrixInput): Promise<Float64Array> {
+  async scoreSamples(x: DataInput): Promise<Float64Array> {
     return (await this.evaluate(x, { responsibilities: false })).logLikelihood;
   }
 
   /** Mean log-likelihood per sample (weighted by `options.sampleWeight` when given). */
-  async score(x: MatrixInput, options: WeightOptions = {}): Promise<number> {
+  async score(x: DataInput, options: WeightOptions = {}): Promise<number> {
     return (await this.weightedLogLikelihood(x, options)).mean;
   }
 
@@ -360,12 +371,12 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * Bayesian information criterion on X (lower is better). With `options.sampleWeight` the
    * sample count n is the weight sum, as for the duplicated samples.
    */
-  async bic(x: MatrixInput, options: WeightOptions = {}): Promise<number> {
+  async bic(x: DataInput, options: WeightOptions = {}): Promise<number> {
     return (await this.informationCriteria(x, options)).bic;
   }
 
   /** Akaike information criterion on X (lower is better), weighted as {@link bic}. */
-  async aic(x: MatrixInput, options: WeightOptions = {}): Promise<number> {
+  async aic(x: DataInput, options: WeightOptions = {}): Promise<number> {
     return (await this.informationCriteria(x, options)).aic;
   }
 
@@ -375,7 +386,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * w_n times.
    */
   async informationCriteria(
-    x: MatrixInput,
+    x: DataInput,
     options: WeightOptions = {},
   ): Promise<{ bic: number; aic: number }> {
     const { mean, total } = await this.weightedLogLikelihood(x, options);
@@ -384,8 +395,24 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return { bic: deviance + p * Math.log(total), aic: deviance + 2 * p };
   }
 
-  private async weightedLogLikelihood(x: MatrixInput, options: WeightOptions) {
+  private async weightedLogLikelihood(
+    x: DataInput,
+    options: WeightOptions,
+  ): Promise<{ mean: number; total: number }> {
     checkOptionKeys('score options', options, WEIGHT_OPTIONS);
+    if (isRowSource(x)) {
+      // Each chunk with its own weights; the sums add up in float64.
+      const parts = await this.mapChunks(x, this.params().nComponents, async (c) =>
+        this.weightedLogLikelihood(c.matrix, { sampleWeight: c.weights }),
+      );
+      const total = parts.reduce((t, p) => t + p.total, 0);
+      return { mean: parts.reduce((t, p) => t + p.mean * p.total, 0) / total, total };
+    }
+    if (isGpuRows(x)) {
+      if (options.sampleWeight != null) throw usageError('sampleWeight cannot be given with a GPUBuffer');
+      const ll = await this.scoreSamples(x);
+      return { mean: ll.reduce((a, v) => a + v, 0) / ll.length, total: ll.length };
+    }
     const m = toMatrix(x);
     const weights = sampleWeights(options.sampleWeight, m.rows);
     const ll = await this.scoreSamples(m);
@@ -433,14 +460,44 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return this.fitted;
   }
 
-  private async evaluate(x: MatrixInput, options: EStepOptions) {
+  private async evaluate(x: DataInput, options: EStepOptions): Promise<EStepResult> {
     const p = this.params();
+    if (isRowSource(x)) {
+      const parts = await this.mapChunks(x, p.nComponents, (c) => this.evaluate(c.matrix, options));
+      return {
+        logLikelihood: concatResults(
+          parts.map((r) => r.logLikelihood),
+          Float64Array,
+        ),
+        responsibilities: options.responsibilities
+          ? concatResults(
+              parts.map((r) => r.responsibilities!),
+              Float64Array,
+            )
+          : null,
+        labels: options.labels
+          ? concatResults(
+              parts.map((r) => r.labels!),
+              Int32Array,
+            )
+          : null,
+      };
+    }
+    if (isGpuRows(x)) {
+      this.checkFeatures(x.cols);
+      return this.withGpuRows(x, (data) => data.eStep(toComponentParameters(p), options));
+    }
     const m = toMatrix(x);
-    if (m.cols !== p.nFeatures) {
+    this.checkFeatures(m.cols);
+    return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
+  }
+
+  private checkFeatures(cols: number): void {
+    const d = this.params().nFeatures;
+    if (cols !== d) {
       throw dataError(
-        `X has ${m.cols} features but the model was fitted with ${p.nFeatures}; pass data with ${p.nFeatures} columns`,
+        `X has ${cols} features but the model was fitted with ${d}; pass data with ${d} columns`,
       );
     }
-    return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
   }
 }

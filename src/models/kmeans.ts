@@ -1,4 +1,4 @@
-import type { BoundData, ViewLabels } from '../backends/backend.js';
+import type { Assignments, BoundData, ViewLabels } from '../backends/backend.js';
 import type { GpuOptions } from '../backends/select.js';
 import {
   BACKEND_CHOICES,
@@ -11,6 +11,8 @@ import {
 } from '../core/names.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
+import { isGpuRows, isRowSource, type DataInput } from '../data/row-source.js';
+import { concatResults, STREAM_SEED, type OpenedData } from './streamed-data.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
 import { LloydRun, type FitState, type KMeansIteration } from './lloyd.js';
@@ -24,7 +26,7 @@ import {
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
 import { centresToJson, readModelJson } from './model-json.js';
 import { KMEANS_FORMAT } from '../io/model-file.js';
-import { checkLoopOptions } from './options.js';
+import { checkGpuBytes, checkLoopOptions } from './options.js';
 
 export type { KMeansInit };
 export type { KMeansIteration };
@@ -51,6 +53,8 @@ export interface KMeansOptions {
   backend?: BackendChoice;
   device?: GPUDevice;
   adapter?: string;
+  /** Device memory a streamed fit's chunks may take; default 256 MiB (see README, "Large data"). */
+  maxGpuBytes?: number;
 }
 
 /** Every option's name, held to the interface by the compiler; unknown keys are refused. */
@@ -64,6 +68,7 @@ export const KMEANS_OPTIONS = optionKeys<KMeansOptions>({
   backend: true,
   device: true,
   adapter: true,
+  maxGpuBytes: true,
 });
 
 /** Options of {@link KMeans.fit}. */
@@ -86,7 +91,7 @@ export const KMEANS_FIT_OPTIONS = optionKeys<KMeansFitOptions>({
   sampleWeight: true,
 });
 
-type Resolved = Required<Omit<KMeansOptions, 'device' | 'adapter'>> & GpuOptions;
+type Resolved = Required<Omit<KMeansOptions, 'device' | 'adapter' | 'maxGpuBytes'>> & GpuOptions;
 
 /**
  * k-means (hard EM, Lloyd's algorithm): the assignment to the nearest centre and the
@@ -137,19 +142,23 @@ export class KMeans extends IterativeModel<KMeansIteration> {
   }
 
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
-  async fit(x: MatrixInput, options: KMeansFitOptions = {}): Promise<this> {
+  async fit(x: DataInput, options: KMeansFitOptions = {}): Promise<this> {
     checkOptionKeys('fit()', options, KMEANS_FIT_OPTIONS);
     return this.exclusive('fit()', async () => {
-      const m = toMatrix(x);
-      const weights = sampleWeights(options.sampleWeight, m.rows);
       // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
       this.releaseOwnedSamples();
       // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
       this.rng = new Random(this.options.seed);
+      // A row source: initialisation on its seeded sample, Lloyd passes over the whole of it.
+      const k = this.options.nClusters;
+      const seed = this.options.seed ^ STREAM_SEED;
+      const stream = isRowSource(x) || isGpuRows(x) ? await this.openStream(x, k, seed, options) : null;
+      const m = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
+      const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, m.rows);
       let best: FitState | null = null;
       try {
         for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-          await this.start(m, weights, options.signal);
+          await this.start(m, weights, options.signal, stream ?? undefined);
           while (!this.liveRun().done) {
             const record = await this.stepNow();
             options.signal?.throwIfAborted();
@@ -160,13 +169,13 @@ export class KMeans extends IterativeModel<KMeansIteration> {
         }
         // The labels of the final centres (scikit-learn's labels_), on the samples still bound.
         const centres = best!.centres;
-        const k = this.options.nClusters;
-        this.fitLabels = (
-          await this.withSamples(m, (data) => data.assign(centres, k, { allDistances: false }))
-        ).labels;
+        this.fitLabels = stream
+          ? null
+          : (await this.withSamples(m, (data) => data.assign(centres, k, { allDistances: false }))).labels;
       } finally {
         // The samples are bound once for every restart, and freed with the fit.
         this.run = null;
+        stream?.data.dispose();
         this.releaseOwnedSamples();
       }
       this.state = best;
@@ -212,7 +221,13 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     return this.run || this.state ? { kind: 'kmeans', k: this.options.nClusters } : null;
   }
 
-  private async start(m: Matrix, weights: Float64Array | null, signal?: AbortSignal): Promise<void> {
+  private async start(
+    m: Matrix,
+    weights: Float64Array | null,
+    signal?: AbortSignal,
+    /** Streamed data the Lloyd passes run on (initialisation runs on `m`, its sample). */
+    stream?: OpenedData,
+  ): Promise<void> {
     const k = this.options.nClusters;
     const rows = positiveRows(m, weights);
     if (rows < k) {
@@ -226,8 +241,9 @@ export class KMeans extends IterativeModel<KMeansIteration> {
       // Every limit of the backend for this K is checked here, before any seeding work.
       await data.prepare(k, 'kmeans');
       const centres = await this.initialCentres(data, m, new Random(this.rng.fork()));
-      const tolAbs = this.options.tol * meanVariance(m, data.weights);
-      this.run = new LloydRun(data, m, centres, k, this.options.maxIter, tolAbs);
+      const tolAbs = this.options.tol * (stream?.scan.meanVariance ?? meanVariance(m, data.weights));
+      const farthest = stream && ((c: Float64Array, n: number) => stream.farthest(c, k, n));
+      this.run = new LloydRun(stream?.data ?? data, m, centres, k, this.options.maxIter, tolAbs, farthest);
     } catch (error) {
       this.releaseOwnedSamples();
       throw error;
@@ -291,38 +307,64 @@ export class KMeans extends IterativeModel<KMeansIteration> {
   }
 
   /** Nearest centre of each sample. */
-  async predict(x: MatrixInput): Promise<Int32Array> {
+  async predict(x: DataInput): Promise<Int32Array> {
     return (await this.assign(x, false)).labels;
   }
 
   /** Euclidean distances to every centre, N x K. */
-  async transform(x: MatrixInput): Promise<Matrix64> {
+  async transform(x: DataInput): Promise<Matrix64> {
     const a = await this.assign(x, true);
     const data = a.distances!.map(Math.sqrt);
     return { data, rows: a.labels.length, cols: this.options.nClusters };
   }
 
   /** Opposite of the inertia of X (scikit-learn's score). */
-  async score(x: MatrixInput): Promise<number> {
+  async score(x: DataInput): Promise<number> {
     let s = 0;
     for (const v of (await this.assign(x, false)).minDistances) s += v;
     return -s;
   }
 
   /** Minus the squared distance of each sample to its nearest centre (score(X) is their sum). */
-  async scoreSamples(x: MatrixInput): Promise<Float64Array> {
+  async scoreSamples(x: DataInput): Promise<Float64Array> {
     return Float64Array.from((await this.assign(x, false)).minDistances, (v) => -v);
   }
 
-  private async assign(x: MatrixInput, all: boolean) {
+  private async assign(x: DataInput, all: boolean): Promise<Assignments> {
     const s = this.fitted();
-    const m = toMatrix(x);
-    if (m.cols !== this.nFeaturesSeen) {
+    if (isRowSource(x)) {
+      const parts = await this.mapChunks(x, this.options.nClusters, (c) => this.assign(c.matrix, all));
+      return {
+        labels: concatResults(
+          parts.map((a) => a.labels),
+          Int32Array,
+        ),
+        minDistances: concatResults(
+          parts.map((a) => a.minDistances),
+          Float64Array,
+        ),
+        distances: all
+          ? concatResults(
+              parts.map((a) => a.distances!),
+              Float64Array,
+            )
+          : null,
+      };
+    }
+    const cols = isGpuRows(x) ? x.cols : null;
+    const m = isGpuRows(x) ? null : toMatrix(x);
+    const d = cols ?? m!.cols;
+    if (d !== this.nFeaturesSeen) {
       throw dataError(
-        `X has ${m.cols} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
+        `X has ${d} features but the centres have ${this.nFeaturesSeen}; pass data with ${this.nFeaturesSeen} columns`,
       );
     }
-    return this.withSamples(m, (data) =>
+    if (isGpuRows(x)) {
+      return this.withGpuRows(x, (data) =>
+        data.assign(s.centres, this.options.nClusters, { allDistances: all }),
+      );
+    }
+    return this.withSamples(m!, (data) =>
       data.assign(s.centres, this.options.nClusters, { allDistances: all }),
     );
   }
@@ -396,6 +438,7 @@ function resolveOptions(o: KMeansOptions): Resolved {
     backend: o.backend ?? BACKEND_CHOICES[0],
     device: o.device,
     adapter: o.adapter,
+    maxGpuBytes: checkGpuBytes(o.maxGpuBytes),
   };
   if (!Number.isInteger(r.nClusters) || r.nClusters < 1) {
     throw usageError(`nClusters must be an integer >= 1, got ${r.nClusters}`);

@@ -40,6 +40,9 @@ export class LloydRun {
     private readonly k: number,
     private readonly maxIter: number,
     private readonly tolAbs: number,
+    /** The `count` samples farthest from their centres (count x D), when `m` is not all of them. */
+    private readonly farthest:
+      ((centres: Float64Array, count: number) => Promise<Float64Array>) | null = null,
   ) {
     this.centres = Float64Array.from(start, Math.fround);
   }
@@ -55,7 +58,12 @@ export class LloydRun {
     const centres = this.centres;
     const stats = await data.kmeansStatistics(centres, k);
     const { next, empty } = lloydUpdate(centres, stats.counts, stats.firstMoment, k, d);
-    if (empty.length > 0) await relocate(data, m, centres, k, empty, next);
+    if (empty.length > 0) {
+      const samples = this.farthest
+        ? await this.farthest(centres, empty.length)
+        : await farthestOf(data, m, centres, k, empty.length);
+      empty.forEach((c, slot) => next.set(samples.subarray(slot * d, (slot + 1) * d), c * d));
+    }
     for (let e = 0; e < next.length; e++) next[e] = Math.fround(next[e]);
     let shift = 0;
     for (let e = 0; e < next.length; e++) shift += (next[e] - centres[e]) ** 2;
@@ -94,16 +102,13 @@ export class LloydRun {
  * with the largest distance to their nearest centre, one per empty cluster (samples of weight
  * zero are not candidates: they are as good as absent).
  */
-async function relocate(
+async function farthestOf(
   bound: BoundData,
   m: Matrix,
   centres: Float64Array,
   k: number,
-  empty: number[],
-  next: Float64Array,
-): Promise<void> {
+  count: number,
+): Promise<Float64Array> {
   const { minDistances } = await bound.assign(centres, k, { allDistances: false });
-  const { samples } = farthestSamples(m, bound.weights, minDistances, empty.length);
-  const d = m.cols;
-  empty.forEach((c, slot) => next.set(samples.subarray(slot * d, (slot + 1) * d), c * d));
+  return farthestSamples(m, bound.weights, minDistances, count).samples;
 }

@@ -4,6 +4,9 @@ import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
 import { usageError } from '../errors.js';
+import type { CheckedChunk, GpuRows, RowSource } from '../data/row-source.js';
+import { openGpuRows } from './gpu-rows.js';
+import { mapSource, openSource, type OpenedData } from './streamed-data.js';
 
 /** A row-major float64 matrix returned by the API. */
 export interface Matrix64 {
@@ -185,6 +188,42 @@ export abstract class IterativeModel<Iteration> {
     } finally {
       data.dispose();
     }
+  }
+
+  /**
+   * A row source opened for a fit: one pass scans it (size, a seeded initialisation sample),
+   * and its data makes one pass per call. Weights come with the chunks.
+   */
+  protected async openStream(
+    source: RowSource | GpuRows,
+    k: number,
+    seed: number,
+    options: { sampleWeight?: unknown; signal?: AbortSignal },
+  ): Promise<OpenedData> {
+    if (options.sampleWeight != null) {
+      throw usageError(
+        'sampleWeight cannot be given with a row source or a GPUBuffer; give each chunk its weights ({ data, rows, cols, weights })',
+      );
+    }
+    const o = { k, purpose: this.purpose, seed, signal: options.signal };
+    return typeof source === 'function'
+      ? openSource(source, this.backendHandle, o)
+      : openGpuRows(source, this.backendHandle, o);
+  }
+
+  /** Runs `pass` on a caller's GPU buffer of samples, bound in place for this call. */
+  protected async withGpuRows<T>(x: GpuRows, pass: (data: BoundData) => Promise<T>): Promise<T> {
+    const data = await this.backendHandle.bindBuffer(x, { purpose: this.purpose });
+    try {
+      return await pass(data);
+    } finally {
+      data.dispose();
+    }
+  }
+
+  /** `evaluate` on each chunk of a row source in turn (as many rows as the memory budget allows). */
+  protected mapChunks<T>(source: RowSource, k: number, evaluate: (c: CheckedChunk) => Promise<T>) {
+    return mapSource(source, this.backendHandle, k, evaluate);
   }
 
   /** Runs `work` as the model's one fit or initialize: a second would pull the data from under the first. */

@@ -21,3 +21,15 @@ export function checkLoopOptions(r: LoopOptions): void {
   if (!Number.isInteger(r.seed)) throw usageError(`seed must be an integer, got ${r.seed}`);
   checkChoice('backend', r.backend, BACKEND_CHOICES);
 }
+
+/** Smallest `maxGpuBytes`: one chunk of a few rows must fit twice. */
+const MIN_GPU_BYTES = 1 << 16;
+
+/** Checks `maxGpuBytes` (undefined: the default). */
+export function checkGpuBytes(bytes: number | undefined): number | undefined {
+  if (bytes === undefined) return undefined;
+  if (!Number.isSafeInteger(bytes) || bytes < MIN_GPU_BYTES) {
+    throw usageError(`maxGpuBytes must be an integer number of bytes >= ${MIN_GPU_BYTES}, got ${bytes}`);
+  }
+  return bytes;
+}

@@ -121,3 +121,81 @@ export function rechunkSamples(
 /** Rows of the largest chunk: the size of per-chunk scratch and read-back buffers. */
 export const largestChunk = (chunks: readonly SampleChunk[]): number =>
   Math.max(...chunks.map((c) => c.rows));
+
+/**
+ * Samples already on the device in a caller's buffer (rows x cols float32, row-major, from byte
+ * 0): used in place as one chunk when they fit one storage binding; otherwise copied on the
+ * device into chunks that do (the buffer needs COPY_SRC then). The caller keeps the buffer.
+ */
+export function chunksOfBuffer(
+  ctx: GpuContext,
+  buffer: GPUBuffer,
+  rows: number,
+  cols: number,
+): Promise<{ chunks: SampleChunk[]; borrowed: boolean }> {
+  const bytes = rows * cols * 4;
+  if (buffer.size < bytes) {
+    throw new WebGpuEmError(
+      'data',
+      `the GPUBuffer holds ${buffer.size} bytes but ${rows} rows x ${cols} float32 features need ${bytes}; give its real rows and cols`,
+    );
+  }
+  if (!(buffer.usage & BufferUsage.STORAGE)) {
+    throw new WebGpuEmError(
+      'usage',
+      'the GPUBuffer of samples needs GPUBufferUsage.STORAGE; create it with that usage',
+    );
+  }
+  if (bytes <= ctx.limits.maxStorageBufferBindingSize) {
+    return Promise.resolve({ chunks: [{ firstRow: 0, rows, data: buffer }], borrowed: true });
+  }
+  if (!(buffer.usage & BufferUsage.COPY_SRC)) {
+    throw new WebGpuEmError(
+      'usage',
+      `the GPUBuffer's ${bytes} bytes of samples exceed one storage binding (${ctx.limits.maxStorageBufferBindingSize}); ` +
+        'give it GPUBufferUsage.COPY_SRC too, so that it can be split on the device',
+    );
+  }
+  const whole: SampleChunk = { firstRow: 0, rows, data: buffer };
+  const maxRows = Math.max(1, Math.floor(ctx.limits.maxStorageBufferBindingSize / (cols * 4)));
+  return rechunkSamples(ctx, [whole], rows, cols, maxRows).then((chunks) => ({ chunks, borrowed: false }));
+}
+
+/**
+ * Reads the given rows (ascending) of a caller's buffer back to the host: runs of adjacent rows
+ * copied on the device into one staging buffer, mapped once. For initialisation samples.
+ */
+export async function readRows(
+  ctx: GpuContext,
+  buffer: GPUBuffer,
+  cols: number,
+  rowIndices: readonly number[],
+): Promise<Float32Array> {
+  const rowBytes = cols * 4;
+  const staging = ctx.createBuffer(
+    'sample read-back',
+    Math.max(4, rowIndices.length * rowBytes),
+    BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+  );
+  try {
+    await ctx.guard('reading sample rows', () => {
+      const encoder = ctx.device.createCommandEncoder({ label: 'sample read-back' });
+      for (let i = 0; i < rowIndices.length;) {
+        let j = i + 1;
+        while (j < rowIndices.length && rowIndices[j] === rowIndices[j - 1] + 1) j++;
+        encoder.copyBufferToBuffer(
+          buffer,
+          rowIndices[i] * rowBytes,
+          staging,
+          i * rowBytes,
+          (j - i) * rowBytes,
+        );
+        i = j;
+      }
+      ctx.device.queue.submit([encoder.finish()]);
+    });
+    return await ctx.readFloats(staging, rowIndices.length * cols);
+  } finally {
+    ctx.destroyBuffer(staging);
+  }
+}

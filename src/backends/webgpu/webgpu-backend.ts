@@ -35,6 +35,7 @@ import {
   type StatsWorkspace,
 } from './mixture-workspace.js';
 import {
+  chunksOfBuffer,
   rechunkSamples,
   uploadSamples,
   uploadWeights,
@@ -73,6 +74,21 @@ export class WebGpuBackend implements MixtureBackend {
       if (weights) this.context.destroyBuffer(weights.buffer);
       throw error;
     }
+  }
+
+  /**
+   * Samples already in a buffer of this device (rows x cols float32): bound in place when they
+   * fit one binding (see chunksOfBuffer); the buffer stays the caller's.
+   */
+  async bindBuffer(
+    buffer: GPUBuffer,
+    rows: number,
+    cols: number,
+    options: BindOptions = {},
+  ): Promise<BoundData> {
+    checkFeatures(cols, options.purpose ?? 'full');
+    const { chunks, borrowed } = await chunksOfBuffer(this.context, buffer, rows, cols);
+    return new GpuBoundData(this.context, rows, cols, chunks, null, null, borrowed ? buffer : null);
   }
 
   dispose(): void {
@@ -117,6 +133,8 @@ class GpuBoundData implements BoundData {
     /** Sample weights on the GPU, or null when every sample counts once. */
     private readonly rowWeights: RowWeights | null,
     readonly weights: Float64Array | null,
+    /** A caller's buffer the samples are read from in place: never destroyed here. */
+    private readonly borrowed: GPUBuffer | null = null,
   ) {}
 
   /** Sum of the sample weights as the GPU sums them (N when unweighted). */
@@ -229,7 +247,7 @@ class GpuBoundData implements BoundData {
     this.disposed = true;
     this.rowLabels?.dispose();
     this.rowLabels = null;
-    for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
+    for (const c of this.chunks) if (c.data !== this.borrowed) this.ctx.destroyBuffer(c.data);
     this.chunks = [];
     if (this.rowWeights) this.ctx.destroyBuffer(this.rowWeights.buffer);
     this.releaseWorkspace();
@@ -299,7 +317,7 @@ class GpuBoundData implements BoundData {
       // The seeding's and k-means' block layouts follow the chunks.
       this.releaseSeeding();
       this.releaseKMeans();
-      for (const c of this.chunks) this.ctx.destroyBuffer(c.data);
+      for (const c of this.chunks) if (c.data !== this.borrowed) this.ctx.destroyBuffer(c.data);
       this.chunks = next;
     }
     this.workspace = await createMixtureWorkspace(this.ctx, this.chunks, this.cols, k, kind);
