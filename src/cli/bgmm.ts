@@ -43,13 +43,17 @@ export async function runBgmm(argv: readonly string[], run: Run): Promise<number
   const matrix = input.data as Matrix;
   const k = o.k as number | undefined;
   if (k === undefined) throw new WebGpuEmError('usage', 'bgmm needs -k KMAX (the most components)');
+  if (o.maxGpuMemory !== undefined)
+    throw new WebGpuEmError('usage', '--max-gpu-memory: bgmm reads its data in memory; leave it out');
+  // The variational fit does not stream, so it takes no device-memory budget.
+  const { maxGpuBytes: _inMemory, ...fit } = fitOptions(o);
   const covarianceType = (o.covariance as CovarianceType | undefined) ?? DEFAULT_COVARIANCE_TYPE;
   const covariancePrior = numberList(o, 'covariancePrior', '--covariance-prior');
   const meanPrior = numberList(o, 'meanPrior', '--mean-prior');
   const model = new BayesianGaussianMixture({
     nComponents: k,
     covarianceType,
-    ...fitOptions(o),
+    ...fit,
     init: input.initLabels
       ? { labels: input.initLabels }
       : ((o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0]),
