@@ -23,7 +23,7 @@ export type {
 export type { VariationalPriors, WeightConcentrationPriorType } from './models/variational.js';
 export type { InitialModel } from './models/init.js';
 export type { InitialLabels } from './models/init-labels.js';
-export type { GmmParameters } from './models/gmm-parameters.js';
+export { covariancesAsArray, type GmmParameters } from './models/gmm-parameters.js';
 export { toMatrix } from './data/matrix.js';
 export type { Matrix, MatrixInput } from './data/matrix.js';
 export { WebGpuEmError } from './errors.js';
