@@ -235,7 +235,8 @@ function drawWeights(weights: number[] | null): void {
   const py = (v: number) => h - 14 - (v / top) * (h - 26);
   weights.forEach((v, j) => {
     g.fillStyle = v >= ACTIVE_WEIGHT ? colourOf(j) : '#4a4e58';
-    const y = py(v);
+    // At least a sliver, so that a switched-off component still shows its place.
+    const y = Math.min(py(v), h - 16);
     g.fillRect(4 + j * slot + slot * 0.15, y, Math.max(1, slot * 0.7), h - 14 - y);
   });
   g.fillStyle = '#9aa0ab';
