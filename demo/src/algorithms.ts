@@ -52,7 +52,7 @@ export interface Shape {
 /** What the Worker does with a model, whatever its kind. */
 export interface DemoModel {
   initialize(x: { data: Float32Array; rows: number; cols: number }): Promise<void>;
-  /** One iteration: the objective the curve plots (mean log-likelihood, or minus the inertia). */
+  /** One iteration: the objective the curve plots (mean log-likelihood, lower bound, or minus the inertia). */
   step(): Promise<{
     iteration: number;
     objective: number;
