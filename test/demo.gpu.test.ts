@@ -178,6 +178,65 @@ describe('the demo, built, in headless Chromium', () => {
     4 * WAIT,
   );
 
+  it('fits well-separated blobs with the Bayesian mixture at K = 10 and shows the components switching off', async () => {
+    // Eight groups under K = 10: the fit switches the two spare components off within a few dozen
+    // steps (from fewer groups, a group split among several components takes hundreds).
+    const spec = { shape: 'blobs', n: 20_000, d: 2, k: 8, seed: 2 } as const;
+    const { page, errors } = await open();
+    try {
+      await state(page, 'ready');
+      await page.selectOption('#algorithm', 'bgmm-full');
+      // The entry's own K (an upper bound) and its prior's controls.
+      expect(await page.inputValue('#k')).toBe('10');
+      expect(await page.inputValue('#param-prior-type')).toBe('dirichlet_process');
+      expect(await page.getAttribute('#param-prior', 'placeholder')).toBe('1 / K');
+      await page.fill('#n', String(spec.n));
+      await page.fill('#groups', String(spec.k));
+      await page.fill('#data-seed', String(spec.seed));
+      await page.click('#generate');
+      await page.waitForFunction((n) => document.body.dataset.rows === String(n), spec.n);
+      await state(page, 'ready');
+      // Every count the panel shows, one per step.
+      await page.evaluate(() => {
+        const seen: string[] = [];
+        (window as unknown as { counts: string[] }).counts = seen;
+        const active = document.getElementById('active')!;
+        new MutationObserver(() => {
+          if (active.dataset.value) seen.push(active.dataset.value);
+        }).observe(active, { attributes: true, attributeFilter: ['data-value'] });
+      });
+      await page.click('#run');
+      await state(page, 'done');
+      const iterations = Number(await text(page, 'iteration'));
+      const counts = (await page.evaluate(() => (window as unknown as { counts: string[] }).counts)).map(
+        Number,
+      );
+      expect(counts.length).toBe(iterations);
+      const active = Number(await page.locator('#active').getAttribute('data-value'));
+      expect(await text(page, 'active')).toBe(`${active} of 10 components above 1%`);
+      expect(active).toBeGreaterThanOrEqual(spec.k);
+      expect(active).toBeLessThanOrEqual(spec.k + 1);
+      // Components switched off as the fit went: more were on after the first step than at the end.
+      expect(counts[0]).toBeGreaterThan(active);
+      expect(counts.at(-1)).toBe(active);
+      // The page's count is the downloaded model's: its weights above 1%.
+      const json = JSON.parse(await downloaded(page, 'download-model')) as {
+        format: string;
+        weights: number[];
+      };
+      expect(json.format).toBe('webgpu-em/bgmm@1');
+      expect(json.weights.filter((w) => w >= 0.01).length).toBe(active);
+      expect(Number(await page.locator('#ari').getAttribute('data-value'))).toBeGreaterThan(0.9);
+      expect(errors).toEqual([]);
+      console.log(
+        `demo, Bayesian mixture: N = ${spec.n}, K = 10, ${iterations} iterations, components above 1% ` +
+          `per step ${counts.join(' ')}, ARI ${await text(page, 'ari')}`,
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
   it('steps, pauses, resumes and cancels a run, and pans and zooms', async () => {
     const { page, errors } = await open();
     try {

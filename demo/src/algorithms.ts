@@ -1,9 +1,10 @@
 /**
  * The algorithms the demo offers, one entry each: how to make the model from the controls, and
- * what the plot shows of it. Another model of the library (a Bayesian mixture, say) is one more
- * entry here; the Worker and the page ask this table and nothing else.
+ * what the plot shows of it. Another model of the library is one more entry here; the Worker and
+ * the page ask this table and nothing else.
  */
 import {
+  BayesianGaussianMixture,
   COVARIANCE_TYPES,
   GMM_INIT_METHODS,
   GaussianMixture,
@@ -13,7 +14,12 @@ import {
   type IterationRecord,
   type KMeansIteration,
   type RenderView,
+  type VariationalIterationRecord,
+  type WeightConcentrationPriorType,
 } from 'webgpu-em';
+
+/** A component with less weight than this counts as switched off: greyed, not outlined, not counted. */
+export const ACTIVE_WEIGHT = 0.01;
 
 /** The controls' values. */
 export interface Settings {
@@ -23,7 +29,14 @@ export interface Settings {
   readonly tol: number;
   readonly init: string;
   readonly seed: number;
+  /** The values of the algorithm's own controls ({@link Algorithm.params}) by id; '' for a default. */
+  readonly params: Readonly<Record<string, string>>;
 }
+
+/** A control of one algorithm's own: a choice among values, or a number ('' for the library's default). */
+export type Param =
+  | { readonly id: string; readonly label: string; readonly choices: readonly string[] }
+  | { readonly id: string; readonly label: string; readonly placeholder: string };
 
 /** Where a model runs: WebGPU (never 'auto', which fits small data on the CPU), or the CPU without WebGPU. */
 export interface Placement {
@@ -39,8 +52,14 @@ export interface Shape {
 /** What the Worker does with a model, whatever its kind. */
 export interface DemoModel {
   initialize(x: { data: Float32Array; rows: number; cols: number }): Promise<void>;
-  /** One iteration: the objective the curve plots (mean log-likelihood, or minus the inertia). */
-  step(): Promise<{ iteration: number; objective: number; seconds: number }>;
+  /** One iteration: the objective the curve plots (mean log-likelihood, lower bound, or minus the inertia). */
+  step(): Promise<{
+    iteration: number;
+    objective: number;
+    seconds: number;
+    /** The components' weights after the step, where the page plots them (the Bayesian mixture). */
+    weights?: Float64Array;
+  }>;
   readonly done: boolean;
   readonly converged: boolean;
   renderView(): Promise<RenderView | null>;
@@ -57,11 +76,14 @@ export interface Algorithm {
   readonly id: string;
   readonly label: string;
   readonly inits: readonly string[];
-  readonly defaults: { readonly maxIter: number; readonly tol: number };
+  /** The controls' values on choosing the entry; K only where the entry wants its own (an upper bound). */
+  readonly defaults: { readonly maxIter: number; readonly tol: number; readonly k?: number };
   /** What the per-iteration curve shows. */
   readonly objective: string;
   /** Covariance type for choosing K by BIC, or null where BIC does not apply. */
   readonly bicCovariance: CovarianceType | null;
+  /** Controls beyond K, max iter, tol, init and seed. */
+  readonly params?: readonly Param[];
   create(s: Settings, where: Placement): DemoModel;
 }
 
@@ -129,6 +151,70 @@ function mixture(type: CovarianceType): Algorithm {
   };
 }
 
+const PRIOR_TYPES: readonly WeightConcentrationPriorType[] = ['dirichlet_process', 'dirichlet_distribution'];
+
+/** A number control's value: undefined for '' (the library's default), else the number as typed. */
+function optionalNumber(v: string | undefined): number | undefined {
+  return v === undefined || v.trim() === '' ? undefined : Number(v);
+}
+
+function bayesian(type: CovarianceType): Algorithm {
+  return {
+    id: `bgmm-${type}`,
+    label: `Bayesian mixture, ${type} covariance`,
+    inits: GMM_INIT_METHODS,
+    defaults: { maxIter: 100, tol: 1e-3, k: 10 },
+    objective: 'lower bound (total)',
+    // K is an upper bound here: the posterior switches off the components the data does not need.
+    bicCovariance: null,
+    params: [
+      { id: 'prior-type', label: 'weight prior', choices: PRIOR_TYPES },
+      { id: 'prior', label: 'weight concentration', placeholder: '1 / K' },
+    ],
+    create(s, where) {
+      const bgmm = new BayesianGaussianMixture({
+        nComponents: s.k,
+        covarianceType: type,
+        maxIter: s.maxIter,
+        tol: s.tol,
+        init: s.init as (typeof GMM_INIT_METHODS)[number],
+        seed: s.seed,
+        weightConcentrationPriorType: (s.params['prior-type'] as WeightConcentrationPriorType) || undefined,
+        weightConcentrationPrior: optionalNumber(s.params.prior),
+        ...where,
+      });
+      return {
+        initialize: (x) => bgmm.initialize(x),
+        async step() {
+          const r: VariationalIterationRecord = await bgmm.step();
+          return { iteration: r.iteration, objective: r.lowerBound, seconds: r.seconds, weights: r.weights };
+        },
+        get done() {
+          return bgmm.done;
+        },
+        get converged() {
+          return bgmm.converged;
+        },
+        renderView: () => bgmm.renderView(),
+        adapter: () => bgmm.adapterDescription(),
+        predict: (x) => bgmm.predict(x),
+        shapes() {
+          const { means, weights } = bgmm;
+          const covariances = fullCovariances(type, bgmm.covariances, means.rows, means.cols);
+          return covariances
+            .map((covariance, j) => ({
+              mean: means.data.subarray(j * means.cols, (j + 1) * means.cols),
+              covariance,
+            }))
+            .filter((_, j) => weights[j] >= ACTIVE_WEIGHT);
+        },
+        toJSON: () => bgmm.toJSON(),
+        dispose: () => bgmm.dispose(),
+      };
+    },
+  };
+}
+
 const kmeans: Algorithm = {
   id: 'kmeans',
   label: 'k-means (Lloyd)',
@@ -177,7 +263,11 @@ const kmeans: Algorithm = {
   },
 };
 
-export const ALGORITHMS: readonly Algorithm[] = [...COVARIANCE_TYPES.map(mixture), kmeans];
+export const ALGORITHMS: readonly Algorithm[] = [
+  ...COVARIANCE_TYPES.map(mixture),
+  ...COVARIANCE_TYPES.map(bayesian),
+  kmeans,
+];
 
 export function algorithm(id: string): Algorithm {
   const a = ALGORITHMS.find((x) => x.id === id);

@@ -2,7 +2,7 @@
  * The page: controls, charts and messages. Everything heavy (reading files, generating data,
  * fitting, drawing the plot) happens in the Worker (worker.ts), so the page never freezes.
  */
-import { ALGORITHMS, algorithm, type Settings } from './algorithms.js';
+import { ACTIVE_WEIGHT, ALGORITHMS, algorithm, type Param, type Settings } from './algorithms.js';
 import { PALETTE, colourOf } from './colors.js';
 import { SHAPES, checkSpec, type GeneratorSpec, type Shape } from './data.js';
 import type { Axes, FromWorker, RunState, ToWorker } from './protocol.js';
@@ -45,9 +45,47 @@ function algorithmChanged(): void {
   );
   input('max-iter').value = String(a.defaults.maxIter);
   input('tol').value = String(a.defaults.tol);
+  if (a.defaults.k !== undefined) input('k').value = String(a.defaults.k);
+  // A control another entry shares (the Bayesian mixtures' priors) keeps its value.
+  const kept = new Map(
+    [...$('params').querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')].map((c) => [
+      c.id,
+      c.value,
+    ]),
+  );
+  $('params').replaceChildren(...(a.params ?? []).map(paramControl));
+  for (const [id, value] of kept) {
+    const c = document.getElementById(id) as HTMLInputElement | HTMLSelectElement | null;
+    if (c) c.value = value;
+  }
+  $('weights-panel').hidden = true;
   $('objective-name').textContent = a.objective;
   $('bic').toggleAttribute('disabled', a.bicCovariance === null);
   sendSettings();
+}
+
+/** An algorithm's own control, as a labelled select or number input (id `param-<id>`). */
+function paramControl(p: Param): HTMLElement {
+  const label = document.createElement('label');
+  label.append(p.label);
+  let control: HTMLInputElement | HTMLSelectElement;
+  if ('choices' in p) {
+    control = document.createElement('select');
+    options(
+      control,
+      p.choices.map((c) => [c, c]),
+    );
+    control.onchange = sendSettings;
+  } else {
+    control = document.createElement('input');
+    control.type = 'number';
+    control.step = 'any';
+    control.placeholder = p.placeholder;
+    control.oninput = sendSettings;
+  }
+  control.id = `param-${p.id}`;
+  label.append(control);
+  return label;
 }
 
 function settings(): Settings {
@@ -58,6 +96,12 @@ function settings(): Settings {
     tol: number('tol'),
     init: select('init').value,
     seed: number('seed'),
+    params: Object.fromEntries(
+      (algorithm(select('algorithm').value).params ?? []).map((p) => [
+        p.id,
+        $<HTMLInputElement | HTMLSelectElement>(`param-${p.id}`).value,
+      ]),
+    ),
   };
 }
 
@@ -67,6 +111,9 @@ function sendSettings(): void {
   if (!(Number.isInteger(s.maxIter) && s.maxIter >= 1))
     return showError('max iter must be an integer of at least 1');
   if (!(s.tol >= 0)) return showError('tol must be a number of at least 0');
+  for (const p of algorithm(s.algorithm).params ?? [])
+    if (!('choices' in p) && s.params[p.id].trim() !== '' && !Number.isFinite(Number(s.params[p.id])))
+      return showError(`${p.label} must be a number, or empty for ${p.placeholder}`);
   showError('');
   send({ type: 'settings', settings: s });
   legend(s.k);
@@ -165,6 +212,43 @@ function chart(canvas: HTMLCanvasElement, points: { x: number; y: number }[], ma
   }
 }
 
+/** The components' weights as bars in their plot colours; those under ACTIVE_WEIGHT grey. */
+function drawWeights(weights: number[] | null): void {
+  const canvas = $<HTMLCanvasElement>('weights');
+  const dpr = devicePixelRatio;
+  canvas.width = canvas.clientWidth * dpr;
+  canvas.height = canvas.clientHeight * dpr;
+  const g = canvas.getContext('2d')!;
+  g.scale(dpr, dpr);
+  const [w, h] = [canvas.clientWidth, canvas.clientHeight];
+  g.clearRect(0, 0, w, h);
+  g.strokeStyle = '#2c2f38';
+  g.strokeRect(0.5, 0.5, w - 1, h - 1);
+  const active = $('active');
+  if (!weights) {
+    active.textContent = '–';
+    delete active.dataset.value;
+    return;
+  }
+  const top = Math.max(...weights, ACTIVE_WEIGHT);
+  const slot = (w - 8) / weights.length;
+  const py = (v: number) => h - 14 - (v / top) * (h - 26);
+  weights.forEach((v, j) => {
+    g.fillStyle = v >= ACTIVE_WEIGHT ? colourOf(j) : '#4a4e58';
+    // At least a sliver, so that a switched-off component still shows its place.
+    const y = Math.min(py(v), h - 16);
+    g.fillRect(4 + j * slot + slot * 0.15, y, Math.max(1, slot * 0.7), h - 14 - y);
+  });
+  g.fillStyle = '#9aa0ab';
+  g.font = '10px system-ui';
+  g.fillText(`${(top * 100).toFixed(1)}%`, 4, 10);
+  g.fillText('0', 4, h - 2);
+  g.fillText(String(weights.length - 1), w - 14, h - 2);
+  const n = weights.filter((v) => v >= ACTIVE_WEIGHT).length;
+  active.textContent = `${n} of ${weights.length} components above ${ACTIVE_WEIGHT * 100}%`;
+  active.dataset.value = String(n);
+}
+
 const drawCurve = () =>
   chart(
     $<HTMLCanvasElement>('curve'),
@@ -174,6 +258,7 @@ const drawCurve = () =>
 function resetRun(): void {
   curve.length = 0;
   drawCurve();
+  drawWeights(null);
   for (const id of ['iteration', 'objective', 'seconds', 'frame', 'throughput', 'result', 'ari'])
     $(id).textContent = '–';
   delete $('ari').dataset.value;
@@ -219,6 +304,10 @@ worker.onmessage = ({ data: m }: MessageEvent<FromWorker>) => {
       $('seconds').textContent = `${(m.seconds * 1000).toFixed(1)} ms`;
       $('throughput').textContent = `${si(m.throughput)}/s`;
       drawCurve();
+      if (m.weights) {
+        $('weights-panel').hidden = false;
+        drawWeights(m.weights);
+      }
       return;
     case 'frame':
       $('frame').textContent =
@@ -313,6 +402,7 @@ function wire(): void {
   $('generate').onclick = generateNow;
   select('algorithm').onchange = algorithmChanged;
   for (const id of ['k', 'max-iter', 'tol', 'seed']) input(id).oninput = sendSettings;
+  // An algorithm's own controls (#params) are wired as algorithmChanged makes them.
   select('init').onchange = sendSettings;
   $('run').onclick = () => {
     if (state !== 'paused') resetRun();

@@ -39,6 +39,8 @@ export type FromWorker =
       seconds: number;
       /** Samples x components per second. */
       throughput: number;
+      /** The components' weights after the step, or null where the algorithm gives none to plot. */
+      weights: number[] | null;
     }
   /** The labels pass and the frame after a step: the render view's E-step, the draw. */
   | { type: 'frame'; seconds: number; labelSeconds: number }

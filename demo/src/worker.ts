@@ -246,6 +246,7 @@ async function run(continuous: boolean): Promise<void> {
       objective: record.objective,
       seconds: record.seconds,
       throughput: work / record.seconds,
+      weights: record.weights ? Array.from(record.weights) : null,
     });
     if (cancelled || model !== m) return;
     const started = performance.now();
