@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { makeBlobs } from '../src/data/synthetic.js';
 import { GaussianMixture, KMeans, WebGpuEmError } from '../src/index.js';
 import { initSampleRows, scanSource } from '../src/models/streamed-data.js';
+import { joinedChunks } from '../src/data/row-source.js';
 import { chunked } from './helpers/chunks.js';
 import { maxAbsDiff } from './helpers/data.js';
 
@@ -131,5 +132,31 @@ describe('KMeans.fit on a row source', () => {
     await streamed.fit(chunked(x, [13]));
     expect(streamed.history[0].relocated).toBe(2);
     expect(maxAbsDiff(streamed.clusterCenters.data, mem.clusterCenters.data)).toBeLessThan(1e-9 * 40);
+  });
+});
+
+describe('joinedChunks', () => {
+  const chunk = (start: number, rows: number, weights: number[] | null) => ({
+    matrix: { data: Float32Array.from({ length: rows * 2 }, (_, i) => start * 2 + i), rows, cols: 2 },
+    weights: weights ? Float64Array.from(weights) : null,
+  });
+  async function* of(...chunks: ReturnType<typeof chunk>[]) {
+    yield* chunks;
+  }
+
+  it('joins small chunks in order, fills missing weights with 1, passes long ones uncopied', async () => {
+    const long = chunk(6, 5, null);
+    const out = [];
+    for await (const c of joinedChunks(
+      of(chunk(0, 2, null), chunk(2, 3, [2, 0, 3]), chunk(5, 1, null), long, chunk(11, 1, null)),
+      4,
+    ))
+      out.push(c);
+    expect(out.map((c) => c.matrix.rows)).toEqual([5, 1, 5, 1]);
+    expect(Array.from(out[0].matrix.data)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(Array.from(out[0].weights!)).toEqual([1, 1, 2, 0, 3]);
+    expect(out[1].weights).toBeNull();
+    expect(out[2]).toBe(long);
+    expect(Array.from(out[3].matrix.data)).toEqual([22, 23]);
   });
 });

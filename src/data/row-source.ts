@@ -103,3 +103,49 @@ function checkChunkWeights(w: ArrayLike<number>, rows: number, index: number): F
   // A chunk of positive total goes through the same check as in-memory weights.
   return out.some((v) => v > 0) ? toSampleWeights(out, rows, `chunk ${index}'s weights`) : out;
 }
+
+/**
+ * Consecutive chunks joined into pieces of at least `minRows` rows (the last may be shorter), so
+ * that a reader's small blocks do not each cost a device binding; a chunk already that long
+ * passes through uncopied (after the pieces before it), so a joined piece is under 2 minRows.
+ */
+export async function* joinedChunks(
+  chunks: AsyncIterable<CheckedChunk>,
+  minRows: number,
+): AsyncGenerator<CheckedChunk> {
+  let parts: CheckedChunk[] = [];
+  let rows = 0;
+  for await (const chunk of chunks) {
+    if (chunk.matrix.rows >= minRows) {
+      if (parts.length > 0) yield joinChunks(parts, rows);
+      parts = [];
+      rows = 0;
+      yield chunk;
+      continue;
+    }
+    parts.push(chunk);
+    rows += chunk.matrix.rows;
+    if (rows >= minRows) {
+      yield joinChunks(parts, rows);
+      parts = [];
+      rows = 0;
+    }
+  }
+  if (parts.length > 0) yield joinChunks(parts, rows);
+}
+
+function joinChunks(parts: CheckedChunk[], rows: number): CheckedChunk {
+  if (parts.length === 1) return parts[0];
+  const cols = parts[0].matrix.cols;
+  const data = new Float32Array(rows * cols);
+  const weighted = parts.some((p) => p.weights !== null);
+  const weights = weighted ? new Float64Array(rows) : null;
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.matrix.data, at * cols);
+    // A chunk without weights counts each row once.
+    if (weights) weights.set(p.weights ?? new Float64Array(p.matrix.rows).fill(1), at);
+    at += p.matrix.rows;
+  }
+  return { matrix: { data, rows, cols }, weights };
+}

@@ -11,7 +11,7 @@ import { readError } from './os-files.js';
 // memory holds a few blocks whatever the file's size.
 
 /** Bytes read at a time by default (whole rows of binary data, whole lines of text). */
-export const DEFAULT_BLOCK_BYTES = 16 * 2 ** 20;
+export const DEFAULT_BLOCK_BYTES = 4 * 2 ** 20;
 
 /** Longest CSV line accepted (a line longer than a block makes the block grow up to it). */
 const MAX_LINE_BYTES = 64 * 2 ** 20;

@@ -12,7 +12,7 @@ import type {
 import type { LazyBackend } from '../backends/select.js';
 import { Random } from '../core/random.js';
 import type { Matrix } from '../data/matrix.js';
-import { sourceChunks, type CheckedChunk, type RowSource } from '../data/row-source.js';
+import { joinedChunks, sourceChunks, type CheckedChunk, type RowSource } from '../data/row-source.js';
 import { dataError, usageError } from '../errors.js';
 import {
   farthestSamples,
@@ -124,6 +124,9 @@ export async function scanSource(
     sampleWeights: weighted ? sampleW.subarray(0, kept) : null,
   };
 }
+
+/** Bytes of float32 samples a streamed chunk holds at least (but the last), when the budget allows. */
+export const JOINED_CHUNK_BYTES = 16 * 2 ** 20;
 
 /**
  * Rows per chunk for a device-memory budget: two chunks are in flight (one computed, the next
@@ -313,7 +316,9 @@ export class StreamedData implements BoundData {
     /** Per-row results: every chunk, bound without its weights (they only weigh sums). */
     perRow = false,
   ): Promise<void> {
-    const chunks = sourceChunks(this.source, this.chunkRows, this.cols, this.signal);
+    // Small blocks of a reader joined into chunks of about JOINED_CHUNK_BYTES: fewer bindings.
+    const joinRows = Math.min(this.chunkRows, Math.ceil(JOINED_CHUNK_BYTES / (4 * this.cols)));
+    const chunks = joinedChunks(sourceChunks(this.source, this.chunkRows, this.cols, this.signal), joinRows);
     const values = this.rows * this.cols;
     const bindNext = async (): Promise<{ data: BoundData; chunk: CheckedChunk } | null> => {
       for (;;) {
