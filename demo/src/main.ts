@@ -168,8 +168,8 @@ function si(v: number): string {
   return `${v.toPrecision(3)} ${units[u]}`;
 }
 
-/** A small line chart on a 2D canvas: the values against their index (or their x). */
-function chart(canvas: HTMLCanvasElement, points: { x: number; y: number }[], mark?: number): void {
+/** A 2D canvas sized to its box at the device's pixel ratio, cleared and framed. */
+function framedCanvas(canvas: HTMLCanvasElement): { g: CanvasRenderingContext2D; w: number; h: number } {
   const dpr = devicePixelRatio;
   canvas.width = canvas.clientWidth * dpr;
   canvas.height = canvas.clientHeight * dpr;
@@ -179,6 +179,12 @@ function chart(canvas: HTMLCanvasElement, points: { x: number; y: number }[], ma
   g.clearRect(0, 0, w, h);
   g.strokeStyle = '#2c2f38';
   g.strokeRect(0.5, 0.5, w - 1, h - 1);
+  return { g, w, h };
+}
+
+/** A small line chart on a 2D canvas: the values against their index (or their x). */
+function chart(canvas: HTMLCanvasElement, points: { x: number; y: number }[], mark?: number): void {
+  const { g, w, h } = framedCanvas(canvas);
   if (points.length === 0) return;
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
@@ -215,15 +221,7 @@ function chart(canvas: HTMLCanvasElement, points: { x: number; y: number }[], ma
 /** The components' weights as bars in their plot colours; those under ACTIVE_WEIGHT grey. */
 function drawWeights(weights: number[] | null): void {
   const canvas = $<HTMLCanvasElement>('weights');
-  const dpr = devicePixelRatio;
-  canvas.width = canvas.clientWidth * dpr;
-  canvas.height = canvas.clientHeight * dpr;
-  const g = canvas.getContext('2d')!;
-  g.scale(dpr, dpr);
-  const [w, h] = [canvas.clientWidth, canvas.clientHeight];
-  g.clearRect(0, 0, w, h);
-  g.strokeStyle = '#2c2f38';
-  g.strokeRect(0.5, 0.5, w - 1, h - 1);
+  const { g, w, h } = framedCanvas(canvas);
   const active = $('active');
   if (!weights) {
     active.textContent = '–';

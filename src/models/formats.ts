@@ -70,6 +70,26 @@ const gpu = (o: LoadOptions) => ({
   ...(o.seed !== undefined ? { seed: o.seed } : {}),
 });
 
+/** What the two mixture models have in common as a loaded model. */
+function loadedMixture(
+  m: GaussianMixture | BayesianGaussianMixture,
+  own: Pick<LoadedModel, 'format' | 'description' | 'scoreName' | 'statistics'>,
+): LoadedModel {
+  const p = m.parameters;
+  return {
+    ...own,
+    nFeatures: p.nFeatures,
+    nComponents: p.nComponents,
+    featureNames: m.featureNames,
+    predict: (x) => m.predict(x),
+    predictProba: (x) => m.predictProba(x),
+    scoreSamples: (x) => m.scoreSamples(x),
+    sample: (n) => m.sample(n),
+    backendName: () => m.backendName(),
+    dispose: () => m.dispose(),
+  };
+}
+
 /** The formats this version reads and writes. */
 export const MODEL_FORMATS: readonly ModelFormat[] = [
   {
@@ -77,26 +97,17 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
     load(json, o) {
       const m = GaussianMixture.fromJSON(json, gpu(o), o.source);
       const p = m.parameters;
-      return {
+      return loadedMixture(m, {
         format: GMM_FORMAT,
         description: `Gaussian mixture, ${p.nComponents} components, '${p.covarianceType}' covariances`,
-        nFeatures: p.nFeatures,
-        nComponents: p.nComponents,
-        featureNames: m.featureNames,
-        predict: (x) => m.predict(x),
-        predictProba: (x) => m.predictProba(x),
-        scoreSamples: (x) => m.scoreSamples(x),
         scoreName: 'log-likelihood',
-        sample: (n) => m.sample(n),
         statistics: {
           use: p.covarianceType,
           parameterHash: mixtureHash(p),
           regCovar: m.options.regCovar,
           of: (shard) => shard.mixture(p),
         },
-        backendName: () => m.backendName(),
-        dispose: () => m.dispose(),
-      };
+      });
     },
   },
   {
@@ -104,21 +115,12 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
     load(json, o) {
       const m = BayesianGaussianMixture.fromJSON(json, gpu(o), o.source);
       const p = m.parameters;
-      return {
+      return loadedMixture(m, {
         format: BGMM_FORMAT,
         description: `Bayesian Gaussian mixture (${p.weightConcentrationPriorType}), ${p.nComponents} components at most, '${p.covarianceType}' covariances`,
-        nFeatures: p.nFeatures,
-        nComponents: p.nComponents,
-        featureNames: m.featureNames,
-        predict: (x) => m.predict(x),
-        predictProba: (x) => m.predictProba(x),
-        scoreSamples: (x) => m.scoreSamples(x),
         scoreName: "log-likelihood under the posterior expectations (scikit-learn's score_samples)",
-        sample: (n) => m.sample(n),
         statistics: null,
-        backendName: () => m.backendName(),
-        dispose: () => m.dispose(),
-      };
+      });
     },
   },
   {
