@@ -8,7 +8,7 @@
 // 0.1 to 0.3 s here);
 // --verbose (or WEBGPU_EM_DIRECT=1) runs in this process and shows them.
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -66,6 +66,8 @@ async function runHere() {
     }
     throw error;
   }
+  // The launcher's channel (temporary files are reported on it) must not keep this process alive.
+  process.channel?.unref();
   const code = await cli.main(args);
   // Flush stdout before exiting: a pipe may still hold the JSON result.
   process.stdout.write('', () => process.exit(code));
@@ -73,18 +75,48 @@ async function runHere() {
 
 function launch() {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
-    stdio: ['inherit', 'inherit', 'pipe'],
-    // Its own process group: a terminal's Ctrl-C reaches this process only, which passes it on
-    // once (a second Ctrl-C, passed on too, still stops the child at once).
+    // The channel carries the child's temporary files (src/io/os-files.ts), as it makes them.
+    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+    // Its own process group: a terminal's Ctrl-C reaches this process only, which passes the
+    // first signal on; a second one ends the child here (see below).
     detached: true,
     env: {
       ...process.env,
       WEBGPU_EM_DIRECT: '1',
+      WEBGPU_EM_LAUNCHER: '1',
       ...(process.stderr.isTTY ? { WEBGPU_EM_STDERR_TTY: '1' } : {}),
     },
   });
-  const forward = (signal) => () => child.kill(signal);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward(signal));
+  const temporary = new Set();
+  child.on('message', (m) => {
+    if (m?.webgpuEmTemporary === 'add' && typeof m.path === 'string') temporary.add(m.path);
+    else if (m?.webgpuEmTemporary === 'delete') temporary.delete(m.path);
+  });
+  // The first signal asks the child to stop (it finishes the submission or block in flight and
+  // cleans up). The second ends it at once, even while its event loop is blocked (a GPU
+  // submission, a driver's compile): SIGKILL, then its temporary files are removed here.
+  let signalled = false;
+  const onSignal = (signal) => () => {
+    if (!signalled) {
+      signalled = true;
+      child.kill(signal);
+      return;
+    }
+    child.kill('SIGKILL');
+    for (const file of temporary) {
+      try {
+        rmSync(file, { force: true, recursive: true });
+      } catch {
+        // best effort: exiting
+      }
+    }
+    if (pending && !DAWN_NOISE.test(pending)) process.stderr.write(pending + '\n');
+    process.stderr.write(
+      `webgpu-em: interrupted by ${signal} again; stopped at once, its temporary files removed (earlier files are unchanged)\n`,
+    );
+    process.exit(128 + (constants.signals[signal] ?? 0));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, onSignal(signal));
   let pending = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text) => {

@@ -1,6 +1,8 @@
 // Sums the per-block partial statistics: out[v] = sum_b partials[b * stride + v], one thread
 // per value, in a fixed order (groups of GROUP blocks, then the group sums) so the error grows
 // with GROUP + blocks / GROUP rather than with the block count, and results are reproducible.
+// Past maxComputeWorkgroupsPerDimension x WORKGROUP values the dispatch folds into 2-D rows of
+// grid_width workgroups.
 
 const WORKGROUP: u32 = 64u;
 const GROUP: u32 = 64u;
@@ -8,8 +10,8 @@ const GROUP: u32 = 64u;
 struct Reduce {
   block_count: u32,
   stride: u32,
+  grid_width: u32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Reduce;
@@ -18,7 +20,7 @@ struct Reduce {
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let v = gid.x;
+  let v = gid.y * params.grid_width * WORKGROUP + gid.x;
   if (v >= params.stride) {
     return;
   }

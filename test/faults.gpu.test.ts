@@ -114,7 +114,14 @@ describe('limits checked before the work', () => {
   it("k-means beyond the adapter's limits is refused before seeding, naming the limit", () => {
     // The k-means kernels take K = 16,000 at D = 64 on any adapter; a small binding limit stands
     // in for a K that would need hundreds of thousands of samples to reach the real one.
-    const limits = { ...gpu.limits, maxStorageBufferBindingSize: 1 << 20 } as GPUSupportedLimits;
+    const { maxBufferSize, maxComputeWorkgroupStorageSize, maxComputeInvocationsPerWorkgroup } = gpu.limits;
+    const limits = {
+      maxStorageBufferBindingSize: 1 << 20,
+      maxBufferSize,
+      maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: gpu.limits.maxComputeWorkgroupsPerDimension,
+    };
     expect(() => checkGpuCapacity(limits, 16_000, 64, 'kmeans')).toThrow(
       /K = 16000 components of D = 64 features \(k-means\) need \d+ bytes of centres .*maxStorageBufferBindingSize of 1048576/,
     );

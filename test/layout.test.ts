@@ -103,11 +103,12 @@ describe('host layouts match the WGSL declarations', () => {
       rowsPerBlock: 32,
       perChunk: [4, 1],
       stride: 9,
+      reduceWidth: 3,
     });
     expect(withBlocks.length).toBe(3 * 64);
     expect(slot(withBlocks, 0, 8)).toEqual([0, 100, 32, 0, 0, 7, 0, 0]);
     expect(slot(withBlocks, 1, 8)).toEqual([100, 30, 32, 4, 0, 2, 0, 0]);
-    expect(slot(withBlocks, 2, 4)).toEqual([5, 9, 0, 0]);
+    expect(slot(withBlocks, 2, 4)).toEqual([5, 9, 3, 0]);
     const rowsOnly = packChunkUniforms(chunks, stride, [7, 2], null);
     expect(rowsOnly.length).toBe(2 * 64);
     expect(slot(rowsOnly, 1, 8)).toEqual([100, 30, 0, 0, 0, 2, 0, 0]);

@@ -28,11 +28,24 @@ class Shard:
 
 
 class ShardError(Exception):
-    """A shard the command line could not use (it says the file, row and column): the fit stops."""
+    """A shard the command line could not use (it says the file, row and column): the fit stops.
+    ``shard`` is its path and ``index`` its place in the list given (None: no one shard, such as
+    when every shard's weights sum to 0)."""
 
-    def __init__(self, shard: str, message: str):
-        super().__init__(f"shard {shard}: {message}")
+    def __init__(self, shard: Optional[str], message: str, index: Optional[int] = None):
+        if shard is None:
+            text = message
+        elif index is None:
+            text = f"shard {shard}: {message}"
+        else:
+            text = f"shard {index} ({shard}): {message}"
+        super().__init__(text)
         self.shard = shard
+        self.index = index
+
+
+# What the command line says when a shard's weights are all 0 (gmm and kmeans refuse that).
+_ZERO_WEIGHTS = "sums to 0"
 
 
 ShardLike = Union[str, os.PathLike, Shard]
@@ -122,9 +135,24 @@ def _stats_task(runner: Runner, model_text: str, shard: Shard) -> tuple:
         try:
             runner.run([*args, *runner.data_options])
         except CliError as e:
-            return ("error", str(e))
+            # The model is this task's temporary copy, gone once it returns: not worth naming.
+            return ("error", str(e).replace(model, "the current model"))
         with open(out, encoding="utf-8") as f:
             return ("ok", f.read())
+
+
+def _columns_task(runner: Runner, shard: Shard) -> tuple:
+    """On a worker: how many columns the command line reads from a shard (with the runner's data
+    options), by a one-cluster, one-step k-means on the CPU: ("ok", D) or ("error", message)."""
+    with tempfile.TemporaryDirectory(prefix="webgpu-em-columns-") as tmp:
+        out = os.path.join(tmp, "columns.json")
+        args = ["kmeans", shard.path, "-k", "1", "--max-iter", "1", "--backend", "cpu", "--out", out, "--quiet"]
+        try:
+            runner.run([*args, *runner.data_options])
+        except CliError as e:
+            return ("error", str(e))
+        with open(out, encoding="utf-8") as f:
+            return ("ok", json.load(f)["model"]["nFeatures"])
 
 
 def _init_task(runner: Runner, command: str, k: int, seed: int, extra: list, shard: Shard) -> tuple:
@@ -216,6 +244,8 @@ class _Fit:
                 except BaseException:
                     self.client.cancel(futures)
                     raise
+                if it == 1 and any(status != "ok" for status, _ in parts):
+                    self._columns_differ(model, parts)
                 result = self._mstep(tmp, text, parts, reg_covar)
                 value = result["lowerBound" if self.command == "gmm" else "inertia"]
                 history.append(value)
@@ -241,20 +271,85 @@ class _Fit:
         )
         return out
 
+    def _columns_differ(self, model, parts):
+        """Shards that failed under the first model: when their column counts differ from the
+        others', the one that differs is named (not the shards that failed because the model was
+        fitted to it). A shard that ran has the model's D; the others are asked on their workers."""
+        model_d = model.get("nFeatures")
+        failed = [i for i, (status, _) in enumerate(parts) if status != "ok"]
+        futures = [
+            self._submit(_columns_task, i, f"webgpu-em-columns-{self.fit_id}-{i}") for i in failed
+        ]
+        try:
+            probed = dict(zip(failed, self.client.gather(futures)))
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        dims = {}
+        for i in range(len(self.shards)):
+            if i not in probed:
+                dims[i] = model_d
+            elif probed[i][0] == "ok":
+                dims[i] = probed[i][1]
+        groups = {}
+        for i, d in dims.items():
+            groups.setdefault(d, []).append(i)
+        if len(groups) > 1:
+            # The most shards share the reference D (a tie: the D of the lowest index).
+            ref = max(groups, key=lambda d: (len(groups[d]), -groups[d][0]))
+            odd = sorted(i for d, members in groups.items() if d != ref for i in members)
+            i = odd[0]
+            more = f" ({len(odd)} shards differ)" if len(odd) > 1 else ""
+            n = len(groups[ref])
+            raise ShardError(
+                self.shards[i].path,
+                f"it has D = {dims[i]} columns but the other {'shard has' if n == 1 else f'{n} shards have'} "
+                f"D = {ref}{more}; give every shard the same columns (rewrite it, or pick them in every shard "
+                "with Runner(data_options=('--columns', 'A,B,...'))), or leave it out",
+                i,
+            )
+        if len(groups) == 1 and len(failed) == len(self.shards):
+            (d,) = groups
+            if model_d is not None and d != model_d:
+                raise ShardError(
+                    None,
+                    f"the initial model has D = {model_d} features but every shard has D = {d} columns; "
+                    "give an init model fitted to these columns (or leave init out)",
+                )
+
     def _mstep(self, tmp, model_text, parts, reg_covar) -> dict:
         files = []
+        weight = 0.0
+        rows = 0
         for i, (status, payload) in enumerate(parts):
             if status != "ok":
-                raise ShardError(self.shards[i].path, payload)
+                raise ShardError(self.shards[i].path, payload, i)
             files.append(os.path.join(tmp, f"stats-{i}.json"))
             Path(files[-1]).write_text(payload, encoding="utf-8")
+            stats = json.loads(payload)
+            weight += stats["weightSum"]
+            rows += stats["rows"]
+        # A shard of weight 0 adds nothing; all of them together leave nothing to fit.
+        if not weight > 0:
+            raise ShardError(
+                None,
+                f"every shard's weights sum to 0 ({len(parts)} shards, {rows} rows): nothing to fit; "
+                "give some rows a positive weight",
+            )
         model_file = os.path.join(tmp, "model.json")
         Path(model_file).write_text(model_text, encoding="utf-8")
         out = os.path.join(tmp, "next.json")
         args = ["mstep", *files, "--model", model_file, "--out", out, "--quiet"]
         if reg_covar is not None:
             args += ["--reg-covar", repr(float(reg_covar))]
-        self.runner.run(args)
+        try:
+            self.runner.run(args)
+        except CliError as e:
+            # Name the shards and the model, not this driver's temporary files.
+            message = str(e).replace(model_file, "the current model").replace(out, "the next model")
+            for i, f in reversed(list(enumerate(files))):
+                message = message.replace(f, f"the statistics of shard {i} ({self.shards[i].path})")
+            raise CliError(message, e.exit_code) from e
         result = json.loads(Path(out).read_text(encoding="utf-8"))
         for f in [*files, model_file, out]:
             os.remove(f)
@@ -282,14 +377,23 @@ class _Fit:
             # k-means starts from the means of any model: as a k-means model, `stats` gives Lloyd's sums.
             kmeans = {"format": "webgpu-em/kmeans@1", "nFeatures": len(means[0]), "means": means}
             return {**kmeans, **({"columns": model["columns"]} if model.get("columns") else {})}
-        # A seeded pick of the shard the command line initialises on.
-        i = random.Random(self.seed).randrange(len(self.shards))
-        key = f"webgpu-em-init-{self.fit_id}-{i}"
-        future = self._submit(_init_task, i, key, self.command, self.k, self.seed, self.extra)
-        status, payload = future.result()
-        if status != "ok":
-            raise ShardError(self.shards[i].path, payload)
-        return json.loads(payload)["model"]
+        # A seeded pick of the shard the command line initialises on; a shard whose weights are
+        # all 0 leaves nothing to start from, so the next one is taken.
+        first = random.Random(self.seed).randrange(len(self.shards))
+        for step in range(len(self.shards)):
+            i = (first + step) % len(self.shards)
+            key = f"webgpu-em-init-{self.fit_id}-{i}"
+            future = self._submit(_init_task, i, key, self.command, self.k, self.seed, self.extra)
+            status, payload = future.result()
+            if status == "ok":
+                return json.loads(payload)["model"]
+            if not (self.shards[i].weights and _ZERO_WEIGHTS in payload):
+                raise ShardError(self.shards[i].path, payload, i)
+        raise ShardError(
+            None,
+            f"every shard's weights sum to 0 ({len(self.shards)} shards): nothing to fit; "
+            "give some rows a positive weight",
+        )
 
 
 def _read_model(init: ModelLike) -> dict:

@@ -147,6 +147,11 @@ export interface BindOptions {
    */
   readonly purpose?: DataUse;
   /**
+   * K, when known: the data is then refused (with `auto`, sent to the CPU) before it is
+   * uploaded when K components of its features exceed the backend's limits for `purpose`.
+   */
+  readonly components?: number;
+  /**
    * Checked between chunks of rows by backends that compute on the calling thread (the CPU),
    * so that an abort takes effect within a fraction of a second.
    */

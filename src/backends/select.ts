@@ -99,10 +99,13 @@ export class LazyBackend {
     }
     const backend = await this.get();
     try {
+      const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
+      // K known: the kernels' limits are checked before any upload, so `auto` falls back here.
+      if (limits && options.components !== undefined)
+        checkGpuCapacity(limits, options.components, x.cols, options.purpose ?? 'full');
       const scale = backend.name === 'webgpu' ? float32Scale(x) : 1;
       const bound = await backend.bindData(scaledMatrix(x, scale), options);
       this.used = backend;
-      const limits = (backend as { context?: { limits: GPUSupportedLimits } }).context?.limits;
       const capacity = limits
         ? (k: number, family: CovarianceType | 'kmeans') => checkGpuCapacity(limits, k, x.cols, family)
         : undefined;

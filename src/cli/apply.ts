@@ -1,10 +1,11 @@
+import { AUTO_CPU_MAX_VALUES } from '../backends/select.js';
 import type { BackendChoice } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, WebGpuEmError } from '../errors.js';
 import { planOutput, readModelJson, writeOutputs, type OutputPlan, type ReadOptions } from '../io/files.js';
 import { loadModel, type LoadedModel } from '../models/formats.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
-import { matrixOutput, readData, readOptions, type Run } from './common.js';
+import { matrixOutput, readData, readOptions, stdoutSink, type Run } from './common.js';
 import type { CommandData } from './stream-data.js';
 import type { OutputContents } from '../io/outputs.js';
 import type { RowChunk, RowSource } from '../data/row-source.js';
@@ -87,17 +88,52 @@ export async function dataFor(
   return input;
 }
 
+/** Most result values (rows x values per row) one evaluation returns: 16 MiB of float64 (tests make it small). */
+export const resultLimit = { values: 1 << 21 };
+
 /**
- * Each chunk's per-row results of a streamed input, in order (a pass over the data); `rows`
- * counts them. A text file's row count is known after a pass: an output that needs it first
- * (.npy) gets a counting pass before.
+ * Rows per evaluation for `perRow` results a row: a bounded result (N x K probabilities of
+ * millions of rows are gigabytes). With backend 'auto' a piece keeps more than
+ * AUTO_CPU_MAX_VALUES values where the data has them, so that cutting it never moves the
+ * work to the CPU (pieces are at least half this long).
+ */
+export function rowsPerEvaluation(perRow: number, cols: number, o: ParsedOptions): number {
+  const rows = Math.max(1, Math.floor(resultLimit.values / perRow));
+  if ((o.backend ?? 'auto') !== 'auto') return rows;
+  return Math.max(rows, 2 * Math.ceil((AUTO_CPU_MAX_VALUES + 1) / cols));
+}
+
+/**
+ * Each piece's per-row results of the input, in order (a pass over the data): the chunks of a
+ * streamed input, or the data in memory, cut into pieces of at most `maxRows` rows (views, of
+ * near-equal size). A text file's row count is known after a pass: an output that needs it
+ * first (.npy) gets a counting pass before.
  */
 export async function* perChunk<T>(
   input: CommandData,
   evaluate: (chunk: Matrix) => Promise<T>,
+  maxRows = Infinity,
 ): AsyncGenerator<T> {
+  if (!input.streamed) {
+    for (const piece of rowPieces(input.data as Matrix, maxRows)) yield await evaluate(piece);
+    return;
+  }
   for await (const chunk of (input.data as RowSource)() as AsyncIterable<RowChunk>) {
-    yield await evaluate(chunk as Matrix);
+    for (const piece of rowPieces(chunk as Matrix, maxRows)) yield await evaluate(piece);
+  }
+}
+
+/** The rows of `m` in pieces of at most `maxRows` rows, of near-equal size (views, not copies). */
+export function* rowPieces(m: Matrix, maxRows: number): Generator<Matrix> {
+  const count = Math.max(1, Math.ceil(m.rows / maxRows));
+  const size = Math.ceil(m.rows / count);
+  if (count === 1) {
+    yield m;
+    return;
+  }
+  for (let first = 0; first < m.rows; first += size) {
+    const rows = Math.min(size, m.rows - first);
+    yield { data: m.data.subarray(first * m.cols, (first + rows) * m.cols), rows, cols: m.cols };
   }
 }
 
@@ -116,5 +152,5 @@ export async function writePlanned(
   const writes = outputs
     .filter((w): w is [OutputPlan, () => OutputContents] => w[0] !== null)
     .map(([plan, contents]) => ({ plan, contents: contents() }));
-  await writeOutputs(writes, run.streams.stdout);
+  await writeOutputs(writes, stdoutSink(run.streams));
 }

@@ -57,6 +57,8 @@ export function parseArgs(
   return { options, positionals };
 }
 
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 function convert(flag: string, spec: OptionSpec, raw: string): string | number {
   if (spec.choices && !spec.choices.includes(raw)) {
     const near = nearest(raw, spec.choices);
@@ -66,7 +68,9 @@ function convert(flag: string, spec: OptionSpec, raw: string): string | number {
   }
   if (spec.value === 'string') return raw;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw usageError(`${flag} needs a number, got '${raw}'`);
+  // Decimal only: Number() also reads '0x10', '0b11' and '0o7', which nobody means for -k or --tol.
+  if (!DECIMAL.test(raw) || !Number.isFinite(n))
+    throw usageError(`${flag} needs a number, got '${raw}'; write it in decimal (e.g. 3, 0.5, 1e-3)`);
   if (spec.value === 'integer' && !Number.isInteger(n))
     throw usageError(`${flag} needs an integer, got '${raw}'`);
   if (spec.min !== undefined && n < spec.min) throw usageError(`${flag} must be >= ${spec.min}, got ${raw}`);

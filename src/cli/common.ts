@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import type { BackendChoice } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
-import { WebGpuEmError } from '../errors.js';
+import { printable, WebGpuEmError } from '../errors.js';
 import {
   DEFAULT_MAX_INPUT_BYTES,
   parseBytes,
@@ -15,8 +15,8 @@ import {
   type ReadOptions,
 } from '../io/files.js';
 import type { ModelSpec } from '../io/model-file.js';
-import { encodeNpy } from '../io/npy.js';
 import type { OutputContents } from '../io/outputs.js';
+import type { ByteSink } from '../io/bounded-writer.js';
 import { isRowSource, type RowChunk, type RowSource } from '../data/row-source.js';
 import { commandData, gpuMemory, streamedOutput, withWeights } from './stream-data.js';
 import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
@@ -28,6 +28,11 @@ import { USAGE } from './usage.js';
 /** Where the CLI writes; tests pass their own. */
 export interface CliStreams {
   stdout: (text: string) => void;
+  /**
+   * Large outputs on standard output, a piece at a time: resolves when the piece may be
+   * followed (backpressure). Without it they go through `stdout` as text.
+   */
+  writeStdout?: ByteSink;
   stderr: (text: string) => void;
   /** Whether stderr is a terminal (progress is then one updating line). */
   stderrIsTTY?: boolean;
@@ -87,6 +92,12 @@ export async function commandInput(
       : null;
     if (sampleWeight && !input.streamed)
       checkOnePerRow(sampleWeight.length, 'weights', weightsPath!, dataPath, input.shape.rows);
+    if (sampleWeight && !sampleWeight.some((w) => w > 0)) {
+      throw new WebGpuEmError(
+        'data',
+        `${printable(weightsPath!)}: every weight is 0, so no row counts and there is nothing to fit; give some rows a positive weight`,
+      );
+    }
     const labelsPath = o.initLabels as string | undefined;
     if (labelsPath && input.streamed)
       throw new WebGpuEmError(
@@ -204,10 +215,27 @@ export async function planOutputs(o: ParsedOptions, inputs: string[]) {
   if (out !== undefined && labels !== undefined && out === labels) {
     throw new WebGpuEmError('usage', `--out and --labels are both ${out}; give them different paths`);
   }
-  return {
+  const plans = {
     out: out === undefined ? null : await planOutput(out, '--out', inputs),
     labels: labels === undefined ? null : await planOutput(labels, '--labels', inputs),
   };
+  // Other spellings of one file (./x, a symbolic link to it): the second rename would drop the first.
+  if (plans.out?.mode === 'atomic' && plans.labels?.mode === 'atomic') {
+    const [a, b] = await Promise.all([plans.out.target, plans.labels.target].map(canonical));
+    if (a === b) {
+      throw new WebGpuEmError(
+        'usage',
+        `--out ${out} and --labels ${labels} are the same file (${a}); give them different paths`,
+      );
+    }
+  }
+  return plans;
+}
+
+/** A path with its folder's symbolic links resolved (the file itself may not exist yet). */
+async function canonical(file: string): Promise<string> {
+  const dir = await realpath(path.dirname(file)).catch(() => path.dirname(file));
+  return path.join(dir, path.basename(file));
 }
 
 /** Reads --init-model and checks it against the data and -k. */
@@ -259,7 +287,7 @@ export async function finish(
           : matrixOutput(outputs.labels, labels, labels.length, 1, null),
     });
   }
-  await writeOutputs(writes, run.streams.stdout);
+  await writeOutputs(writes, stdoutSink(run.streams));
   if (!writes.some((w) => w.plan.mode === 'stdout')) run.streams.stdout(o.json ? json + '\n' : text);
   return 0;
 }
@@ -352,23 +380,33 @@ export async function modelJson(
   return { ...model.toJSON(), producer: `webgpu-em ${await packageVersion()}` };
 }
 
-/** A matrix as the output's extension asks: .npy, else CSV (with a header when names are given). */
+/**
+ * A matrix as the output's extension asks: .npy, else CSV (with a header when names are given),
+ * written in bounded pieces.
+ */
 export function matrixOutput(
   plan: OutputPlan,
   data: Float64Array | Int32Array,
   rows: number,
   cols: number,
   names: readonly string[] | null,
-): string | Uint8Array {
-  if (plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy')
-    return encodeNpy(data, rows, cols);
-  const lines: string[] = names ? [names.join(',')] : [];
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    for (let c = 0; c < cols; c++) cells.push(String(data[r * cols + c]));
-    lines.push(cells.join(','));
-  }
-  return lines.join('\n') + '\n';
+): OutputContents {
+  return streamedOutput(
+    plan,
+    () => rows,
+    cols,
+    names,
+    async function* () {
+      yield data;
+    },
+  );
+}
+
+/** Where outputs to standard output go: the streams' byte writer, else their text one. */
+export function stdoutSink(streams: CliStreams): ByteSink {
+  if (streams.writeStdout) return streams.writeStdout;
+  const decoder = new TextDecoder();
+  return async (bytes) => streams.stdout(decoder.decode(bytes, { stream: true }));
 }
 
 /** Prints the help: a command's own, or the global one. */
@@ -395,7 +433,8 @@ export function featureNames(columns: string[] | null, d: number): string[] {
 
 export function table(head: string[], means: Float64Array, d: number, weights: Float64Array | null): string {
   const rows = means.length / d;
-  const lines = [head.join('\t')];
+  // Column names come from the data file: escaped and clipped for the terminal.
+  const lines = [head.map((h) => printable(h, 40)).join('\t')];
   for (let k = 0; k < rows; k++) {
     const cells = [String(k), ...(weights ? [weights[k].toFixed(4)] : [])];
     for (let i = 0; i < d; i++) cells.push(means[k * d + i].toPrecision(6));

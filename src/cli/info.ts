@@ -1,4 +1,5 @@
 import type { BackendChoice } from '../core/names.js';
+import { printable } from '../errors.js';
 import { readModelJson } from '../io/files.js';
 import { loadModel } from '../models/formats.js';
 import { parseArgs } from './args.js';
@@ -65,7 +66,9 @@ async function modelInfo(files: string[], json: boolean, run: Run): Promise<numb
 }
 
 function print(streams: CliStreams, info: Record<string, unknown>, json: boolean): void {
-  const text = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
+  // A model's column names and a file name are untrusted text: escaped and clipped.
+  const text = (v: unknown) =>
+    Array.isArray(v) ? v.map((e) => printable(String(e), 40)).join(', ') : printable(String(v));
   streams.stdout(
     json
       ? JSON.stringify(info) + '\n'

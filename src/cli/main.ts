@@ -1,6 +1,7 @@
-import { WebGpuEmError } from '../errors.js';
+import { printable, WebGpuEmError } from '../errors.js';
 import { removeTemporaryFiles } from '../io/files.js';
 import { errorMessage, isAbort } from '../io/os-files.js';
+import { streamSink } from '../io/bounded-writer.js';
 import { help, packageVersion, type CliStreams, type Run } from './common.js';
 import { runBgmm } from './bgmm.js';
 import { runGmm } from './gmm.js';
@@ -42,6 +43,9 @@ export async function main(
       const handler = () => {
         if (controller.signal.aborted) {
           removeTemporaryFiles();
+          process.stderr.write(
+            `webgpu-em: interrupted by ${name} again; stopped at once, its temporary files removed (earlier files are unchanged)\n`,
+          );
           process.exit(exitCodeOf(name));
         }
         controller.abort(new Interrupted(name));
@@ -116,20 +120,22 @@ function report(error: unknown, streams: CliStreams): number {
   }
   if (error instanceof WebGpuEmError) {
     // WebGPU messages span lines; the contract is one line per error.
-    streams.stderr(`webgpu-em: error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    // Names from files and the environment may carry terminal escapes: escaped, and bounded.
+    streams.stderr(`webgpu-em: error: ${printable(error.message.replace(/\s*\n\s*/g, ' '), 4000)}\n`);
     return error.kind === 'usage' ? 2 : 1;
   }
   if (isAbort(error)) {
     streams.stderr('webgpu-em: aborted; stopped before writing any output (earlier files are unchanged)\n');
     return 130;
   }
-  streams.stderr(`webgpu-em: error: ${errorMessage(error).split('\n')[0]}\n`);
+  streams.stderr(`webgpu-em: error: ${printable(errorMessage(error).split('\n')[0], 4000)}\n`);
   return 1;
 }
 
 function processStreams(): CliStreams {
   return {
     stdout: (t) => process.stdout.write(t),
+    writeStdout: streamSink(process.stdout),
     stderr: (t) => process.stderr.write(t),
     // The launcher (bin/webgpu-em.js) reads our stderr through a pipe and says whether its own is a terminal.
     stderrIsTTY: process.stderr.isTTY === true || process.env.WEBGPU_EM_STDERR_TTY === '1',

@@ -38,8 +38,7 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
     const json = await readStatisticsJson(file, { signal: run.signal });
     parts.push(annotated(file, () => statisticsFromJSON(json)));
   }
-  // Each part against the first, so that a refusal names its file.
-  for (let i = 1; i < parts.length; i++) annotated(files[i], () => checkMergeable(parts[0], parts[i]));
+  checkAll(parts, files);
   const model = modelPath ? await parametersModel(modelPath, run) : null;
   try {
     const modelStats = model ? mergeableStatistics(model, modelPath!) : null;
@@ -54,6 +53,13 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
       });
     }
     const merged = mergeStatistics(...parts);
+    if (!(merged.weightSum > 0)) {
+      const which = parts.length === 1 ? files[0] : `all ${parts.length} statistics files`;
+      throw new WebGpuEmError(
+        'data',
+        `${which}: every shard's weights sum to 0 (${merged.rows} rows, none of positive weight), so there is nothing to fit; give some rows a positive weight`,
+      );
+    }
     const columns = model?.featureNames ? [...model.featureNames] : null;
     const common = { nSamples: merged.rows, weightSum: merged.weightSum, shards: parts.length };
     const seconds = () => ((performance.now() - started) / 1000).toFixed(3);
@@ -105,6 +111,35 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
 async function parametersModel(file: string, run: Run): Promise<LoadedModel> {
   const json = await readModelJson(file, { signal: run.signal });
   return loadModel(json, { source: file === '-' ? 'standard input' : file, backend: 'cpu' });
+}
+
+/**
+ * Every part against the shape most of them share (kind, family, K, D), so that a refusal names
+ * the file that differs rather than the first; then each against that one for its parameters.
+ */
+function checkAll(parts: readonly ShardStatistics[], files: readonly string[]): void {
+  const shapes = parts.map(shapeOf);
+  const counts = new Map<string, number>();
+  for (const s of shapes) counts.set(s, (counts.get(s) ?? 0) + 1);
+  // The most common shape; on a tie, the first file's.
+  let common = shapes[0];
+  for (const [s, n] of counts) if (n > counts.get(common)!) common = s;
+  const odd = shapes.findIndex((s) => s !== common);
+  if (odd >= 0) {
+    const others = counts.get(common)!;
+    const holders = others === 1 ? files[shapes.indexOf(common)] : `the other ${others} files`;
+    throw new WebGpuEmError(
+      'data',
+      `${files[odd]}: cannot merge statistics of ${common} with statistics of ${shapes[odd]}: this file holds the second, ${holders} the first; compute every shard's statistics under the same model, with the same columns`,
+    );
+  }
+  for (let i = 1; i < parts.length; i++) annotated(files[i], () => checkMergeable(parts[0], parts[i]));
+}
+
+function shapeOf(s: ShardStatistics): string {
+  return s.kind === 'mixture'
+    ? `a '${s.covarianceType}' mixture of K = ${s.nComponents}, D = ${s.nFeatures}`
+    : `k-means of K = ${s.nClusters}, D = ${s.nFeatures}`;
 }
 
 function annotated<T>(file: string, f: () => T): T {

@@ -1,6 +1,14 @@
 import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
-import { countRows, dataFor, loadCommandModel, matrixOutput, perChunk, writePlanned } from './apply.js';
+import {
+  countRows,
+  dataFor,
+  loadCommandModel,
+  matrixOutput,
+  perChunk,
+  rowsPerEvaluation,
+  writePlanned,
+} from './apply.js';
 import { streamedOutput } from './stream-data.js';
 import { help, type Run } from './common.js';
 import { PREDICT_OPTIONS } from './usage.js';
@@ -21,30 +29,27 @@ export async function runPredict(argv: readonly string[], run: Run): Promise<num
     }
     const data = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
     const plan = plans.get('--out')!;
-    if (data.streamed) {
-      // Each chunk's results written as they are computed.
-      try {
-        if (plan.mode !== 'stdout' && plan.file.toLowerCase().endsWith('.npy')) await countRows(data);
-        const rows = () => data.shape.rows;
-        const contents = o.proba
-          ? streamedOutput(plan, rows, model.nComponents, probaNames(model.nComponents), () =>
-              perChunk(data, async (m) => (await model.predictProba!(m)).data),
-            )
-          : streamedOutput(plan, rows, 1, null, () => perChunk(data, (m) => model.predict(m)));
-        await writePlanned(run, [[plan, () => contents]]);
-      } finally {
-        await data.release();
+    try {
+      if (plan.mode !== 'stdout' && plan.file.toLowerCase().endsWith('.npy')) await countRows(data);
+      const rows = () => data.shape.rows;
+      const k = model.nComponents;
+      let contents;
+      if (o.proba) {
+        // In memory too, N x K probabilities are computed a bounded piece at a time as they are written.
+        const maxRows = rowsPerEvaluation(k, model.nFeatures, o);
+        contents = streamedOutput(plan, rows, k, probaNames(k), () =>
+          perChunk(data, async (m) => (await model.predictProba!(m)).data, maxRows),
+        );
+      } else if (data.streamed) {
+        // Each chunk's labels written as they are computed.
+        contents = streamedOutput(plan, rows, 1, null, () => perChunk(data, (m) => model.predict(m)));
+      } else {
+        const labels = await model.predict(data.data as Matrix);
+        contents = matrixOutput(plan, labels, labels.length, 1, null);
       }
-      return 0;
-    }
-    const matrix = data.data as Matrix;
-    if (o.proba) {
-      const p = await model.predictProba!(matrix);
-      const names = probaNames(p.cols);
-      await writePlanned(run, [[plan, () => matrixOutput(plan, p.data, p.rows, p.cols, names)]]);
-    } else {
-      const labels = await model.predict(matrix);
-      await writePlanned(run, [[plan, () => matrixOutput(plan, labels, labels.length, 1, null)]]);
+      await writePlanned(run, [[plan, () => contents]]);
+    } finally {
+      await data.release();
     }
     return 0;
   } finally {

@@ -1,9 +1,10 @@
 import { WebGpuEmError } from '../errors.js';
-import { loadCommandModel, matrixOutput, writePlanned } from './apply.js';
+import { loadCommandModel, resultLimit, writePlanned } from './apply.js';
+import { streamedOutput } from './stream-data.js';
 import { help, type Run } from './common.js';
 import { SAMPLE_OPTIONS } from './usage.js';
 
-/** Most values `sample` draws at once (n x D, held in float64): 2 GiB. */
+/** Most values one `sample` run draws (n x D; about 6 GB of CSV): more is several runs with other seeds. */
 const MAX_SAMPLE_VALUES = 2 ** 28;
 
 /** `sample <model> -n N`: N rows drawn from a saved mixture. */
@@ -16,7 +17,7 @@ export async function runSample(argv: readonly string[], run: Run): Promise<numb
   try {
     const n = o.n as number | undefined;
     if (n === undefined) throw new WebGpuEmError('usage', 'sample needs -n N, the number of rows to draw');
-    if (!model.sample) {
+    if (!model.sampleChunks) {
       throw new WebGpuEmError(
         'usage',
         `a ${model.format} model (${model.description}) is not a distribution to sample from; use a mixture model (webgpu-em gmm --out)`,
@@ -28,9 +29,20 @@ export async function runSample(argv: readonly string[], run: Run): Promise<numb
         `-n ${n} rows of ${model.nFeatures} features is over ${MAX_SAMPLE_VALUES} values; draw fewer rows per run (with different --seed values)`,
       );
     }
-    const { x } = model.sample(n);
     const plan = plans.get('--out')!;
-    await writePlanned(run, [[plan, () => matrixOutput(plan, x.data, x.rows, x.cols, model.featureNames)]]);
+    // Drawn a bounded piece at a time as it is written: the same rows as one draw of n.
+    const sample = model.sampleChunks;
+    const chunkRows = Math.max(1, Math.floor(resultLimit.values / model.nFeatures));
+    const contents = streamedOutput(
+      plan,
+      () => n,
+      model.nFeatures,
+      model.featureNames,
+      async function* () {
+        for (const { x } of sample(n, chunkRows)) yield x.data;
+      },
+    );
+    await writePlanned(run, [[plan, () => contents]]);
     return 0;
   } finally {
     model.dispose();

@@ -137,23 +137,25 @@ export function streamedOutput(
   chunks: () => AsyncIterable<Float64Array | Int32Array>,
 ): OutputContents {
   const npy = plan.mode !== 'stdout' && path.extname(plan.file).toLowerCase() === '.npy';
-  return async (write) => {
+  return async (out) => {
     let header = true;
     for await (const values of chunks()) {
       if (header && npy)
-        await write(npyHeaderBytes(values instanceof Int32Array ? '<i4' : '<f8', rows(), cols));
-      else if (header && names) await write(names.join(',') + '\n');
+        await out.bytes(npyHeaderBytes(values instanceof Int32Array ? '<i4' : '<f8', rows(), cols));
+      else if (header && names) await out.text(csvHeaderLine(names));
       header = false;
-      if (npy) await write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-      else {
-        const lines: string[] = [];
-        for (let r = 0; r < values.length / cols; r++) {
-          const cells: string[] = [];
-          for (let c = 0; c < cols; c++) cells.push(String(values[r * cols + c]));
-          lines.push(cells.join(','));
-        }
-        await write(lines.join('\n') + '\n');
-      }
+      // A bounded writer's pieces: the chunk's text is never one string.
+      if (npy) await out.bytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      else await out.rows(values, cols);
     }
   };
+}
+
+/**
+ * A CSV header line that reads back as the same names: a name holding a delimiter, a double quote
+ * or white space is quoted (inner quotes doubled), as the CSV reader unquotes it.
+ */
+export function csvHeaderLine(names: readonly string[]): string {
+  const cell = (n: string) => (/[,;"\s]/.test(n) ? `"${n.replaceAll('"', '""')}"` : n);
+  return names.map(cell).join(',') + '\n';
 }

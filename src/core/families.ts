@@ -19,6 +19,12 @@ export interface CovarianceFamily {
    * pair, D(D+1)/2 per component) or 'diagonal' (D per component, no D x D work per sample).
    */
   readonly statistics: StatisticsKind;
+  /**
+   * Second moments summed per component (D(D+1)/2 packed, D diagonal): with the D first moments
+   * and the count, what every backend and the host's M-step hold per component, so what a fit's
+   * capacity is measured in.
+   */
+  secondMoments(d: number): number;
   /** scikit-learn's shape of `covariances_`, outermost first: full ['K', 'D', 'D'], spherical ['K']. */
   readonly dims: readonly ('K' | 'D')[];
   /** Length of the stored covariances. */
@@ -67,6 +73,7 @@ function triangular(name: 'full' | 'tied', shared: boolean): CovarianceFamily {
   return {
     name,
     statistics: 'packed',
+    secondMoments: packedSize,
     dims: shared ? ['D', 'D'] : ['K', 'D', 'D'],
     storedLength: (k, d) => blocksOf(k) * packedSize(d),
     covarianceStep({ stats, nk, total, delta, regCovar }) {
@@ -159,6 +166,7 @@ function diagonal(name: 'diag' | 'spherical', spherical: boolean): CovarianceFam
   return {
     name,
     statistics: 'diagonal',
+    secondMoments: (d) => d,
     dims: spherical ? ['K'] : ['K', 'D'],
     storedLength: (k, d) => (spherical ? k : k * d),
     covarianceStep({ stats, nk, delta, regCovar }) {

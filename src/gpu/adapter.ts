@@ -1,6 +1,6 @@
-import { WebGpuEmError } from '../errors.js';
+import { printable, WebGpuEmError } from '../errors.js';
 import { isNode } from '../core/env.js';
-import { loadDawn } from './dawn.js';
+import { loadDawn, vulkanDriverProblem } from './dawn.js';
 
 /** The limits webgpu-em asks the adapter for (its real values, not the defaults). */
 const WANTED_LIMITS = [
@@ -35,7 +35,7 @@ export async function openDevice(options: { adapter?: string; timestamps?: boole
   if (!adapter) {
     throw new WebGpuEmError(
       'gpu',
-      'no WebGPU adapter found (install a GPU driver or a software Vulkan driver such as lavapipe: see scripts/setup.sh)',
+      `no WebGPU adapter found${await vulkanEnvironmentProblem()}(install a GPU driver or a software Vulkan driver such as lavapipe: see scripts/setup.sh)`,
     );
   }
   const requiredLimits: Record<string, number> = {};
@@ -73,13 +73,16 @@ function adapterError(name: string | undefined, e: unknown): WebGpuEmError {
   const names = [...message.matchAll(/backend: '([^']*)', name: '([^']*)'/g)].map(
     (m) => `'${m[2]}' (${m[1]})`,
   );
-  const wanted = name ?? (isNode ? process.env.WEBGPU_EM_ADAPTER : undefined);
+  const fromEnvironment = name === undefined && isNode ? process.env.WEBGPU_EM_ADAPTER : undefined;
+  const wanted = name ?? fromEnvironment;
   const list = names.length > 0 ? names.join(', ') : 'none';
   return new WebGpuEmError(
     'gpu',
-    wanted
-      ? `no WebGPU adapter matches '${wanted}'; the adapters here are: ${list}; pass one of these names to --adapter (or WEBGPU_EM_ADAPTER), or leave it out for the first`
-      : `no WebGPU adapter could be created (${message.split('\n')[0]}); the adapters here are: ${list}`,
+    fromEnvironment
+      ? `no WebGPU adapter matches '${printable(fromEnvironment, 80)}', which the environment variable WEBGPU_EM_ADAPTER names; the adapters here are: ${list}; set WEBGPU_EM_ADAPTER to one of these names, or unset it for the first`
+      : wanted
+        ? `no WebGPU adapter matches '${printable(wanted, 80)}'; the adapters here are: ${list}; pass one of these names to --adapter (or WEBGPU_EM_ADAPTER), or leave it out for the first`
+        : `no WebGPU adapter could be created (${message.split('\n')[0]}); the adapters here are: ${list}`,
     { cause: e },
   );
 }
@@ -102,6 +105,12 @@ async function findGpu(adapterName: string | undefined): Promise<GPU> {
   } catch (e) {
     throw new WebGpuEmError('gpu', `no WebGPU adapter named '${name}': ${(e as Error).message}`);
   }
+}
+
+/** A clause naming an environment variable that points the Vulkan loader nowhere, or ' '. */
+async function vulkanEnvironmentProblem(): Promise<string> {
+  const problem = isNode ? await vulkanDriverProblem() : null;
+  return problem ? `: ${problem} ` : ' ';
 }
 
 function describeAdapter(info: GPUAdapterInfo | undefined): string {

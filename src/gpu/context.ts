@@ -328,6 +328,14 @@ export class GpuContext {
     return result!;
   }
 
+  /**
+   * Resolves when the work submitted so far is done; rejects if the device is lost. Outside
+   * guard(): a pass keeps its next submission queued while it waits.
+   */
+  submittedWorkDone(): Promise<void> {
+    return this.untilLost(this.device.queue.onSubmittedWorkDone());
+  }
+
   /** Maps a MAP_READ buffer and copies out its first `length` floats. */
   async readFloats(buffer: GPUBuffer, length: number): Promise<Float32Array> {
     await this.untilLost(buffer.mapAsync(MapMode.READ, 0, length * 4));

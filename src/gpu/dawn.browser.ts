@@ -7,3 +7,8 @@ export function loadDawn(): Promise<Dawn> {
     new WebGpuEmError('gpu', 'Dawn (the webgpu package) is for Node; in a browser use navigator.gpu'),
   );
 }
+
+/** Browsers have no Vulkan loader environment to check. */
+export function vulkanDriverProblem(): Promise<string | null> {
+  return Promise.resolve(null);
+}

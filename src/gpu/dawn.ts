@@ -1,4 +1,4 @@
-import { WebGpuEmError } from '../errors.js';
+import { printable, WebGpuEmError } from '../errors.js';
 
 /** What webgpu-em uses of Dawn: `create(['adapter=NAME'])` gives a GPU like navigator.gpu. */
 export interface Dawn {
@@ -22,4 +22,24 @@ export async function loadDawn(): Promise<Dawn> {
       { cause: e },
     );
   }
+}
+
+/**
+ * When VK_ICD_FILENAMES or VK_DRIVER_FILES (the Vulkan loader's list of drivers) names a file that
+ * is not there, what to say (the likely reason Dawn found no adapter); else null.
+ */
+export async function vulkanDriverProblem(): Promise<string | null> {
+  const { access } = await import('node:fs/promises');
+  for (const variable of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES']) {
+    for (const file of (process.env[variable] ?? '').split(':').filter((f) => f !== '')) {
+      const missing = await access(file).then(
+        () => false,
+        () => true,
+      );
+      if (missing) {
+        return `the environment variable ${variable} names ${printable(file, 120)}, which does not exist; unset ${variable} or point it at a Vulkan driver's ICD file (e.g. /usr/share/vulkan/icd.d/lvp_icd.x86_64.json)`;
+      }
+    }
+  }
+  return null;
 }

@@ -1,4 +1,4 @@
-import { dataError, usageError } from '../errors.js';
+import { dataError, quoted, usageError } from '../errors.js';
 import { isFiniteF32, parseCellString, splitQuoted } from './csv-lines.js';
 
 // Reading some columns of a table: by header name or index, or the numeric ones.
@@ -37,13 +37,27 @@ export function resolveColumns(
       );
     }
   } else if (selection.byHeader && header) {
-    const missing = selection.byHeader.filter((n) => !header.includes(n));
+    const wanted = selection.byHeader;
+    const missing = wanted.filter((n) => !header.includes(n));
     if (missing.length > 0) {
       throw dataError(
-        `${source}: the model's column${missing.length > 1 ? 's' : ''} ${missing.map((m) => JSON.stringify(m)).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in the header (${header.map((h) => JSON.stringify(h)).join(', ')}); pass data with the columns the model was fitted on, or --no-header to match columns by position`,
+        `${source}: the model's column${missing.length > 1 ? 's' : ''} ${nameList(missing)} ${missing.length > 1 ? 'are' : 'is'} not in the header (${nameList(header)}); pass data with the columns the model was fitted on, or --no-header to match columns by position`,
       );
     }
-    indices = selection.byHeader.map((n) => header.indexOf(n));
+    if (wanted.length === header.length && wanted.every((n, i) => header[i] === n)) {
+      // The training header itself (repeated names included): every column, in place.
+      indices = keepAll();
+    } else {
+      const twice = wanted.find(
+        (n) => header.indexOf(n) !== header.lastIndexOf(n) || wanted.indexOf(n) !== wanted.lastIndexOf(n),
+      );
+      if (twice !== undefined) {
+        throw dataError(
+          `${source}: the column name ${quoted(twice)} is not unique (in the header or the model), so the model's columns cannot be picked by name; rename the columns, or pass --no-header to match columns by position`,
+        );
+      }
+      indices = wanted.map((n) => header.indexOf(n));
+    }
   } else return null;
   if (new Set(indices).size !== indices.length) {
     throw usageError(`--columns names a column twice (${indices.map(name).join(', ')}); give each once`);
@@ -63,15 +77,27 @@ function columnIndex(
   total: number,
   source: string,
 ): number {
-  if (typeof c === 'string' && header?.includes(c)) return header.indexOf(c);
+  if (typeof c === 'string' && header?.includes(c)) {
+    if (header.indexOf(c) !== header.lastIndexOf(c)) {
+      const at = header.flatMap((h, i) => (h === c ? [i + 1] : []));
+      throw usageError(
+        `${source}: --columns: ${quoted(c)} names ${at.length} columns of the header (${at.join(', ')}); give the 1-based index of the one you mean`,
+      );
+    }
+    return header.indexOf(c);
+  }
   const i = (typeof c === 'number' ? c : /^\d+$/.test(c.trim()) ? Number(c) : NaN) - 1;
   if (Number.isInteger(i) && i >= 0 && i < total) return i;
-  const names = header
-    ? `; the header has ${header.map((h) => JSON.stringify(h)).join(', ')}`
-    : ' (the table has no header)';
+  const names = header ? `; the header has ${nameList(header)}` : ' (the table has no header)';
   throw usageError(
-    `${source}: --columns: no column ${JSON.stringify(c)}${names}; give header names or 1-based indices from 1 to ${total}`,
+    `${source}: --columns: no column ${quoted(String(c))}${names}; give header names or 1-based indices from 1 to ${total}`,
   );
+}
+
+/** Names from a file for a message: quoted, escaped, clipped, and at most 12 of them. */
+function nameList(names: readonly string[]): string {
+  const shown = names.slice(0, 12).map((n) => quoted(n));
+  return names.length > 12 ? `${shown.join(', ')}, ... (${names.length} in all)` : shown.join(', ');
 }
 
 /**

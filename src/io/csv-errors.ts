@@ -1,4 +1,4 @@
-import { dataError } from '../errors.js';
+import { dataError, quoted } from '../errors.js';
 import {
   COMMA,
   commentError,
@@ -41,8 +41,10 @@ export function rowError(
 ): Error {
   const { source, cols, firstLineNo, isHeader, columnNames } = ctx;
   if (isComment(text, start, end)) return commentError(source, line);
-  if (got >= 0) {
-    const count = got > cols ? countCells(text, start, end, ctx.delim) : got;
+  // A bad cell on a line of the wrong width is a delimiter problem first (say, a header with
+  // commas above rows with spaces): name the count, not the cell.
+  const count = got >= 0 && got <= cols ? got : countCells(text, start, end, ctx.delim);
+  if (got >= 0 || count !== cols) {
     const ref = isHeader ? `the header (line ${firstLineNo})` : `line ${firstLineNo} (the first row)`;
     return dataError(
       `${source}: line ${line} has ${count} column${count === 1 ? '' : 's'} but ${ref} has ${cols} (delimiter: ${DELIMITER_NAMES[ctx.delim]}); every row needs the same number of columns: check that line for missing or extra delimiters`,
@@ -51,7 +53,7 @@ export function rowError(
   const col = -1 - got;
   const raw = splitQuoted(text, start, end, ctx.delim, source, line)[col] ?? '';
   const name = columnNames?.[col];
-  const label = name ? ` (${JSON.stringify(clip(name))})` : '';
+  const label = name ? ` (${quoted(name)})` : '';
   let hint = '';
   if (line === firstLineNo && !isHeader) {
     hint =
@@ -76,20 +78,20 @@ export function describeBadCell(raw: string, delim: number): string {
   if (s === '') {
     return 'empty cell; every data cell needs a finite number: fill in or drop missing values (a trailing delimiter also makes an empty last column)';
   }
-  const quoted = JSON.stringify(clip(s));
+  const shown = quoted(s);
   const lower = s.toLowerCase();
   if (['nan', '-nan', '+nan', 'na', 'n/a', 'null', 'none', 'missing', '?'].includes(lower)) {
-    return `missing value ${quoted}; impute it or drop the row (every data cell must be a finite number)`;
+    return `missing value ${shown}; impute it or drop the row (every data cell must be a finite number)`;
   }
   if (/^[+-]?(inf|infinity)$/.test(lower)) {
-    return `infinite value ${quoted}; replace or drop it (every data cell must be a finite number)`;
+    return `infinite value ${shown}; replace or drop it (every data cell must be a finite number)`;
   }
   const v = Number(s);
   if (!Number.isNaN(v) && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) {
-    return `value ${quoted} is outside the float32 range (about +-3.4e38); rescale that column`;
+    return `value ${shown} is outside the float32 range (about +-3.4e38); rescale that column`;
   }
   if (delim !== COMMA && /^[+-]?\d+,\d+$/.test(s)) {
-    return `${quoted} is not a number: decimal commas are not supported, use '.' as the decimal separator`;
+    return `${shown} is not a number: decimal commas are not supported, use '.' as the decimal separator`;
   }
-  return `${quoted} is not a number; every data cell must be a finite decimal number (e.g. 1, -2.5e-3, +.5)`;
+  return `${shown} is not a number; every data cell must be a finite decimal number (e.g. 1, -2.5e-3, +.5)`;
 }

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Matrix } from '../data/matrix.js';
-import { dataError, usageError, WebGpuEmError } from '../errors.js';
+import { dataError, printable, usageError, WebGpuEmError } from '../errors.js';
 import { selectMatrixColumns, type ColumnSelection } from './csv-columns.js';
 import { parseCsv } from './csv.js';
 import { parseModel, type ModelSpec } from './model-file.js';
@@ -86,8 +86,10 @@ export async function readDataFile(
   };
   const bytes = await readBytes(file, 'data file', limit, options.signal);
   const ext = path.extname(file).toLowerCase();
-  if (options.rawDims !== undefined)
+  if (options.rawDims !== undefined) {
+    checkRawFormat(file, bytes, options.rawDims);
     return pickColumns(parseRaw(bytes, options.rawDims, file), options, file);
+  }
   if (isNpy(bytes) || ext === '.npy') return pickColumns(parseNpy(bytes, file), options, file);
   if (ext === '.npz' || (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
     throw dataError(
@@ -108,6 +110,53 @@ export async function readDataFile(
     );
   }
   return parseCsv(text, { header: options.header ?? 'auto', source: file, select: options.select });
+}
+
+/** Extensions of text tables: never raw float32. */
+const TEXT_EXTENSIONS = new Set(['.csv', '.tsv', '.tab', '.txt', '.json']);
+
+/**
+ * What a file is when it is not raw float32, by its name and its first bytes (`head`): a .npy
+ * file, a ZIP archive, or text; null when it may be raw float32. Raw float32 bytes are text only
+ * by a coincidence of every byte, so the text test reads up to 4 KiB and wants a line end and a digit.
+ */
+export function nonRawFormat(file: string, head: Uint8Array): string | null {
+  const ext = file === '-' ? '' : path.extname(file).toLowerCase();
+  if (isNpy(head)) return 'a .npy file (it starts with the .npy magic string)';
+  if (ext === '.npy') return 'a .npy file (by its name)';
+  if (ext === '.npz' || (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04))
+    return 'a ZIP archive (.npz, .xlsx, ...)';
+  if (TEXT_EXTENSIONS.has(ext)) return `a text file (by its name, ${ext})`;
+  const sample = head.subarray(0, 4096);
+  let lineEnd = false;
+  let digit = false;
+  for (const b of sample) {
+    if (b === 0x0a || b === 0x0d) lineEnd = true;
+    else if (b >= 0x30 && b <= 0x39) digit = true;
+    else if ((b < 0x20 && b !== 0x09) || b === 0x7f) return null;
+  }
+  if (!lineEnd || !digit) return null;
+  // Valid UTF-8, allowing for a character cut off at the end of the sample.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const utf8 = [0, 1, 2, 3].some((cut) => {
+    try {
+      decoder.decode(sample.subarray(0, sample.length - cut));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return utf8 ? 'delimited text (CSV)' : null;
+}
+
+/** `--dims` reads raw float32 only: any other format is refused before a byte is read as a value. */
+export function checkRawFormat(file: string, head: Uint8Array, dims: number): void {
+  const what = nonRawFormat(file, head);
+  if (what !== null) {
+    throw usageError(
+      `${file === '-' ? 'standard input' : file}: --dims ${dims} reads raw little-endian float32, but this is ${what}; drop --dims (the file's own format gives its columns)`,
+    );
+  }
 }
 
 /** Raw little-endian float32 values, `dims` a row. */
@@ -255,7 +304,7 @@ async function readValueColumn(file: string, options: ReadOptions, noun: string)
     const v = Number(cell);
     if (!Number.isFinite(v) || !/^[-+]?[\d.]/.test(cell)) {
       throw dataError(
-        `${file}: line ${i + 1} is '${cell.slice(0, 40)}', not a finite number; give one ${noun} per line`,
+        `${file}: line ${i + 1} is '${printable(cell, 40)}', not a finite number; give one ${noun} per line`,
       );
     }
     out.push(v);
@@ -404,7 +453,15 @@ async function spool(
   limit: ReadLimit,
   signal?: AbortSignal,
 ): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webgpu-em-input-'));
+  let dir: string;
+  try {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webgpu-em-input-'));
+  } catch (e) {
+    // Not the input's fault: say that it is the temporary folder, and which variable sets it.
+    throw dataError(
+      `cannot copy ${name} to a temporary file: the temporary folder ${os.tmpdir()} is unusable (${osReason(e)}); set TMPDIR to an existing writable folder`,
+    );
+  }
   temporaryFiles.add(dir);
   const file = path.join(dir, 'input');
   let out: fs.FileHandle | null = null;

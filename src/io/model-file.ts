@@ -250,6 +250,12 @@ function readColumns(p: Paths, v: unknown, D: number): string[] | null {
         `${p.source}: ${p.at(`columns[${i}]`)} is ${describe(name)}; column names must be strings`,
       );
     }
+    // No CSV header can carry a line break, so such a name could never be matched or written back.
+    if (/[\r\n]/.test(name)) {
+      throw dataError(
+        `${p.source}: ${p.at(`columns[${i}]`)} holds a line break; column names are one line each (as in a CSV header): remove it or drop "columns"`,
+      );
+    }
     return name;
   });
 }

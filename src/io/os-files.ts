@@ -3,8 +3,40 @@ import { dataError, WebGpuEmError } from '../errors.js';
 
 // Temporary files and the operating system's errors, shared by reading and writing.
 
+/**
+ * The set of temporary files, told as it changes to the `webgpu-em` launcher (bin/webgpu-em.js)
+ * when it runs us as its child: on a second Ctrl-C it kills us at once, blocked or not, and
+ * removes them itself.
+ */
+class ReportedFiles extends Set<string> {
+  override add(file: string): this {
+    if (!this.has(file)) report('add', file);
+    return super.add(file);
+  }
+
+  override delete(file: string): boolean {
+    if (this.has(file)) report('delete', file);
+    return super.delete(file);
+  }
+
+  override clear(): void {
+    for (const file of this) report('delete', file);
+    super.clear();
+  }
+}
+
+function report(op: 'add' | 'delete', path: string): void {
+  if (process.env.WEBGPU_EM_LAUNCHER !== '1' || !process.send || !process.connected) return;
+  try {
+    // Sent before the file is made (outputs) or right after (a spooled input's folder).
+    process.send({ webgpuEmTemporary: op, path });
+  } catch {
+    // the launcher is gone: nothing to tell
+  }
+}
+
 /** Temporary files that exist right now, removed on failure, and by {@link removeTemporaryFiles} on a signal. */
-export const temporaryFiles = new Set<string>();
+export const temporaryFiles: Set<string> = new ReportedFiles();
 
 /**
  * Removes every temporary file webgpu-em has open (spooled input, outputs not yet renamed),

@@ -2,6 +2,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
 import { errorCode, isAbort, osReason, removeTemporary, temporaryFiles } from './os-files.js';
+import { BoundedWriter, WRITE_BUFFER_BYTES, type ByteSink } from './bounded-writer.js';
 
 // Writing results: every output path checked before the work, written only after it succeeded.
 
@@ -15,11 +16,7 @@ import { errorCode, isAbort, osReason, removeTemporary, temporaryFiles } from '.
 export async function writeFileAtomic(file: string, contents: string | Uint8Array): Promise<void> {
   const plan = await planOutput(file, 'output', []);
   if (plan.mode !== 'atomic') {
-    try {
-      await fs.writeFile(plan.target, contents, { flag: 'a' });
-    } catch (e) {
-      throw dataError(`cannot write ${file}: ${osReason(e)}; check the path and permissions`);
-    }
+    await writeInPlace(plan, contents);
     return;
   }
   const tmp = await stageFile(plan, contents);
@@ -128,11 +125,23 @@ export async function planOutput(
 }
 
 /**
- * What an output holds: its whole contents, or a producer that writes them a piece at a time
- * (a result too large to hold, computed as it is written: it runs once per output it is given to).
+ * What an output holds: its whole contents, or a producer that writes them through a
+ * {@link BoundedWriter} (a result too large to hold, computed as it is written: it runs once per
+ * output it is given to).
  */
-export type OutputContents =
-  string | Uint8Array | ((write: (piece: string | Uint8Array) => Promise<void>) => Promise<void>);
+export type OutputContents = string | Uint8Array | ((out: BoundedWriter) => Promise<void>);
+
+/** Sizes the pieces outputs are written in (tests make it small). */
+export const writeOptions = { bufferBytes: WRITE_BUFFER_BYTES };
+
+/** Writes `contents` through a bounded writer into `sink`: a piece at a time, whatever its size. */
+export async function produce(contents: OutputContents, sink: ByteSink, binary = true): Promise<void> {
+  const out = new BoundedWriter(sink, writeOptions.bufferBytes, binary);
+  if (typeof contents === 'function') await contents(out);
+  else if (typeof contents === 'string') await out.text(contents);
+  else await out.bytes(contents);
+  await out.flush();
+}
 
 /**
  * Writes every output of a run together, once the run has succeeded: each regular file is first
@@ -142,7 +151,7 @@ export type OutputContents =
  */
 export async function writeOutputs(
   outputs: ReadonlyArray<{ plan: OutputPlan; contents: OutputContents }>,
-  stdout: (text: string) => void,
+  stdout: ByteSink,
 ): Promise<void> {
   const staged: Array<{ plan: OutputPlan; tmp: string }> = [];
   try {
@@ -150,24 +159,7 @@ export async function writeOutputs(
       if (plan.mode !== 'atomic') continue;
       staged.push({ plan, tmp: await stageFile(plan, contents) });
     }
-    for (const { plan, contents } of outputs) {
-      if (plan.mode !== 'direct') continue;
-      try {
-        // Appending, not truncating: /dev/stdout may be the shell's redirection of our own output.
-        if (typeof contents !== 'function') await fs.writeFile(plan.target, contents, { flag: 'a' });
-        else {
-          const handle = await fs.open(plan.target, 'a');
-          try {
-            await contents(async (piece) => await handle.writeFile(piece));
-          } finally {
-            await handle.close();
-          }
-        }
-      } catch (e) {
-        if (e instanceof WebGpuEmError || isAbort(e)) throw e;
-        throw dataError(`cannot write ${plan.file}: ${osReason(e)}; check the path and permissions`);
-      }
-    }
+    for (const { plan, contents } of outputs) if (plan.mode === 'direct') await writeInPlace(plan, contents);
     for (const { plan, tmp } of staged) {
       // Checked again at the last moment: never rename over anything that is not a regular file.
       const now = await fs.lstat(plan.target).catch(() => null);
@@ -189,16 +181,37 @@ export async function writeOutputs(
   } finally {
     for (const { tmp } of staged) await removeTemporary(tmp);
   }
-  for (const { plan, contents } of outputs)
-    if (plan.mode === 'stdout') {
-      // Binary outputs are chosen by a file's extension, which standard output does not have.
-      const text = (piece: string | Uint8Array) => {
-        if (typeof piece !== 'string') throw usageError('binary output needs a file name ending in .npy');
-        stdout(piece);
-      };
-      if (typeof contents === 'function') await contents(async (piece) => text(piece));
-      else text(contents);
+  // Binary outputs are chosen by a file's extension, which standard output does not have.
+  for (const { plan, contents } of outputs) {
+    if (plan.mode !== 'stdout') continue;
+    try {
+      await produce(contents, stdout, false);
+    } catch (e) {
+      if (e instanceof WebGpuEmError || isAbort(e)) throw e;
+      throw dataError(
+        `cannot write standard output: ${errorCode(e) === 'EPIPE' ? 'its reader closed the pipe (EPIPE)' : osReason(e)}; the output is incomplete`,
+      );
     }
+  }
+}
+
+/**
+ * Writes an output that is not a regular file (a device, a FIFO, /dev/stdout) in place, a piece
+ * at a time: appended, not truncated, as /dev/stdout may be the shell's redirection of our own
+ * output.
+ */
+async function writeInPlace(plan: OutputPlan, contents: OutputContents): Promise<void> {
+  try {
+    const handle = await fs.open(plan.target, 'a');
+    try {
+      await produce(contents, async (piece) => await handle.writeFile(piece));
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    if (e instanceof WebGpuEmError || isAbort(e)) throw e;
+    throw dataError(`cannot write ${plan.file}: ${osReason(e)}; check the path and permissions`);
+  }
 }
 
 /** Writes `contents` to a synced temporary file beside `plan.target`, with the target's mode. */
@@ -220,8 +233,7 @@ async function stageFile(plan: OutputPlan, contents: OutputContents): Promise<st
     handle = await fs.open(tmp, 'wx', 0o666);
     if (mode !== null) await handle.chmod(mode);
     const h = handle;
-    if (typeof contents === 'function') await contents(async (piece) => await h.writeFile(piece));
-    else await h.writeFile(contents);
+    await produce(contents, async (piece) => await h.writeFile(piece));
     await handle.sync();
     await handle.close();
     handle = null;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { RowChunk, RowSource } from '../data/row-source.js';
 import { dataError, usageError } from '../errors.js';
 import { parseCsv, type CsvContinuation } from './csv.js';
-import { regularInput, type ReadOptions } from './files.js';
+import { checkRawFormat, regularInput, type ReadOptions } from './files.js';
 import { isNpy, npyValues, parseNpyHeader, type NpyHeader } from './npy.js';
 import { readError } from './os-files.js';
 
@@ -53,6 +53,7 @@ export async function openDataSource(file: string, options: SourceOptions = {}):
     const head = await readAt(input.path, name, 0, Math.min(input.size, 1 << 20));
     const common = { bytes: input.size, release: input.release };
     if (options.rawDims !== undefined) {
+      checkRawFormat(file, head, options.rawDims);
       const h = rawHeader(options.rawDims, input.size, name);
       return {
         ...common,

@@ -12,7 +12,7 @@ import {
   type ResolvedBayesianOptions,
 } from './bayesian-mixture-options.js';
 import { WEIGHT_OPTIONS, type WeightOptions } from './gaussian-mixture-options.js';
-import { covariancesAsArray, sampleMixture } from './gmm-parameters.js';
+import { checkSampleSize, covariancesAsArray, sampleMixtureChunks } from './gmm-parameters.js';
 import { checkMixtureSamples, initialSums } from './mixture-start.js';
 import { bayesianFromJson, bayesianToJson, loadingFrom } from './model-json.js';
 import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
@@ -80,7 +80,13 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
 
   constructor(options: BayesianGaussianMixtureOptions) {
     const resolved = resolveBayesianOptions(options);
-    super(resolved.backend, resolved, 'BayesianGaussianMixture', resolved.covarianceType);
+    super(
+      resolved.backend,
+      resolved,
+      'BayesianGaussianMixture',
+      resolved.covarianceType,
+      resolved.nComponents,
+    );
     this.options = resolved;
     this.rng = new Random(this.options.seed);
   }
@@ -204,7 +210,7 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
     signal?: AbortSignal,
   ): Promise<void> {
     const o = this.options;
-    checkMixtureSamples(matrix, weights, o.nComponents);
+    checkMixtureSamples(matrix, weights, o.nComponents, o.covarianceType);
     this.run = null;
     if (from && from.nFeatures !== matrix.cols) {
       throw dataError(
@@ -224,6 +230,7 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
           new Random(this.rng.fork()),
           matrix,
           data,
+          o.covarianceType,
         );
         initial = variationalMStep(stats, shifts, priors, o.regCovar, o.covarianceType);
       }
@@ -392,10 +399,20 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
 
   /** Draws n samples from the mixture of the expected weights, the means and `covariances` (scikit-learn's `sample`). */
   sample(n: number): { x: Matrix64; labels: Int32Array } {
-    if (!Number.isInteger(n) || n < 1) throw usageError(`sample(n) needs an integer n >= 1, got ${n}`);
+    return this.sampleChunks(n, n).next().value as { x: Matrix64; labels: Int32Array };
+  }
+
+  /** The rows of `sample(n)`, drawn at most `chunkRows` at a time: for n too large to hold at once. */
+  *sampleChunks(n: number, chunkRows: number): Generator<{ x: Matrix64; labels: Int32Array }> {
+    checkSampleSize(n, chunkRows);
     const p = posteriorMixture(this.posterior());
-    const { x, labels } = sampleMixture(p, n, new Random(this.options.seed ^ 0x5bd1e995));
-    return { x: { data: x, rows: n, cols: p.nFeatures }, labels };
+    for (const { x, labels } of sampleMixtureChunks(
+      p,
+      n,
+      new Random(this.options.seed ^ 0x5bd1e995),
+      chunkRows,
+    ))
+      yield { x: { data: x, rows: labels.length, cols: p.nFeatures }, labels };
   }
 
   private liveRun(): VariationalRun {

@@ -1,3 +1,4 @@
+import { yieldIfDue } from '../backends/cpu/turns.js';
 import type { BoundData, ComponentParameters } from '../backends/backend.js';
 import { WebGpuEmError } from '../errors.js';
 import { mStep, shiftsFor, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
@@ -56,6 +57,8 @@ export class EmRun {
   }
 
   async step(): Promise<IterationRecord> {
+    // Host work between passes counts against the process's one slice too (see turns.ts).
+    await yieldIfDue();
     const started = performance.now();
     const shifts = shiftsFor(this.params);
     const stats = await this.data.sufficientStatistics(this.componentParams, shifts);

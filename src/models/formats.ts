@@ -37,6 +37,9 @@ export interface LoadedModel {
   readonly scoreName: string;
   /** Draws n samples (seeded); null for a kind that is not a distribution. */
   readonly sample: ((n: number) => { x: Matrix64; labels: Int32Array }) | null;
+  /** The same draws, at most `chunkRows` at a time (n too large to hold); null as `sample`. */
+  readonly sampleChunks:
+    ((n: number, chunkRows: number) => Iterable<{ x: Matrix64; labels: Int32Array }>) | null;
   /**
    * The model's parameters as the E-step of distributed EM sees them (`stats`, `mstep`); null
    * for a model whose fit is not an M-step of merged statistics (the variational mixture).
@@ -85,6 +88,7 @@ function loadedMixture(
     predictProba: (x) => m.predictProba(x),
     scoreSamples: (x) => m.scoreSamples(x),
     sample: (n) => m.sample(n),
+    sampleChunks: (n, chunkRows) => m.sampleChunks(n, chunkRows),
     backendName: () => m.backendName(),
     dispose: () => m.dispose(),
   };
@@ -139,6 +143,7 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
         scoreSamples: (x) => m.scoreSamples(x),
         scoreName: 'minus the squared distance to the nearest centre',
         sample: null,
+        sampleChunks: null,
         statistics: {
           use: 'kmeans',
           parameterHash: kmeansHash(centres.data, centres.rows, centres.cols),

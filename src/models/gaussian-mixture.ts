@@ -17,7 +17,8 @@ import {
 import {
   covariancesAsArray,
   freeParameterCount,
-  sampleMixture,
+  checkSampleSize,
+  sampleMixtureChunks,
   toComponentParameters,
   type GmmParameters,
 } from './gmm-parameters.js';
@@ -66,7 +67,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
 
   constructor(options: GaussianMixtureOptions) {
     const resolved = resolveMixtureOptions(options);
-    super(resolved.backend, resolved, 'model', resolved.covarianceType);
+    super(resolved.backend, resolved, 'model', resolved.covarianceType, resolved.nComponents);
     this.options = resolved;
     this.rng = new Random(this.options.seed);
   }
@@ -220,7 +221,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     /** Streamed data the EM passes run on (initialisation runs on `matrix`, its sample). */
     streamed?: BoundData,
   ): Promise<void> {
-    checkMixtureSamples(matrix, weights, this.options.nComponents);
+    checkMixtureSamples(matrix, weights, this.options.nComponents, this.options.covarianceType);
     this.run = null;
     if (from && from.nFeatures !== matrix.cols) {
       throw dataError(
@@ -433,9 +434,20 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
 
   /** Draws n samples from the fitted mixture (seeded), with the component of each. */
   sample(n: number): { x: Matrix64; labels: Int32Array } {
-    if (!Number.isInteger(n) || n < 1) throw usageError(`sample(n) needs an integer n >= 1, got ${n}`);
-    const { x, labels } = sampleMixture(this.params(), n, new Random(this.options.seed ^ 0x5bd1e995));
-    return { x: { data: x, rows: n, cols: this.params().nFeatures }, labels };
+    return this.sampleChunks(n, n).next().value as { x: Matrix64; labels: Int32Array };
+  }
+
+  /** The rows of `sample(n)`, drawn at most `chunkRows` at a time: for n too large to hold at once. */
+  *sampleChunks(n: number, chunkRows: number): Generator<{ x: Matrix64; labels: Int32Array }> {
+    checkSampleSize(n, chunkRows);
+    const p = this.params();
+    for (const { x, labels } of sampleMixtureChunks(
+      p,
+      n,
+      new Random(this.options.seed ^ 0x5bd1e995),
+      chunkRows,
+    ))
+      yield { x: { data: x, rows: labels.length, cols: p.nFeatures }, labels };
   }
 
   /** Takes another model's fitted parameters and fit record (not its backend). */

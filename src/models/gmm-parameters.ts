@@ -3,7 +3,7 @@ import { choleskyPacked, packedIndex } from '../core/linalg.js';
 import type { CovarianceType } from '../core/names.js';
 import type { Random } from '../core/random.js';
 import type { ComponentParameters, MomentSums } from '../core/statistics.js';
-import { dataError } from '../errors.js';
+import { dataError, usageError } from '../errors.js';
 
 /** Parameters of a Gaussian mixture, float64. */
 export interface GmmParameters {
@@ -119,29 +119,44 @@ export function covariancesFromArray(
   return family(type).fromArray(flat, k, d);
 }
 
-/** n samples drawn from the mixture (n x D), with the component of each. */
-export function sampleMixture(
+/** The checks of `sample(n)` and its chunked form. */
+export function checkSampleSize(n: number, chunkRows: number): void {
+  if (!Number.isInteger(n) || n < 1) throw usageError(`sample(n) needs an integer n >= 1, got ${n}`);
+  if (!Number.isInteger(chunkRows) || chunkRows < 1)
+    throw usageError(`sampleChunks(n, chunkRows) needs an integer chunkRows >= 1, got ${chunkRows}`);
+}
+
+/**
+ * n samples drawn from the mixture (n x D), with the component of each, at most `chunkRows` at a
+ * time (the same draws from `rng`, in order, whatever `chunkRows`): n too large to hold at once
+ * is drawn a chunk at a time.
+ */
+export function* sampleMixtureChunks(
   p: GmmParameters,
   n: number,
   rng: Random,
-): { x: Float64Array; labels: Int32Array } {
+  chunkRows: number,
+): Generator<{ x: Float64Array; labels: Int32Array }> {
   const d = p.nFeatures;
   const chol = [];
   for (let k = 0; k < p.nComponents; k++) chol.push(choleskyPacked(componentCovariance(p, k), d)!);
-  const x = new Float64Array(n * d);
-  const labels = new Int32Array(n);
   const z = new Float64Array(d);
-  for (let s = 0; s < n; s++) {
-    let u = rng.uniform();
-    let k = 0;
-    while (k < p.nComponents - 1 && u >= p.weights[k]) u -= p.weights[k++];
-    labels[s] = k;
-    for (let i = 0; i < d; i++) z[i] = rng.normal();
-    for (let i = 0; i < d; i++) {
-      let v = p.means[k * d + i];
-      for (let j = 0; j <= i; j++) v += chol[k][packedIndex(i, j)] * z[j];
-      x[s * d + i] = v;
+  for (let first = 0; first < n; first += chunkRows) {
+    const rows = Math.min(chunkRows, n - first);
+    const x = new Float64Array(rows * d);
+    const labels = new Int32Array(rows);
+    for (let s = 0; s < rows; s++) {
+      let u = rng.uniform();
+      let k = 0;
+      while (k < p.nComponents - 1 && u >= p.weights[k]) u -= p.weights[k++];
+      labels[s] = k;
+      for (let i = 0; i < d; i++) z[i] = rng.normal();
+      for (let i = 0; i < d; i++) {
+        let v = p.means[k * d + i];
+        for (let j = 0; j <= i; j++) v += chol[k][packedIndex(i, j)] * z[j];
+        x[s * d + i] = v;
+      }
     }
+    yield { x, labels };
   }
-  return { x, labels };
 }

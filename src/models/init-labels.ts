@@ -3,6 +3,7 @@ import { packedSize } from '../core/linalg.js';
 import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
+import type { StatisticsKind } from '../core/statistics.js';
 import { mStep, type GmmParameters } from './gmm-parameters.js';
 import {
   accumulate,
@@ -46,6 +47,8 @@ export function labelSums(
   labels: Int32Array,
   k: number,
   weights: Float64Array | null = null,
+  /** The second moments to sum: 'diagonal' for diag and spherical. */
+  layout: StatisticsKind = 'packed',
 ): InitialSums {
   const { rows: n, cols: d, data } = x;
   const shifts = new Float64Array(k * d);
@@ -61,7 +64,7 @@ export function labelSums(
   for (let c = 0; c < k; c++) {
     for (let i = 0; i < d; i++) shifts[c * d + i] = count[c] > 0 ? shifts[c * d + i] / count[c] : centre[i];
   }
-  const P = packedSize(d);
+  const P = layout === 'diagonal' ? d : packedSize(d);
   const nk = new Float64Array(k);
   const first = new Float64Array(k * d);
   const second = new Float64Array(k * P);
@@ -70,9 +73,9 @@ export function labelSums(
     const w = weights ? weights[r] : 1;
     if (w === 0) continue;
     total += w;
-    accumulate(data, r, shifts, labels[r], w, nk, first, second, d);
+    accumulate(data, r, shifts, labels[r], w, nk, first, second, d, layout);
   }
-  return { stats: packedStats(k, d, total, nk, first, second), shifts };
+  return { stats: packedStats(k, d, total, nk, first, second, layout), shifts };
 }
 
 /** Hard labels to start from: one integer in [0, K) per sample. */
@@ -92,7 +95,7 @@ export function parametersFromLabels(
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
   weights: Float64Array | null = null,
 ): GmmParameters {
-  const { stats, shifts } = labelSums(x, labels, k, weights);
+  const { stats, shifts } = labelSums(x, labels, k, weights, family(type).statistics);
   const params = mStep(stats, shifts, regCovar, type);
   const empty = [...stats.nk.keys()].filter((c) => stats.nk[c] === 0);
   if (empty.length > 0) {

@@ -7,7 +7,7 @@ import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
 import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { Random } from '../core/random.js';
-import type { MomentSums } from '../core/statistics.js';
+import type { MomentSums, StatisticsKind } from '../core/statistics.js';
 import { weightTotal } from '../data/weights.js';
 
 /**
@@ -166,10 +166,11 @@ export function parametersFromCentres(
 ): GmmParameters {
   const { rows: n, cols: d, data } = x;
   const k = centres.length / d;
-  const P = packedSize(d);
+  // Only the second moments the family needs: a diagonal one holds D per component, not D(D+1)/2.
+  const layout = family(type).statistics;
   const nk = new Float64Array(k);
   const first = new Float64Array(k * d);
-  const second = new Float64Array(k * P);
+  const second = new Float64Array(k * family(type).secondMoments(d));
   let total = 0;
   for (let r = 0; r < n; r++) {
     const w = weights ? weights[r] : 1;
@@ -184,9 +185,9 @@ export function parametersFromCentres(
         best = c;
       }
     }
-    accumulate(data, r, centres, best, w, nk, first, second, d);
+    accumulate(data, r, centres, best, w, nk, first, second, d, layout);
   }
-  const params = mStep(packedStats(k, d, total, nk, first, second), centres, regCovar, type);
+  const params = mStep(packedStats(k, d, total, nk, first, second, layout), centres, regCovar, type);
   // A centre with no sample keeps its position and gets the whole data's covariance, in the
   // family's own shape (tied has one shared covariance already).
   const empty = [...nk.keys()].filter((c) => nk[c] === 0);
@@ -215,7 +216,7 @@ export function parametersFromRandomResponsibilities(
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
   weights: Float64Array | null = null,
 ): GmmParameters {
-  const { stats, shifts } = randomResponsibilitySums(x, k, rng, weights);
+  const { stats, shifts } = randomResponsibilitySums(x, k, rng, weights, family(type).statistics);
   return mStep(stats, shifts, regCovar, type);
 }
 
@@ -225,9 +226,11 @@ export function randomResponsibilitySums(
   k: number,
   rng: Random,
   weights: Float64Array | null = null,
+  /** The second moments to sum: 'diagonal' for diag and spherical. */
+  layout: StatisticsKind = 'packed',
 ): InitialSums {
   const { rows: n, cols: d, data } = x;
-  const P = packedSize(d);
+  const P = layout === 'diagonal' ? d : packedSize(d);
   const shifts = new Float64Array(k * d);
   const centre = columnMeans(x, weights);
   for (let c = 0; c < k; c++) shifts.set(centre, c * d);
@@ -243,12 +246,13 @@ export function randomResponsibilitySums(
     total += w;
     let s = 0;
     for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
-    for (let c = 0; c < k; c++) accumulate(data, r, shifts, c, (w * resp[c]) / s, nk, first, second, d);
+    for (let c = 0; c < k; c++)
+      accumulate(data, r, shifts, c, (w * resp[c]) / s, nk, first, second, d, layout);
   }
-  return { stats: packedStats(k, d, total, nk, first, second), shifts };
+  return { stats: packedStats(k, d, total, nk, first, second, layout), shifts };
 }
 
-/** Sums of initial responsibilities as the M-step reads them (packed second moments). */
+/** Sums of initial responsibilities as the M-step reads them (packed or diagonal second moments). */
 export function packedStats(
   k: number,
   d: number,
@@ -256,6 +260,7 @@ export function packedStats(
   nk: Float64Array,
   first: Float64Array,
   second: Float64Array,
+  layout: StatisticsKind = 'packed',
 ): MomentSums {
   return {
     nComponents: k,
@@ -264,7 +269,7 @@ export function packedStats(
     logLikelihoodSum: 0,
     nk,
     firstMoment: first,
-    secondMomentLayout: 'packed' as const,
+    secondMomentLayout: layout,
     secondMoment: second,
   };
 }
@@ -280,12 +285,17 @@ export function accumulate(
   first: Float64Array,
   second: Float64Array,
   d: number,
+  layout: StatisticsKind = 'packed',
 ): void {
   const P = packedSize(d);
   nk[c] += w;
   for (let i = 0; i < d; i++) {
     const di = data[r * d + i] - shifts[c * d + i];
     first[c * d + i] += w * di;
+    if (layout === 'diagonal') {
+      second[c * d + i] += w * di * di;
+      continue;
+    }
     for (let j = 0; j <= i; j++)
       second[c * P + packedIndex(i, j)] += w * di * (data[r * d + j] - shifts[c * d + j]);
   }

@@ -107,7 +107,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
 
   constructor(options: KMeansOptions) {
     const resolved = resolveOptions(options);
-    super(resolved.backend, resolved, 'KMeans', 'kmeans');
+    super(resolved.backend, resolved, 'KMeans', 'kmeans', resolved.nClusters);
     this.options = resolved;
     this.rng = new Random(this.options.seed);
   }

@@ -1,3 +1,4 @@
+import { yieldIfDue } from '../backends/cpu/turns.js';
 import type { BoundData } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { farthestSamples, lloydUpdate } from './shard-statistics.js';
@@ -52,6 +53,8 @@ export class LloydRun {
   }
 
   async step(): Promise<KMeansIteration> {
+    // Host work between passes counts against the process's one slice too (see turns.ts).
+    await yieldIfDue();
     const { data, m, k } = this;
     const d = m.cols;
     const started = performance.now();

@@ -5,7 +5,8 @@ import { positiveRows } from '../data/weights.js';
 import { dataError } from '../errors.js';
 import type { ResolvedMixtureOptions } from './gaussian-mixture-options.js';
 import type { GmmParameters } from './gmm-parameters.js';
-import type { InitMethod } from '../core/names.js';
+import type { CovarianceType, InitMethod } from '../core/names.js';
+import { family } from '../core/families.js';
 import {
   kmeansPlusPlus,
   parametersFromCentres,
@@ -26,23 +27,30 @@ import { KMeans } from './kmeans.js';
 
 // Where a mixture fit starts: the checks of its samples and its initial parameters.
 
-/** Most covariance sums (K x D(D+1)/2) a fit may hold: 1 GiB of float64. */
+/** Most second-moment sums (K x the family's per-component count) a fit may hold: 1 GiB of float64. */
 const MAX_COVARIANCE_SUMS = 2 ** 27;
 
 /** Enough samples (of positive weight) for K components, and covariance sums that fit in memory. */
-export function checkMixtureSamples(m: Matrix, weights: Float64Array | null, k: number): void {
+export function checkMixtureSamples(
+  m: Matrix,
+  weights: Float64Array | null,
+  k: number,
+  type: CovarianceType,
+): void {
   const rows = positiveRows(m, weights);
   if (rows < k) {
     throw dataError(
       `X has ${rows} samples${weights ? ' of positive weight' : ''} but nComponents = ${k}; need at least as many samples as components (lower K or add data)`,
     );
   }
-  // Initialisation and the host's M-step hold K packed D x D sums in float64.
-  const sums = k * ((m.cols * (m.cols + 1)) / 2);
+  // Initialisation and the host's M-step hold K x (D(D+1)/2 or D) second moments in float64.
+  const perComponent = family(type).secondMoments(m.cols);
+  const sums = k * perComponent;
   if (sums > MAX_COVARIANCE_SUMS) {
+    const shape = perComponent === m.cols ? 'K x D' : 'K x D(D+1)/2';
     throw dataError(
-      `K = ${k} components of D = ${m.cols} features need K x D(D+1)/2 = ${sums} covariance sums, over the limit of ` +
-        `${MAX_COVARIANCE_SUMS} (1 GiB of float64); reduce the features (e.g. PCA) or the components`,
+      `K = ${k} components of D = ${m.cols} features need ${shape} = ${sums} covariance sums, over the limit of ` +
+        `${MAX_COVARIANCE_SUMS} (1 GiB of float64) for '${type}' covariances; reduce the features (e.g. PCA) or the components`,
     );
   }
 }
@@ -88,11 +96,14 @@ export async function initialSums(
   rng: Random,
   m: Matrix,
   bound: BoundData,
+  type: CovarianceType,
 ): Promise<InitialSums> {
   const w = bound.weights;
-  if (typeof init === 'object') return labelSums(m, checkLabels(init.labels, m.rows, k), k, w);
-  if (init === 'random') return randomResponsibilitySums(m, k, rng, w);
-  return labelSums(m, nearestCentres(m, await initialCentres(init, k, rng, m, bound)), k, w);
+  const layout = family(type).statistics;
+  if (typeof init === 'object') return labelSums(m, checkLabels(init.labels, m.rows, k), k, w, layout);
+  if (init === 'random') return randomResponsibilitySums(m, k, rng, w, layout);
+  const centres = await initialCentres(init, k, rng, m, bound);
+  return labelSums(m, nearestCentres(m, centres), k, w, layout);
 }
 
 /** K initial centres by one of the centre-based methods. */

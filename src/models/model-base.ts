@@ -3,7 +3,7 @@ import type { BoundData, DataUse, RenderView, ViewLabels } from '../backends/bac
 import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
-import { usageError } from '../errors.js';
+import { usageError, WebGpuEmError } from '../errors.js';
 import type { CheckedChunk, GpuRows, RowSource } from '../data/row-source.js';
 import { openGpuRows } from './gpu-rows.js';
 import { mapSource, openSource, type OpenedData } from './streamed-data.js';
@@ -39,6 +39,8 @@ export abstract class IterativeModel<Iteration> {
   private generation = 0;
   /** The fit or initialize in progress, if any. */
   private busy: string | null = null;
+  /** Counts dispose() calls: a call that fails after one failed because of it. */
+  private disposals = 0;
   /** The component or cluster of each training sample, from the end of the last fit. */
   protected fitLabels: Int32Array | null = null;
 
@@ -55,6 +57,8 @@ export abstract class IterativeModel<Iteration> {
     private readonly noun: string,
     /** What the bound samples are fitted with: the GPU's feature limits differ per use. */
     private readonly purpose: DataUse,
+    /** K: the backend's limits for it are checked before the samples are uploaded. */
+    private readonly components: number,
   ) {
     this.backendHandle = new LazyBackend(backend, gpu);
   }
@@ -106,6 +110,7 @@ export abstract class IterativeModel<Iteration> {
    * call that needs the backend (predict, fit, ...) acquires it again: dispose again after it.
    */
   dispose(): void {
+    this.disposals++;
     this.releaseSamples();
     this.backendHandle.dispose();
   }
@@ -144,7 +149,12 @@ export abstract class IterativeModel<Iteration> {
       return s.data;
     this.releaseSamples();
     const generation = this.generation;
-    const data = await this.backendHandle.bind(matrix, { signal, purpose: this.purpose, weights });
+    const data = await this.backendHandle.bind(matrix, {
+      signal,
+      purpose: this.purpose,
+      components: this.components,
+      weights,
+    });
     if (generation !== this.generation) {
       // dispose() came while the samples were uploading.
       data.dispose();
@@ -182,7 +192,10 @@ export abstract class IterativeModel<Iteration> {
    */
   protected async withSamples<T>(matrix: Matrix, pass: (data: BoundData) => Promise<T>): Promise<T> {
     if (this.samples && sameMatrix(this.samples.matrix, matrix)) return pass(this.samples.data);
-    const data = await this.backendHandle.bind(matrix, { purpose: this.purpose });
+    const data = await this.backendHandle.bind(matrix, {
+      purpose: this.purpose,
+      components: this.components,
+    });
     try {
       return await pass(data);
     } finally {
@@ -234,8 +247,13 @@ export abstract class IterativeModel<Iteration> {
       );
     }
     this.busy = what;
+    const disposals = this.disposals;
     try {
       return await work();
+    } catch (error) {
+      // Whatever the pass in flight then hit (a buffer freed under it, a stop check), the cause is dispose().
+      if (this.disposals !== disposals) throw disposedDuringFit(what, error);
+      throw error;
     } finally {
       this.busy = null;
     }
@@ -243,8 +261,10 @@ export abstract class IterativeModel<Iteration> {
 }
 
 /** The error of a fit whose model was disposed under it. */
-export function disposedDuringFit() {
-  return usageError('the model was disposed during fit(); await fit() before dispose()');
+export function disposedDuringFit(call = 'fit()', cause?: unknown) {
+  return new WebGpuEmError('usage', `the model was disposed during ${call}; await ${call} before dispose()`, {
+    cause,
+  });
 }
 
 /** The same weights (or both none): an O(N) comparison, small beside binding anew. */

@@ -12,6 +12,7 @@ import {
 } from '../io/model-file.js';
 import { covariancesAsArray, type GmmParameters } from './gmm-parameters.js';
 import { checkChoice } from '../core/names.js';
+import { choleskyPacked } from '../core/linalg.js';
 import { covariancePriorArray } from './bayesian-mixture-options.js';
 import {
   posteriorMixture,
@@ -57,8 +58,7 @@ export function mixtureFromJson(json: unknown, source: string) {
   const type: CovarianceType = spec.covarianceType;
   const k = spec.nComponents;
   const d = spec.nFeatures;
-  const saved = (modelObject(json) as { regCovar?: unknown }).regCovar;
-  const regCovar = typeof saved === 'number' && Number.isFinite(saved) && saved >= 0 ? saved : undefined;
+  const regCovar = savedRegCovar(modelObject(json), source);
   return {
     model: {
       weights: spec.weights,
@@ -222,19 +222,44 @@ export function bayesianFromJson(json: unknown, source: string) {
     degreesOfFreedom: numbers('degreesOfFreedom', k, d - 1),
     covariances: family(type).fromArray(family(type).fromFullMatrices(spec.covariances, k, d), k, d),
   };
-  const saved = o.regCovar;
-  const regCovar = typeof saved === 'number' && Number.isFinite(saved) && saved >= 0 ? saved : undefined;
+  // The file's weights are the posterior's expected weights: a file whose two disagree (edited
+  // by hand, say) would predict with weights other than those it shows.
+  const expected = posteriorMixture(posterior).weights;
+  for (let j = 0; j < k; j++) {
+    if (!(Math.abs(expected[j] - spec.weights[j]) <= 1e-6)) {
+      throw dataError(
+        `${source}: weights[${j}] is ${spec.weights[j]} but the posterior (weightConcentration) gives ${expected[j]}; the weights and the posterior disagree: refit and save the model`,
+      );
+    }
+  }
+  const regCovar = savedRegCovar(o, source);
   return { posterior, priors: readPriors(o.priors, posterior, source), regCovar, columns: spec.columns };
+}
+
+/** A model's saved regCovar: absent (the default), or a finite number >= 0; anything else is refused. */
+function savedRegCovar(o: unknown, source: string): number | undefined {
+  const saved = (o as { regCovar?: unknown }).regCovar;
+  if (saved === undefined || saved === null) return undefined;
+  if (typeof saved !== 'number' || !Number.isFinite(saved) || saved < 0) {
+    throw dataError(
+      `${source}: regCovar is ${typeof saved === 'string' ? JSON.stringify(saved.slice(0, 40)) : String(saved)}; it must be a finite number >= 0 (or left out for 1e-6)`,
+    );
+  }
+  return saved;
 }
 
 /** The saved priors, or null when the file has none (they are not needed to predict). */
 function readPriors(v: unknown, post: VariationalPosterior, source: string): VariationalPriors | null {
   if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw dataError(`${source}: priors must be an object (the priors a bgmm@1 model was fitted with)`);
   const p = v as Record<string, unknown>;
-  const num = (name: string) => {
+  const d = post.nFeatures;
+  // Each prior within its domain (as the options are checked), so that a refit from them is valid.
+  const num = (name: string, floor: number) => {
     const e = p[name];
-    if (typeof e !== 'number' || !Number.isFinite(e))
-      throw dataError(`${source}: priors.${name} must be a finite number`);
+    if (typeof e !== 'number' || !Number.isFinite(e) || !(e > floor))
+      throw dataError(`${source}: priors.${name} must be a finite number > ${floor}, got ${String(e)}`);
     return e;
   };
   const arr = (name: string, length: number) => {
@@ -247,15 +272,24 @@ function readPriors(v: unknown, post: VariationalPosterior, source: string): Var
       throw dataError(`${source}: priors.${name} must be ${length} finite numbers`);
     return Float64Array.from(e as number[]);
   };
-  const d = post.nFeatures;
   const packed = family(post.covarianceType).statistics === 'packed';
   const cov = arr('covariancePrior', packed ? d * d : post.covarianceType === 'diag' ? d : 1);
+  let covariancePrior: Float64Array;
+  try {
+    covariancePrior = packed ? family('full').fromArray(cov, 1, d) : cov;
+  } catch (e) {
+    throw dataError(`${source}: priors.covariancePrior: ${(e as Error).message}`);
+  }
+  if (packed ? !choleskyPacked(covariancePrior, d) : cov.some((e) => !(e > 0)))
+    throw dataError(
+      `${source}: priors.covariancePrior is not ${packed ? 'positive definite' : 'positive'}; refit and save the model`,
+    );
   return {
     weightConcentrationPriorType: post.weightConcentrationPriorType,
-    weightConcentrationPrior: num('weightConcentrationPrior'),
-    meanPrecisionPrior: num('meanPrecisionPrior'),
+    weightConcentrationPrior: num('weightConcentrationPrior', 0),
+    meanPrecisionPrior: num('meanPrecisionPrior', 0),
     meanPrior: arr('meanPrior', d),
-    degreesOfFreedomPrior: num('degreesOfFreedomPrior'),
-    covariancePrior: packed ? family('full').fromArray(cov, 1, d) : cov,
+    degreesOfFreedomPrior: num('degreesOfFreedomPrior', d - 1),
+    covariancePrior,
   };
 }

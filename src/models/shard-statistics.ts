@@ -116,16 +116,21 @@ const SHARD_OPTIONS = optionKeys<ShardOptions>({
 export class StatisticsShard {
   private constructor(
     private readonly matrix: Matrix,
-    private readonly backend: LazyBackend,
-    private readonly data: BoundData,
+    private readonly backend: LazyBackend | null,
+    /** null: every weight is 0, so the shard adds nothing (and is bound nowhere). */
+    private readonly data: BoundData | null,
   ) {}
 
-  /** Binds X (and its weights) to the chosen backend. */
+  /**
+   * Binds X (and its weights) to the chosen backend. Weights that are all 0 leave every row out:
+   * the shard's statistics are then zero sums (of its rows and weight 0), which add nothing to a merge.
+   */
   static async create(x: MatrixInput, options: ShardOptions = {}): Promise<StatisticsShard> {
     checkOptionKeys('StatisticsShard', options, SHARD_OPTIONS);
     const use = options.use ?? 'full';
     checkChoice('use', use, [...COVARIANCE_TYPES, 'kmeans']);
     const matrix = toMatrix(x);
+    if (allZero(options.sampleWeight, matrix.rows)) return new StatisticsShard(matrix, null, null);
     const weights = sampleWeights(options.sampleWeight, matrix.rows);
     const gpu: GpuOptions = { device: options.device, adapter: options.adapter };
     const backend = new LazyBackend(options.backend ?? BACKEND_CHOICES[0], gpu);
@@ -144,7 +149,17 @@ export class StatisticsShard {
     const p = 'parameters' in params ? params.parameters : params;
     this.checkFeatures(p.nFeatures);
     const shifts = shiftsFor(p);
-    const s = await this.data.sufficientStatistics(toComponentParameters(p), shifts);
+    const { nComponents: k, nFeatures: d } = p;
+    const second = family(p.covarianceType).statistics === 'diagonal' ? d : (d * (d + 1)) / 2;
+    const s = this.data
+      ? await this.data.sufficientStatistics(toComponentParameters(p), shifts)
+      : {
+          weightSum: 0,
+          logLikelihoodSum: 0,
+          nk: new Float64Array(k),
+          firstMoment: new Float64Array(k * d),
+          secondMoment: new Float64Array(k * second),
+        };
     return {
       format: STATISTICS_FORMAT,
       kind: 'mixture',
@@ -169,6 +184,23 @@ export class StatisticsShard {
   async kmeans(centres: ArrayLike<number> | ArrayLike<ArrayLike<number>>): Promise<KMeansShardStatistics> {
     const c = flatCentres(centres, this.matrix.cols);
     const k = c.length / this.matrix.cols;
+    if (!this.data) {
+      return {
+        format: STATISTICS_FORMAT,
+        kind: 'kmeans',
+        nClusters: k,
+        nFeatures: this.matrix.cols,
+        parameterHash: kmeansHash(c, k, this.matrix.cols),
+        shifts: c,
+        rows: this.matrix.rows,
+        weightSum: 0,
+        inertia: 0,
+        changed: 0,
+        counts: new Float64Array(k),
+        firstMoment: new Float64Array(c.length),
+        farthest: { distances: new Float64Array(0), samples: new Float64Array(0) },
+      };
+    }
     const s = await this.data.kmeansStatistics(c, k);
     const a = await this.data.assign(c, k, { allDistances: false });
     return {
@@ -190,8 +222,8 @@ export class StatisticsShard {
 
   /** Frees the shard on its backend. */
   dispose(): void {
-    this.data.dispose();
-    this.backend.dispose();
+    this.data?.dispose();
+    this.backend?.dispose();
   }
 
   private checkFeatures(d: number): void {
@@ -199,6 +231,13 @@ export class StatisticsShard {
       throw dataError(`the parameters have D = ${d} features but the shard has ${this.matrix.cols} columns`);
     }
   }
+}
+
+/** Weights given for every row and each exactly 0 (anything else is checked as sampleWeight). */
+function allZero(input: SampleWeightInput | null | undefined, rows: number): boolean {
+  if (input == null || typeof input !== 'object' || input.length !== rows || rows === 0) return false;
+  for (let r = 0; r < rows; r++) if (input[r] !== 0) return false;
+  return true;
 }
 
 /** The K rows of positive weight with the largest distances, farthest first (ties: lower row first). */
@@ -324,9 +363,7 @@ export function mixtureMStep(
   if (!(regCovar >= 0) || !Number.isFinite(regCovar)) {
     throw usageError(`regCovar must be a finite number >= 0, got ${regCovar}`);
   }
-  if (!(stats.weightSum > 0)) {
-    throw dataError('the statistics sum no sample weight (every shard empty or of weight 0); add samples');
-  }
+  checkWeight(stats);
   const parameters = mStep(
     {
       nComponents: stats.nComponents,
@@ -345,6 +382,15 @@ export function mixtureMStep(
   return { parameters, lowerBound: stats.logLikelihoodSum / stats.weightSum };
 }
 
+/** An M-step needs weight: shards of weight 0 add nothing, so all of them together leave nothing to fit. */
+function checkWeight(stats: ShardStatistics): void {
+  if (!(stats.weightSum > 0)) {
+    throw dataError(
+      `the statistics sum no sample weight: every shard's weights sum to 0 (or every shard is empty; ${stats.rows} rows in all); give some rows a positive weight`,
+    );
+  }
+}
+
 /**
  * The Lloyd update from (merged) k-means statistics: each centre moves to the weighted mean of
  * its samples; a centre with none moves to the farthest sample the statistics carry (one per
@@ -357,6 +403,7 @@ export function kmeansMStep(stats: KMeansShardStatistics): {
   centerShift: number;
   inertia: number;
 } {
+  checkWeight(stats);
   const { nClusters: k, nFeatures: d } = stats;
   const { next, empty } = lloydUpdate(stats.shifts, stats.counts, stats.firstMoment, k, d);
   if (empty.length > stats.farthest.distances.length) {

@@ -3,6 +3,7 @@ import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
 import { toSampleWeights, weightTotal } from '../../data/weights.js';
+import { turnDue, yieldTurn } from './turns.js';
 import type {
   Assignments,
   BindOptions,
@@ -17,18 +18,11 @@ import type {
 } from '../backend.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
-/** Multiply-adds between clock reads, and the longest stretch of computing without a pause. */
+/** Multiply-adds between clock reads. */
 const WORK_PER_CHECK = 1 << 18;
-const SLICE_MS = 20;
 
 /** Rows between clock reads for a pass doing `perRow` multiply-adds per row. */
 const rowsPerCheck = (perRow: number) => Math.max(1, Math.floor(WORK_PER_CHECK / Math.max(1, perRow)));
-
-/** Lets timers and I/O run (setImmediate in Node; a zero timeout in browsers, which lack it). */
-const nextTurn = () =>
-  new Promise<void>((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
 
 /**
  * The float64 reference: the same math as the GPU kernels, written plainly, sharing no code
@@ -73,21 +67,25 @@ class CpuBoundData implements BoundData {
   }
 
   /**
-   * Runs `rows(from, to)` over every row, in blocks of about WORK_PER_CHECK multiply-adds; after
-   * each SLICE_MS of computing it lets the event loop run (so that timers, an abort or a dispose
-   * get their turn), then stops if either happened. The blocks themselves stay synchronous code.
+   * Runs `rows(from, to)` over every row, in blocks of about WORK_PER_CHECK multiply-adds. Between
+   * blocks it asks the process's one clock (turns.ts), not one of its own: once a slice of
+   * computing is used up, by this pass or by the short passes before it, it lets the event loop
+   * run (so that timers, an abort or a dispose get their turn), then stops if either happened.
    */
   private async inBlocks(perRow: number, rows: (from: number, to: number) => void): Promise<void> {
     this.throwIfStopped();
     const block = rowsPerCheck(perRow);
-    let sliceStart = performance.now();
     for (let from = 0; from < this.rows; from += block) {
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await nextTurn();
+      if (turnDue()) {
+        await yieldTurn();
         this.throwIfStopped();
-        sliceStart = performance.now();
       }
       rows(from, Math.min(this.rows, from + block));
+    }
+    // A pass shorter than a slice still yields when the slices before it used the clock up.
+    if (turnDue()) {
+      await yieldTurn();
+      this.throwIfStopped();
     }
   }
 

@@ -20,7 +20,7 @@ import {
   KMEANS_TILE,
   KMEANS_WORKGROUP,
   REDUCE_FIELDS,
-  REDUCE_WORKGROUP,
+  reduceGrid,
   dispatchGrid,
   kmeansCentreFloats,
   kmeansStatsEntries,
@@ -69,7 +69,7 @@ export class KMeansPasses {
     private readonly sumsGrid: Array<[number, number]>,
     private readonly reducePipeline: GPUComputePipeline,
     private readonly reduceGroup: GPUBindGroup,
-    private readonly reduceWorkgroups: number,
+    private readonly reduceWorkgroups: [number, number],
     private readonly out: GPUBuffer,
     private readonly staging: GPUBuffer,
     private readonly stride: number,
@@ -128,10 +128,7 @@ export class KMeansPasses {
         `K = ${k}, D = ${d}: too many partial sums; use fewer clusters or features`,
       );
     }
-    const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
-    if (reduceWorkgroups > maxPerDim) {
-      throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many sums for one reduction dispatch`);
-    }
+    const reduceWorkgroups = reduceGrid(stride, maxPerDim);
     const assignKernel = kmeansAssignKernel(ctx.device);
     const [assignPipeline, sumsPipeline, reducePipeline] = await Promise.all([
       kernelPipeline(ctx, assignKernel, { D: d, K: k, WRITE_DIST: 0 }),
@@ -166,7 +163,7 @@ export class KMeansPasses {
           chunks,
           uniformStride,
           gridWidths,
-          { rowsPerBlock, perChunk: blocks, stride },
+          { rowsPerBlock, perChunk: blocks, stride, reduceWidth: reduceWorkgroups[0] },
           weights !== null,
         ),
       );
@@ -249,7 +246,7 @@ export class KMeansPasses {
       });
       pass.setPipeline(this.reducePipeline);
       pass.setBindGroup(0, this.reduceGroup);
-      pass.dispatchWorkgroups(this.reduceWorkgroups);
+      pass.dispatchWorkgroups(...this.reduceWorkgroups);
       pass.end();
       encoder.copyBufferToBuffer(this.out, 0, this.staging, 0, this.stride * 4);
       timer?.resolve(encoder);

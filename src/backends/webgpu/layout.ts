@@ -39,7 +39,7 @@ export const CHUNK_UNIFORM = uniformStruct({ struct: 'Chunk', fields: CHUNK_FIEL
 export type ChunkUniform = UniformValues<typeof CHUNK_UNIFORM>;
 
 /** Fields of the `Reduce` uniform (all u32), in declaration order. */
-export const REDUCE_FIELDS = ['block_count', 'stride', '_pad0', '_pad1'] as const;
+export const REDUCE_FIELDS = ['block_count', 'stride', 'grid_width', '_pad0'] as const;
 
 /** The blocks reduce_partials.wgsl combines. */
 export const REDUCE_UNIFORM = uniformStruct({ struct: 'Reduce', fields: REDUCE_FIELDS });
@@ -90,6 +90,8 @@ export interface ChunkBlocks {
   readonly perChunk: readonly number[];
   /** Sums per block (the reduction's stride). */
   readonly stride: number;
+  /** Workgroups along x of the reduction's dispatch ({@link reduceGrid}). */
+  readonly reduceWidth: number;
 }
 
 /**
@@ -120,7 +122,11 @@ export function packChunkUniforms(
     blockOffset += blocks?.perChunk[i] ?? 0;
   });
   if (blocks) {
-    const reduce = packUniform(REDUCE_UNIFORM, { block_count: blockOffset, stride: blocks.stride });
+    const reduce = packUniform(REDUCE_UNIFORM, {
+      block_count: blockOffset,
+      stride: blocks.stride,
+      grid_width: blocks.reduceWidth,
+    });
     data.set(reduce, (chunks.length * stride) / 4);
   }
   return data;
@@ -130,6 +136,11 @@ export function packChunkUniforms(
 export function dispatchGrid(count: number, maxPerDim: number): [number, number] {
   const width = Math.min(count, maxPerDim);
   return [width, Math.ceil(count / width)];
+}
+
+/** The reduction's dispatch over `stride` sums, one thread each: 2-D past the per-dimension limit. */
+export function reduceGrid(stride: number, maxPerDim: number): [number, number] {
+  return dispatchGrid(Math.ceil(stride / REDUCE_WORKGROUP), maxPerDim);
 }
 
 /** Sums after the components' entries in every statistics kernel: log-likelihood, then r log r. */

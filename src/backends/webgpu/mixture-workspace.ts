@@ -18,7 +18,6 @@ import {
   FUSED_MIN_WORK,
   PARTIALS_BUDGET_BYTES,
   REDUCE_UNIFORM,
-  REDUCE_WORKGROUP,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
@@ -26,6 +25,7 @@ import {
   fullStatsLayout,
   fusedLayout,
   packChunkUniforms,
+  reduceGrid,
   statsLayout,
   uniformSlot,
   uniformSlotStride,
@@ -70,7 +70,8 @@ export interface StatsWorkspace {
   readonly entryGroups: number;
   readonly reducePipeline: GPUComputePipeline;
   readonly reduceGroup: GPUBindGroup;
-  readonly reduceWorkgroups: number;
+  /** The reduction's dispatch, 2-D past the per-dimension limit. */
+  readonly reduceGrid: [number, number];
   /** Its own buffers (partials, sums, read-back, row weights), freed together. */
   readonly buffers: GPUBuffer[];
 }
@@ -206,17 +207,14 @@ export async function createStatsWorkspace(
           DIAG: w.kind === 'diagonal' ? 1 : 0,
         });
   const reducePipeline = await kernelPipeline(ctx, REDUCE_KERNEL, {});
-  const reduceWorkgroups = Math.ceil(stride / REDUCE_WORKGROUP);
-  if (reduceWorkgroups > maxPerDim) {
-    throw new WebGpuEmError('gpu', `K = ${k}, D = ${d} give too many statistics for one reduction dispatch`);
-  }
+  const reduceDispatch = reduceGrid(stride, maxPerDim);
   return ctx.createGuarded('creating the statistics workspace', (make, buffers) => {
     const partials = make('partial sums', (totalBlocks * stride + scratch) * 4, BufferUsage.STORAGE);
     const out = make('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
     const staging = make('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
     const gridWidths = w.estepGrid.map(([width]) => width);
-    const blocks = { rowsPerBlock, perChunk: statsBlocks, stride };
+    const blocks = { rowsPerBlock, perChunk: statsBlocks, stride, reduceWidth: reduceDispatch[0] };
     ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, blocks, weights !== null));
     const statsGroups = chunks.map((c, i) => {
       const label = `${statsPipeline.label} bindings, chunk ${i}`;
@@ -250,7 +248,7 @@ export async function createStatsWorkspace(
       entryGroups,
       reducePipeline,
       reduceGroup,
-      reduceWorkgroups,
+      reduceGrid: reduceDispatch,
       buffers,
     };
   });

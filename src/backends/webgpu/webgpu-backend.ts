@@ -22,6 +22,9 @@ import { maxFeatures, packComponents, statsKindOf, type StatsKind } from './layo
 import { KMeansPasses } from './kmeans-passes.js';
 import {
   encodeEStep,
+  mixtureWorkPerRow,
+  rowsPerSubmission,
+  submissionWork,
   runEStep,
   runStatistics,
   unpackStatistics,
@@ -69,7 +72,7 @@ export class WebGpuBackend implements MixtureBackend {
     const weights = checked ? await uploadWeights(this.context, checked) : null;
     try {
       const chunks = await uploadSamples(this.context, x);
-      return new GpuBoundData(this.context, x.rows, x.cols, chunks, weights, checked);
+      return new GpuBoundData(this.context, x.rows, x.cols, chunks, weights, checked, null, options.signal);
     } catch (error) {
       if (weights) this.context.destroyBuffer(weights.buffer);
       throw error;
@@ -88,7 +91,16 @@ export class WebGpuBackend implements MixtureBackend {
   ): Promise<BoundData> {
     checkFeatures(cols, options.purpose ?? 'full');
     const { chunks, borrowed } = await chunksOfBuffer(this.context, buffer, rows, cols);
-    return new GpuBoundData(this.context, rows, cols, chunks, null, null, borrowed ? buffer : null);
+    return new GpuBoundData(
+      this.context,
+      rows,
+      cols,
+      chunks,
+      null,
+      null,
+      borrowed ? buffer : null,
+      options.signal,
+    );
   }
 
   dispose(): void {
@@ -124,6 +136,8 @@ class GpuBoundData implements BoundData {
   private rowLabels: RowLabels | null = null;
   /** Calls run one at a time: they share the workspaces and their staging buffers. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Calls started and not yet finished (0 or 1): dispose() frees the buffers after them. */
+  private running = 0;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -135,7 +149,19 @@ class GpuBoundData implements BoundData {
     readonly weights: Float64Array | null,
     /** A caller's buffer the samples are read from in place: never destroyed here. */
     private readonly borrowed: GPUBuffer | null = null,
+    /** Stops a pass between its submissions. */
+    private readonly signal?: AbortSignal,
   ) {}
+
+  /**
+   * Asked between the submissions of a pass: once the caller aborted or disposed the data, the
+   * pass stops after the submission in flight.
+   */
+  private readonly throwIfStopped = (): void => {
+    this.signal?.throwIfAborted();
+    if (this.disposed)
+      throw new WebGpuEmError('usage', 'this data was disposed during a pass; bind it again');
+  };
 
   /** Sum of the sample weights as the GPU sums them (N when unweighted). */
   private get weightSum(): number {
@@ -173,7 +199,16 @@ class GpuBoundData implements BoundData {
       const { workspace, stats } = await this.ensureStats(p.nComponents, kind);
       this.timer ??= PassTimer.forContext(this.ctx);
       const packed = packComponents(p, shifts);
-      const out = await runStatistics(this.ctx, this.chunks, workspace, stats, packed, this.timer);
+      const out = await runStatistics(
+        this.ctx,
+        this.chunks,
+        workspace,
+        stats,
+        packed,
+        this.timer,
+        mixtureWorkPerRow(p.nComponents, this.cols, kind),
+        this.throwIfStopped,
+      );
       await this.readTimer();
       return unpackStatistics(out, p.nComponents, this.cols, this.weightSum, kind);
     });
@@ -245,6 +280,13 @@ class GpuBoundData implements BoundData {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    // A call in flight still uses the buffers (a read-back mapped from a destroyed buffer fails
+    // with no message): they are freed when it is done, and it stops at its next submission.
+    if (this.running > 0) void this.queue.then(() => this.free());
+    else this.free();
+  }
+
+  private free(): void {
     this.rowLabels?.dispose();
     this.rowLabels = null;
     for (const c of this.chunks) if (c.data !== this.borrowed) this.ctx.destroyBuffer(c.data);
@@ -258,9 +300,14 @@ class GpuBoundData implements BoundData {
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
+    const next = this.queue.then(async () => {
       if (this.disposed) throw new WebGpuEmError('usage', 'this data was disposed; bind it again');
-      return work();
+      this.running++;
+      try {
+        return await work();
+      } finally {
+        this.running--;
+      }
     });
     this.queue = next.catch(() => {});
     return next;
@@ -306,10 +353,12 @@ class GpuBoundData implements BoundData {
     if (this.workspace?.k === k && this.workspace.kind === kind) return this.workspace;
     checkFeatures(this.cols, kind === 'diagonal' ? 'diag' : 'full');
     this.releaseWorkspace();
-    // Rows per chunk are capped by the data buffers and by the N x K responsibility scratch.
+    // Rows per chunk are capped by the data buffers, by the N x K responsibility scratch, and
+    // by the work one submission may hold (so that a stop is honoured after it).
     const scratchRows = Math.min(
       this.rows,
       Math.floor(this.ctx.limits.maxStorageBufferBindingSize / (k * 4)),
+      rowsPerSubmission(k, this.cols, kind, submissionWork(this.ctx.device)),
     );
     if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
       // The new chunks replace the old ones only once the copy succeeded; else the old stay.
