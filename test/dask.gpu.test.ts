@@ -21,7 +21,7 @@ describe('the Dask driver', () => {
       });
       const report = `${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`;
       expect(r.status, report).toBe(0);
-      expect(report).toMatch(/^Ran 8 tests in /m);
+      expect(report).toMatch(/^Ran 15 tests in /m);
       expect(report).toMatch(/test_1_equals_single_process_fit .*\n(.*\n)*?ok$/m);
       expect(report).toMatch(/test_2_survives_a_killed_worker .* ok$/m);
       expect(report).toMatch(/^OK$/m);

@@ -135,13 +135,13 @@ describe('text from data files shown on a terminal', () => {
       format: 'webgpu-em/kmeans@1',
       nFeatures: 2,
       means: [[0, 0]],
-      columns: [`x${ESC}]0;pwned\u0007`, 'y\r'],
+      columns: [`x${ESC}]0;pwned\u0007`, 'y\b'],
     };
     writeFileSync(model, JSON.stringify(km));
     const r = cli(['info', model]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(noControl);
-    expect(r.stdout).toContain('columns: x\\x1b]0;pwned\\x07, y\\x0d');
+    expect(r.stdout).toContain('columns: x\\x1b]0;pwned\\x07, y\\x08');
   });
 
   it('a 5,000-character header name is clipped in the report, in `info` and in errors', () => {
@@ -375,7 +375,9 @@ describe('the same input given twice', () => {
     const d = dir();
     writeFileSync(join(d, 'zeros.txt'), '0\n'.repeat(150));
     const line = failsInOneLine(cli(['gmm', iris, ...base, '--weights', join(d, 'zeros.txt')]), 1);
-    expect(line).toMatch(/zeros\.txt: every weight is 0, .* give some rows a positive weight/);
+    expect(line).toMatch(
+      /zeros\.txt: the weights sum to 0 \(every one is 0\), .* give some rows a positive weight/,
+    );
   });
 
   it('a hard link to the data file as --out is refused, the data unchanged', () => {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import tempfile
 import time
 import uuid
@@ -45,7 +46,7 @@ class ShardError(Exception):
 
 
 # What the command line says when a shard's weights are all 0 (gmm and kmeans refuse that).
-_ZERO_WEIGHTS = "sums to 0"
+_ZERO_WEIGHTS = re.compile(r"\bsums? to 0\b")
 
 
 ShardLike = Union[str, os.PathLike, Shard]
@@ -387,7 +388,7 @@ class _Fit:
             status, payload = future.result()
             if status == "ok":
                 return json.loads(payload)["model"]
-            if not (self.shards[i].weights and _ZERO_WEIGHTS in payload):
+            if not (self.shards[i].weights and _ZERO_WEIGHTS.search(payload)):
                 raise ShardError(self.shards[i].path, payload, i)
         raise ShardError(
             None,

@@ -95,7 +95,7 @@ export async function commandInput(
     if (sampleWeight && !sampleWeight.some((w) => w > 0)) {
       throw new WebGpuEmError(
         'data',
-        `${printable(weightsPath!)}: every weight is 0, so no row counts and there is nothing to fit; give some rows a positive weight`,
+        `${printable(weightsPath!)}: the weights sum to 0 (every one is 0), so no row counts and there is nothing to fit; give some rows a positive weight`,
       );
     }
     const labelsPath = o.initLabels as string | undefined;
