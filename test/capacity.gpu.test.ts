@@ -119,6 +119,33 @@ describe('sums past one reduction dispatch', () => {
   }, 300_000);
 });
 
+describe('passes cut into bounded submissions', () => {
+  it('full, D = 64, K = 800 on 1,500 rows: chunks cut by work, no more than the partial sums allow, match the CPU', async () => {
+    // 3.4 million multiply-adds a row: the submission budget alone would cut 1,500 rows into 24
+    // chunks of 64, past the 19 blocks of 6.9 MB partial sums that a 128 MiB binding holds.
+    await expectStatisticsMatchCpu('full', 800, 64, 1500);
+  }, 300_000);
+
+  it('k-means, D = 64, K = 8,192 on 3,000 rows: cut into several submissions, match the CPU', async () => {
+    const [k, d] = [8192, 64];
+    const x = rowsNearMeans(3000, d);
+    const centres = parameters('diag', k, d).means;
+    const lazy = new LazyBackend('webgpu', {});
+    let bound: BoundData | null = null;
+    try {
+      bound = await lazy.bind(x, { purpose: 'kmeans', components: k });
+      const gpuStats = await bound.kmeansStatistics(centres, k);
+      const cpuStats = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, k);
+      expect(Array.from(gpuStats.counts)).toEqual(Array.from(cpuStats.counts));
+      expect(relativeError(gpuStats.firstMoment, cpuStats.firstMoment)).toBeLessThan(1e-5);
+      expect(Math.abs(gpuStats.inertia - cpuStats.inertia)).toBeLessThan(1e-5 * cpuStats.inertia);
+    } finally {
+      bound?.dispose();
+      lazy.dispose();
+    }
+  }, 300_000);
+});
+
 describe("each family's largest K on this adapter", () => {
   const cases: Array<[CovarianceType, number]> = [
     ['full', 64],

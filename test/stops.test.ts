@@ -14,14 +14,14 @@ import {
   WebGpuEmError,
 } from '../src/index.js';
 import type { SampleChunk } from '../src/backends/webgpu/sample-chunks.js';
+import { mixtureWorkPerRow, rowsPerSubmission } from '../src/backends/webgpu/mixture-passes.js';
 import {
-  mixtureWorkPerRow,
-  rowsPerSubmission,
+  chunkRowsWithin,
   SUBMISSION_MIN_ROWS,
   SUBMISSION_WORK,
   submissionGroups,
   submissionWork,
-} from '../src/backends/webgpu/mixture-passes.js';
+} from '../src/backends/webgpu/submissions.js';
 import { makeBlobs } from './helpers/data.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -228,5 +228,11 @@ describe('bounded GPU submissions: the budget and the grouping', () => {
     expect(rows * perRow).toBeLessThanOrEqual(SUBMISSION_WORK.software);
     expect((rows + 1) * perRow).toBeGreaterThan(SUBMISSION_WORK.software);
     expect(rowsPerSubmission(4096, 128, 'full', SUBMISSION_WORK.software)).toBe(SUBMISSION_MIN_ROWS);
+  });
+
+  it('never more chunks than the partial sums allow: then fewer, longer submissions', () => {
+    expect(chunkRowsWithin(10_000, 100, 1_000)).toBe(100);
+    expect(chunkRowsWithin(10_000, 100, 20)).toBe(500);
+    expect(chunkRowsWithin(10_000, 100, 0)).toBe(10_000);
   });
 });

@@ -30,6 +30,7 @@ import {
   PARTIALS_BUDGET_BYTES,
 } from './layout.js';
 import { largestChunk, type SampleChunk } from './sample-chunks.js';
+import { groupTimestamps, submissionGroups, submissionWork, submitInGroups } from './submissions.js';
 import type { PassTiming } from './timing.js';
 
 /**
@@ -38,6 +39,24 @@ import type { PassTiming } from './timing.js';
  * about 1e-6 relative in practice (the error grows with the square root of the count).
  */
 const ROWS_PER_BLOCK = 1024;
+
+/** Blocks of `stride` partial sums that fit in one binding. */
+function kmeansPartialBlocks(limits: GPUSupportedLimits, stride: number): number {
+  return Math.floor(Math.min(limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) / (stride * 4));
+}
+
+/**
+ * The most chunks of samples a k-means pass for K clusters can take: each chunk starts a block
+ * of partial sums, and half the blocks that fit are left for the rows' own blocks.
+ */
+export function maxKMeansChunks(limits: GPUSupportedLimits, k: number, d: number): number {
+  return Math.max(1, Math.floor(kmeansPartialBlocks(limits, kmeansStatsEntries(k, d)) / 2));
+}
+
+/** Multiply-adds of a Lloyd pass per row: the distances to K centres, then the row's sums. */
+export function kmeansWorkPerRow(k: number, d: number): number {
+  return k * d + d;
+}
 
 /**
  * k-means passes on the GPU for one K: the tiled assignment (kmeans_assign.wgsl, or its subgroup
@@ -110,9 +129,7 @@ export class KMeansPasses {
           `${limits.maxComputeWorkgroupStorageSize} bytes; reduce the dimension or use backend: 'cpu'`,
       );
     }
-    const maxBlocks = Math.floor(
-      Math.min(limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) / (stride * 4),
-    );
+    const maxBlocks = kmeansPartialBlocks(limits, stride);
     const largest = largestChunk(chunks);
     const total = chunks.reduce((a, c) => a + c.rows, 0);
     const rowsPerBlock = Math.max(
@@ -227,30 +244,39 @@ export class KMeansPasses {
    * counts the rows whose label differs from the previous pass of this workspace (all rows on
    * the first).
    */
-  async statistics(centres: Float64Array, timer: PassTiming | null): Promise<KMeansStatistics> {
+  async statistics(
+    centres: Float64Array,
+    timer: PassTiming | null,
+    /** Asked between submissions: when it throws, the pass ends after the one in flight. */
+    stop: () => void = () => {},
+  ): Promise<KMeansStatistics> {
     const { ctx } = this;
-    await ctx.guard('a k-means pass', () => {
-      this.writeCentres(centres);
-      const encoder = ctx.device.createCommandEncoder({ label: 'k-means pass' });
+    const work = kmeansWorkPerRow(this.k, this.d);
+    const groups = submissionGroups(this.chunks, work, submissionWork(ctx.device));
+    await submitInGroups(ctx, 'a k-means pass', groups, stop, (encoder, group, place) => {
+      if (place.first) this.writeCentres(centres);
       const pass = encoder.beginComputePass({
         label: 'k-means assignment and sums',
-        timestampWrites: timer?.writes,
+        timestampWrites: groupTimestamps(timer?.writes, place),
       });
-      this.chunks.forEach((_, i) => {
+      for (const i of group) {
         pass.setPipeline(this.assignPipeline);
         pass.setBindGroup(0, this.assignGroups[i]);
         pass.dispatchWorkgroups(...this.grids[i]);
         pass.setPipeline(this.sumsPipeline);
         pass.setBindGroup(0, this.sumsGroups[i]);
         pass.dispatchWorkgroups(...this.sumsGrid[i]);
-      });
-      pass.setPipeline(this.reducePipeline);
-      pass.setBindGroup(0, this.reduceGroup);
-      pass.dispatchWorkgroups(...this.reduceWorkgroups);
+      }
+      if (place.last) {
+        pass.setPipeline(this.reducePipeline);
+        pass.setBindGroup(0, this.reduceGroup);
+        pass.dispatchWorkgroups(...this.reduceWorkgroups);
+      }
       pass.end();
-      encoder.copyBufferToBuffer(this.out, 0, this.staging, 0, this.stride * 4);
-      timer?.resolve(encoder);
-      ctx.device.queue.submit([encoder.finish()]);
+      if (place.last) {
+        encoder.copyBufferToBuffer(this.out, 0, this.staging, 0, this.stride * 4);
+        timer?.resolve(encoder);
+      }
     });
     const out = await ctx.guard('reading the k-means sums', () => ctx.readFloats(this.staging, this.stride));
     const { k, d } = this;

@@ -4,24 +4,14 @@ import type { EStepOptions, EStepResult, SufficientStatistics } from '../backend
 import { packChunkUniforms, statsPerComponent, type StatsKind } from './layout.js';
 import type { MixtureWorkspace, StatsWorkspace } from './mixture-workspace.js';
 import { largestChunk, type SampleChunk } from './sample-chunks.js';
+import {
+  groupTimestamps,
+  rowsWithinBudget,
+  submissionGroups,
+  submissionWork,
+  submitInGroups,
+} from './submissions.js';
 import type { PassTiming } from './timing.js';
-
-/**
- * Most multiply-adds one submission of a pass may hold: a pass is split into submissions of at
- * most this much (or one chunk), so that an abort or a dispose() stops it after the submission in
- * flight instead of after minutes of work that can no longer be recalled. About a second on a
- * software adapter (2^28); on a GPU 2^36, tens of milliseconds on a discrete GPU and well under
- * the seconds after which an operating system resets a GPU that does not answer, yet enough rows
- * per dispatch to fill it.
- */
-export const SUBMISSION_WORK = { software: 2 ** 28, gpu: 2 ** 36 } as const;
-/** Fewest rows a chunk is cut to for the submission budget (so that huge K·D² makes no swarm of chunks). */
-export const SUBMISSION_MIN_ROWS = 64;
-
-/** The submission budget of a device: software adapters (`isFallbackAdapter`) get the small one. */
-export function submissionWork(device: GPUDevice): number {
-  return device.adapterInfo?.isFallbackAdapter === true ? SUBMISSION_WORK.software : SUBMISSION_WORK.gpu;
-}
 
 /** Multiply-adds of the E-step and the statistics per row, for K components of D features. */
 export function mixtureWorkPerRow(k: number, d: number, kind: StatsKind): number {
@@ -31,33 +21,13 @@ export function mixtureWorkPerRow(k: number, d: number, kind: StatsKind): number
 
 /** Rows per chunk that keep one chunk's E-step and statistics within `budget` multiply-adds. */
 export function rowsPerSubmission(k: number, d: number, kind: StatsKind, budget: number): number {
-  return Math.max(SUBMISSION_MIN_ROWS, Math.floor(budget / mixtureWorkPerRow(k, d, kind)));
-}
-
-/** Consecutive chunks grouped into submissions of at most `budget` multiply-adds (one chunk at least). */
-export function submissionGroups(
-  chunks: readonly SampleChunk[],
-  workPerRow: number,
-  budget: number,
-): number[][] {
-  const groups: number[][] = [];
-  let work = Infinity;
-  chunks.forEach((c, i) => {
-    const w = c.rows * workPerRow;
-    if (work + w > budget) {
-      groups.push([]);
-      work = 0;
-    }
-    groups[groups.length - 1].push(i);
-    work += w;
-  });
-  return groups;
+  return rowsWithinBudget(mixtureWorkPerRow(k, d, kind), budget);
 }
 
 /**
  * One EM iteration on the GPU: the E-step kernel (unless fused) and the statistics kernel per
  * chunk, the reduction, one read-back of the reduced sums. `packed` is the `comp` buffer. The
- * chunks go in submissions of bounded work (see SUBMISSION_WORK), two at most queued at once;
+ * chunks go in submissions of bounded work (see `submitInGroups`), two at most queued at once;
  * `stop` is asked before each: when it throws, the pass ends after the submission in flight.
  */
 export async function runStatistics(
@@ -72,61 +42,30 @@ export async function runStatistics(
   stop: () => void = () => {},
 ): Promise<Float32Array> {
   const groups = submissionGroups(chunks, workPerRow, submissionWork(ctx.device));
-  let inFlight: Promise<unknown> | null = null;
-  for (const [g, group] of groups.entries()) {
-    const last = g === groups.length - 1;
-    try {
-      stop();
-    } catch (error) {
-      if (inFlight) await inFlight.catch(() => {});
-      throw error;
-    }
-    await ctx.guard('an EM iteration', () => {
-      if (g === 0) ctx.write(w.comp, packed);
-      const encoder = ctx.device.createCommandEncoder({ label: 'EM iteration' });
-      const pass = encoder.beginComputePass({
-        label: 'E-step and statistics',
-        timestampWrites: timer ? timestampWrites(timer.writes, g === 0, last) : undefined,
-      });
-      for (const i of group) {
-        if (!s.fused) encodeEStep(pass, w, i);
-        pass.setPipeline(s.statsPipeline);
-        pass.setBindGroup(0, s.statsGroups[i]);
-        pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
-      }
-      if (last) {
-        pass.setPipeline(s.reducePipeline);
-        pass.setBindGroup(0, s.reduceGroup);
-        pass.dispatchWorkgroups(...s.reduceGrid);
-      }
-      pass.end();
-      if (last) {
-        encoder.copyBufferToBuffer(s.out, 0, s.staging, 0, s.stride * 4);
-        timer?.resolve(encoder);
-      }
-      ctx.device.queue.submit([encoder.finish()]);
+  await submitInGroups(ctx, 'an EM iteration', groups, stop, (encoder, group, place) => {
+    if (place.first) ctx.write(w.comp, packed);
+    const pass = encoder.beginComputePass({
+      label: 'E-step and statistics',
+      timestampWrites: groupTimestamps(timer?.writes, place),
     });
-    if (last) break;
-    // Keep the GPU fed (the next submission is queued before this one ends), but never more
-    // than two submissions queued: wait for the one before this.
-    const done = ctx.submittedWorkDone();
-    if (inFlight) await inFlight;
-    inFlight = done;
-  }
+    for (const i of group) {
+      if (!s.fused) encodeEStep(pass, w, i);
+      pass.setPipeline(s.statsPipeline);
+      pass.setBindGroup(0, s.statsGroups[i]);
+      pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
+    }
+    if (place.last) {
+      pass.setPipeline(s.reducePipeline);
+      pass.setBindGroup(0, s.reduceGroup);
+      pass.dispatchWorkgroups(...s.reduceGrid);
+    }
+    pass.end();
+    if (place.last) {
+      encoder.copyBufferToBuffer(s.out, 0, s.staging, 0, s.stride * 4);
+      timer?.resolve(encoder);
+    }
+  });
   return ctx.guard('reading the statistics', () => ctx.readFloats(s.staging, s.stride));
-}
-
-/** A pass's share of the timestamps when one timed pass is split into several. */
-function timestampWrites(
-  writes: GPUComputePassTimestampWrites,
-  first: boolean,
-  last: boolean,
-): GPUComputePassTimestampWrites | undefined {
-  if (first && last) return writes;
-  if (!first && !last) return undefined;
-  return first
-    ? { querySet: writes.querySet, beginningOfPassWriteIndex: writes.beginningOfPassWriteIndex }
-    : { querySet: writes.querySet, endOfPassWriteIndex: writes.endOfPassWriteIndex };
 }
 
 /** Splits the reduced vector into N_k, first and second moments (entry order of sufficient_stats.wgsl). */

@@ -27,6 +27,7 @@ import {
   packChunkUniforms,
   reduceGrid,
   statsLayout,
+  statsPerComponent,
   uniformSlot,
   uniformSlotStride,
   type StatsKind,
@@ -135,6 +136,21 @@ export async function createMixtureWorkspace(
   });
 }
 
+/** Blocks of `stride` partial sums that fit in one binding beside `scratch` floats (the blocked kernel's row). */
+function partialBlocks(limits: GPUSupportedLimits, stride: number, scratch: number): number {
+  const maxBytes = Math.min(limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) - scratch * 4;
+  return Math.floor(maxBytes / (stride * 4));
+}
+
+/**
+ * The most chunks of samples a statistics pass for K components of a kind can take: each chunk
+ * starts a block of partial sums, and half the blocks that fit are left for the rows' own blocks.
+ */
+export function maxStatsChunks(limits: GPUSupportedLimits, d: number, k: number, kind: StatsKind): number {
+  const stride = statsLayout(d, k, limits.maxComputeWorkgroupStorageSize, kind).entries;
+  return Math.max(1, Math.floor(partialBlocks(limits, stride, statsPerComponent(d, 'full')) / 2));
+}
+
 /**
  * The statistics pass of workspace `w` over N samples: the fused kernel when the sizes allow it
  * (else sufficient_stats.wgsl after the E-step), its blocks of partial sums, and the reduction.
@@ -160,9 +176,7 @@ export async function createStatsWorkspace(
   const blocked =
     !fused && w.kind === 'full' && d > FUSED_MAX_FEATURES.full ? fullStatsLayout(d, k, ctx.limits) : null;
   const scratch = blocked?.scratch ?? 0;
-  // The partial sums and the blocked kernel's scratch row share one binding.
-  const maxBytes = Math.min(ctx.limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) - scratch * 4;
-  const maxBlocks = Math.floor(maxBytes / (stride * 4));
+  const maxBlocks = partialBlocks(ctx.limits, stride, scratch);
   if (maxBlocks < 1) {
     throw new WebGpuEmError(
       'gpu',
@@ -178,9 +192,18 @@ export async function createStatsWorkspace(
         `${maxPerDim}; use fewer components or features`,
     );
   }
+  if (chunks.length > maxBlocks) {
+    throw new WebGpuEmError(
+      'gpu',
+      `K = ${k}, D = ${d}: ${chunks.length} chunks of samples need more blocks of partial sums than the ` +
+        `${maxBlocks} that fit in one binding; use fewer components or features, or backend: 'cpu'`,
+    );
+  }
   let rowsPerBlock = Math.max(
     MIN_ROWS_PER_BLOCK,
     Math.ceil(n / maxBlocks) + chunks.length,
+    // Every chunk starts a block: the rest must share what is left of the binding.
+    chunks.length < maxBlocks ? Math.ceil(n / (maxBlocks - chunks.length)) : 1,
     Math.ceil(largestChunk(chunks) / maxPerDim),
     // The fused kernel: about FUSED_BLOCKS blocks, each long enough to amortise loading its parameters.
     fused ? Math.ceil(n / FUSED_BLOCKS) : 0,

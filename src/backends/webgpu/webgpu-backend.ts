@@ -19,12 +19,11 @@ import type {
   ViewLabels,
 } from '../backend.js';
 import { maxFeatures, packComponents, statsKindOf, type StatsKind } from './layout.js';
-import { KMeansPasses } from './kmeans-passes.js';
+import { KMeansPasses, kmeansWorkPerRow, maxKMeansChunks } from './kmeans-passes.js';
 import {
   encodeEStep,
   mixtureWorkPerRow,
   rowsPerSubmission,
-  submissionWork,
   runEStep,
   runStatistics,
   unpackStatistics,
@@ -32,6 +31,7 @@ import {
 } from './mixture-passes.js';
 import {
   createMixtureWorkspace,
+  maxStatsChunks,
   createStatsWorkspace,
   destroyMixtureWorkspace,
   type MixtureWorkspace,
@@ -46,6 +46,7 @@ import {
   type SampleChunk,
 } from './sample-chunks.js';
 import { GpuSeedingState, KMeansPPSeeding, readDistances } from './seeding.js';
+import { chunkRowsWithin, rowsWithinBudget, submissionWork } from './submissions.js';
 import { PassTimer } from './timing.js';
 import { RowLabels, type LabelSource } from './render-view.js';
 
@@ -226,7 +227,7 @@ class GpuBoundData implements BoundData {
     return this.serial(async () => {
       const passes = await this.ensureKMeans(k);
       this.timer ??= PassTimer.forContext(this.ctx);
-      const stats = await passes.statistics(centres, this.timer);
+      const stats = await passes.statistics(centres, this.timer, this.throwIfStopped);
       await this.readTimer();
       return stats;
     });
@@ -323,6 +324,14 @@ class GpuBoundData implements BoundData {
   private async ensureKMeans(k: number): Promise<KMeansPasses> {
     if (this.kmeans?.k === k) return this.kmeans;
     this.releaseKMeans();
+    // Chunks within the submission budget, as far as the blocks of partial sums allow.
+    await this.limitChunkRows(
+      chunkRowsWithin(
+        this.rows,
+        rowsWithinBudget(kmeansWorkPerRow(k, this.cols), submissionWork(this.ctx.device)),
+        maxKMeansChunks(this.ctx.limits, k, this.cols),
+      ),
+    );
     this.kmeans = await KMeansPasses.create(
       this.ctx,
       this.chunks,
@@ -354,23 +363,33 @@ class GpuBoundData implements BoundData {
     checkFeatures(this.cols, kind === 'diagonal' ? 'diag' : 'full');
     this.releaseWorkspace();
     // Rows per chunk are capped by the data buffers, by the N x K responsibility scratch, and
-    // by the work one submission may hold (so that a stop is honoured after it).
-    const scratchRows = Math.min(
+    // by the work one submission may hold (so that a stop is honoured after it), as far as the
+    // blocks of partial sums leave room for that many chunks.
+    const byWork = chunkRowsWithin(
       this.rows,
-      Math.floor(this.ctx.limits.maxStorageBufferBindingSize / (k * 4)),
       rowsPerSubmission(k, this.cols, kind, submissionWork(this.ctx.device)),
+      maxStatsChunks(this.ctx.limits, this.cols, k, kind),
     );
-    if (scratchRows < 1 || this.chunks.some((c) => c.rows > scratchRows)) {
-      // The new chunks replace the old ones only once the copy succeeded; else the old stay.
-      const next = await rechunkSamples(this.ctx, this.chunks, this.rows, this.cols, scratchRows);
-      // The seeding's and k-means' block layouts follow the chunks.
-      this.releaseSeeding();
-      this.releaseKMeans();
-      for (const c of this.chunks) if (c.data !== this.borrowed) this.ctx.destroyBuffer(c.data);
-      this.chunks = next;
-    }
+    await this.limitChunkRows(
+      Math.min(this.rows, Math.floor(this.ctx.limits.maxStorageBufferBindingSize / (k * 4)), byWork),
+    );
     this.workspace = await createMixtureWorkspace(this.ctx, this.chunks, this.cols, k, kind);
     return this.workspace;
+  }
+
+  /**
+   * Cuts the samples into chunks of at most `maxRows` rows where any is longer (copied on the
+   * device; the new chunks replace the old once the copy succeeded, else the old stay). Every
+   * workspace laid out on the old chunks goes with them.
+   */
+  private async limitChunkRows(maxRows: number): Promise<void> {
+    if (maxRows >= 1 && !this.chunks.some((c) => c.rows > maxRows)) return;
+    const next = await rechunkSamples(this.ctx, this.chunks, this.rows, this.cols, maxRows);
+    this.releaseSeeding();
+    this.releaseKMeans();
+    this.releaseWorkspace();
+    for (const c of this.chunks) if (c.data !== this.borrowed) this.ctx.destroyBuffer(c.data);
+    this.chunks = next;
   }
 
   /** The E-step workspace with its statistics pass. */
