@@ -174,6 +174,33 @@ describe("each family's largest K on this adapter", () => {
     }, 300_000);
   }
 
+  it('k-means, D = 64: the largest K runs and matches the CPU; one more is refused before the upload', async () => {
+    const d = 64;
+    const most = maxGpuComponents(gpu.limits, d, 'kmeans');
+    expect(most).toBeGreaterThan(100_000);
+    const x = rowsNearMeans(3, d);
+    const centresOf = (k: number) => parameters('diag', k, d).means;
+    const lazy = new LazyBackend('webgpu', {});
+    let bound: BoundData | null = null;
+    try {
+      bound = await lazy.bind(x, { purpose: 'kmeans', components: most });
+      const gpuStats = await bound.kmeansStatistics(centresOf(most), most);
+      const cpuStats = await (await new CpuBackend().bindData(x)).kmeansStatistics(centresOf(most), most);
+      expect(Array.from(gpuStats.counts)).toEqual(Array.from(cpuStats.counts));
+      expect(Math.abs(gpuStats.inertia - cpuStats.inertia)).toBeLessThan(1e-5 * cpuStats.inertia);
+      bound.dispose();
+      bound = null;
+      const error = await lazy.bind(x, { purpose: 'kmeans', components: most + 1 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WebGpuEmError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`K = ${most + 1} .*\\(at most K = ${most} .* fit at this D\\)`),
+      );
+    } finally {
+      bound?.dispose();
+      lazy.dispose();
+    }
+  }, 300_000);
+
   it("auto takes the CPU for a K past the GPU's limit, said once on stderr", async () => {
     const d = 64;
     const k = maxGpuComponents(gpu.limits, d, 'full') + 1;
