@@ -4,7 +4,10 @@
  * ratios to PyTorch on the same card and to scikit-learn on the same machine's CPU.
  *
  *   node dist-bench/bench/gpu-report.js [--peak-tflops 67] [--peak-tbps 4.8] [--card NAME]
- *        [--readme README.md] RUN.json...
+ *        [--into docs/benchmarks.md] RUN.json...
+ *
+ * `--into FILE` (also spelt `--readme FILE`) writes the table into FILE too, between its
+ * `<!-- gpu-bench:start -->` and `<!-- gpu-bench:end -->` lines.
  *
  * The default peaks are an H200 SXM's (float32 without tensor cores; HBM3e).
  */
@@ -57,13 +60,13 @@ function main(argv: string[]): void {
   const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Run);
   const card = options.get('--card') ?? runs[0].machine.split(';')[0];
   const markdown = table(runs, card, peakTflops, peakTbps);
-  const readme = options.get('--readme');
-  if (readme) {
-    const text = readFileSync(readme, 'utf8');
+  const into = options.get('--into') ?? options.get('--readme');
+  if (into) {
+    const text = readFileSync(into, 'utf8');
     const a = text.indexOf(START);
     const b = text.indexOf(END);
-    if (a < 0 || b < a) throw new Error(`${readme} has no ${START} ... ${END} section`);
-    writeFileSync(readme, text.slice(0, a + START.length) + '\n' + markdown + text.slice(b));
+    if (a < 0 || b < a) throw new Error(`${into} has no ${START} ... ${END} section`);
+    writeFileSync(into, text.slice(0, a + START.length) + '\n' + markdown + text.slice(b));
   }
   process.stdout.write(markdown);
 }

@@ -5,7 +5,10 @@
  *
  *   npm run bench [-- --quick] [--set standard,sweep,large] [--config NAME] [--json]
  *                 [--markdown FILE] [--no-sklearn] [--sklearn-python PATH]
- *                 [--torch-python PATH] [--no-cpu] [--update-readme]
+ *                 [--torch-python PATH] [--no-cpu] [--update-docs]
+ *
+ * `--update-docs` (also spelt `--update-readme`) writes the table into docs/benchmarks.md,
+ * between its `<!-- bench:start -->` and `<!-- bench:end -->` lines.
  *
  * `--torch-python` adds bench/torch_em.py, the same iterations in PyTorch, as a peer on the same
  * card (scikit-learn runs on the standard set only, PyTorch on every set but the sweep).
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
   const markdownPath = value('--markdown') ?? 'bench/results.md';
   await writeFileAtomic(markdownPath, markdown);
   log(`\nmarkdown table written to ${markdownPath}`);
-  if (flag('--update-readme')) updateReadme(markdown);
+  if (flag('--update-docs') || flag('--update-readme')) updateDocs(markdown);
   if (flag('--json')) process.stdout.write(JSON.stringify({ machine, quick, rows }) + '\n');
   else process.stdout.write('\n' + toText(rows, machine));
 }
@@ -321,7 +324,7 @@ function runPython(
   try {
     const { dataPath, initPath } = writePeerInputs(dir, config, x, init);
     const env = { ...process.env };
-    // Set on some machines for old OpenBLAS builds; they slow a current one down (see the README).
+    // Set on some machines for old OpenBLAS builds; they slow a current one down.
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
     const result = spawnSync(
@@ -510,14 +513,15 @@ function toMarkdown(rows: Row[], machine: string, quick: boolean): string {
   ].join('\n');
 }
 
-function updateReadme(markdown: string): void {
-  const path = 'README.md';
+/** The page that holds the benchmark table (docs/benchmarks.md), between its markers. */
+function updateDocs(markdown: string): void {
+  const path = 'docs/benchmarks.md';
   const text = readFileSync(path, 'utf8');
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';
   const a = text.indexOf(start);
   const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${start} ... ${end} section`);
+  if (a < 0 || b < a) throw new Error(`${path} has no ${start} ... ${end} section`);
   writeFileSync(path, text.slice(0, a + start.length) + '\n' + markdown + text.slice(b));
 }
 

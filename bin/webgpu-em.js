@@ -14,33 +14,33 @@ import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const DAWN_NOISE = /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced/;
-const GPU_COMMANDS = new Set(['gmm', 'bgmm', 'kmeans', 'select', 'predict', 'score', 'stats', 'info']);
+// Which commands may open a GPU, from the command registry's table (a small module, no dependencies).
+const { GPU_COMMANDS, AUTO_CPU_COMMANDS, AUTO_CPU_MAX_FILE_BYTES } = await load('command-table.js');
 const direct =
   process.env.WEBGPU_EM_DIRECT === '1' ||
-  !GPU_COMMANDS.has(args[0]) ||
+  !GPU_COMMANDS.includes(args[0]) ||
   args.some(
     (a, i) =>
-      a === '-v' ||
       a === '--verbose' ||
-      a === '-h' ||
       a === '--help' ||
+      // -v, -h, or bundled with other short flags (-qv, -vk 3)
+      /^-[qvh]*[vh]/.test(a) ||
       a === '--backend=cpu' ||
       (a === '--backend' && args[i + 1] === 'cpu'),
   ) ||
   autoOnSmallFile();
 
 /**
- * A fit with backend 'auto' of a file too small to hold more than AUTO_CPU_MAX_VALUES (10,000)
- * values, at two bytes a value at least, runs on the CPU and opens no GPU: no child is needed.
+ * A fit with backend 'auto' of a file too small to hold more than AUTO_CPU_MAX_VALUES values
+ * runs on the CPU and opens no GPU: no child is needed.
  */
 function autoOnSmallFile() {
-  if (!['gmm', 'bgmm', 'kmeans', 'select'].includes(args[0]) || !args[1] || args[1].startsWith('-'))
-    return false;
+  if (!AUTO_CPU_COMMANDS.includes(args[0]) || !args[1] || args[1].startsWith('-')) return false;
   const backend = args.find((a, i) => i > 0 && args[i - 1] === '--backend') ?? 'auto';
   if (backend !== 'auto' || args.some((a) => a.startsWith('--backend='))) return false;
   try {
     const stats = statSync(args[1]);
-    return stats.isFile() && stats.size <= 20_000;
+    return stats.isFile() && stats.size <= AUTO_CPU_MAX_FILE_BYTES;
   } catch {
     return false;
   }
@@ -49,15 +49,15 @@ function autoOnSmallFile() {
 if (direct) await runHere();
 else launch();
 
-async function runHere() {
-  let cli;
+/** A module of the built command line (dist/src/cli/), or one line saying to build the package. */
+async function load(file) {
   try {
-    cli = await import('../dist/src/cli/main.js');
+    return await import(`../dist/src/cli/${file}`);
   } catch (error) {
     if (
       error &&
       error.code === 'ERR_MODULE_NOT_FOUND' &&
-      String(error.message).includes('dist/src/cli/main.js')
+      String(error.message).includes(`dist/src/cli/${file}`)
     ) {
       process.stderr.write(
         'webgpu-em: error: the package is not built; run `npm run build` (or bash scripts/setup.sh)\n',
@@ -66,6 +66,10 @@ async function runHere() {
     }
     throw error;
   }
+}
+
+async function runHere() {
+  const cli = await load('main.js');
   // The launcher's channel (temporary files are reported on it) must not keep this process alive.
   process.channel?.unref();
   const code = await cli.main(args);

@@ -77,3 +77,4 @@ export {
   KMEANS_INIT_METHODS,
 } from './core/names.js';
 export type { BackendName, Criterion } from './core/names.js';
+export { covarianceMatrices } from './core/families.js';

@@ -93,15 +93,15 @@ describe('outputs', () => {
         `"$NODE" "$BIN" gmm "$IRIS" -k 3 --backend cpu --out /dev/null --labels /dev/stdout --quiet >> ${redirected}`,
         'echo "rc1=$?"',
         // stdout a pipe: /dev/stdout resolves to no path at all.
-        `"$NODE" "$BIN" kmeans "$IRIS" -k 3 --backend cpu --out /dev/null --labels /dev/stdout --json | wc -l`,
+        `"$NODE" "$BIN" kmeans "$IRIS" -k 3 --backend cpu --out /dev/null --labels /dev/stdout | wc -l`,
         'echo "null=$(stat -c %F /dev/null) stdout=$(stat -c %F /dev/stdout)"',
       ].join('\n'),
     );
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('rc1=0');
     expect(r.stdout).toContain('null=character special file stdout=symbolic link');
-    // The labels through the pipe (150 rows), then the JSON line.
-    expect(r.stdout.split('\n')).toContain('151');
+    // The labels through the pipe (150 rows) and nothing else: /dev/stdout is standard output.
+    expect(r.stdout.split('\n')).toContain('150');
     const text = readFileSync(redirected, 'utf8').split('\n');
     expect(text[0]).toBe('previous');
     expect(text.slice(1, 151).every((l) => /^[0-2]$/.test(l))).toBe(true);

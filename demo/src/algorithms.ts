@@ -6,6 +6,7 @@
 import {
   BayesianGaussianMixture,
   COVARIANCE_TYPES,
+  covarianceMatrices,
   GMM_INIT_METHODS,
   GaussianMixture,
   KMEANS_INIT_METHODS,
@@ -87,22 +88,6 @@ export interface Algorithm {
   create(s: Settings, where: Placement): DemoModel;
 }
 
-/** Full covariances of each component, D x D, from scikit-learn's shapes. */
-function fullCovariances(type: CovarianceType, c: Float64Array, k: number, d: number): Float64Array[] {
-  return Array.from({ length: k }, (_, j) => {
-    const out = new Float64Array(d * d);
-    for (let a = 0; a < d; a++) {
-      if (type === 'full' || type === 'tied') {
-        const base = type === 'full' ? j * d * d : 0;
-        for (let b = 0; b < d; b++) out[a * d + b] = c[base + a * d + b];
-      } else {
-        out[a * d + a] = type === 'diag' ? c[j * d + a] : c[j];
-      }
-    }
-    return out;
-  });
-}
-
 function mixture(type: CovarianceType): Algorithm {
   return {
     id: `gmm-${type}`,
@@ -138,7 +123,7 @@ function mixture(type: CovarianceType): Algorithm {
         predict: (x) => gmm.predict(x),
         shapes() {
           const means = gmm.means;
-          const covariances = fullCovariances(type, gmm.covariances, means.rows, means.cols);
+          const covariances = covarianceMatrices(type, gmm.covariances, means.rows, means.cols);
           return covariances.map((covariance, j) => ({
             mean: means.data.subarray(j * means.cols, (j + 1) * means.cols),
             covariance,
@@ -200,7 +185,7 @@ function bayesian(type: CovarianceType): Algorithm {
         predict: (x) => bgmm.predict(x),
         shapes() {
           const { means, weights } = bgmm;
-          const covariances = fullCovariances(type, bgmm.covariances, means.rows, means.cols);
+          const covariances = covarianceMatrices(type, bgmm.covariances, means.rows, means.cols);
           return covariances
             .map((covariance, j) => ({
               mean: means.data.subarray(j * means.cols, (j + 1) * means.cols),

@@ -2,10 +2,11 @@ import { WebGpuEmError } from '../errors.js';
 import type { Matrix } from '../data/matrix.js';
 import type { BindOptions, BoundData, MixtureBackend } from './backend.js';
 import { CheckedBoundData, float32Scale, scaledMatrix } from './checked.js';
-import type { BackendChoice, CovarianceType } from '../core/names.js';
+import { backendOf, type BackendChoice, type BackendName, type CovarianceType } from '../core/names.js';
 import { checkGpuCapacity } from './webgpu/capacity.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
 import type { WebGpuBackend } from './webgpu/webgpu-backend.js';
+import { AUTO_CPU_MAX_VALUES } from './auto-cpu.js';
 
 /**
  * Which backend to fit with. `auto` prefers WebGPU, takes the CPU for data of at most
@@ -29,12 +30,8 @@ export interface GpuOptions {
 /** Default of `maxGpuBytes` (`--max-gpu-memory`): 256 MiB. */
 export const DEFAULT_MAX_GPU_BYTES = 256 * 2 ** 20;
 
-/**
- * Most values (rows x features) that `auto` fits on the CPU without opening a device: below it,
- * opening the device and compiling the kernels (0.3 s warm, 1.5 to 2 s on a cold driver cache on
- * lavapipe) costs more than the whole float64 fit (iris, 150 x 4: about 10 ms).
- */
-export const AUTO_CPU_MAX_VALUES = 10_000;
+// In a module of its own, which the command-line launcher reads before the package loads.
+export { AUTO_CPU_MAX_VALUES };
 
 const warned = new Set<string>();
 
@@ -45,7 +42,8 @@ function warnOnce(message: string): void {
 }
 
 /** Creates a backend; with `auto` and no adapter it says once on stderr that it fell back to the CPU. */
-export async function createBackend(choice: BackendChoice, gpu: GpuOptions = {}): Promise<MixtureBackend> {
+export async function createBackend(requested: BackendChoice, gpu: GpuOptions = {}): Promise<MixtureBackend> {
+  const choice = backendOf(requested);
   if (choice === 'cpu') return new CpuBackend();
   const { WebGpuBackend } = await import('./webgpu/webgpu-backend.js');
   try {
@@ -67,10 +65,14 @@ export class LazyBackend {
   /** The backend the last bind() used (the CPU when 'auto' fell back for that data). */
   private used: MixtureBackend | null = null;
 
+  private readonly choice: 'auto' | BackendName;
+
   constructor(
-    private readonly choice: BackendChoice,
+    choice: BackendChoice,
     private readonly gpu: GpuOptions,
-  ) {}
+  ) {
+    this.choice = backendOf(choice);
+  }
 
   get(): Promise<MixtureBackend> {
     if (!this.pending) {

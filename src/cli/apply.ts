@@ -4,7 +4,7 @@ import type { Matrix } from '../data/matrix.js';
 import { dataError, WebGpuEmError } from '../errors.js';
 import { planOutput, readModelJson, writeOutputs, type OutputPlan, type ReadOptions } from '../io/files.js';
 import { loadModel, type LoadedModel } from '../models/formats.js';
-import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
+import type { ParsedArgs, ParsedOptions } from './args.js';
 import { matrixOutput, readData, readOptions, stdoutSink, type Run } from './common.js';
 import type { CommandData } from './stream-data.js';
 import type { OutputContents } from '../io/outputs.js';
@@ -17,14 +17,12 @@ export { matrixOutput };
 /** Parses `<model> [data]`, plans the outputs, loads the model (any registered format). */
 export async function loadCommandModel(
   name: string,
-  argv: readonly string[],
-  specs: OptionSpec[],
+  parsed: ParsedArgs,
   run: Run,
   positionals: 1 | 2,
   outputs: (o: ParsedOptions) => Array<[string, string | undefined]>,
 ) {
-  const { options: o, positionals: args } = parseArgs(argv, specs);
-  if (o.help) return null;
+  const { options: o, positionals: args } = parsed;
   if (args.length !== positionals) {
     const what = positionals === 2 ? 'a model file and a data file' : 'a model file';
     throw new WebGpuEmError(

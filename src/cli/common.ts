@@ -19,9 +19,7 @@ import type { OutputContents } from '../io/outputs.js';
 import type { ByteSink } from '../io/bounded-writer.js';
 import { isRowSource, type RowChunk, type RowSource } from '../data/row-source.js';
 import { commandData, gpuMemory, streamedOutput, withWeights } from './stream-data.js';
-import { parseArgs, type OptionSpec, type ParsedOptions } from './args.js';
-import { COMMAND_HELP, commandHelp } from './help.js';
-import { USAGE } from './usage.js';
+import type { ParsedArgs, ParsedOptions } from './args.js';
 
 // What every command shares: reading its input, checking its outputs, writing its result.
 
@@ -50,15 +48,13 @@ export interface Run {
  */
 export async function commandInput(
   name: string,
-  argv: readonly string[],
-  specs: OptionSpec[],
+  args: ParsedArgs,
   run: Run,
   check: (o: ParsedOptions) => void = () => {},
   /** Whether the command can read its data as a stream (a fit, not a model selection). */
   streamable = true,
 ) {
-  const { options: o, positionals } = parseArgs(argv, specs);
-  if (o.help) return null;
+  const { options: o, positionals } = args;
   if (positionals.length !== 1) {
     throw new WebGpuEmError(
       'usage',
@@ -219,6 +215,13 @@ export async function planOutputs(o: ParsedOptions, inputs: string[]) {
     out: out === undefined ? null : await planOutput(out, '--out', inputs),
     labels: labels === undefined ? null : await planOutput(labels, '--labels', inputs),
   };
+  // Standard output holds one result: the labels there leave no room for the JSON or the model.
+  if (plans.labels?.mode === 'stdout' && (o.json || plans.out?.mode === 'stdout')) {
+    throw new WebGpuEmError(
+      'usage',
+      `--labels ${labels} and ${o.json ? '--json' : `--out ${out}`} both write to standard output; write the labels to a file (--labels FILE)${o.json ? '' : ' or the model to one (--out FILE)'}`,
+    );
+  }
   // Other spellings of one file (./x, a symbolic link to it): the second rename would drop the first.
   if (plans.out?.mode === 'atomic' && plans.labels?.mode === 'atomic') {
     const [a, b] = await Promise.all([plans.out.target, plans.labels.target].map(canonical));
@@ -407,12 +410,6 @@ export function stdoutSink(streams: CliStreams): ByteSink {
   if (streams.writeStdout) return streams.writeStdout;
   const decoder = new TextDecoder();
   return async (bytes) => streams.stdout(decoder.decode(bytes, { stream: true }));
-}
-
-/** Prints the help: a command's own, or the global one. */
-export function help(streams: CliStreams, command?: string): number {
-  streams.stdout((command && COMMAND_HELP[command] ? commandHelp(command) : USAGE) + '\n');
-  return 0;
 }
 
 export function header(

@@ -9,26 +9,16 @@ import { WebGpuEmError } from '../errors.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
 import type { InitialModel } from '../models/init.js';
 import type { InitialLabels } from '../models/init-labels.js';
-import {
-  commandInput,
-  featureNames,
-  fitOptions,
-  help,
-  initModel,
-  modelJson,
-  report,
-  table,
-  type Run,
-} from './common.js';
-import { Progress } from './progress.js';
-import { GMM_OPTIONS } from './usage.js';
+import { fitOptions, initModel } from './common.js';
+import type { FitCommand } from './fit.js';
 
-export async function runGmm(argv: readonly string[], run: Run): Promise<number> {
-  const { streams } = run;
-  const input = await commandInput('gmm', argv, GMM_OPTIONS, run);
-  if (!input) return help(streams, 'gmm');
-  const { o, dataPath, data, shape, columnNames } = input;
-  try {
+/** `gmm <data> -k K`: a Gaussian mixture fitted with EM. */
+export const GMM: FitCommand<GaussianMixture> = {
+  name: 'gmm',
+  streamable: true,
+  objective: 'lower bound',
+  async create(input, run) {
+    const { o, dataPath, shape } = input;
     let init: InitMethod | InitialModel | InitialLabels = input.initLabels
       ? { labels: input.initLabels }
       : ((o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0]);
@@ -61,53 +51,24 @@ export async function runGmm(argv: readonly string[], run: Run): Promise<number>
     if (k === undefined)
       throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
     covarianceType ??= DEFAULT_COVARIANCE_TYPE;
-    const gmm = new GaussianMixture({
-      nComponents: k,
-      covarianceType,
-      ...fitOptions(o),
-      init,
-    });
-    const progress = new Progress(run, o, 'gmm', 'lower bound', gmm.options.maxIter, gmm.options.nInit);
-    try {
-      try {
-        await gmm.fit(data, {
-          signal: run.signal,
-          sampleWeight: input.sampleWeight,
-          onIteration: (r) => progress.update({ ...r, value: r.lowerBound }),
-        });
-      } finally {
-        progress.end();
-      }
-      const fields = {
-        model: await modelJson(gmm, columnNames),
-        converged: gmm.converged,
-        nIter: gmm.nIter,
-        lowerBound: gmm.lowerBound,
-      };
-      const notConverged = !gmm.converged && gmm.options.tol !== 0;
-      return await report(run, input, gmm, {
-        fields,
-        labels: input.streamed ? undefined : gmm.labels,
-        what: `components: ${k} (${covarianceType})`,
-        warning: notConverged
-          ? `EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data`
-          : null,
-        body: (seconds) => [
-          `converged: ${gmm.converged} after ${gmm.nIter} iterations, lower bound (mean log-likelihood): ${gmm.lowerBound.toFixed(6)}`,
-          `time: ${seconds.toFixed(3)} s`,
-          '',
-          table(
-            ['component', 'weight', ...featureNames(columnNames, shape.cols)],
-            gmm.means.data,
-            shape.cols,
-            gmm.weights,
-          ),
-        ],
-      });
-    } finally {
-      gmm.dispose();
-    }
-  } finally {
-    await input.release();
-  }
-}
+    const model = new GaussianMixture({ nComponents: k, covarianceType, ...fitOptions(o), init });
+    return { model, what: `components: ${k} (${covarianceType})` };
+  },
+  fit: (gmm, data, { signal, sampleWeight, progress }) =>
+    gmm.fit(data, {
+      signal,
+      sampleWeight,
+      onIteration: (r) => progress({ ...r, value: r.lowerBound }),
+    }),
+  report: (gmm) => ({
+    fields: { converged: gmm.converged, nIter: gmm.nIter, lowerBound: gmm.lowerBound },
+    warning:
+      !gmm.converged && gmm.options.tol !== 0
+        ? `EM did not converge in ${gmm.nIter} iterations; raise --max-iter, raise --tol or check the data`
+        : null,
+    lines: [
+      `converged: ${gmm.converged} after ${gmm.nIter} iterations, lower bound (mean log-likelihood): ${gmm.lowerBound.toFixed(6)}`,
+    ],
+    rows: { name: 'component', means: gmm.means.data, weights: gmm.weights },
+  }),
+};

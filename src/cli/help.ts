@@ -1,122 +1,71 @@
 import type { OptionSpec } from './args.js';
-import {
-  BGMM_OPTIONS,
-  GMM_OPTIONS,
-  INFO_OPTIONS,
-  KMEANS_OPTIONS,
-  MSTEP_OPTIONS,
-  PREDICT_OPTIONS,
-  SAMPLE_OPTIONS,
-  SCORE_OPTIONS,
-  SELECT_OPTIONS,
-  STATS_OPTIONS,
-} from './usage.js';
 
-// Each command's own help: what it does, an example, and its flags (from its option table).
+// The help texts, made from the command registry (commands.ts): the list of commands, and each
+// command's usage, example and flags, every flag with its line of help and its default.
 
-interface CommandHelp {
-  readonly synopsis: string;
+/** What the help of a command is made from (a registry entry). */
+export interface CommandHelp {
+  readonly name: string;
+  readonly usage: string;
+  readonly summary: string;
   readonly about: string;
   readonly example: string;
   readonly options: readonly OptionSpec[];
+  /** The library's resolved options of the command's model, which `{ option }` defaults name. */
+  readonly defaults?: () => Readonly<Record<string, unknown>>;
 }
 
-export const COMMAND_HELP: Record<string, CommandHelp> = {
-  gmm: {
-    synopsis: 'webgpu-em gmm <data> -k K [options]',
-    about: 'Fits a Gaussian mixture with EM; --out saves the model for predict, score and sample.',
-    example: 'webgpu-em gmm data.csv -k 3 --out model.json --labels labels.txt',
-    options: GMM_OPTIONS,
-  },
-  bgmm: {
-    synopsis: 'webgpu-em bgmm <data> -k KMAX [options]',
-    about:
-      "Fits a Bayesian Gaussian mixture by variational inference (scikit-learn's BayesianGaussianMixture):\n" +
-      'at most KMAX components, those the data does not need left with weight near 0; --out saves the\n' +
-      'posterior (webgpu-em/bgmm@1) for predict, score and sample.',
-    example: 'webgpu-em bgmm data.csv -k 10 --weight-concentration-prior 0.01 --out model.json',
-    options: BGMM_OPTIONS,
-  },
-  kmeans: {
-    synopsis: 'webgpu-em kmeans <data> -k K [options]',
-    about: "Fits k-means (Lloyd's algorithm); --out saves the centres for predict.",
-    example: 'webgpu-em kmeans data.npy -k 8 --out centres.json',
-    options: KMEANS_OPTIONS,
-  },
-  select: {
-    synopsis: 'webgpu-em select <data> --k-range A..B [options]',
-    about: 'Fits a mixture for each K (and covariance type) and keeps the best by BIC or AIC.',
-    example: 'webgpu-em select data.csv --k-range 1..8 --covariance full,diag --out best.json',
-    options: SELECT_OPTIONS,
-  },
-  predict: {
-    synopsis: 'webgpu-em predict <model> <data> [--proba] [--out FILE]',
-    about:
-      'The most likely component (k-means: the nearest centre) of each row, one a line; --proba writes\n' +
-      'each row\'s component probabilities as CSV. --out FILE.npy writes .npy. "-" is stdin/stdout.\n' +
-      "When the model has column names and the data a header, the model's columns are picked by name.",
-    example:
-      'webgpu-em predict model.json new.csv --out labels.txt\n  cat new.csv | webgpu-em predict model.json - --proba > proba.csv',
-    options: PREDICT_OPTIONS,
-  },
-  score: {
-    synopsis: 'webgpu-em score <model> <data> [--per-sample FILE]',
-    about:
-      'Prints the mean log-likelihood of the rows under the model, a bare number (k-means: minus the\n' +
-      'mean squared distance to the nearest centre); --per-sample FILE writes one value a row.',
-    example: 'webgpu-em score model.json test.csv --per-sample loglik.csv',
-    options: SCORE_OPTIONS,
-  },
-  sample: {
-    synopsis: 'webgpu-em sample <model> -n N [--seed S] [--out FILE]',
-    about: "Draws N rows from a saved mixture (seeded), as CSV with the model's column names, or .npy.",
-    example: 'webgpu-em sample model.json -n 1000 --seed 7 --out synthetic.csv',
-    options: SAMPLE_OPTIONS,
-  },
-  stats: {
-    synopsis: 'webgpu-em stats <model> <shard> [--weights FILE] [--out FILE]',
-    about:
-      "One shard's E-step sums under the model's parameters (webgpu-em/stats@1 JSON, float64, with a\n" +
-      'hash of the parameters): the worker side of EM over many machines; mstep merges them.',
-    example: 'webgpu-em stats model.json shard-07.npy --out stats-07.json',
-    options: STATS_OPTIONS,
-  },
-  mstep: {
-    synopsis: 'webgpu-em mstep <stats files...> [--model FILE] [--out FILE]',
-    about:
-      'Merges the statistics of every shard (float64; all of one model, D and family) and takes the\n' +
-      'M-step: the next model, saved as the fit commands save theirs, with the lower bound.',
-    example: 'webgpu-em mstep stats-*.json --model model.json --out next.json',
-    options: MSTEP_OPTIONS,
-  },
-  info: {
-    synopsis: 'webgpu-em info [model] [--backend B] [--adapter NAME] [--json]',
-    about:
-      'Lists every WebGPU adapter Dawn sees and the sizes the chosen one supports; with a model\n' +
-      'file, describes the model.',
-    example: 'webgpu-em info\n  webgpu-em info model.json',
-    options: INFO_OPTIONS,
-  },
-};
+/** Where a flag's help starts. */
+const HELP_COLUMN = 34;
 
-/** A command's help text. */
-export function commandHelp(name: string): string {
-  const h = COMMAND_HELP[name];
-  const flags = h.options.map((o) => {
-    const value = o.value
-      ? ` ${o.choices ? o.choices.join('|') : o.value === 'string' ? 'VALUE' : o.value.toUpperCase()}`
-      : '';
-    return `  ${o.flags.join(', ')}${value}`;
-  });
+/** The global help: every command with its summary. */
+export function usageText(commands: readonly CommandHelp[]): string {
+  const line = (left: string, right: string) => `  ${left.padEnd(HELP_COLUMN - 3)}  ${right}`;
   return [
-    `Usage: ${h.synopsis}`,
+    'Usage: webgpu-em <command> [options]',
     '',
-    h.about,
+    'Commands:',
+    ...commands.map((c) => line(`${c.name} ${c.usage}`, c.summary)),
+    line('--version', 'print the version'),
     '',
-    'Example:',
-    `  ${h.example}`,
+    "Run webgpu-em <command> --help for a command's options, each with its default.",
     '',
-    'Options (webgpu-em help describes each):',
-    ...flags,
+    'Exit codes: 0 success, 2 usage error, 1 data or runtime error, 130 interrupted (Ctrl-C).',
   ].join('\n');
+}
+
+/** A command's help: its usage, what it does, an example, and every flag. */
+export function commandHelpText(c: CommandHelp): string {
+  const defaults = c.defaults?.() ?? {};
+  const flags = c.options.flatMap((o) => {
+    const left = `  ${o.flags.join(', ')}${metavar(o)}`;
+    const shown = defaultOf(o, defaults);
+    const right = `${o.help}${shown === null ? '' : ` (default ${shown})`}`;
+    return left.length < HELP_COLUMN
+      ? [`${left.padEnd(HELP_COLUMN)}${right}`]
+      : [left, `${' '.repeat(HELP_COLUMN)}${right}`];
+  });
+  const usage = `webgpu-em ${c.name} ${c.usage}${c.usage.includes('[options]') ? '' : ' [options]'}`;
+  return [`Usage: ${usage}`, '', c.about, '', 'Example:', `  ${c.example}`, '', 'Options:', ...flags].join(
+    '\n',
+  );
+}
+
+function metavar(o: OptionSpec): string {
+  if (!o.value) return '';
+  if (o.choices) return ` ${o.choices.join('|')}`;
+  return o.value === 'string' ? ' VALUE' : ` ${o.value.toUpperCase()}`;
+}
+
+/** An option's default as the help shows it, or null when it has none. */
+export function defaultOf(o: OptionSpec, defaults: Readonly<Record<string, unknown>>): string | null {
+  const d = o.default;
+  if (d === undefined) return null;
+  if (typeof d === 'string') return d;
+  if (typeof d === 'function') return d();
+  const value = defaults[d.option];
+  if (typeof value === 'number')
+    return value !== 0 && Math.abs(value) < 1e-2 ? value.toExponential() : String(value);
+  if (typeof value === 'string') return value;
+  return null;
 }

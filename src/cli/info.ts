@@ -1,21 +1,22 @@
-import type { BackendChoice } from '../core/names.js';
+import type { BackendChoice, BackendName } from '../core/names.js';
 import { printable } from '../errors.js';
 import { readModelJson } from '../io/files.js';
 import { loadModel } from '../models/formats.js';
-import { parseArgs } from './args.js';
-import { help, type CliStreams, type Run } from './common.js';
-import { INFO_OPTIONS } from './usage.js';
+import type { ParsedArgs } from './args.js';
+import type { CliStreams, Run } from './common.js';
 import { maxFeatures } from '../backends/webgpu/layout.js';
 
+/** The backend `info` describes without --backend: the GPU, since listing adapters is its point. */
+export const INFO_BACKEND: BackendName = 'webgpu';
+
 /** `info`: the adapters and the chosen one's limits; `info <model>`: what a saved model is. */
-export async function runInfo(argv: readonly string[], run: Run): Promise<number> {
+export async function runInfo(args: ParsedArgs, run: Run): Promise<number> {
   const { streams } = run;
-  const { options: o, positionals } = parseArgs(argv, INFO_OPTIONS);
-  if (o.help) return help(streams, 'info');
+  const { options: o, positionals } = args;
   if (positionals.length > 0) return modelInfo(positionals, o.json === true, run);
   const { createBackend } = await import('../backends/select.js');
   const { listAdapters } = await import('../gpu/adapter.js');
-  const backend = await createBackend((o.backend as BackendChoice | undefined) ?? 'webgpu', {
+  const backend = await createBackend((o.backend as BackendChoice | undefined) ?? INFO_BACKEND, {
     adapter: o.adapter as string | undefined,
   });
   try {

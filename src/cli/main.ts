@@ -2,17 +2,8 @@ import { printable, WebGpuEmError } from '../errors.js';
 import { removeTemporaryFiles } from '../io/files.js';
 import { errorMessage, isAbort } from '../io/os-files.js';
 import { streamSink } from '../io/bounded-writer.js';
-import { help, packageVersion, type CliStreams, type Run } from './common.js';
-import { runBgmm } from './bgmm.js';
-import { runGmm } from './gmm.js';
-import { runInfo } from './info.js';
-import { runKMeans } from './kmeans.js';
-import { runPredict } from './predict.js';
-import { runMstep } from './mstep.js';
-import { runSample } from './sample.js';
-import { runScore } from './score.js';
-import { runSelect } from './select.js';
-import { runStats } from './stats.js';
+import { packageVersion, type CliStreams, type Run } from './common.js';
+import { dispatch } from './commands.js';
 
 export type { CliStreams };
 
@@ -56,7 +47,7 @@ export async function main(
   }
   const run: Run = { streams: streams ?? processStreams(), signal: controller.signal };
   try {
-    return await dispatch(argv, run);
+    return await runArgv(argv, run);
   } catch (error) {
     return report(controller.signal.aborted ? controller.signal.reason : error, run.streams);
   } finally {
@@ -69,46 +60,13 @@ function exitCodeOf(signalName: string): number {
   return signalName === 'SIGTERM' ? 143 : 130;
 }
 
-async function dispatch(argv: readonly string[], run: Run): Promise<number> {
-  const { streams } = run;
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'gmm':
-      return await runGmm(rest, run);
-    case 'bgmm':
-      return await runBgmm(rest, run);
-    case 'kmeans':
-      return await runKMeans(rest, run);
-    case 'select':
-      return await runSelect(rest, run);
-    case 'predict':
-      return await runPredict(rest, run);
-    case 'score':
-      return await runScore(rest, run);
-    case 'sample':
-      return await runSample(rest, run);
-    case 'stats':
-      return await runStats(rest, run);
-    case 'mstep':
-      return await runMstep(rest, run);
-    case 'info':
-      return await runInfo(rest, run);
-    case undefined:
-      throw new WebGpuEmError('usage', 'no command given; run `webgpu-em help` for the commands and options');
-    case 'help':
-    case '-h':
-    case '--help':
-      return help(streams, rest[0]);
-    case '--version':
-    case '-V':
-      streams.stdout((await packageVersion()) + '\n');
-      return 0;
-    default:
-      throw new WebGpuEmError(
-        'usage',
-        `unknown command '${command}'; commands are gmm, bgmm, kmeans, select, predict, score, sample, stats, mstep, info, help`,
-      );
+/** The command, or the flags that stand for none (--version). */
+async function runArgv(argv: readonly string[], run: Run): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    run.streams.stdout((await packageVersion()) + '\n');
+    return 0;
   }
+  return dispatch(argv, run);
 }
 
 function report(error: unknown, streams: CliStreams): number {

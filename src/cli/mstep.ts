@@ -4,6 +4,7 @@ import { readModelJson, readStatisticsJson } from '../io/files.js';
 import { GMM_FORMAT, KMEANS_FORMAT } from '../io/model-file.js';
 import { loadModel, mergeableStatistics, type LoadedModel } from '../models/formats.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
+import { mixtureDefaults } from './defaults.js';
 import { KMeans } from '../models/kmeans.js';
 import {
   checkMergeable,
@@ -13,18 +14,16 @@ import {
   type ShardStatistics,
 } from '../models/shard-statistics.js';
 import { statisticsFromJSON } from '../models/statistics-json.js';
-import { parseArgs } from './args.js';
-import { finish, help, modelJson, planOutputs, type Run } from './common.js';
-import { MSTEP_OPTIONS } from './usage.js';
+import type { ParsedArgs } from './args.js';
+import { finish, modelJson, planOutputs, type Run } from './common.js';
 
 /**
  * `mstep <stats...>`: merges the statistics of every shard (float64) and takes the M-step (a
  * mixture's EM step, k-means' Lloyd update), the driver's half of distributed EM. The result
  * is saved as the fit commands save theirs, so it starts `stats`, `gmm --init-model` and `predict`.
  */
-export async function runMstep(argv: readonly string[], run: Run): Promise<number> {
-  const { options: o, positionals: files } = parseArgs(argv, MSTEP_OPTIONS);
-  if (o.help) return help(run.streams, 'mstep');
+export async function runMstep(args: ParsedArgs, run: Run): Promise<number> {
+  const { options: o, positionals: files } = args;
   if (files.length === 0)
     throw new WebGpuEmError(
       'usage',
@@ -64,7 +63,8 @@ export async function runMstep(argv: readonly string[], run: Run): Promise<numbe
     const common = { nSamples: merged.rows, weightSum: merged.weightSum, shards: parts.length };
     const seconds = () => ((performance.now() - started) / 1000).toFixed(3);
     if (merged.kind === 'mixture') {
-      const regCovar = (o.regCovar as number | undefined) ?? modelStats?.regCovar ?? 1e-6;
+      const regCovar =
+        (o.regCovar as number | undefined) ?? modelStats?.regCovar ?? mixtureDefaults().regCovar;
       const { parameters, lowerBound } = mixtureMStep(merged, { regCovar });
       const { covarianceType, nComponents: k, nFeatures: d } = parameters;
       const gmm = GaussianMixture.fromParameters(

@@ -10,15 +10,14 @@ import {
   writePlanned,
 } from './apply.js';
 import { streamedOutput } from './stream-data.js';
-import { help, type Run } from './common.js';
-import { PREDICT_OPTIONS } from './usage.js';
+import type { Run } from './common.js';
+import type { ParsedArgs } from './args.js';
 
 /** `predict <model> <data>`: each row's component (or cluster), or with --proba its probabilities. */
-export async function runPredict(argv: readonly string[], run: Run): Promise<number> {
-  const input = await loadCommandModel('predict', argv, PREDICT_OPTIONS, run, 2, (o) => [
+export async function runPredict(args: ParsedArgs, run: Run): Promise<number> {
+  const input = await loadCommandModel('predict', args, run, 2, (o) => [
     ['--out', (o.out as string | undefined) ?? '-'],
   ]);
-  if (!input) return help(run.streams, 'predict');
   const { o, model, plans } = input;
   try {
     if (o.proba && !model.predictProba) {

@@ -1,18 +1,17 @@
 import { WebGpuEmError } from '../errors.js';
 import { loadCommandModel, resultLimit, writePlanned } from './apply.js';
 import { streamedOutput } from './stream-data.js';
-import { help, type Run } from './common.js';
-import { SAMPLE_OPTIONS } from './usage.js';
+import type { Run } from './common.js';
+import type { ParsedArgs } from './args.js';
 
 /** Most values one `sample` run draws (n x D; about 6 GB of CSV): more is several runs with other seeds. */
 const MAX_SAMPLE_VALUES = 2 ** 28;
 
 /** `sample <model> -n N`: N rows drawn from a saved mixture. */
-export async function runSample(argv: readonly string[], run: Run): Promise<number> {
-  const input = await loadCommandModel('sample', argv, SAMPLE_OPTIONS, run, 1, (o) => [
+export async function runSample(args: ParsedArgs, run: Run): Promise<number> {
+  const input = await loadCommandModel('sample', args, run, 1, (o) => [
     ['--out', (o.out as string | undefined) ?? '-'],
   ]);
-  if (!input) return help(run.streams, 'sample');
   const { o, model, plans } = input;
   try {
     const n = o.n as number | undefined;

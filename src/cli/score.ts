@@ -1,15 +1,17 @@
 import type { Matrix } from '../data/matrix.js';
 import { countRows, dataFor, loadCommandModel, matrixOutput, perChunk, writePlanned } from './apply.js';
 import { streamedOutput } from './stream-data.js';
-import { help, type Run } from './common.js';
-import { SCORE_OPTIONS } from './usage.js';
+import type { Run } from './common.js';
+import type { ParsedArgs } from './args.js';
 
-/** `score <model> <data>`: the mean per-sample score on stdout, a bare number. */
-export async function runScore(argv: readonly string[], run: Run): Promise<number> {
-  const input = await loadCommandModel('score', argv, SCORE_OPTIONS, run, 2, (o) => [
+/**
+ * `score <model> <data>`: the model's score on stdout, a bare number: the mean log-likelihood of
+ * a mixture, minus the inertia (a sum) of k-means, as each model's `score(X)`.
+ */
+export async function runScore(args: ParsedArgs, run: Run): Promise<number> {
+  const input = await loadCommandModel('score', args, run, 2, (o) => [
     ['--per-sample', o.perSample as string | undefined],
   ]);
-  if (!input) return help(run.streams, 'score');
   const { o, model, plans } = input;
   try {
     const data = await dataFor(model, input.dataPath, input.read, o, run, input.modelPath);
@@ -43,7 +45,7 @@ export async function runScore(argv: readonly string[], run: Run): Promise<numbe
     } finally {
       await data.release();
     }
-    if (plan?.mode !== 'stdout') run.streams.stdout(`${sum / rows}\n`);
+    if (plan?.mode !== 'stdout') run.streams.stdout(`${model.scoreBy === 'sum' ? sum : sum / rows}\n`);
     return 0;
   } finally {
     model.dispose();

@@ -1,5 +1,6 @@
 import {
   COVARIANCE_TYPES,
+  CRITERIA,
   DEFAULT_COVARIANCE_TYPE,
   type CovarianceType,
   type Criterion,
@@ -7,21 +8,19 @@ import {
 import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
 import { selectGaussianMixture } from '../models/model-selection.js';
-import { commandInput, fitOptions, help, modelJson, report, type Run } from './common.js';
+import type { ParsedArgs } from './args.js';
+import { commandInput, fitOptions, modelJson, report, type Run } from './common.js';
 import { Progress } from './progress.js';
-import { SELECT_OPTIONS } from './usage.js';
 
 /** Most component counts `select --k-range` may try. */
 export const MAX_K_CANDIDATES = 1000;
 
-export async function runSelect(argv: readonly string[], run: Run): Promise<number> {
-  const { streams } = run;
+export async function runSelect(args: ParsedArgs, run: Run): Promise<number> {
   let ks: number[] = [];
   let types: CovarianceType[] = [];
   const input = await commandInput(
     'select',
-    argv,
-    SELECT_OPTIONS,
+    args,
     run,
     (o) => {
       if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
@@ -40,7 +39,6 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
     },
     false,
   );
-  if (!input) return help(streams, 'select');
   const { o, columnNames } = input;
   const matrix = input.data as Matrix;
   const largest = Math.max(...ks);
@@ -50,7 +48,7 @@ export async function runSelect(argv: readonly string[], run: Run): Promise<numb
       `--k-range goes up to K = ${largest} but the data has ${matrix.rows} samples; K can be at most the number of samples`,
     );
   }
-  const criterion = (o.criterion as Criterion | undefined) ?? 'bic';
+  const criterion = (o.criterion as Criterion | undefined) ?? CRITERIA[0];
   const total = ks.length * types.length;
   const progress = new Progress(run, o, 'select', criterion.toUpperCase(), total, 1, 'candidate');
   let done = 0;

@@ -7,18 +7,17 @@ import { statisticsToJSON } from '../models/statistics-json.js';
 import type { BackendChoice } from '../core/names.js';
 import type { ParsedOptions } from './args.js';
 import { dataFor, loadCommandModel, writePlanned } from './apply.js';
-import { help, readSampleWeights, type Run } from './common.js';
-import { STATS_OPTIONS } from './usage.js';
+import { readSampleWeights, type Run } from './common.js';
+import type { ParsedArgs } from './args.js';
 
 /**
  * `stats <model> <shard>`: one shard's sufficient statistics under a saved model's parameters
  * (`webgpu-em/stats@1`), the worker's half of distributed EM; `mstep` merges them.
  */
-export async function runStats(argv: readonly string[], run: Run): Promise<number> {
-  const input = await loadCommandModel('stats', argv, STATS_OPTIONS, run, 2, (o) => [
+export async function runStats(args: ParsedArgs, run: Run): Promise<number> {
+  const input = await loadCommandModel('stats', args, run, 2, (o) => [
     ['--out', (o.out as string | undefined) ?? '-'],
   ]);
-  if (!input) return help(run.streams, 'stats');
   const { o, model, plans } = input;
   try {
     const weightsPath = o.weights as string | undefined;

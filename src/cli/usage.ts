@@ -4,234 +4,391 @@ import {
   CRITERIA,
   GMM_INIT_METHODS,
   KMEANS_INIT_METHODS,
-  listOf,
 } from '../core/names.js';
+import { DEFAULT_MAX_GPU_BYTES } from '../backends/select.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatBytes } from '../io/files.js';
 import { WEIGHT_CONCENTRATION_PRIOR_TYPES } from '../models/variational.js';
 import type { OptionSpec } from './args.js';
 
-// The help text and the options of every command; choices come from the tables in core/names.ts.
+// The options of every command, each with its one line of help. Choices come from the tables in
+// core/names.ts; a default is the library's (`{ option }`: read from the model's resolved
+// options when the help is shown) or a library constant's, never written here again.
 
-export const USAGE = `Usage: webgpu-em <command> [options]
-
-Commands:
-  gmm <data> -k K [options]        fit a Gaussian mixture with EM (data: .csv, .npy or - for stdin)
-  bgmm <data> -k KMAX [options]    fit a Bayesian (variational) mixture: K chosen by the data
-  kmeans <data> -k K [options]     fit k-means (Lloyd's hard EM)
-  select <data> --k-range A..B     fit a mixture for each K (and covariance type), pick by BIC
-  predict <model> <data>           the component (--proba: probabilities) of each row, by a saved model
-  score <model> <data>             the mean log-likelihood of the data under a saved model
-  sample <model> -n N              draw N rows from a saved mixture
-  stats <model> <shard>            one shard's EM statistics under a model (distributed EM)
-  mstep <stats...>                 merge shards' statistics and take the M-step: the next model
-  info [model]                     list the WebGPU adapters (or describe a saved model)
-  help [command]                   show this help, or a command's (also: <command> --help)
-  --version                        print the version
-
-gmm options:
-  -k, --n-components K        number of components (default: K of --init-model)
-  --covariance TYPE           ${listOf(COVARIANCE_TYPES, { defaultFirst: true })}
-  --max-iter N                most EM iterations per initialisation (default 100)
-  --tol X                     stop when the mean log-likelihood changes by less (default 1e-3;
-                              0 runs exactly --max-iter iterations)
-  --reg-covar X               added to covariance diagonals (default 1e-6)
-  --init METHOD               ${listOf(GMM_INIT_METHODS, { defaultFirst: true })}
-  --init-model FILE           start from the weights, means and covariances in FILE
-                              (a model with only means: estimate the rest from nearest means)
-  --init-labels FILE          start from these labels, one integer in [0, K) per data row
-  --n-init N                  initialisations; the best lower bound wins (default 1)
-
-bgmm options (scikit-learn's BayesianGaussianMixture; also --covariance, --max-iter, --reg-covar,
---init, --init-labels and --n-init as for gmm; --tol applies to the lower bound, a total):
-  -k, --n-components KMAX     the most components; those the data does not need get weight ~0
-  --weight-concentration-prior-type T
-                              ${listOf(WEIGHT_CONCENTRATION_PRIOR_TYPES, { defaultFirst: true })}
-  --weight-concentration-prior X
-                              gamma_0 of the weights' prior (default 1/KMAX; smaller: fewer components)
-  --mean-precision-prior X    beta_0 (default 1)
-  --mean-prior A,B,...        m_0, D values (default the data's mean)
-  --degrees-of-freedom-prior X
-                              nu_0 > D - 1 (default D)
-  --covariance-prior A,B,...  W_0^-1: D x D values (full, tied), D (diag) or one (spherical);
-                              default the data's covariance
-
-kmeans options:
-  -k, --n-clusters K          number of clusters (default: K of --init-model)
-  --init METHOD               ${listOf(KMEANS_INIT_METHODS, { defaultFirst: true })}
-  --init-model FILE           start from the means (centres) in FILE
-  --max-iter N                most Lloyd iterations (default 300)
-  --tol X                     centre-shift tolerance relative to the data variance (default 1e-4)
-  --n-init N                  initialisations; the lowest inertia wins (default 1)
-
-select options:
-  --k-range A..B              component counts to try (or a list: 1,2,4,8)
-  --covariance T1,T2          covariance types to try (default full)
-  --criterion ${CRITERIA.join('|')}         what picks the winner (default ${CRITERIA[0]})
-  and the gmm options --max-iter, --tol, --reg-covar, --init, --n-init
-
-common options:
-  --seed S                    seed of all random choices (default 0)
-  --backend B                 ${listOf(BACKEND_CHOICES, { defaultFirst: true })}
-  --adapter NAME              Dawn adapter to use (default: $WEBGPU_EM_ADAPTER or the first)
-  --weights FILE              one weight per data row (text, one per line, or a 1-D .npy):
-                              an integer weight counts its row that many times, 0 drops it
-  --header / --no-header      CSV: the first row is / is not a header (default: a header
-                              when none of its cells is a number)
-  --out FILE                  write the result JSON to FILE (atomically, once the fit succeeded;
-                              - for standard output)
-  --labels FILE               write the component/cluster of each row, one per line (as --out)
-  --max-input-size SIZE       most bytes read from data that is not a regular file (- for
-                              standard input, a pipe, a device), e.g. 512M (default ${formatBytes(DEFAULT_MAX_INPUT_BYTES)})
-  --columns A,B,...           the feature columns, by header name or 1-based index
-  --numeric-only              CSV: the columns whose first data cell is a number (drops labels)
-  --dims D                    read the data as raw little-endian float32, D values a row
-  --stream                    read the data a block at a time on every pass (automatic for a
-                              file larger than --max-gpu-memory): memory stays bounded
-  --max-gpu-memory SIZE       device memory a streamed pass may use, e.g. 64M (default 256M,
-                              or the adapter's largest buffer when smaller)
-  --json                      print the result as one JSON object on stdout
-  -q, --quiet                 nothing on stderr but errors (no warnings, no progress)
-  -v, --verbose               also the GPU driver's own messages
-
-stats options (and --backend, --adapter, --weights, the data options):
-  --out FILE                  write the statistics (webgpu-em/stats@1 JSON) to FILE (default -)
-
-mstep options:
-  --model FILE                the model the statistics were computed under: refuse statistics
-                              of other parameters; its columns and regCovar carry over
-  --reg-covar X               added to covariance diagonals (default: the model's, or 1e-6)
-  --out FILE                  write the next model (a result object with its lower bound) to FILE
-
-Exit codes: 0 success, 2 usage error, 1 data or runtime error, 130 interrupted (Ctrl-C).`;
+const QUIET: OptionSpec = {
+  name: 'quiet',
+  flags: ['-q', '--quiet'],
+  help: 'nothing on stderr but errors (no warnings, no progress)',
+};
+const VERBOSE: OptionSpec = {
+  name: 'verbose',
+  flags: ['-v', '--verbose'],
+  help: "also the GPU driver's own messages",
+};
+const HELP: OptionSpec = { name: 'help', flags: ['-h', '--help'], help: 'show this help' };
+const JSON_OUTPUT: OptionSpec = {
+  name: 'json',
+  flags: ['--json'],
+  help: 'print the result as one JSON object on stdout',
+};
 
 /** How every command reads its data, and what it says on stderr. */
 export const DATA_OPTIONS: OptionSpec[] = [
-  { name: 'header', flags: ['--header'] },
-  { name: 'noHeader', flags: ['--no-header'] },
-  { name: 'maxInputSize', flags: ['--max-input-size'], value: 'string' },
-  { name: 'columns', flags: ['--columns'], value: 'string' },
-  { name: 'numericOnly', flags: ['--numeric-only'] },
-  { name: 'dims', flags: ['--dims'], value: 'integer', min: 1 },
-  { name: 'stream', flags: ['--stream'] },
-  { name: 'maxGpuMemory', flags: ['--max-gpu-memory'], value: 'string' },
-  { name: 'quiet', flags: ['-q', '--quiet'] },
-  { name: 'verbose', flags: ['-v', '--verbose'] },
-  { name: 'help', flags: ['-h', '--help'] },
-];
-
-export const COMMON_OPTIONS: OptionSpec[] = [
-  { name: 'seed', flags: ['--seed'], value: 'integer' },
-  { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
-  { name: 'adapter', flags: ['--adapter'], value: 'string' },
-  { name: 'weights', flags: ['--weights'], value: 'string' },
-  { name: 'out', flags: ['--out'], value: 'string' },
-  { name: 'labels', flags: ['--labels'], value: 'string' },
-  ...DATA_OPTIONS,
-  { name: 'json', flags: ['--json'] },
-  { name: 'maxIter', flags: ['--max-iter'], value: 'integer', min: 1 },
-  { name: 'tol', flags: ['--tol'], value: 'number', min: 0 },
-  { name: 'nInit', flags: ['--n-init'], value: 'integer', min: 1 },
-];
-
-export const GMM_FIT_OPTIONS: OptionSpec[] = [
-  { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
   {
-    name: 'init',
-    flags: ['--init'],
+    name: 'header',
+    flags: ['--header'],
+    help: 'CSV: the first row is a header (default: when none of its cells is a number)',
+  },
+  { name: 'noHeader', flags: ['--no-header'], help: 'CSV: the first row is data' },
+  {
+    name: 'maxInputSize',
+    flags: ['--max-input-size'],
     value: 'string',
-    choices: GMM_INIT_METHODS,
+    help: 'most bytes read from data that is not a regular file (stdin, a pipe), e.g. 512M',
+    default: () => formatBytes(DEFAULT_MAX_INPUT_BYTES),
+  },
+  {
+    name: 'columns',
+    flags: ['--columns'],
+    value: 'string',
+    help: 'the feature columns, by header name or 1-based index: A,B,...',
+  },
+  {
+    name: 'numericOnly',
+    flags: ['--numeric-only'],
+    help: 'CSV: the columns whose first data cell is a number (drops labels)',
+  },
+  {
+    name: 'dims',
+    flags: ['--dims'],
+    value: 'integer',
+    min: 1,
+    help: 'read the data as raw little-endian float32, D values a row',
+  },
+  {
+    name: 'stream',
+    flags: ['--stream'],
+    help: 'read the data a block at a time on every pass (automatic above --max-gpu-memory)',
+  },
+  {
+    name: 'maxGpuMemory',
+    flags: ['--max-gpu-memory'],
+    value: 'string',
+    help: "device memory a streamed pass may use, e.g. 64M (or the adapter's largest buffer)",
+    default: () => formatBytes(DEFAULT_MAX_GPU_BYTES),
+  },
+  QUIET,
+  VERBOSE,
+  HELP,
+];
+
+const BACKEND: OptionSpec = {
+  name: 'backend',
+  flags: ['--backend'],
+  value: 'string',
+  choices: BACKEND_CHOICES,
+  help: 'where the work runs: auto takes WebGPU when an adapter exists, else the CPU',
+  default: { option: 'backend' },
+};
+const ADAPTER: OptionSpec = {
+  name: 'adapter',
+  flags: ['--adapter'],
+  value: 'string',
+  help: 'the Dawn adapter to use, by name (webgpu-em info lists them)',
+  default: '$WEBGPU_EM_ADAPTER or the first',
+};
+const SEED: OptionSpec = {
+  name: 'seed',
+  flags: ['--seed'],
+  value: 'integer',
+  help: 'seed of every random choice (0 to 4294967295)',
+  default: { option: 'seed' },
+};
+const WEIGHTS: OptionSpec = {
+  name: 'weights',
+  flags: ['--weights'],
+  value: 'string',
+  help: 'one weight per data row (text, one a line, or a 1-D .npy); 0 drops a row',
+};
+
+/** The iterations of every fit command. */
+const LOOP_OPTIONS: OptionSpec[] = [
+  {
+    name: 'maxIter',
+    flags: ['--max-iter'],
+    value: 'integer',
+    min: 1,
+    help: 'most iterations per initialisation',
+    default: { option: 'maxIter' },
+  },
+  {
+    name: 'tol',
+    flags: ['--tol'],
+    value: 'number',
+    min: 0,
+    help: 'stop when the objective changes by less (0 runs exactly --max-iter)',
+    default: { option: 'tol' },
+  },
+  {
+    name: 'nInit',
+    flags: ['--n-init'],
+    value: 'integer',
+    min: 1,
+    help: 'initialisations; the best one is kept',
+    default: { option: 'nInit' },
   },
 ];
 
+/** What every fit command shares after its own options: the run, the outputs, the data. */
+const RUN_OPTIONS: OptionSpec[] = [
+  SEED,
+  BACKEND,
+  ADAPTER,
+  WEIGHTS,
+  {
+    name: 'out',
+    flags: ['--out'],
+    value: 'string',
+    help: 'write the result JSON to FILE, once the fit succeeded (- for stdout)',
+  },
+  {
+    name: 'labels',
+    flags: ['--labels'],
+    value: 'string',
+    help: 'write the component or cluster of each row, one a line (- for stdout)',
+  },
+  JSON_OUTPUT,
+  ...DATA_OPTIONS,
+];
+
+const REG_COVAR: OptionSpec = {
+  name: 'regCovar',
+  flags: ['--reg-covar'],
+  value: 'number',
+  min: 0,
+  help: 'added to covariance diagonals',
+  default: { option: 'regCovar' },
+};
+
+const GMM_INIT: OptionSpec = {
+  name: 'init',
+  flags: ['--init'],
+  value: 'string',
+  choices: GMM_INIT_METHODS,
+  help: 'how EM starts',
+  default: { option: 'init' },
+};
+
+const COVARIANCE: OptionSpec = {
+  name: 'covariance',
+  flags: ['--covariance'],
+  value: 'string',
+  choices: COVARIANCE_TYPES,
+  help: 'the covariance family',
+  default: { option: 'covarianceType' },
+};
+const INIT_LABELS: OptionSpec = {
+  name: 'initLabels',
+  flags: ['--init-labels'],
+  value: 'string',
+  help: 'start from these labels, one integer in [0, K) per data row',
+};
+
 export const GMM_OPTIONS: OptionSpec[] = [
-  ...COMMON_OPTIONS,
-  ...GMM_FIT_OPTIONS,
-  { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
-  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
-  { name: 'initModel', flags: ['--init-model'], value: 'string' },
-  { name: 'initLabels', flags: ['--init-labels'], value: 'string' },
+  {
+    name: 'k',
+    flags: ['-k', '--n-components'],
+    value: 'integer',
+    min: 1,
+    help: 'number of components',
+    default: 'K of --init-model',
+  },
+  COVARIANCE,
+  {
+    name: 'initModel',
+    flags: ['--init-model'],
+    value: 'string',
+    help: 'start from the model in FILE (a k-means model: its means)',
+  },
+  INIT_LABELS,
+  GMM_INIT,
+  ...LOOP_OPTIONS,
+  REG_COVAR,
+  ...RUN_OPTIONS,
 ];
 
 export const BGMM_OPTIONS: OptionSpec[] = [
-  ...COMMON_OPTIONS,
-  ...GMM_FIT_OPTIONS,
-  { name: 'k', flags: ['-k', '--n-components'], value: 'integer', min: 1 },
-  { name: 'covariance', flags: ['--covariance'], value: 'string', choices: COVARIANCE_TYPES },
-  { name: 'initLabels', flags: ['--init-labels'], value: 'string' },
+  {
+    name: 'k',
+    flags: ['-k', '--n-components'],
+    value: 'integer',
+    min: 1,
+    help: 'the most components; those the data does not need get weight near 0',
+  },
+  COVARIANCE,
+  INIT_LABELS,
   {
     name: 'weightConcentrationPriorType',
     flags: ['--weight-concentration-prior-type'],
     value: 'string',
     choices: WEIGHT_CONCENTRATION_PRIOR_TYPES,
+    help: "the weights' prior",
+    default: { option: 'weightConcentrationPriorType' },
   },
-  { name: 'weightConcentrationPrior', flags: ['--weight-concentration-prior'], value: 'number' },
-  { name: 'meanPrecisionPrior', flags: ['--mean-precision-prior'], value: 'number' },
-  { name: 'meanPrior', flags: ['--mean-prior'], value: 'string' },
-  { name: 'degreesOfFreedomPrior', flags: ['--degrees-of-freedom-prior'], value: 'number' },
-  { name: 'covariancePrior', flags: ['--covariance-prior'], value: 'string' },
+  {
+    name: 'weightConcentrationPrior',
+    flags: ['--weight-concentration-prior'],
+    value: 'number',
+    help: "gamma_0 of the weights' prior (smaller: fewer components)",
+    default: '1/KMAX',
+  },
+  {
+    name: 'meanPrecisionPrior',
+    flags: ['--mean-precision-prior'],
+    value: 'number',
+    help: "beta_0, the precision of the means' prior",
+    default: { option: 'meanPrecisionPrior' },
+  },
+  {
+    name: 'meanPrior',
+    flags: ['--mean-prior'],
+    value: 'string',
+    help: 'm_0, D values A,B,...',
+    default: "the data's mean",
+  },
+  {
+    name: 'degreesOfFreedomPrior',
+    flags: ['--degrees-of-freedom-prior'],
+    value: 'number',
+    help: 'nu_0, greater than D - 1',
+    default: 'D',
+  },
+  {
+    name: 'covariancePrior',
+    flags: ['--covariance-prior'],
+    value: 'string',
+    help: 'W_0^-1: D x D values (full, tied), D (diag) or one (spherical)',
+    default: "the data's covariance",
+  },
+  GMM_INIT,
+  ...LOOP_OPTIONS,
+  REG_COVAR,
+  ...RUN_OPTIONS,
 ];
 
 export const KMEANS_OPTIONS: OptionSpec[] = [
-  ...COMMON_OPTIONS,
-  { name: 'k', flags: ['-k', '--n-clusters'], value: 'integer', min: 1 },
-  { name: 'init', flags: ['--init'], value: 'string', choices: KMEANS_INIT_METHODS },
-  { name: 'initModel', flags: ['--init-model'], value: 'string' },
+  {
+    name: 'k',
+    flags: ['-k', '--n-clusters'],
+    value: 'integer',
+    min: 1,
+    help: 'number of clusters',
+    default: 'K of --init-model',
+  },
+  {
+    name: 'init',
+    flags: ['--init'],
+    value: 'string',
+    choices: KMEANS_INIT_METHODS,
+    help: 'how the centres start',
+    default: { option: 'init' },
+  },
+  { name: 'initModel', flags: ['--init-model'], value: 'string', help: 'start from the means in FILE' },
+  // k-means' tolerance is on the centres' shift, not on the objective.
+  ...LOOP_OPTIONS.map((o) =>
+    o.name === 'tol'
+      ? { ...o, help: 'stop when the centres shift by less, relative to the data variance' }
+      : o,
+  ),
+  ...RUN_OPTIONS,
 ];
 
 export const SELECT_OPTIONS: OptionSpec[] = [
-  ...COMMON_OPTIONS,
-  ...GMM_FIT_OPTIONS,
-  { name: 'kRange', flags: ['--k-range'], value: 'string' },
-  { name: 'covariance', flags: ['--covariance'], value: 'string' },
-  { name: 'criterion', flags: ['--criterion'], value: 'string', choices: CRITERIA },
+  {
+    name: 'kRange',
+    flags: ['--k-range'],
+    value: 'string',
+    help: 'component counts to try: A..B, or a list 1,2,4,8',
+  },
+  {
+    name: 'covariance',
+    flags: ['--covariance'],
+    value: 'string',
+    help: `covariance types to try: a list of ${COVARIANCE_TYPES.join(', ')}`,
+    default: { option: 'covarianceType' },
+  },
+  {
+    name: 'criterion',
+    flags: ['--criterion'],
+    value: 'string',
+    choices: CRITERIA,
+    help: 'what picks the winner (lower is better)',
+    default: { option: 'criterion' },
+  },
+  GMM_INIT,
+  ...LOOP_OPTIONS,
+  REG_COVAR,
+  ...RUN_OPTIONS,
 ];
 
 /** The options of the commands that apply a saved model. */
-const APPLY_OPTIONS: OptionSpec[] = [
-  ...DATA_OPTIONS,
-  { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
-  { name: 'adapter', flags: ['--adapter'], value: 'string' },
-];
+const APPLY_OPTIONS: OptionSpec[] = [...DATA_OPTIONS, BACKEND, ADAPTER];
 
 export const PREDICT_OPTIONS: OptionSpec[] = [
   ...APPLY_OPTIONS,
-  { name: 'proba', flags: ['--proba'] },
-  { name: 'out', flags: ['--out'], value: 'string' },
+  { name: 'proba', flags: ['--proba'], help: "each row's component probabilities, as CSV" },
+  { name: 'out', flags: ['--out'], value: 'string', help: 'write to FILE (.npy by its name)', default: '-' },
 ];
 
 export const SCORE_OPTIONS: OptionSpec[] = [
   ...APPLY_OPTIONS,
-  { name: 'perSample', flags: ['--per-sample'], value: 'string' },
+  {
+    name: 'perSample',
+    flags: ['--per-sample'],
+    value: 'string',
+    help: "also write each row's score to FILE (.npy by its name)",
+  },
 ];
 
 export const STATS_OPTIONS: OptionSpec[] = [
   ...APPLY_OPTIONS,
-  { name: 'weights', flags: ['--weights'], value: 'string' },
-  { name: 'out', flags: ['--out'], value: 'string' },
+  WEIGHTS,
+  {
+    name: 'out',
+    flags: ['--out'],
+    value: 'string',
+    help: 'write the statistics (webgpu-em/stats@1 JSON) to FILE',
+    default: '-',
+  },
 ];
 
 export const MSTEP_OPTIONS: OptionSpec[] = [
-  { name: 'model', flags: ['--model'], value: 'string' },
-  { name: 'regCovar', flags: ['--reg-covar'], value: 'number', min: 0 },
-  { name: 'out', flags: ['--out'], value: 'string' },
-  { name: 'json', flags: ['--json'] },
-  { name: 'quiet', flags: ['-q', '--quiet'] },
-  { name: 'help', flags: ['-h', '--help'] },
+  {
+    name: 'model',
+    flags: ['--model'],
+    value: 'string',
+    help: 'the model the statistics were computed under: others are refused',
+  },
+  { ...REG_COVAR, help: "added to covariance diagonals (with --model: the model's)" },
+  {
+    name: 'out',
+    flags: ['--out'],
+    value: 'string',
+    help: 'write the next model (a result with its lower bound) to FILE',
+  },
+  JSON_OUTPUT,
+  QUIET,
+  HELP,
 ];
 
 export const SAMPLE_OPTIONS: OptionSpec[] = [
-  { name: 'n', flags: ['-n', '--n-samples'], value: 'integer', min: 1 },
-  { name: 'seed', flags: ['--seed'], value: 'integer' },
-  { name: 'out', flags: ['--out'], value: 'string' },
-  { name: 'quiet', flags: ['-q', '--quiet'] },
-  { name: 'verbose', flags: ['-v', '--verbose'] },
-  { name: 'help', flags: ['-h', '--help'] },
+  { name: 'n', flags: ['-n', '--n-samples'], value: 'integer', min: 1, help: 'rows to draw' },
+  { ...SEED, help: 'seed of the draws: the same seed gives the same rows' },
+  { name: 'out', flags: ['--out'], value: 'string', help: 'write to FILE (.npy by its name)', default: '-' },
+  QUIET,
+  VERBOSE,
+  HELP,
 ];
 
-export const INFO_OPTIONS: OptionSpec[] = [
-  { name: 'backend', flags: ['--backend'], value: 'string', choices: BACKEND_CHOICES },
-  { name: 'adapter', flags: ['--adapter'], value: 'string' },
-  { name: 'json', flags: ['--json'] },
-  { name: 'verbose', flags: ['-v', '--verbose'] },
-  { name: 'help', flags: ['-h', '--help'] },
-];
+export const INFO_OPTIONS: OptionSpec[] = [BACKEND, ADAPTER, JSON_OUTPUT, VERBOSE, HELP];
+
+export const HELP_OPTIONS: OptionSpec[] = [HELP];

@@ -6,8 +6,9 @@ import type { MomentSums, StatisticsKind } from './statistics.js';
 /**
  * Each covariance family's maths in one entry, as scikit-learn picks `_estimate_gaussian_covariances_*`
  * and `_compute_precision_cholesky` by covariance type: sizes, scikit-learn's shape, the covariance
- * step of the M-step and the precision factors of the E-step. Every other module asks this table;
- * a new family is a new entry (and, for the GPU, a kernel that reads its `statistics` layout).
+ * step of the M-step, the precision factors of the E-step, and for the Bayesian mixture the Wishart
+ * step and the covariance prior's shape and default. Every other module asks this table; a new
+ * family is a new entry (and, for the GPU, a kernel that reads its `statistics` layout).
  *
  * Storage (GmmParameters.covariances): full K packed lower triangles (K x D(D+1)/2), tied one
  * triangle, diag K x D variances, spherical K variances.
@@ -46,6 +47,40 @@ export interface CovarianceFamily {
   fromArray(flat: Float64Array, k: number, d: number): Float64Array;
   /** K full D x D matrices (flat) into scikit-learn's shape of this family. */
   fromFullMatrices(full: Float64Array, k: number, d: number): Float64Array;
+  /**
+   * One covariance shared by every component (tied): a Bayesian mixture's posterior then has
+   * one pooled count of degrees of freedom and one Wishart normaliser, counted K times.
+   */
+  readonly shared: boolean;
+  /** The Wishart step of the variational M-step (scikit-learn's `_estimate_wishart_*`). */
+  wishartCovariances(input: WishartStepInput): Float64Array;
+  /**
+   * One packed D x D covariance in this family's storage of one component (the shape of a
+   * covariance prior): full and tied the matrix, diag its diagonal, spherical its mean variance.
+   */
+  fromCovariance(packed: Float64Array, d: number): Float64Array;
+}
+
+/**
+ * What the Wishart step is given, K components of D features; its result is W_k^-1 / nu_k in
+ * the family's storage (scikit-learn's `covariances_` of a Bayesian mixture).
+ */
+export interface WishartStepInput {
+  /** The sample covariances S_k of the M-step (with regCovar), in storage. */
+  readonly sk: Float64Array;
+  /** N_k with the empty-component floor, length K. */
+  readonly nk: Float64Array;
+  /** x_k - m_0 (sample means minus the means' prior), K x D. */
+  readonly diff: Float64Array;
+  /** beta_k, length K. */
+  readonly beta: Float64Array;
+  /** nu_k, length K. */
+  readonly nu: Float64Array;
+  /** beta_0. */
+  readonly beta0: number;
+  /** W_0^-1 in the storage of one component. */
+  readonly prior: Float64Array;
+  readonly d: number;
 }
 
 /** What the covariance step of the M-step is given. */
@@ -155,6 +190,29 @@ function triangular(name: 'full' | 'tied', shared: boolean): CovarianceFamily {
       return out;
     },
     fromFullMatrices: (full, k, d) => (shared ? full.slice(0, d * d) : full),
+    shared,
+    wishartCovariances({ sk, nk, diff, beta, nu, beta0, prior, d: D }) {
+      const K = nk.length;
+      const P = packedSize(D);
+      const out = new Float64Array(blocksOf(K) * P);
+      let nkSum = 0;
+      for (const n of nk) nkSum += n;
+      for (let k = 0; k < K; k++) {
+        const at = shared ? 0 : k * P;
+        // full: N_k beta_0 / beta_k (x_k - m_0)(x_k - m_0)^T; tied: the sum of those over K.
+        const scale = ((shared ? 1 / K : 1) * nk[k] * beta0) / beta[k];
+        for (let i = 0; i < D; i++)
+          for (let j = 0; j <= i; j++)
+            out[at + packedIndex(i, j)] += scale * diff[k * D + i] * diff[k * D + j];
+      }
+      for (let b = 0; b < blocksOf(K); b++) {
+        const weight = shared ? nkSum / K : nk[b];
+        for (let p = 0; p < P; p++)
+          out[b * P + p] = (out[b * P + p] + prior[p] + weight * sk[b * P + p]) / nu[b];
+      }
+      return out;
+    },
+    fromCovariance: (packed) => Float64Array.from(packed),
   };
 }
 
@@ -221,6 +279,28 @@ function diagonal(name: 'diag' | 'spherical', spherical: boolean): CovarianceFam
       spherical
         ? Float64Array.from({ length: k }, (_, c) => full[c * d * d])
         : Float64Array.from({ length: k * d }, (_, e) => full[Math.floor(e / d) * d * d + (e % d) * (d + 1)]),
+    shared: false,
+    wishartCovariances({ sk, nk, diff, beta, nu, beta0, prior, d: D }) {
+      const K = nk.length;
+      const out = new Float64Array(spherical ? K : K * D);
+      for (let k = 0; k < K; k++) {
+        if (spherical) {
+          let square = 0;
+          for (let i = 0; i < D; i++) square += diff[k * D + i] ** 2;
+          out[k] = (prior[0] + nk[k] * (sk[k] + ((beta0 / beta[k]) * square) / D)) / nu[k];
+          continue;
+        }
+        for (let i = 0; i < D; i++) {
+          const e = k * D + i;
+          out[e] = (prior[i] + nk[k] * (sk[e] + (beta0 / beta[k]) * diff[e] ** 2)) / nu[k];
+        }
+      }
+      return out;
+    },
+    fromCovariance(packed, d) {
+      const variances = Float64Array.from({ length: d }, (_, i) => packed[packedIndex(i, i)]);
+      return spherical ? Float64Array.of(variances.reduce((a, b) => a + b, 0) / d) : variances;
+    },
   };
 }
 
@@ -249,6 +329,55 @@ export function arrayLength(type: CovarianceType, k: number, d: number): number 
 
 /** scikit-learn's shape of a family for messages: 'K x D x D'. */
 export const shapeText = (type: CovarianceType): string => family(type).dims.join(' x ');
+
+/** scikit-learn's shape of a family's covariance prior, one component's: no dims is a number. */
+export const priorDims = (type: CovarianceType): readonly 'D'[] =>
+  family(type).dims.filter((dim): dim is 'D' => dim === 'D');
+
+/** Number of values of a family's covariance prior, flat (full and tied D x D, diag D, spherical 1). */
+export const priorLength = (type: CovarianceType, d: number): number => d ** priorDims(type).length;
+
+/**
+ * A covariance prior from scikit-learn's shape (flat) into the family's storage of one
+ * component; null when it is not positive definite. Throws a data error naming what is wrong
+ * when it is not symmetric or a variance is not positive.
+ */
+export function covariancePriorFromArray(
+  type: CovarianceType,
+  flat: Float64Array,
+  d: number,
+): Float64Array | null {
+  const f = family(type);
+  const stored = f.fromArray(flat, 1, d);
+  try {
+    f.precisionFactors(stored, 1, d, new Float64Array(1));
+  } catch (e) {
+    if (e instanceof WebGpuEmError && e.kind === 'numerical') return null;
+    throw e;
+  }
+  return stored;
+}
+
+/**
+ * Each component's covariance as a full D x D matrix (row-major), from a mixture's
+ * `covariances` in scikit-learn's shape of its family (flat): tied repeats the shared matrix,
+ * diag and spherical put their variances on the diagonal. For drawing components (ellipses).
+ */
+export function covarianceMatrices(
+  covarianceType: CovarianceType,
+  covariances: ArrayLike<number>,
+  nComponents: number,
+  nFeatures: number,
+): Float64Array[] {
+  const f = family(covarianceType);
+  const d = nFeatures;
+  const stored = f.fromArray(Float64Array.from(covariances), nComponents, d);
+  return Array.from({ length: nComponents }, (_, c) => {
+    const out = new Float64Array(d * d);
+    unpackSymmetric(f.componentCovariance(stored, c, d), d, out);
+    return out;
+  });
+}
 
 /** Second moment (i, i) of component k, whichever layout the statistics have. */
 function secondDiagonal(stats: MomentSums, k: number, i: number): number {

@@ -7,25 +7,42 @@ import { usageError } from '../errors.js';
 
 /** Covariance families, as in scikit-learn (their maths: core/families.ts). */
 export const COVARIANCE_TYPES = ['full', 'tied', 'diag', 'spherical'] as const;
+/** A covariance family: `'full'`, `'tied'`, `'diag'` or `'spherical'`. */
 export type CovarianceType = (typeof COVARIANCE_TYPES)[number];
 export const DEFAULT_COVARIANCE_TYPE: CovarianceType = COVARIANCE_TYPES[0];
 
 /** Where the E-step runs: 'auto' takes WebGPU when an adapter exists, else the CPU. */
-export const BACKEND_CHOICES = ['auto', 'webgpu', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-/** A backend that runs: every choice but 'auto'. */
-export type BackendName = Exclude<BackendChoice, 'auto'>;
+const BACKENDS = ['auto', 'webgpu', 'cpu'] as const;
+/** Other names of a backend, accepted as it (reports and model files name the backend itself). */
+export const BACKEND_ALIASES = { gpu: 'webgpu' } as const satisfies Record<string, BackendName>;
+/** Every name `backend` takes: the backends, then their aliases. */
+export const BACKEND_CHOICES = [
+  ...BACKENDS,
+  ...(Object.keys(BACKEND_ALIASES) as Array<keyof typeof BACKEND_ALIASES>),
+] as const;
+/** The `backend` option: `'auto'`, `'webgpu'` or `'cpu'`, or an accepted alias of one. */
+export type BackendChoice = (typeof BACKENDS)[number] | keyof typeof BACKEND_ALIASES;
+/** A backend that runs: every backend but 'auto'. */
+export type BackendName = Exclude<(typeof BACKENDS)[number], 'auto'>;
+
+/** The backend a choice names ('gpu' is 'webgpu'). */
+export function backendOf(choice: BackendChoice): (typeof BACKENDS)[number] {
+  return (BACKEND_ALIASES as Record<string, BackendName>)[choice] ?? (choice as (typeof BACKENDS)[number]);
+}
 
 /** Initialisations of a Gaussian mixture. */
 export const GMM_INIT_METHODS = ['kmeans++', 'kmeans', 'random', 'random-from-data'] as const;
+/** A Gaussian mixture's initialisation by name (the `init` option also takes a model or labels). */
 export type InitMethod = (typeof GMM_INIT_METHODS)[number];
 
 /** Initialisations of k-means. */
 export const KMEANS_INIT_METHODS = ['kmeans++', 'random'] as const;
+/** A k-means initialisation by name (the `init` option also takes centres). */
 export type KMeansInit = (typeof KMEANS_INIT_METHODS)[number];
 
 /** What picks the winner of a model selection (lower is better). */
 export const CRITERIA = ['bic', 'aic'] as const;
+/** A model selection criterion: `'bic'` or `'aic'`. */
 export type Criterion = (typeof CRITERIA)[number];
 
 /** "a, b or c", for messages and help text; the first marked as the default when asked. */
@@ -70,11 +87,37 @@ export function checkOptionKeys(what: string, options: object, known: readonly s
 }
 
 /**
+ * Names brought from scikit-learn (options, and words for our values) and the name each is
+ * here: suggestions read them as ours, so `random_state` (or `randomState`, `--random-state`)
+ * suggests `seed` and `'diagonal'` suggests `'diag'`. Case, '_' and '-' are ignored.
+ */
+export const FOREIGN_NAMES: Readonly<Record<string, string>> = {
+  random_state: 'seed',
+  n_components: 'nComponents',
+  n_clusters: 'nClusters',
+  max_iter: 'maxIter',
+  n_init: 'nInit',
+  reg_covar: 'regCovar',
+  covariance_type: 'covarianceType',
+  warm_start: 'warmStart',
+  init_params: 'init',
+  diagonal: 'diag',
+};
+
+const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+const FOREIGN = new Map(Object.entries(FOREIGN_NAMES).map(([theirs, ours]) => [norm(theirs), ours]));
+
+/**
  * The known name closest to `name` (case, '_' and '-' ignored, so `max_iter` finds `maxIter`),
- * or null when none is within a third of its length in edits.
+ * or null when none is within a third of its length in edits. A name of {@link FOREIGN_NAMES}
+ * is looked up as ours first.
  */
 export function nearest(name: string, known: readonly string[]): string | null {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const ours = FOREIGN.get(norm(name));
+  return (ours !== undefined && closest(ours, known)) || closest(name, known);
+}
+
+function closest(name: string, known: readonly string[]): string | null {
   const target = norm(name);
   let best: string | null = null;
   let bestDistance = Math.max(1, Math.floor(target.length / 3)) + 1;

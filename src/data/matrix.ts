@@ -15,6 +15,12 @@ export type MatrixInput = Matrix | { data: Float32Array | Float64Array; rows: nu
  * non-finite values with an error that names the row and column (0-based).
  */
 export function toMatrix(input: MatrixInput, what = 'X'): Matrix {
+  const flat = flatValues(input);
+  if (flat !== null) {
+    throw dataError(
+      `${what} is ${flat}, with no shape; pass { data: Float32Array, rows, cols } (row-major, rows x cols values) or number[][] (one array per sample)`,
+    );
+  }
   if (Array.isArray(input)) return fromRows(input, what);
   if (!input || typeof input !== 'object' || !('data' in input)) {
     throw dataError(`${what} must be { data: Float32Array, rows, cols } or number[][]; got ${describe(input)}`);
@@ -71,6 +77,16 @@ function checkFinite(data: Float32Array, cols: number, what: string, original?: 
       );
     }
   }
+}
+
+/** What flat values without rows and cols are, for the message ('a Float32Array of 10 values'), or null. */
+function flatValues(x: unknown): string | null {
+  if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
+    const values = (x as unknown as ArrayLike<number>).length;
+    return `a ${x.constructor.name} of ${values} values`;
+  }
+  if (Array.isArray(x) && typeof x[0] === 'number') return `a flat array of ${x.length} numbers`;
+  return null;
 }
 
 function describe(x: unknown): string {

@@ -36,7 +36,8 @@ export type DataInput = MatrixInput | RowSource | GpuRows;
 
 /** True when the input is a caller's GPU buffer of samples. */
 export function isGpuRows(x: unknown): x is GpuRows {
-  return typeof x === 'object' && x !== null && 'buffer' in x && !('data' in x);
+  // A typed array has a `buffer` too (its ArrayBuffer): it is flat data, not a GPU buffer.
+  return typeof x === 'object' && x !== null && 'buffer' in x && !('data' in x) && !ArrayBuffer.isView(x);
 }
 
 /** True when the input is a {@link RowSource} rather than data in memory. */

@@ -31,9 +31,10 @@ export function isNpy(bytes: Uint8Array): boolean {
 }
 
 /**
- * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 2-D C-ordered little-endian float32
+ * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0) holding a 2-D little-endian float32
  * (`<f4`), float64 (`<f8`) or integer (int8 to int64, uint8 to uint64: their values, rounded to
- * float32, exact up to 2^24) array of samples x features. float64 values are rounded to float32; a
+ * float32, exact up to 2^24) array of samples x features, in C order or Fortran order (column-major,
+transposed as it is read). float64 values are rounded to float32; a
  * value that is NaN, infinite or beyond the float32 range raises a data error with its (0-based) row
  * and column. The result never aliases `bytes`.
  */
@@ -51,7 +52,12 @@ export function parseNpy(
       `shape ${h.shapeText} ${h.dtype} needs ${need} bytes of data but only ${bytes.length - h.dataStart} follow the header`,
     );
   }
-  const data = npyValues(bytes.subarray(h.dataStart, h.dataStart + need), h, source, 0);
+  const values = bytes.subarray(h.dataStart, h.dataStart + need);
+  if (!h.fortranOrder) return { data: npyValues(values, h, source, 0), rows: h.rows, cols: h.cols };
+  const data = new Float32Array(h.rows * h.cols);
+  const column = h.rows * h.valueBytes;
+  for (let c = 0; c < h.cols; c++)
+    npyColumnInto(values.subarray(c * column, (c + 1) * column), h, source, 0, c, data);
   return { data, rows: h.rows, cols: h.cols };
 }
 
@@ -67,6 +73,8 @@ export interface NpyHeader {
   readonly dtype: string;
   readonly descr: string;
   readonly shapeText: string;
+  /** Column-major data (`fortran_order: True`): column c's values are contiguous. */
+  readonly fortranOrder: boolean;
 }
 
 /**
@@ -157,9 +165,9 @@ export function parseNpyHeader(
     );
   }
 
-  if (header.fortran_order !== false) {
+  if (typeof header.fortran_order !== 'boolean') {
     throw dataError(
-      `${source}: header field 'fortran_order' is ${header.fortran_order === true ? 'True' : JSON.stringify(header.fortran_order)} (column-major data); save C-ordered data with np.save(path, np.ascontiguousarray(x))`,
+      `${source}: malformed .npy header (field 'fortran_order' is not True or False); re-save the array with np.save(path, x)`,
     );
   }
 
@@ -200,6 +208,7 @@ export function parseNpyHeader(
     dtype: integer ? `of ${integer.size}-byte integers` : itemSize === 4 ? 'float32' : 'float64',
     descr,
     shapeText,
+    fortranOrder: header.fortran_order,
   };
 }
 
@@ -208,6 +217,32 @@ export function parseNpyHeader(
  * checked finite; `firstRow` numbers the rows in errors.
  */
 export function npyValues(data: Uint8Array, h: NpyHeader, source: string, firstRow: number): Float32Array {
+  return convertValues(data, h, source, (i) => [firstRow + Math.floor(i / h.cols), i % h.cols]);
+}
+
+/**
+ * Rows firstRow.. of one column of a Fortran-order file's data (`data` holds exactly those
+ * values), checked finite, written into `out` (row-major, `out.length / h.cols` rows from 0).
+ */
+export function npyColumnInto(
+  data: Uint8Array,
+  h: NpyHeader,
+  source: string,
+  firstRow: number,
+  column: number,
+  out: Float32Array,
+): void {
+  const values = convertValues(data, h, source, (i) => [firstRow + i, column]);
+  for (let i = 0; i < values.length; i++) out[i * h.cols + column] = values[i];
+}
+
+/** Values as float32, checked finite; `at(i)` says which (row, column) value i is, for errors. */
+function convertValues(
+  data: Uint8Array,
+  h: NpyHeader,
+  source: string,
+  at: (i: number) => [number, number],
+): Float32Array {
   const count = data.length / h.valueBytes;
   const offset = data.byteOffset;
   const out = new Float32Array(count);
@@ -226,7 +261,7 @@ export function npyValues(data: Uint8Array, h: NpyHeader, source: string, firstR
       const view = new DataView(data.buffer, offset, data.length);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
     }
-    checkFinite(out, h.cols, source, null, firstRow);
+    checkFinite(out, source, null, at);
   } else {
     let src: Float64Array;
     if (LITTLE_ENDIAN_HOST) {
@@ -240,7 +275,7 @@ export function npyValues(data: Uint8Array, h: NpyHeader, source: string, firstR
       for (let i = 0; i < count; i++) src[i] = view.getFloat64(i * 8, true);
     }
     out.set(src);
-    checkFinite(out, h.cols, source, src, firstRow);
+    checkFinite(out, source, src, at);
   }
   return out;
 }
@@ -259,16 +294,16 @@ const INTEGER_TYPES: Record<string, { size: number; read: (v: DataView, at: numb
 
 function checkFinite(
   out: Float32Array,
-  cols: number,
   source: string,
   original: Float64Array | null,
-  firstRow: number,
+  at: (i: number) => [number, number],
 ): void {
   for (let i = 0; i < out.length; i++) {
     const x = out[i];
     if (x - x !== 0) {
       const v = original ? original[i] : x;
-      const where = `row ${firstRow + Math.floor(i / cols)} (0-based), column ${i % cols} (0-based)`;
+      const [row, column] = at(i);
+      const where = `row ${row} (0-based), column ${column} (0-based)`;
       if (Number.isFinite(v)) {
         throw dataError(
           `${source}: value ${v} at ${where} is outside the float32 range (about +-3.4e38); rescale the data before saving`,

@@ -53,6 +53,14 @@ export interface OutputPlan {
 /** Paths that name the process's own descriptors or devices: never renamed over. */
 const SPECIAL_ROOTS = ['/dev/', '/proc/'];
 
+/** Other names of standard output: written as `-` is, through the process's own stream. */
+const STDOUT_PATHS = ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'];
+
+/** True when `file` is `-` or another name of standard output. */
+export function isStdout(file: string): boolean {
+  return file === '-' || STDOUT_PATHS.includes(path.resolve(file));
+}
+
 /**
  * Checks an output path before any work: its folder exists and is writable, it is not a folder,
  * and it is none of `inputs` (the files the run reads). Errors name the option.
@@ -62,7 +70,7 @@ export async function planOutput(
   option: string,
   inputs: readonly string[],
 ): Promise<OutputPlan> {
-  if (file === '-') return { file, mode: 'stdout', target: file };
+  if (isStdout(file)) return { file, mode: 'stdout', target: '-' };
   const where = `${option} ${file}`;
   const absolute = path.resolve(file);
   let st: import('node:fs').Stats | null = null;

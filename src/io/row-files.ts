@@ -4,7 +4,7 @@ import type { RowChunk, RowSource } from '../data/row-source.js';
 import { dataError, usageError } from '../errors.js';
 import { parseCsv, type CsvContinuation } from './csv.js';
 import { checkRawFormat, regularInput, type ReadOptions } from './files.js';
-import { isNpy, npyValues, parseNpyHeader, type NpyHeader } from './npy.js';
+import { isNpy, npyColumnInto, npyValues, parseNpyHeader, type NpyHeader } from './npy.js';
 import { readError } from './os-files.js';
 
 // Data files read a block at a time, as row sources: every pass reads the file again, so host
@@ -103,6 +103,7 @@ function rawHeader(dims: number, size: number, name: string): NpyHeader {
     dtype: 'float32',
     descr: '<f4',
     shapeText: '',
+    fortranOrder: false,
   };
 }
 
@@ -137,6 +138,7 @@ function binaryRows(
   const rowBytes = h.cols * h.valueBytes;
   const blockRows = Math.max(1, Math.floor(block / rowBytes));
   const indices = binaryColumns(h.cols, options, name);
+  if (h.fortranOrder) return fortranRows(file, name, h, blockRows, indices, options);
   return async function* (): AsyncGenerator<RowChunk> {
     const handle = await open(file, name);
     try {
@@ -146,6 +148,40 @@ function binaryRows(
         const bytes = new Uint8Array(n * rowBytes);
         await readFully(handle, bytes, h.dataStart + r * rowBytes, name);
         const values = npyValues(bytes, h, name, r);
+        yield indices ? pick(values, n, h.cols, indices) : { data: values, rows: n, cols: h.cols };
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  };
+}
+
+/**
+ * Whole rows of Fortran-order .npy data (each column contiguous), `blockRows` at a time: a block
+ * reads its rows' run of every kept column and transposes them into row-major rows.
+ */
+function fortranRows(
+  file: string,
+  name: string,
+  h: NpyHeader,
+  blockRows: number,
+  indices: number[] | null,
+  options: ReadOptions,
+): RowSource {
+  const columns = indices ?? Array.from({ length: h.cols }, (_, c) => c);
+  // Each column's piece lands at its place in a full-width row; picked after, as C order is.
+  return async function* (): AsyncGenerator<RowChunk> {
+    const handle = await open(file, name);
+    try {
+      for (let r = 0; r < h.rows; r += blockRows) {
+        options.signal?.throwIfAborted();
+        const n = Math.min(blockRows, h.rows - r);
+        const values = new Float32Array(n * h.cols);
+        const bytes = new Uint8Array(n * h.valueBytes);
+        for (const c of columns) {
+          await readFully(handle, bytes, h.dataStart + (c * h.rows + r) * h.valueBytes, name);
+          npyColumnInto(bytes, h, name, r, c, values);
+        }
         yield indices ? pick(values, n, h.cols, indices) : { data: values, rows: n, cols: h.cols };
       }
     } finally {

@@ -1,6 +1,5 @@
 import type { GpuOptions } from '../backends/select.js';
-import { family } from '../core/families.js';
-import { choleskyPacked, packedIndex } from '../core/linalg.js';
+import { covariancePriorFromArray, family, priorDims, priorLength } from '../core/families.js';
 import {
   BACKEND_CHOICES,
   checkChoice,
@@ -25,7 +24,10 @@ import {
 
 export type { WeightConcentrationPriorType };
 
-/** Options of {@link BayesianGaussianMixture}, named, defaulted and meant as in scikit-learn. */
+/**
+ * Options of {@link BayesianGaussianMixture}, named, defaulted and meant as in scikit-learn,
+ * except `init` ('kmeans++' here, 'kmeans' there) and `seed` (0; scikit-learn's None draws anew).
+ */
 export interface BayesianGaussianMixtureOptions {
   /** The most components K (>= 1); the posterior leaves the ones the data does not need near weight 0. */
   nComponents: number;
@@ -58,7 +60,8 @@ export interface BayesianGaussianMixtureOptions {
   degreesOfFreedomPrior?: number;
   /**
    * The covariance prior W_0^-1: full and tied a D x D matrix (nested or flat), diag D values,
-   * spherical a number; default the data's covariance (ddof 1), its diagonal or its mean variance.
+   * spherical a number (or a list of one); default the data's covariance (ddof 1), its diagonal
+   * or its mean variance.
    */
   covariancePrior?: number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
   /** Each fit() after the first continues from the current posterior (nInit ignored). Default false. */
@@ -203,43 +206,43 @@ function vector(name: string, v: ArrayLike<number>, d: number): Float64Array {
   return out;
 }
 
-/** A user's covariance prior in the family's storage, checked (symmetric positive definite, or > 0). */
+/**
+ * A user's covariance prior in the family's storage, checked (symmetric positive definite, or
+ * variances > 0): a number where the family's prior is one value, else its scikit-learn shape,
+ * nested or flat (a list of one value for a one-value prior too, as the model file holds it).
+ */
 function covariancePrior(
   type: CovarianceType,
   v: NonNullable<BayesianGaussianMixtureOptions['covariancePrior']>,
   d: number,
 ): Float64Array {
-  if (type === 'spherical') {
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
-      throw usageError(`covariancePrior of 'spherical' covariances must be a number > 0, got ${String(v)}`);
-    return Float64Array.of(v);
+  const dims = priorDims(type);
+  const length = priorLength(type, d);
+  const what = `covariancePrior of '${type}' covariances`;
+  if (typeof v === 'number' && dims.length > 0) throw usageError(`${what} must be an array, not a number`);
+  const flat =
+    typeof v === 'number'
+      ? Float64Array.of(v)
+      : Float64Array.from(
+          Array.from(v as ArrayLike<unknown>).flatMap((e) =>
+            typeof e === 'number' ? [e] : Array.from(e as ArrayLike<number>),
+          ),
+        );
+  if (flat.length !== length) {
+    const need = dims.length > 0 ? `${dims.join(' x ')} = ${length} values` : 'one number';
+    throw usageError(`${what} needs ${need}, got ${flat.length}`);
   }
-  if (typeof v === 'number')
-    throw usageError(`covariancePrior of '${type}' covariances must be an array, not a number`);
-  const flat = Float64Array.from(
-    Array.from(v as ArrayLike<unknown>).flatMap((e) =>
-      typeof e === 'number' ? [e] : Array.from(e as ArrayLike<number>),
-    ),
-  );
-  if (type === 'diag') {
-    const diag = vector('covariancePrior', flat, d);
-    diag.forEach((e, i) => {
-      if (!(e > 0)) throw usageError(`covariancePrior[${i}] is ${e}; 'diag' variances must be > 0`);
-    });
-    return diag;
-  }
-  if (flat.length !== d * d)
-    throw usageError(
-      `covariancePrior of '${type}' covariances needs D x D = ${d * d} values, got ${flat.length}`,
-    );
-  let packed: Float64Array;
+  flat.forEach((e, i) => {
+    if (!Number.isFinite(e)) throw usageError(`covariancePrior[${i}] is ${e}; give finite numbers`);
+  });
+  let stored: Float64Array | null;
   try {
-    packed = family('full').fromArray(flat, 1, d);
+    stored = covariancePriorFromArray(type, flat, d);
   } catch (e) {
     throw usageError(`covariancePrior: ${(e as Error).message}`);
   }
-  if (!choleskyPacked(packed, d)) throw usageError('covariancePrior must be positive definite');
-  return packed;
+  if (!stored) throw usageError('covariancePrior must be positive definite');
+  return stored;
 }
 
 /** scikit-learn's default covariance prior from the data. */
@@ -251,14 +254,10 @@ function dataPrior(type: CovarianceType, x: Matrix, weights: Float64Array | null
     throw dataError('the default covariancePrior needs more than one sample (ddof 1); give covariancePrior');
   }
   const cov = dataCovariance(x, 0, weights).map((v) => (v * total) / (total - 1));
-  if (type === 'full' || type === 'tied') return cov;
-  const diag = Float64Array.from({ length: d }, (_, i) => cov[packedIndex(i, i)]);
-  if (type === 'diag') return diag;
-  return Float64Array.of(diag.reduce((a, b) => a + b, 0) / d);
+  return family(type).fromCovariance(cov, d);
 }
 
 /** The covariance prior in scikit-learn's shape (full and tied D x D, diag D, spherical one value). */
 export function covariancePriorArray(type: CovarianceType, stored: Float64Array, d: number): Float64Array {
-  if (type === 'full' || type === 'tied') return family('full').toArray(stored, 1, d);
-  return Float64Array.from(stored);
+  return family(type).toArray(stored, 1, d);
 }

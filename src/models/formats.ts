@@ -32,8 +32,14 @@ export interface LoadedModel {
   predict(x: Matrix): Promise<Int32Array>;
   /** N x K probabilities of each component; null for a kind that has none. */
   readonly predictProba: ((x: Matrix) => Promise<Matrix64>) | null;
-  /** The per-sample score (`score` prints its mean), and what it is. */
+  /** The per-sample score, which `score` combines as {@link scoreBy} says. */
   scoreSamples(x: Matrix): Promise<Float64Array>;
+  /**
+   * How the model's `score(X)` combines the per-sample scores, and so the `score` command: the
+   * mixtures' mean log-likelihood, k-means' sum (minus the inertia), as in scikit-learn.
+   */
+  readonly scoreBy: 'mean' | 'sum';
+  /** What `score` prints, for `info`. */
   readonly scoreName: string;
   /** Draws n samples (seeded); null for a kind that is not a distribution. */
   readonly sample: ((n: number) => { x: Matrix64; labels: Int32Array }) | null;
@@ -81,6 +87,7 @@ function loadedMixture(
   const p = m.parameters;
   return {
     ...own,
+    scoreBy: 'mean',
     nFeatures: p.nFeatures,
     nComponents: p.nComponents,
     featureNames: m.featureNames,
@@ -104,7 +111,7 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
       return loadedMixture(m, {
         format: GMM_FORMAT,
         description: `Gaussian mixture, ${p.nComponents} components, '${p.covarianceType}' covariances`,
-        scoreName: 'log-likelihood',
+        scoreName: 'the mean log-likelihood per row',
         statistics: {
           use: p.covarianceType,
           parameterHash: mixtureHash(p),
@@ -122,7 +129,7 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
       return loadedMixture(m, {
         format: BGMM_FORMAT,
         description: `Bayesian Gaussian mixture (${p.weightConcentrationPriorType}), ${p.nComponents} components at most, '${p.covarianceType}' covariances`,
-        scoreName: "log-likelihood under the posterior expectations (scikit-learn's score_samples)",
+        scoreName: 'the mean log-likelihood per row under the posterior expectations',
         statistics: null,
       });
     },
@@ -141,7 +148,8 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
         predict: (x) => m.predict(x),
         predictProba: null,
         scoreSamples: (x) => m.scoreSamples(x),
-        scoreName: 'minus the squared distance to the nearest centre',
+        scoreBy: 'sum',
+        scoreName: 'minus the inertia: the sum over rows of the squared distance to the nearest centre',
         sample: null,
         sampleChunks: null,
         statistics: {

@@ -25,7 +25,10 @@ export interface FittedMixture {
   readonly parameters: GmmParameters;
 }
 
-/** Options of {@link GaussianMixture}, named and defaulted as in scikit-learn. */
+/**
+ * Options of {@link GaussianMixture}, named and defaulted as in scikit-learn, except `init`
+ * ('kmeans++' here, 'kmeans' there) and `seed` (0; scikit-learn's None draws anew).
+ */
 export interface GaussianMixtureOptions {
   /** Number of mixture components K (>= 1). */
   nComponents: number;
@@ -62,7 +65,7 @@ export interface GaussianMixtureOptions {
   adapter?: string;
   /**
    * Device memory a streamed fit's chunks may take (two in flight); default 256 MiB, or the
-   * adapter's largest buffer when smaller. See README, "Large data".
+   * adapter's largest buffer when smaller. See docs/large-data.md.
    */
   maxGpuBytes?: number;
 }

@@ -31,7 +31,10 @@ import { checkGpuBytes, checkLoopOptions } from './options.js';
 export type { KMeansInit };
 export type { KMeansIteration };
 
-/** Options of {@link KMeans}, named and defaulted as in scikit-learn. */
+/**
+ * Options of {@link KMeans}, named and defaulted as in scikit-learn, except `nInit` (1 for every
+ * `init`; scikit-learn's 'auto' runs 10 for 'random') and `seed` (0; scikit-learn's None draws anew).
+ */
 export interface KMeansOptions {
   /** Number of clusters K (>= 1). */
   nClusters: number;
@@ -53,7 +56,7 @@ export interface KMeansOptions {
   backend?: BackendChoice;
   device?: GPUDevice;
   adapter?: string;
-  /** Device memory a streamed fit's chunks may take; default 256 MiB (see README, "Large data"). */
+  /** Device memory a streamed fit's chunks may take; default 256 MiB (see docs/large-data.md). */
   maxGpuBytes?: number;
 }
 

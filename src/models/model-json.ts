@@ -1,4 +1,4 @@
-import { family } from '../core/families.js';
+import { covariancePriorFromArray, family, priorLength } from '../core/families.js';
 import type { CovarianceType } from '../core/names.js';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
 import {
@@ -12,7 +12,6 @@ import {
 } from '../io/model-file.js';
 import { covariancesAsArray, type GmmParameters } from './gmm-parameters.js';
 import { checkChoice } from '../core/names.js';
-import { choleskyPacked } from '../core/linalg.js';
 import { covariancePriorArray } from './bayesian-mixture-options.js';
 import {
   posteriorMixture,
@@ -272,18 +271,15 @@ function readPriors(v: unknown, post: VariationalPosterior, source: string): Var
       throw dataError(`${source}: priors.${name} must be ${length} finite numbers`);
     return Float64Array.from(e as number[]);
   };
-  const packed = family(post.covarianceType).statistics === 'packed';
-  const cov = arr('covariancePrior', packed ? d * d : post.covarianceType === 'diag' ? d : 1);
-  let covariancePrior: Float64Array;
+  const cov = arr('covariancePrior', priorLength(post.covarianceType, d));
+  let covariancePrior: Float64Array | null;
   try {
-    covariancePrior = packed ? family('full').fromArray(cov, 1, d) : cov;
+    covariancePrior = covariancePriorFromArray(post.covarianceType, cov, d);
   } catch (e) {
     throw dataError(`${source}: priors.covariancePrior: ${(e as Error).message}`);
   }
-  if (packed ? !choleskyPacked(covariancePrior, d) : cov.some((e) => !(e > 0)))
-    throw dataError(
-      `${source}: priors.covariancePrior is not ${packed ? 'positive definite' : 'positive'}; refit and save the model`,
-    );
+  if (!covariancePrior)
+    throw dataError(`${source}: priors.covariancePrior is not positive definite; refit and save the model`);
   return {
     weightConcentrationPriorType: post.weightConcentrationPriorType,
     weightConcentrationPrior: num('weightConcentrationPrior', 0),

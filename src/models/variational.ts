@@ -1,5 +1,4 @@
 import { family } from '../core/families.js';
-import { packedIndex, packedSize } from '../core/linalg.js';
 import type { CovarianceType } from '../core/names.js';
 import { digamma, logBeta, logGamma } from '../core/special.js';
 import type { ComponentParameters, MomentSums } from '../core/statistics.js';
@@ -12,6 +11,7 @@ import { EMPTY_COMPONENT_FLOOR, mStep, type GmmParameters } from './gmm-paramete
 
 /** The weights' prior: a stick-breaking Dirichlet process or a finite Dirichlet distribution. */
 export const WEIGHT_CONCENTRATION_PRIOR_TYPES = ['dirichlet_process', 'dirichlet_distribution'] as const;
+/** The `weightConcentrationPriorType` option: `'dirichlet_process'` or `'dirichlet_distribution'`. */
 export type WeightConcentrationPriorType = (typeof WEIGHT_CONCENTRATION_PRIOR_TYPES)[number];
 
 /** The priors, resolved (defaults from the data filled in). */
@@ -79,20 +79,21 @@ export function variationalMStep(
   }
   let nkSum = 0;
   for (const n of nk) nkSum += n;
-  const degreesOfFreedom =
-    type === 'tied'
-      ? new Float64Array(K).fill(priors.degreesOfFreedomPrior + nkSum / K)
-      : Float64Array.from(nk, (n) => priors.degreesOfFreedomPrior + n);
-  const covariances = wishartCovariances(
-    type,
-    sample.covariances,
+  const f = family(type);
+  // A shared covariance pools the counts: one nu for every component.
+  const degreesOfFreedom = f.shared
+    ? new Float64Array(K).fill(priors.degreesOfFreedomPrior + nkSum / K)
+    : Float64Array.from(nk, (n) => priors.degreesOfFreedomPrior + n);
+  const covariances = f.wishartCovariances({
+    sk: sample.covariances,
     nk,
     diff,
-    meanPrecision,
-    degreesOfFreedom,
-    priors,
-    D,
-  );
+    beta: meanPrecision,
+    nu: degreesOfFreedom,
+    beta0,
+    prior: priors.covariancePrior,
+    d: D,
+  });
   return {
     covarianceType: type,
     nComponents: K,
@@ -122,61 +123,6 @@ function weightConcentration(nk: Float64Array, priors: VariationalPriors): Float
     tail += nk[k];
   }
   return out;
-}
-
-/** scikit-learn's `_estimate_wishart_{full,tied,diag,spherical}`: W_k^-1 / nu_k in storage. */
-function wishartCovariances(
-  type: CovarianceType,
-  sk: Float64Array,
-  nk: Float64Array,
-  diff: Float64Array,
-  beta: Float64Array,
-  nu: Float64Array,
-  priors: VariationalPriors,
-  D: number,
-): Float64Array {
-  const K = nk.length;
-  const beta0 = priors.meanPrecisionPrior;
-  const prior = priors.covariancePrior;
-  const out = new Float64Array(family(type).storedLength(K, D));
-  switch (type) {
-    case 'full':
-    case 'tied': {
-      const P = packedSize(D);
-      const tied = type === 'tied';
-      let nkSum = 0;
-      for (const n of nk) nkSum += n;
-      for (let k = 0; k < K; k++) {
-        const at = tied ? 0 : k * P;
-        // full: N_k beta_0 / beta_k (x_k - m_0)(x_k - m_0)^T; tied: the sum of those over K.
-        const scale = ((tied ? 1 / K : 1) * nk[k] * beta0) / beta[k];
-        for (let i = 0; i < D; i++)
-          for (let j = 0; j <= i; j++)
-            out[at + packedIndex(i, j)] += scale * diff[k * D + i] * diff[k * D + j];
-      }
-      for (let b = 0; b < (tied ? 1 : K); b++) {
-        const weight = tied ? nkSum / K : nk[b];
-        for (let p = 0; p < P; p++)
-          out[b * P + p] = (out[b * P + p] + prior[p] + weight * sk[b * P + p]) / nu[b];
-      }
-      return out;
-    }
-    case 'diag':
-      for (let k = 0; k < K; k++) {
-        for (let i = 0; i < D; i++) {
-          const e = k * D + i;
-          out[e] = (prior[i] + nk[k] * (sk[e] + (beta0 / beta[k]) * diff[e] ** 2)) / nu[k];
-        }
-      }
-      return out;
-    case 'spherical':
-      for (let k = 0; k < K; k++) {
-        let square = 0;
-        for (let i = 0; i < D; i++) square += diff[k * D + i] ** 2;
-        out[k] = (prior[0] + nk[k] * (sk[k] + ((beta0 / beta[k]) * square) / D)) / nu[k];
-      }
-      return out;
-  }
 }
 
 /** E[log pi_k] under the posterior (scikit-learn's `_estimate_log_weights`). */
@@ -254,7 +200,7 @@ export function variationalLowerBound(post: VariationalPosterior, respLogRespSum
     return -(nu * logDetChol + nu * D * 0.5 * Math.LN2 + g);
   };
   let logWishart = 0;
-  if (type === 'tied') logWishart = K * wishartNorm(0);
+  if (family(type).shared) logWishart = K * wishartNorm(0);
   else for (let k = 0; k < K; k++) logWishart += wishartNorm(k);
   const a = post.weightConcentration;
   let logNormWeight = 0;
