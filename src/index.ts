@@ -10,8 +10,8 @@ export type {
   WeightOptions,
   CovarianceType,
   InitMethod,
-  Matrix64,
 } from './models/gaussian-mixture.js';
+export { Matrix64 } from './models/results.js';
 export type { IterationRecord } from './models/em.js';
 export { BayesianGaussianMixture } from './models/bayesian-mixture.js';
 export type {

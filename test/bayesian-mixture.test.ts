@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BayesianGaussianMixture, GaussianMixture, makeBlobs, WebGpuEmError } from '../src/index.js';
 import { COVARIANCE_TYPES } from '../src/core/names.js';
 import { digamma, logBeta, logGamma } from '../src/core/special.js';
-import { labelSums } from '../src/models/init-labels.js';
+import { labelSums } from '../src/models/init-sums.js';
 import { mStep } from '../src/models/gmm-parameters.js';
 import { BGMM_CASES, fixtureData, maxDiff } from './helpers/bgmm-fixtures.js';
 import { maxAbs } from './helpers/data.js';

@@ -10,8 +10,8 @@ import {
 } from '../src/backends/webgpu/capacity.js';
 import { family } from '../src/core/families.js';
 import { Random } from '../src/core/random.js';
-import { parametersFromCentres, randomResponsibilitySums } from '../src/models/init.js';
-import { labelSums } from '../src/models/init-labels.js';
+import { parametersFromCentres } from '../src/models/init.js';
+import { labelSums, randomResponsibilitySums } from '../src/models/init-sums.js';
 import { checkMixtureSamples } from '../src/models/mixture-start.js';
 import { makeBlobs, WebGpuEmError } from '../src/index.js';
 

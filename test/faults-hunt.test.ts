@@ -21,7 +21,7 @@ import { printable, quoted } from '../src/errors.js';
 import { vulkanDriverProblem } from '../src/gpu/dawn.js';
 import { parseCsv } from '../src/io/csv.js';
 import { readWeightsFile } from '../src/io/files.js';
-import { parseModel } from '../src/io/model-file.js';
+import { parseModel } from '../src/models/model-file.js';
 import { BayesianGaussianMixture, GaussianMixture, KMeans, WebGpuEmError } from '../src/index.js';
 
 const root = new URL('..', import.meta.url).pathname;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random } from '../src/core/random.js';
 import { parseCsv } from '../src/io/csv.js';
-import { parseModel } from '../src/io/model-file.js';
+import { parseModel } from '../src/models/model-file.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { GaussianMixture, KMeans, WebGpuEmError } from '../src/index.js';
 

@@ -16,7 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuEmError } from '../src/errors.js';
 import { parseCsv } from '../src/io/csv.js';
 import { readDataFile, readModelFile, writeFileAtomic } from '../src/io/files.js';
-import { gmmModelToJson, kmeansModelToJson, parseModel, type CovarianceType } from '../src/io/model-file.js';
+import {
+  gmmModelToJson,
+  kmeansModelToJson,
+  parseModel,
+  type CovarianceType,
+} from '../src/models/model-file.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 
 /** Runs fn, expects a WebGpuEmError of the given kind, and returns its message. */

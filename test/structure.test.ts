@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { arrayLength, FAMILIES, family, isDiagonal } from '../src/core/families.js';
@@ -227,5 +227,32 @@ describe('import cycles', () => {
     // Breaking the loop (no dynamic import back up) passes.
     writeFileSync(join(dir, 'c.ts'), 'export type C = number;\n');
     expect(check(dir).status).toBe(0);
+  });
+});
+
+describe('layers', () => {
+  /** The src/ files (relative, with .js as .ts) that the files under `dir` import. */
+  function importsOf(dir: string): Array<{ file: string; target: string }> {
+    const found: Array<{ file: string; target: string }> = [];
+    const specifiers =
+      /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+    for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+      if (!name.endsWith('.ts')) continue;
+      const file = join(dir, name);
+      for (const m of readFileSync(file, 'utf8').matchAll(specifiers)) {
+        const spec = m[1] ?? m[2];
+        if (!spec.startsWith('.')) continue;
+        found.push({ file, target: relative('.', resolve(dirname(file), spec)).replace(/\.js$/, '.ts') });
+      }
+    }
+    return found;
+  }
+
+  it('src/models imports nothing from src/io: the models own their JSON, io reads and writes bytes', () => {
+    const imports = importsOf('src/models');
+    expect(imports.length).toBeGreaterThan(0);
+    expect(
+      imports.filter((i) => /^src[\\/]io[\\/]/.test(i.target)).map((i) => `${i.file} -> ${i.target}`),
+    ).toEqual([]);
   });
 });

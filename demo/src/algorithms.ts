@@ -125,7 +125,7 @@ function mixture(type: CovarianceType): Algorithm {
           const means = gmm.means;
           const covariances = covarianceMatrices(type, gmm.covariances, means.rows, means.cols);
           return covariances.map((covariance, j) => ({
-            mean: means.data.subarray(j * means.cols, (j + 1) * means.cols),
+            mean: means.row(j),
             covariance,
           }));
         },
@@ -188,7 +188,7 @@ function bayesian(type: CovarianceType): Algorithm {
           const covariances = covarianceMatrices(type, bgmm.covariances, means.rows, means.cols);
           return covariances
             .map((covariance, j) => ({
-              mean: means.data.subarray(j * means.cols, (j + 1) * means.cols),
+              mean: means.row(j),
               covariance,
             }))
             .filter((_, j) => weights[j] >= ACTIVE_WEIGHT);
@@ -238,7 +238,7 @@ const kmeans: Algorithm = {
       shapes() {
         const c = km.clusterCenters;
         return Array.from({ length: c.rows }, (_, j) => ({
-          mean: c.data.subarray(j * c.cols, (j + 1) * c.cols),
+          mean: c.row(j),
           covariance: null,
         }));
       },

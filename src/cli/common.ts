@@ -14,7 +14,7 @@ import {
   type OutputPlan,
   type ReadOptions,
 } from '../io/files.js';
-import type { ModelSpec } from '../io/model-file.js';
+import type { ModelSpec } from '../models/model-file.js';
 import type { OutputContents } from '../io/outputs.js';
 import type { ByteSink } from '../io/bounded-writer.js';
 import { isRowSource, type RowChunk, type RowSource } from '../data/row-source.js';

@@ -94,7 +94,7 @@ export async function runFit<M extends FitModel>(
       const names = featureNames(input.columnNames, input.shape.cols);
       return await report(run, input, model, {
         fields: { model: await modelJson(model, input.columnNames), ...r.fields },
-        labels: input.streamed ? undefined : model.labels,
+        labels: input.streamed ? undefined : model.labels.slice(), // a plain copy: read at full speed as it is written
         what,
         warning: r.warning,
         body: (seconds) => [

@@ -1,7 +1,7 @@
 import { family } from '../core/families.js';
 import { WebGpuEmError } from '../errors.js';
 import { readModelJson, readStatisticsJson } from '../io/files.js';
-import { GMM_FORMAT, KMEANS_FORMAT } from '../io/model-file.js';
+import { GMM_FORMAT, KMEANS_FORMAT } from '../models/model-file.js';
 import { loadModel, mergeableStatistics, type LoadedModel } from '../models/formats.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
 import { mixtureDefaults } from './defaults.js';

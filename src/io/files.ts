@@ -5,7 +5,7 @@ import type { Matrix } from '../data/matrix.js';
 import { dataError, printable, usageError, WebGpuEmError } from '../errors.js';
 import { selectMatrixColumns, type ColumnSelection } from './csv-columns.js';
 import { parseCsv } from './csv.js';
-import { parseModel, type ModelSpec } from './model-file.js';
+import { parseModel, type ModelSpec } from '../models/model-file.js';
 import { isNpy, parseNpy } from './npy.js';
 import {
   errorMessage,

@@ -13,7 +13,7 @@ import {
 } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
-import { columnMeans, dataCovariance } from './init.js';
+import { columnMeans, dataCovariance } from './init-sums.js';
 import type { InitialLabels } from './init-labels.js';
 import { checkLoopOptions } from './options.js';
 import {

@@ -15,7 +15,8 @@ import { WEIGHT_OPTIONS, type WeightOptions } from './gaussian-mixture-options.j
 import { checkSampleSize, covariancesAsArray, sampleMixtureChunks } from './gmm-parameters.js';
 import { checkMixtureSamples, initialSums } from './mixture-start.js';
 import { bayesianFromJson, bayesianToJson, loadingFrom } from './model-json.js';
-import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
+import { disposedDuringFit, IterativeModel } from './model-base.js';
+import { frozenRecords, Matrix64, plainArray, readOnlyArray } from './results.js';
 import { precisionsOf } from './precisions.js';
 import { VariationalRun, type VariationalIterationRecord } from './variational-run.js';
 import {
@@ -128,10 +129,10 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
     return bayesianToJson(this.posterior(), this.priors, this.options.regCovar, this.featureNames);
   }
 
-  /** Fits the model to X and returns the component of each sample. */
+  /** Fits the model to X and returns the component of each sample (a copy of the labels, yours). */
   async fitPredict(x: MatrixInput, options: Omit<BayesianFitOptions, 'labels'> = {}): Promise<Int32Array> {
     await this.fit(x, options);
-    return this.labels;
+    return this.labels.slice();
   }
 
   /** Fits the posterior to X; with nInit > 1 the initialisation with the best lower bound wins. */
@@ -231,6 +232,7 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
           matrix,
           data,
           o.covarianceType,
+          { signal },
         );
         initial = variationalMStep(stats, shifts, priors, o.regCovar, o.covarianceType);
       }
@@ -294,9 +296,10 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
     return lowerBound;
   }
 
-  /** One record per iteration of the best initialisation (with the weights after each). */
+  /** One record per iteration of the best initialisation (with the weights after each); frozen. */
   get history(): readonly VariationalIterationRecord[] {
-    return this.runState.history;
+    const state = this.runState;
+    return this.results.get('history', state, () => frozenRecords(state.history));
   }
 
   /** The variational posterior (a copy's worth of arrays: do not modify them). */
@@ -310,9 +313,14 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
     return this.fittedPriors;
   }
 
-  /** The covariance prior in scikit-learn's shape (`covariance_prior_`). */
+  /** The covariance prior in scikit-learn's shape (`covariance_prior_`; read-only). */
   get covariancePrior(): Float64Array {
-    return covariancePriorArray(this.options.covarianceType, this.priors.covariancePrior, this.nFeatures);
+    const priors = this.priors;
+    return this.results.get('covariancePrior', priors, () =>
+      readOnlyArray(
+        covariancePriorArray(this.options.covarianceType, priors.covariancePrior, this.nFeatures),
+      ),
+    );
   }
 
   /** Number of features D seen by fit. */
@@ -320,30 +328,38 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
     return this.posterior().nFeatures;
   }
 
+  // The results below are read-only and made once per fit (or step): the same object on every access.
+
   /** The expected mixture weights, length K (scikit-learn's `weights_`). */
   get weights(): Float64Array {
-    return posteriorMixture(this.posterior()).weights;
+    return this.shown('weights', (p) => readOnlyArray(posteriorMixture(p).weights));
   }
 
-  /** The posterior means m_k, K x D. */
+  /** The posterior means m_k, K x D (frozen, `data` read-only). */
   get means(): Matrix64 {
-    const p = this.posterior();
-    return { data: Float64Array.from(p.means), rows: p.nComponents, cols: p.nFeatures };
+    return this.shown(
+      'means',
+      (p) => new Matrix64(Float64Array.from(p.means), p.nComponents, p.nFeatures, true),
+    );
   }
 
   /** scikit-learn's `covariances_` (W_k^-1 / nu_k) in its shapes: full K x D x D, tied D x D, diag K x D, spherical K. */
   get covariances(): Float64Array {
-    return covariancesAsArray(posteriorMixture(this.posterior()));
+    return this.shown('covariances', (p) => readOnlyArray(covariancesAsArray(posteriorMixture(p))));
   }
 
   /** Inverses of {@link covariances} (scikit-learn's `precisions_`). */
   get precisions(): Float64Array {
-    return precisionsOf(this.posterior(), this.covariances, false);
+    return this.shown('precisions', (p) =>
+      readOnlyArray(precisionsOf(p, plainArray(this.covariances), false)),
+    );
   }
 
   /** Upper Cholesky factors of {@link precisions} (`precisions_cholesky_`). */
   get precisionsCholesky(): Float64Array {
-    return precisionsOf(this.posterior(), this.covariances, true);
+    return this.shown('precisionsCholesky', (p) =>
+      readOnlyArray(precisionsOf(p, plainArray(this.covariances), true)),
+    );
   }
 
   /**
@@ -351,17 +367,23 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
    * Beta parameters then the K second ones (2K values), with the Dirichlet distribution K values.
    */
   get weightConcentration(): Float64Array {
-    return Float64Array.from(this.posterior().weightConcentration);
+    return this.shown('weightConcentration', (p) => readOnlyArray(Float64Array.from(p.weightConcentration)));
   }
 
   /** beta_k, the means' posterior precisions (`mean_precision_`), length K. */
   get meanPrecision(): Float64Array {
-    return Float64Array.from(this.posterior().meanPrecision);
+    return this.shown('meanPrecision', (p) => readOnlyArray(Float64Array.from(p.meanPrecision)));
   }
 
   /** nu_k, the Wishart posteriors' degrees of freedom (`degrees_of_freedom_`), length K (tied: repeated). */
   get degreesOfFreedom(): Float64Array {
-    return Float64Array.from(this.posterior().degreesOfFreedom);
+    return this.shown('degreesOfFreedom', (p) => readOnlyArray(Float64Array.from(p.degreesOfFreedom)));
+  }
+
+  /** The result `key` of the current posterior, made on its first access. */
+  private shown<T>(key: string, make: (p: VariationalPosterior) => T): T {
+    const p = this.posterior();
+    return this.results.get(key, p, () => make(p));
   }
 
   /** Most likely component of each sample. */
@@ -372,7 +394,7 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
   /** Responsibilities under the posterior, N x K. */
   async predictProba(x: MatrixInput): Promise<Matrix64> {
     const r = await this.evaluate(x, { responsibilities: true });
-    return { data: r.responsibilities!, rows: r.logLikelihood.length, cols: this.posterior().nComponents };
+    return new Matrix64(r.responsibilities!, r.logLikelihood.length, this.posterior().nComponents);
   }
 
   /**
@@ -412,7 +434,7 @@ export class BayesianGaussianMixture extends IterativeModel<VariationalIteration
       new Random(this.options.seed ^ 0x5bd1e995),
       chunkRows,
     ))
-      yield { x: { data: x, rows: labels.length, cols: p.nFeatures }, labels };
+      yield { x: new Matrix64(x, labels.length, p.nFeatures), labels };
   }
 
   private liveRun(): VariationalRun {

@@ -1,11 +1,11 @@
 import type { BackendChoice, CovarianceType } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, WebGpuEmError } from '../errors.js';
-import { BGMM_FORMAT, GMM_FORMAT, KMEANS_FORMAT, parseModel } from '../io/model-file.js';
+import { BGMM_FORMAT, GMM_FORMAT, KMEANS_FORMAT, parseModel } from './model-file.js';
 import { BayesianGaussianMixture } from './bayesian-mixture.js';
 import { GaussianMixture } from './gaussian-mixture.js';
 import { KMeans } from './kmeans.js';
-import type { Matrix64 } from './model-base.js';
+import { plainArray, type Matrix64 } from './results.js';
 import { kmeansHash, mixtureHash, type ShardStatistics, type StatisticsShard } from './shard-statistics.js';
 
 // Every model format in one place: predict, score, sample and info ask this table, so a new
@@ -154,9 +154,9 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
         sampleChunks: null,
         statistics: {
           use: 'kmeans',
-          parameterHash: kmeansHash(centres.data, centres.rows, centres.cols),
+          parameterHash: kmeansHash(plainArray(centres.data), centres.rows, centres.cols),
           regCovar: null,
-          of: (shard) => shard.kmeans(centres.data),
+          of: (shard) => shard.kmeans(plainArray(centres.data)),
         },
         backendName: () => m.backendName(),
         dispose: () => m.dispose(),

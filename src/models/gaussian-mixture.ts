@@ -26,7 +26,8 @@ import { readInitialModel, type InitialModel } from './init.js';
 import { checkMixtureSamples, initialParameters } from './mixture-start.js';
 import { loadingFrom, mixtureFromJson, mixtureToJson } from './model-json.js';
 import { precisionsOf } from './precisions.js';
-import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
+import { disposedDuringFit, IterativeModel } from './model-base.js';
+import { frozenRecords, Matrix64, plainArray, readOnlyArray } from './results.js';
 
 export type {
   CovarianceType,
@@ -37,7 +38,6 @@ export type {
 } from './gaussian-mixture-options.js';
 import { checkOptionKeys, DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
 import { sampleWeights, weightTotal } from '../data/weights.js';
-export type { Matrix64 };
 
 interface RunState {
   converged: boolean;
@@ -124,13 +124,18 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * `JSON.stringify(model)` calls it; {@link fromJSON} reads it back.
    */
   toJSON(): Record<string, unknown> {
-    return mixtureToJson(this.params(), this.covariances, this.options.regCovar, this.featureNames);
+    return mixtureToJson(
+      this.params(),
+      plainArray(this.covariances),
+      this.options.regCovar,
+      this.featureNames,
+    );
   }
 
-  /** Fits the model to X and returns the component of each sample (the labels of the fit). */
+  /** Fits the model to X and returns the component of each sample (the labels of the fit, a copy of yours). */
   async fitPredict(x: MatrixInput, options: Omit<FitOptions, 'labels'> = {}): Promise<Int32Array> {
     await this.fit(x, options);
-    return this.labels;
+    return this.labels.slice();
   }
 
   /**
@@ -233,7 +238,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
       // Every limit of the backend for this K is checked here, before any seeding work.
       await data.prepare(this.options.nComponents, this.options.covarianceType);
       const initial =
-        from ?? (await initialParameters(this.options, new Random(this.rng.fork()), matrix, data));
+        from ?? (await initialParameters(this.options, new Random(this.rng.fork()), matrix, data, signal));
       this.run = new EmRun(streamed ?? data, initial, this.options);
       this.fitted = initial;
     } catch (error) {
@@ -299,9 +304,10 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return lowerBound;
   }
 
-  /** One record per iteration of the best initialisation. */
+  /** One record per iteration of the best initialisation (frozen, the same array until the next step or fit). */
   get history(): readonly IterationRecord[] {
-    return this.runState.history;
+    const state = this.runState;
+    return this.results.get('history', state, () => frozenRecords(state.history));
   }
 
   /** Number of features D seen by fit. */
@@ -309,15 +315,19 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return this.params().nFeatures;
   }
 
+  // The results below are read-only and made once per fit (or step): the same object on every access.
+
   /** Mixture weights, length K. */
   get weights(): Float64Array {
-    return Float64Array.from(this.params().weights);
+    return this.shown('weights', (p) => readOnlyArray(Float64Array.from(p.weights)));
   }
 
-  /** Component means, K x D row-major. */
+  /** Component means, K x D (frozen, `data` read-only). */
   get means(): Matrix64 {
-    const p = this.params();
-    return { data: Float64Array.from(p.means), rows: p.nComponents, cols: p.nFeatures };
+    return this.shown(
+      'means',
+      (p) => new Matrix64(Float64Array.from(p.means), p.nComponents, p.nFeatures, true),
+    );
   }
 
   /**
@@ -325,17 +335,27 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
    * spherical K.
    */
   get covariances(): Float64Array {
-    return covariancesAsArray(this.params());
+    return this.shown('covariances', (p) => readOnlyArray(covariancesAsArray(p)));
   }
 
   /** Inverses of the covariances, in their shapes (scikit-learn's `precisions_`). */
   get precisions(): Float64Array {
-    return precisionsOf(this.params(), this.covariances, false);
+    return this.shown('precisions', (p) =>
+      readOnlyArray(precisionsOf(p, plainArray(this.covariances), false)),
+    );
   }
 
   /** Upper Cholesky factors U of the precisions (= U Uᵀ), in the covariances' shapes (`precisions_cholesky_`). */
   get precisionsCholesky(): Float64Array {
-    return precisionsOf(this.params(), this.covariances, true);
+    return this.shown('precisionsCholesky', (p) =>
+      readOnlyArray(precisionsOf(p, plainArray(this.covariances), true)),
+    );
+  }
+
+  /** The result `key` of the current parameters, made on its first access. */
+  private shown<T>(key: string, make: (p: GmmParameters) => T): T {
+    const p = this.params();
+    return this.results.get(key, p, () => make(p));
   }
 
   /** The current parameters (packed covariances), for model files and warm starts. */
@@ -351,11 +371,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
   /** Responsibilities p(k | x_n), N x K. */
   async predictProba(x: DataInput): Promise<Matrix64> {
     const result = await this.evaluate(x, { responsibilities: true });
-    return {
-      data: result.responsibilities!,
-      rows: result.logLikelihood.length,
-      cols: this.params().nComponents,
-    };
+    return new Matrix64(result.responsibilities!, result.logLikelihood.length, this.params().nComponents);
   }
 
   /** log p(x_n) under the model, per sample. */
@@ -447,7 +463,7 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
       new Random(this.options.seed ^ 0x5bd1e995),
       chunkRows,
     ))
-      yield { x: { data: x, rows: labels.length, cols: p.nFeatures }, labels };
+      yield { x: new Matrix64(x, labels.length, p.nFeatures), labels };
   }
 
   /** Takes another model's fitted parameters and fit record (not its backend). */

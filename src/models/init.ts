@@ -4,11 +4,10 @@ import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
 import { family } from '../core/families.js';
 import { DEFAULT_COVARIANCE_TYPE, type CovarianceType } from '../core/names.js';
-import { covariancesFromArray, mStep, type GmmParameters } from './gmm-parameters.js';
-import { packedIndex, packedSize } from '../core/linalg.js';
+import { covariancesFromArray, type GmmParameters } from './gmm-parameters.js';
 import type { Random } from '../core/random.js';
-import type { MomentSums, StatisticsKind } from '../core/statistics.js';
 import { weightTotal } from '../data/weights.js';
+import { labelSums, nearestCentres, parametersFromSums } from './init-sums.js';
 
 /**
  * Parameters to start EM from, as users write them: flat row-major arrays or nested arrays.
@@ -22,22 +21,6 @@ export interface InitialModel {
   readonly weights?: ArrayLike<number> | null;
   /** Covariances in the family's scikit-learn shape: full K x D x D, tied D x D, diag K x D, spherical K. */
   readonly covariances?: ArrayLike<number> | ArrayLike<ArrayLike<ArrayLike<number>>> | null;
-}
-
-/** Squared Euclidean distance between sample n and centre k, in float64. */
-export function squaredDistance(
-  x: Float32Array,
-  n: number,
-  centres: Float64Array,
-  k: number,
-  d: number,
-): number {
-  let s = 0;
-  for (let i = 0; i < d; i++) {
-    const t = x[n * d + i] - centres[k * d + i];
-    s += t * t;
-  }
-  return s;
 }
 
 /**
@@ -154,8 +137,10 @@ export function randomFromDataCentres(
 const DISTINCT_REDRAWS = 32;
 
 /**
- * Weights, means and covariances from hard assignments to the nearest centre. A centre that
- * gets no sample keeps its position, with the covariance of the whole data set.
+ * EM's start from centres: each sample's nearest centre (float64), the sums of that assignment
+ * around the centres, then {@link parametersFromSums} (a centre no sample is nearest to keeps its
+ * position, with the whole data's covariance). Synchronous, for tests and the bench; fits take
+ * the same path through `initialParameters` (mixture-start.ts).
  */
 export function parametersFromCentres(
   x: Matrix,
@@ -164,177 +149,9 @@ export function parametersFromCentres(
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
   weights: Float64Array | null = null,
 ): GmmParameters {
-  const { rows: n, cols: d, data } = x;
-  const k = centres.length / d;
-  // Only the second moments the family needs: a diagonal one holds D per component, not D(D+1)/2.
-  const layout = family(type).statistics;
-  const nk = new Float64Array(k);
-  const first = new Float64Array(k * d);
-  const second = new Float64Array(k * family(type).secondMoments(d));
-  let total = 0;
-  for (let r = 0; r < n; r++) {
-    const w = weights ? weights[r] : 1;
-    if (w === 0) continue;
-    total += w;
-    let best = 0;
-    let bestDist = Infinity;
-    for (let c = 0; c < k; c++) {
-      const dist = squaredDistance(data, r, centres, c, d);
-      if (dist < bestDist) {
-        bestDist = dist;
-        best = c;
-      }
-    }
-    accumulate(data, r, centres, best, w, nk, first, second, d, layout);
-  }
-  const params = mStep(packedStats(k, d, total, nk, first, second, layout), centres, regCovar, type);
-  // A centre with no sample keeps its position and gets the whole data's covariance, in the
-  // family's own shape (tied has one shared covariance already).
-  const empty = [...nk.keys()].filter((c) => nk[c] === 0);
-  if (empty.length > 0) {
-    const whole = dataCovariance(x, regCovar, weights);
-    for (const c of empty) {
-      for (let i = 0; i < d; i++) params.means[c * d + i] = centres[c * d + i];
-      family(type).setComponentCovariance(params.covariances, c, d, whole);
-    }
-  }
-  return params;
-}
-
-/** Sums of initial responsibilities around shifts c_k, for an M-step (EM's or the variational one). */
-export interface InitialSums {
-  readonly stats: MomentSums;
-  readonly shifts: Float64Array;
-}
-
-/** scikit-learn's 'random': uniform random responsibilities, normalised per sample, then an M-step. */
-export function parametersFromRandomResponsibilities(
-  x: Matrix,
-  k: number,
-  rng: Random,
-  regCovar: number,
-  type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
-  weights: Float64Array | null = null,
-): GmmParameters {
-  const { stats, shifts } = randomResponsibilitySums(x, k, rng, weights, family(type).statistics);
-  return mStep(stats, shifts, regCovar, type);
-}
-
-/** The sums of uniform random responsibilities, normalised per sample. */
-export function randomResponsibilitySums(
-  x: Matrix,
-  k: number,
-  rng: Random,
-  weights: Float64Array | null = null,
-  /** The second moments to sum: 'diagonal' for diag and spherical. */
-  layout: StatisticsKind = 'packed',
-): InitialSums {
-  const { rows: n, cols: d, data } = x;
-  const P = layout === 'diagonal' ? d : packedSize(d);
-  const shifts = new Float64Array(k * d);
-  const centre = columnMeans(x, weights);
-  for (let c = 0; c < k; c++) shifts.set(centre, c * d);
-  const nk = new Float64Array(k);
-  const first = new Float64Array(k * d);
-  const second = new Float64Array(k * P);
-  const resp = new Float64Array(k);
-  let total = 0;
-  for (let r = 0; r < n; r++) {
-    const w = weights ? weights[r] : 1;
-    // A row of weight zero draws nothing: the stream is that of the data without it.
-    if (w === 0) continue;
-    total += w;
-    let s = 0;
-    for (let c = 0; c < k; c++) s += resp[c] = rng.uniform();
-    for (let c = 0; c < k; c++)
-      accumulate(data, r, shifts, c, (w * resp[c]) / s, nk, first, second, d, layout);
-  }
-  return { stats: packedStats(k, d, total, nk, first, second, layout), shifts };
-}
-
-/** Sums of initial responsibilities as the M-step reads them (packed or diagonal second moments). */
-export function packedStats(
-  k: number,
-  d: number,
-  weightSum: number,
-  nk: Float64Array,
-  first: Float64Array,
-  second: Float64Array,
-  layout: StatisticsKind = 'packed',
-): MomentSums {
-  return {
-    nComponents: k,
-    nFeatures: d,
-    weightSum,
-    logLikelihoodSum: 0,
-    nk,
-    firstMoment: first,
-    secondMomentLayout: layout,
-    secondMoment: second,
-  };
-}
-
-/** Adds sample r with weight w to component c's sums around its shift. */
-export function accumulate(
-  data: Float32Array,
-  r: number,
-  shifts: Float64Array,
-  c: number,
-  w: number,
-  nk: Float64Array,
-  first: Float64Array,
-  second: Float64Array,
-  d: number,
-  layout: StatisticsKind = 'packed',
-): void {
-  const P = packedSize(d);
-  nk[c] += w;
-  for (let i = 0; i < d; i++) {
-    const di = data[r * d + i] - shifts[c * d + i];
-    first[c * d + i] += w * di;
-    if (layout === 'diagonal') {
-      second[c * d + i] += w * di * di;
-      continue;
-    }
-    for (let j = 0; j <= i; j++)
-      second[c * P + packedIndex(i, j)] += w * di * (data[r * d + j] - shifts[c * d + j]);
-  }
-}
-
-/** Weighted column means (plain means without weights). */
-export function columnMeans(x: Matrix, weights: Float64Array | null = null): Float64Array {
-  const m = new Float64Array(x.cols);
-  let total = 0;
-  for (let r = 0; r < x.rows; r++) {
-    const w = weights ? weights[r] : 1;
-    total += w;
-    for (let i = 0; i < x.cols; i++) m[i] += w * x.data[r * x.cols + i];
-  }
-  for (let i = 0; i < x.cols; i++) m[i] /= total;
-  return m;
-}
-
-/** Covariance of all samples (weighted; packed lower), plus regCovar on the diagonal. */
-export function dataCovariance(
-  x: Matrix,
-  regCovar: number,
-  weights: Float64Array | null = null,
-): Float64Array {
-  const d = x.cols;
-  const mean = columnMeans(x, weights);
-  const cov = new Float64Array(packedSize(d));
-  let total = 0;
-  for (let r = 0; r < x.rows; r++) {
-    const w = weights ? weights[r] : 1;
-    total += w;
-    for (let i = 0; i < d; i++) {
-      const di = w * (x.data[r * d + i] - mean[i]);
-      for (let j = 0; j <= i; j++) cov[packedIndex(i, j)] += di * (x.data[r * d + j] - mean[j]);
-    }
-  }
-  for (let p = 0; p < cov.length; p++) cov[p] /= total;
-  for (let i = 0; i < d; i++) cov[packedIndex(i, i)] += regCovar;
-  return cov;
+  const k = centres.length / x.cols;
+  const sums = labelSums(x, nearestCentres(x, centres), k, weights, family(type).statistics, centres);
+  return parametersFromSums(x, sums, regCovar, type, weights);
 }
 
 /**

@@ -23,9 +23,10 @@ import {
   type SampleWeightInput,
   type WeightOptions,
 } from '../data/weights.js';
-import { disposedDuringFit, IterativeModel, type Matrix64 } from './model-base.js';
+import { disposedDuringFit, IterativeModel } from './model-base.js';
+import { frozenRecords, Matrix64 } from './results.js';
 import { centresToJson, readModelJson } from './model-json.js';
-import { KMEANS_FORMAT } from '../io/model-file.js';
+import { KMEANS_FORMAT } from './model-file.js';
 import { checkGpuBytes, checkLoopOptions } from './options.js';
 
 export type { KMeansInit };
@@ -138,10 +139,10 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     return centresToJson(this.fitted().centres, this.nFeaturesSeen, this.featureNames);
   }
 
-  /** Fits the centres to X and returns the cluster of each sample (the labels of the fit). */
+  /** Fits the centres to X and returns the cluster of each sample (a copy of the labels, yours). */
   async fitPredict(x: MatrixInput, options: Parameters<KMeans['fit']>[1] = {}): Promise<Int32Array> {
     await this.fit(x, options);
-    return this.labels;
+    return this.labels.slice();
   }
 
   /** Fits the centres to X; with nInit > 1 the lowest inertia wins. Resolves to this model. */
@@ -277,10 +278,12 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     this.run = null;
   }
 
-  /** Cluster centres, K x D. */
+  /** Cluster centres, K x D (frozen, `data` read-only; the same object until the next step or fit). */
   get clusterCenters(): Matrix64 {
     const s = this.fitted();
-    return { data: Float64Array.from(s.centres), rows: this.options.nClusters, cols: this.nFeaturesSeen };
+    const make = () =>
+      new Matrix64(Float64Array.from(s.centres), this.options.nClusters, this.nFeaturesSeen, true);
+    return this.results.get('clusterCenters', s, make);
   }
 
   /** Sum of squared distances of the training samples to their nearest centre. */
@@ -304,9 +307,10 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     return this.fitted().converged;
   }
 
-  /** One record per iteration of the best initialisation. */
+  /** One record per iteration of the best initialisation (frozen). */
   get history(): readonly KMeansIteration[] {
-    return this.fitted().history;
+    const s = this.fitted();
+    return this.results.get('history', s, () => frozenRecords(s.history));
   }
 
   /** Nearest centre of each sample. */
@@ -318,7 +322,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
   async transform(x: DataInput): Promise<Matrix64> {
     const a = await this.assign(x, true);
     const data = a.distances!.map(Math.sqrt);
-    return { data, rows: a.labels.length, cols: this.options.nClusters };
+    return new Matrix64(data, a.labels.length, this.options.nClusters);
   }
 
   /** Opposite of the inertia of X (scikit-learn's score). */

@@ -7,23 +7,17 @@ import type { ResolvedMixtureOptions } from './gaussian-mixture-options.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { CovarianceType, InitMethod } from '../core/names.js';
 import { family } from '../core/families.js';
+import { kmeansPlusPlus, randomFromDataCentres, readInitialModel } from './init.js';
+import { checkLabels, type InitialLabels } from './init-labels.js';
 import {
-  kmeansPlusPlus,
-  parametersFromCentres,
-  parametersFromRandomResponsibilities,
-  randomFromDataCentres,
-  randomResponsibilitySums,
-  readInitialModel,
-  type InitialSums,
-} from './init.js';
-import {
-  checkLabels,
+  assignToCentres,
   labelSums,
-  nearestCentres,
-  parametersFromLabels,
-  type InitialLabels,
-} from './init-labels.js';
+  parametersFromSums,
+  randomResponsibilitySums,
+  type InitialSums,
+} from './init-sums.js';
 import { KMeans } from './kmeans.js';
+import { plainArray } from './results.js';
 
 // Where a mixture fit starts: the checks of its samples and its initial parameters.
 
@@ -55,15 +49,15 @@ export function checkMixtureSamples(
   }
 }
 
-/** The starting parameters of a fit, as its `init` option says. */
+/** The starting parameters of a fit, as its `init` option says: given, or EM's M-step of its sums. */
 export async function initialParameters(
   options: ResolvedMixtureOptions,
   rng: Random,
   m: Matrix,
   bound: BoundData,
+  signal?: AbortSignal,
 ): Promise<GmmParameters> {
   const { init, nComponents: k, regCovar, covarianceType: type } = options;
-  const w = bound.weights;
   if (typeof init === 'object' && 'parameters' in init) {
     const p = init.parameters;
     if (p.nComponents !== k || p.nFeatures !== m.cols || p.covarianceType !== type) {
@@ -74,21 +68,31 @@ export async function initialParameters(
     }
     return p;
   }
-  if (typeof init === 'object' && 'labels' in init) {
-    return parametersFromLabels(m, checkLabels(init.labels, m.rows, k), k, regCovar, type, w);
-  }
-  if (typeof init === 'object') {
+  // EM's starts from centres sum around the centres (the variational one around each label's
+  // mean): each keeps the sums, and so the fits, it has always had.
+  const around = { aroundCentres: true, signal };
+  let sums: InitialSums;
+  if (typeof init === 'object' && !('labels' in init)) {
     const read = readInitialModel(init, k, m.cols, type);
-    return 'params' in read ? read.params : parametersFromCentres(m, read.centres, regCovar, type, w);
+    if ('params' in read) return read.params;
+    sums = await centreSums(m, read.centres, bound.weights, type, around);
+  } else {
+    sums = await initialSums(init, k, rng, m, bound, type, around);
   }
-  if (init === 'random') return parametersFromRandomResponsibilities(m, k, rng, regCovar, type, w);
-  return parametersFromCentres(m, await initialCentres(init, k, rng, m, bound), regCovar, type, w);
+  return parametersFromSums(m, sums, regCovar, type, bound.weights);
+}
+
+/** Where a start's sums from centres are taken, and the signal that stops a long assignment. */
+export interface SumsOptions {
+  /** Around the centres themselves (EM's starts), not each label's mean (the default). */
+  readonly aroundCentres?: boolean;
+  readonly signal?: AbortSignal;
 }
 
 /**
- * The sums of a fit's initial responsibilities (for a variational M-step, as scikit-learn's
- * `_initialize`): from the given labels, random responsibilities, or each sample's nearest
- * initial centre.
+ * The sums of a fit's initial responsibilities (scikit-learn's `_initialize`), to which each
+ * model applies its own M-step: from the given labels, random responsibilities, or each sample's
+ * nearest initial centre.
  */
 export async function initialSums(
   init: InitMethod | InitialLabels,
@@ -97,13 +101,27 @@ export async function initialSums(
   m: Matrix,
   bound: BoundData,
   type: CovarianceType,
+  options: SumsOptions = {},
 ): Promise<InitialSums> {
   const w = bound.weights;
   const layout = family(type).statistics;
   if (typeof init === 'object') return labelSums(m, checkLabels(init.labels, m.rows, k), k, w, layout);
   if (init === 'random') return randomResponsibilitySums(m, k, rng, w, layout);
-  const centres = await initialCentres(init, k, rng, m, bound);
-  return labelSums(m, nearestCentres(m, centres), k, w, layout);
+  return centreSums(m, await initialCentres(init, k, rng, m, bound), w, type, options);
+}
+
+/** The sums of each sample's nearest centre (float64 on the host, yielding as it goes). */
+async function centreSums(
+  m: Matrix,
+  centres: Float64Array,
+  weights: Float64Array | null,
+  type: CovarianceType,
+  { aroundCentres = false, signal }: SumsOptions,
+): Promise<InitialSums> {
+  const labels = await assignToCentres(m, centres, signal);
+  const k = centres.length / m.cols;
+  const layout = family(type).statistics;
+  return labelSums(m, labels, k, weights, layout, aroundCentres ? centres : undefined);
 }
 
 /** K initial centres by one of the centre-based methods. */
@@ -124,7 +142,7 @@ async function initialCentres(
       // The bound samples carry their weights: the k-means run is weighted as this fit is.
       km.useSamples({ matrix: m, data: bound });
       await km.fit(m);
-      return km.clusterCenters.data;
+      return plainArray(km.clusterCenters.data); // the centres themselves, not their read-only view
     }
     case 'random-from-data':
       return randomFromDataCentres(m, k, rng, bound.weights);

@@ -7,13 +7,7 @@ import { usageError, WebGpuEmError } from '../errors.js';
 import type { CheckedChunk, GpuRows, RowSource } from '../data/row-source.js';
 import { openGpuRows } from './gpu-rows.js';
 import { mapSource, openSource, type OpenedData } from './streamed-data.js';
-
-/** A row-major float64 matrix returned by the API. */
-export interface Matrix64 {
-  readonly data: Float64Array;
-  readonly rows: number;
-  readonly cols: number;
-}
+import { readOnlyArray, ResultCache } from './results.js';
 
 /**
  * Samples already on a backend: `data` holds `matrix`. The one who bound them frees them; a
@@ -43,6 +37,8 @@ export abstract class IterativeModel<Iteration> {
   private disposals = 0;
   /** The component or cluster of each training sample, from the end of the last fit. */
   protected fitLabels: Int32Array | null = null;
+  /** The results handed out (read-only, one object each until the state they show changes). */
+  protected readonly results = new ResultCache();
 
   /**
    * Names of the features (the training data's columns), or null: saved by `toJSON()`, read by
@@ -122,15 +118,17 @@ export abstract class IterativeModel<Iteration> {
 
   /**
    * The most likely component (or nearest cluster) of each training sample under the fitted
-   * model, from one pass at the end of `fit` (scikit-learn's `labels_`). A copy.
+   * model, from one pass at the end of `fit` (scikit-learn's `labels_`): a read-only view, the
+   * same one until the next fit (`labels.slice()` gives a plain copy, faster to loop over).
    */
   get labels(): Int32Array {
-    if (!this.fitLabels) {
+    const labels = this.fitLabels;
+    if (!labels) {
       throw usageError(
         `labels are known after fit(X) only (this ${this.noun} was built from saved parameters or fitted without them); call predict(X)`,
       );
     }
-    return Int32Array.from(this.fitLabels);
+    return this.results.get('labels', labels, () => readOnlyArray(labels));
   }
 
   /**

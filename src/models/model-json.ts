@@ -9,7 +9,7 @@ import {
   kmeansModelToJson,
   parseModel,
   type ModelSpec,
-} from '../io/model-file.js';
+} from './model-file.js';
 import { covariancesAsArray, type GmmParameters } from './gmm-parameters.js';
 import { checkChoice } from '../core/names.js';
 import { covariancePriorArray } from './bayesian-mixture-options.js';

@@ -1,4 +1,5 @@
 import { family } from '../../core/families.js';
+import { nearestCentre } from '../../core/nearest.js';
 import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
@@ -313,24 +314,6 @@ function seedingRows(
     potential += weights ? weights[n] * distances[n] : distances[n];
   }
   return potential;
-}
-
-/** Nearest centre of sample n (the lowest index on ties) and its squared distance. */
-function nearestCentre(
-  x: Float64Array,
-  d: number,
-  n: number,
-  centres: Float64Array,
-  k: number,
-): [number, number] {
-  let best = 0;
-  let bestDist = Infinity;
-  for (let c = 0; c < k; c++) {
-    let s = 0;
-    for (let i = 0; i < d; i++) s += (x[n * d + i] - centres[c * d + i]) ** 2;
-    if (s < bestDist) [best, bestDist] = [c, s];
-  }
-  return [best, bestDist];
 }
 
 /** Fills logProb[k] = log w_k + log N(x | mu_k, Sigma_k) and returns their log-sum-exp. */
