@@ -72,8 +72,8 @@ function main(argv: string[]): void {
 }
 
 function table(runs: Run[], card: string, peakTflops: number, peakTbps: number): string {
-  const pct = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)) + '%';
-  const ratio = (v: number | null) => (v === null ? '-' : `${v.toFixed(2)}x`);
+  const pct = (v: number) => (!Number.isFinite(v) ? '-' : (v >= 10 ? v.toFixed(0) : v.toFixed(1)) + '%');
+  const ratio = (v: number | null) => (v === null || !Number.isFinite(v) ? '-' : `${v.toFixed(2)}x`);
   const header = [
     'config',
     'backend',
@@ -94,12 +94,12 @@ function table(runs: Run[], card: string, peakTflops: number, peakTbps: number):
       [
         r.config,
         r.backend,
-        r.msPerIteration.toFixed(2),
-        r.gpuMsPerIteration === null ? '-' : r.gpuMsPerIteration.toFixed(2),
+        fixed(r.msPerIteration, 2),
+        fixed(r.gpuMsPerIteration, 2),
         si(r.throughput),
-        r.gflops.toFixed(1),
+        fixed(r.gflops, 1),
         r.backend.startsWith('scikit-learn') ? '-' : pct((100 * r.gflops) / (peakTflops * 1000)),
-        r.gbps.toFixed(1),
+        fixed(r.gbps, 1),
         r.backend.startsWith('scikit-learn') ? '-' : pct((100 * r.gbps) / (peakTbps * 1000)),
         r.rooflinePct === null || r.rooflinePct === undefined ? '-' : pct(r.rooflinePct),
         r.objective.toFixed(5),
@@ -122,6 +122,11 @@ function table(runs: Run[], card: string, peakTflops: number, peakTbps: number):
     ...lines.map((l) => `| ${l} |`),
     '',
   ].join('\n');
+}
+
+/** A measured value, or '-' where there is none (JSON writes a non-finite number as null). */
+function fixed(value: number | null | undefined, digits: number): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 }
 
 main(process.argv.slice(2));

@@ -89,6 +89,25 @@ async function expectStatisticsMatchCpu(type: CovarianceType, k: number, d: numb
   }
 }
 
+/** One Lloyd pass's sums on the GPU (through the capacity check at bind) against the float64 CPU backend. */
+async function expectKMeansStatisticsMatchCpu(k: number, d: number, rows: number) {
+  const x = rowsNearMeans(rows, d);
+  const centres = parameters('diag', k, d).means;
+  const lazy = new LazyBackend('webgpu', {});
+  let bound: BoundData | null = null;
+  try {
+    bound = await lazy.bind(x, { purpose: 'kmeans', components: k });
+    const gpuStats = await bound.kmeansStatistics(centres, k);
+    const cpuStats = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, k);
+    expect(Array.from(gpuStats.counts)).toEqual(Array.from(cpuStats.counts));
+    expect(relativeError(gpuStats.firstMoment, cpuStats.firstMoment)).toBeLessThan(1e-5);
+    expect(Math.abs(gpuStats.inertia - cpuStats.inertia)).toBeLessThan(1e-5 * cpuStats.inertia);
+  } finally {
+    bound?.dispose();
+    lazy.dispose();
+  }
+}
+
 describe('sums past one reduction dispatch', () => {
   it('full, D = 64, K = 1960: 4.2 million sums, more than 64 x 65,535, match the CPU', async () => {
     const stride = 1960 * ((65 * 66) / 2) + 2;
@@ -101,21 +120,7 @@ describe('sums past one reduction dispatch', () => {
     expect(Math.ceil((k * (d + 1) + 2) / REDUCE_WORKGROUP)).toBeGreaterThan(
       gpu.limits.maxComputeWorkgroupsPerDimension,
     );
-    const x = rowsNearMeans(5, d);
-    const centres = parameters('diag', k, d).means;
-    const lazy = new LazyBackend('webgpu', {});
-    let bound: BoundData | null = null;
-    try {
-      bound = await lazy.bind(x, { purpose: 'kmeans', components: k });
-      const gpuStats = await bound.kmeansStatistics(centres, k);
-      const cpuStats = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, k);
-      expect(Array.from(gpuStats.counts)).toEqual(Array.from(cpuStats.counts));
-      expect(relativeError(gpuStats.firstMoment, cpuStats.firstMoment)).toBeLessThan(1e-5);
-      expect(Math.abs(gpuStats.inertia - cpuStats.inertia)).toBeLessThan(1e-5 * cpuStats.inertia);
-    } finally {
-      bound?.dispose();
-      lazy.dispose();
-    }
+    await expectKMeansStatisticsMatchCpu(k, d, 5);
   }, 300_000);
 });
 
@@ -128,21 +133,7 @@ describe('passes cut into bounded submissions', () => {
 
   it('k-means, D = 64, K = 8,192 on 3,000 rows: cut into several submissions, match the CPU', async () => {
     const [k, d] = [8192, 64];
-    const x = rowsNearMeans(3000, d);
-    const centres = parameters('diag', k, d).means;
-    const lazy = new LazyBackend('webgpu', {});
-    let bound: BoundData | null = null;
-    try {
-      bound = await lazy.bind(x, { purpose: 'kmeans', components: k });
-      const gpuStats = await bound.kmeansStatistics(centres, k);
-      const cpuStats = await (await new CpuBackend().bindData(x)).kmeansStatistics(centres, k);
-      expect(Array.from(gpuStats.counts)).toEqual(Array.from(cpuStats.counts));
-      expect(relativeError(gpuStats.firstMoment, cpuStats.firstMoment)).toBeLessThan(1e-5);
-      expect(Math.abs(gpuStats.inertia - cpuStats.inertia)).toBeLessThan(1e-5 * cpuStats.inertia);
-    } finally {
-      bound?.dispose();
-      lazy.dispose();
-    }
+    await expectKMeansStatisticsMatchCpu(k, d, 3000);
   }, 300_000);
 });
 
@@ -178,27 +169,16 @@ describe("each family's largest K on this adapter", () => {
     const d = 64;
     const most = maxGpuComponents(gpu.limits, d, 'kmeans');
     expect(most).toBeGreaterThan(100_000);
-    const x = rowsNearMeans(3, d);
-    const centresOf = (k: number) => parameters('diag', k, d).means;
+    await expectKMeansStatisticsMatchCpu(most, d, 3);
     const lazy = new LazyBackend('webgpu', {});
-    let bound: BoundData | null = null;
-    try {
-      bound = await lazy.bind(x, { purpose: 'kmeans', components: most });
-      const gpuStats = await bound.kmeansStatistics(centresOf(most), most);
-      const cpuStats = await (await new CpuBackend().bindData(x)).kmeansStatistics(centresOf(most), most);
-      expect(Array.from(gpuStats.counts)).toEqual(Array.from(cpuStats.counts));
-      expect(Math.abs(gpuStats.inertia - cpuStats.inertia)).toBeLessThan(1e-5 * cpuStats.inertia);
-      bound.dispose();
-      bound = null;
-      const error = await lazy.bind(x, { purpose: 'kmeans', components: most + 1 }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(WebGpuEmError);
-      expect((error as Error).message).toMatch(
-        new RegExp(`K = ${most + 1} .*\\(at most K = ${most} .* fit at this D\\)`),
-      );
-    } finally {
-      bound?.dispose();
-      lazy.dispose();
-    }
+    const error = await lazy
+      .bind(rowsNearMeans(3, d), { purpose: 'kmeans', components: most + 1 })
+      .catch((e: unknown) => e);
+    lazy.dispose();
+    expect(error).toBeInstanceOf(WebGpuEmError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`K = ${most + 1} .*\\(at most K = ${most} .* fit at this D\\)`),
+    );
   }, 300_000);
 
   it("auto takes the CPU for a K past the GPU's limit, said once on stderr", async () => {
