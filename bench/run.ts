@@ -30,7 +30,7 @@ import type { Matrix } from '../src/data/matrix.js';
 import { GpuContext, gpuAllocations } from '../src/gpu/context.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { writeFileAtomic } from '../src/io/files.js';
-import { EmRun } from '../src/models/em.js';
+import { emRun } from '../src/models/em.js';
 import { covariancesAsArray, type GmmParameters } from '../src/models/gmm-parameters.js';
 import type { CovarianceType } from '../src/core/names.js';
 import { kmeansPlusPlus, parametersFromCentres } from '../src/models/init.js';
@@ -248,7 +248,7 @@ async function runBackend(
 
 /** EM iterations; each resolves to the mean log-likelihood of its E-step. */
 function emSteps(bound: BoundData, init: GmmParameters, iterations: number): () => Promise<number> {
-  const run = new EmRun(bound, init, {
+  const run = emRun(bound, init, {
     covarianceType: init.covarianceType,
     tol: 0,
     maxIter: iterations + 1,

@@ -1,7 +1,6 @@
-import { yieldIfDue } from '../backends/cpu/turns.js';
-import type { BoundData, ComponentParameters } from '../backends/backend.js';
-import { WebGpuEmError } from '../errors.js';
-import { mStep, shiftsFor, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
+import type { BoundData } from '../backends/backend.js';
+import { mStep, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
+import { MixtureRun } from './mixture-run.js';
 import type { CovarianceType } from '../core/names.js';
 
 /** Settings of the EM loop. */
@@ -29,62 +28,22 @@ export interface IterationRecord {
   readonly jitteredComponents: number;
 }
 
+/** An EM run: each step one E-step and the M-step. */
+export type EmRun = MixtureRun<GmmParameters, Record<never, never>>;
+
 /**
- * One EM run from given initial parameters. Each `step()` is one E-step (by the backend, as
- * sufficient statistics) and one M-step (here, in float64). Knows nothing of how the backend
- * computes.
+ * One EM run from given initial parameters. Each step's objective is the mean log-likelihood
+ * under the parameters its E-step used, checked before the M-step needs it finite.
  */
-export class EmRun {
-  params: GmmParameters;
-  componentParams: ComponentParameters;
-  nIter = 0;
-  lowerBound = -Infinity;
-  converged = false;
-  readonly history: IterationRecord[] = [];
-
-  constructor(
-    private readonly data: BoundData,
-    initial: GmmParameters,
-    private readonly settings: EmSettings,
-  ) {
-    this.params = initial;
-    this.componentParams = toComponentParameters(initial);
-  }
-
-  /** True once converged or after maxIter iterations. */
-  get done(): boolean {
-    return this.converged || this.nIter >= this.settings.maxIter;
-  }
-
-  async step(): Promise<IterationRecord> {
-    // Host work between passes counts against the process's one slice too (see turns.ts).
-    await yieldIfDue();
-    const started = performance.now();
-    const shifts = shiftsFor(this.params);
-    const stats = await this.data.sufficientStatistics(this.componentParams, shifts);
-    const lowerBound = stats.logLikelihoodSum / stats.weightSum;
-    if (!Number.isFinite(lowerBound)) {
-      throw new WebGpuEmError(
-        'numerical',
-        `the log-likelihood became ${lowerBound} at iteration ${this.nIter + 1}; ` +
-          'scale the input data or increase regCovar',
-      );
-    }
-    const next = mStep(stats, shifts, this.settings.regCovar, this.settings.covarianceType);
-    this.componentParams = toComponentParameters(next);
-    this.params = next;
-    const change = lowerBound - this.lowerBound;
-    this.lowerBound = lowerBound;
-    this.nIter += 1;
-    this.converged = Math.abs(change) < this.settings.tol;
-    const record: IterationRecord = {
-      iteration: this.nIter,
-      lowerBound,
-      change,
-      seconds: (performance.now() - started) / 1000,
-      jitteredComponents: next.jittered ?? 0,
-    };
-    this.history.push(record);
-    return record;
-  }
+export function emRun(data: BoundData, initial: GmmParameters, settings: EmSettings): EmRun {
+  return new MixtureRun(data, initial, settings, {
+    objective: 'the log-likelihood',
+    componentParameters: toComponentParameters,
+    next(stats, shifts, check) {
+      const lowerBound = stats.logLikelihoodSum / stats.weightSum;
+      check(lowerBound);
+      return { params: mStep(stats, shifts, settings.regCovar, settings.covarianceType), lowerBound };
+    },
+    extra: () => ({}),
+  });
 }

@@ -1,10 +1,11 @@
-import type { BoundData, EStepOptions, EStepResult, ViewLabels } from '../backends/backend.js';
+import type { BoundData, ComponentParameters } from '../backends/backend.js';
+import { checkOptionKeys, DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { isGpuRows, isRowSource, type DataInput } from '../data/row-source.js';
-import { concatResults, STREAM_SEED } from './streamed-data.js';
+import { sampleWeights } from '../data/weights.js';
 import { dataError, usageError } from '../errors.js';
-import { EmRun, type IterationRecord } from './em.js';
+import { emRun, type EmRun, type IterationRecord } from './em.js';
 import {
   FIT_OPTIONS,
   resolveMixtureOptions,
@@ -14,20 +15,13 @@ import {
   type GaussianMixtureOptions,
   type ResolvedMixtureOptions,
 } from './gaussian-mixture-options.js';
-import {
-  covariancesAsArray,
-  freeParameterCount,
-  checkSampleSize,
-  sampleMixtureChunks,
-  toComponentParameters,
-  type GmmParameters,
-} from './gmm-parameters.js';
+import { freeParameterCount, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
 import { readInitialModel, type InitialModel } from './init.js';
-import { checkMixtureSamples, initialParameters } from './mixture-start.js';
+import { initialParameters } from './mixture-start.js';
+import { MixtureModel } from './mixture-model.js';
 import { loadingFrom, mixtureFromJson, mixtureToJson } from './model-json.js';
-import { precisionsOf } from './precisions.js';
-import { disposedDuringFit, IterativeModel } from './model-base.js';
-import { frozenRecords, Matrix64, plainArray, readOnlyArray } from './results.js';
+import { plainArray } from './results.js';
+import { STREAM_SEED } from './streamed-data.js';
 
 export type {
   CovarianceType,
@@ -36,15 +30,6 @@ export type {
   InitMethod,
   WeightOptions,
 } from './gaussian-mixture-options.js';
-import { checkOptionKeys, DEFAULT_COVARIANCE_TYPE } from '../core/names.js';
-import { sampleWeights, weightTotal } from '../data/weights.js';
-
-interface RunState {
-  converged: boolean;
-  nIter: number;
-  lowerBound: number;
-  history: readonly IterationRecord[];
-}
 
 /**
  * A Gaussian mixture fitted by expectation-maximisation, shaped like scikit-learn's
@@ -58,18 +43,14 @@ interface RunState {
  * gmm.dispose();
  * ```
  */
-export class GaussianMixture extends IterativeModel<IterationRecord> {
+export class GaussianMixture extends MixtureModel<IterationRecord, GmmParameters, EmRun> {
   readonly options: Readonly<ResolvedMixtureOptions>;
-  private fitted: GmmParameters | null = null;
-  private run: EmRun | null = null;
-  private runState: RunState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
-  private rng: Random;
+  protected override readonly lowerBoundHint = '; use score(X)';
 
   constructor(options: GaussianMixtureOptions) {
     const resolved = resolveMixtureOptions(options);
-    super(resolved.backend, resolved, 'model', resolved.covarianceType, resolved.nComponents);
+    super(resolved.backend, resolved, 'model', 'GaussianMixture', resolved);
     this.options = resolved;
-    this.rng = new Random(this.options.seed);
   }
 
   /**
@@ -150,8 +131,6 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     checkOptionKeys('fit()', options, FIT_OPTIONS);
     // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
     this.releaseOwnedSamples();
-    // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
-    this.rng = new Random(this.options.seed);
     // A row source or a GPU buffer: initialisation on a seeded sample, EM passes over all of it.
     const k = this.options.nComponents;
     const stream =
@@ -160,46 +139,17 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
         : null;
     const matrix = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
     const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, matrix.rows);
-    let best: { params: GmmParameters; state: RunState } | null = null;
-    const warm = this.options.warmStart && this.fitted !== null;
-    const restarts = warm ? 1 : this.options.nInit;
-    // A fit that fails or is aborted leaves the model as it was.
-    const previous = { fitted: this.fitted, runState: this.runState, labels: this.fitLabels };
+    const from = this.options.warmStart && this.fitted ? this.fitted : undefined;
     try {
-      for (let initIndex = 0; initIndex < restarts; initIndex++) {
-        await this.start(matrix, weights, warm ? this.fitted! : undefined, options.signal, stream?.data);
-        while (!this.liveRun().done) {
-          options.signal?.throwIfAborted();
-          const record = await this.stepNow();
-          options.onIteration?.({ ...record, initIndex });
-        }
-        if (!best || this.runState.lowerBound > best.state.lowerBound) {
-          best = { params: this.fitted!, state: { ...this.runState } };
-        }
-      }
-      // The labels under the final parameters, on the samples still bound (scikit-learn's fit_predict).
-      const keep = best!.params;
-      this.fitLabels =
-        options.labels === false || stream
-          ? null
-          : (
-              await this.withSamples(matrix, (data) =>
-                data.eStep(toComponentParameters(keep), { responsibilities: false, labels: true }),
-              )
-            ).labels!;
-    } catch (error) {
-      this.fitted = previous.fitted;
-      this.runState = previous.runState;
-      this.fitLabels = previous.labels;
-      throw error;
+      await this.restartLoop(
+        from ? 1 : this.options.nInit,
+        options,
+        () => this.start(matrix, weights, from, options.signal, stream?.data),
+        async (best) => (options.labels === false || stream ? null : this.labelsUnder(matrix, best.fitted!)),
+      );
     } finally {
-      // The samples are bound once for every restart, and freed with the fit.
-      this.run = null;
       stream?.data.dispose();
-      this.releaseOwnedSamples();
     }
-    this.fitted = best!.params;
-    this.runState = best!.state;
     return this;
   }
 
@@ -218,170 +168,25 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     });
   }
 
-  private async start(
+  protected initialParameters(
     matrix: Matrix,
-    weights: Float64Array | null,
-    from?: GmmParameters,
+    data: BoundData,
+    rng: Random,
     signal?: AbortSignal,
-    /** Streamed data the EM passes run on (initialisation runs on `matrix`, its sample). */
-    streamed?: BoundData,
-  ): Promise<void> {
-    checkMixtureSamples(matrix, weights, this.options.nComponents, this.options.covarianceType);
-    this.run = null;
-    if (from && from.nFeatures !== matrix.cols) {
-      throw dataError(
-        `X has ${matrix.cols} features but the model has ${from.nFeatures}; warm starts need the same features`,
-      );
-    }
-    const data = await this.bindSamples(matrix, weights, signal);
-    try {
-      // Every limit of the backend for this K is checked here, before any seeding work.
-      await data.prepare(this.options.nComponents, this.options.covarianceType);
-      const initial =
-        from ?? (await initialParameters(this.options, new Random(this.rng.fork()), matrix, data, signal));
-      this.run = new EmRun(streamed ?? data, initial, this.options);
-      this.fitted = initial;
-    } catch (error) {
-      this.releaseOwnedSamples();
-      throw error;
-    }
-    this.runState = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] };
+  ): Promise<GmmParameters> {
+    return initialParameters(this.options, rng, matrix, data, signal);
   }
 
-  /** Runs one EM iteration of the fit started by {@link initialize}. */
-  async step(): Promise<IterationRecord> {
-    return this.exclusive('step()', () => this.stepNow());
+  protected newRun(data: BoundData, initial: GmmParameters): EmRun {
+    return emRun(data, initial, this.options);
   }
 
-  private async stepNow(): Promise<IterationRecord> {
-    const run = this.run;
-    if (!run) throw usageError('step() needs initialize(X) first');
-    if (run.done)
-      throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
-    const record = await run.step();
-    this.fitted = run.params;
-    this.runState = {
-      converged: run.converged,
-      nIter: run.nIter,
-      lowerBound: run.lowerBound,
-      history: run.history,
-    };
-    return record;
+  protected componentParameters(p: GmmParameters): ComponentParameters {
+    return toComponentParameters(p);
   }
 
-  /** True when the stepwise fit has converged or run maxIter iterations. */
-  get done(): boolean {
-    return this.run?.done ?? true;
-  }
-
-  protected viewLabels(): ViewLabels | null {
-    if (this.run) return { kind: 'mixture', params: this.run.componentParams };
-    return this.fitted ? { kind: 'mixture', params: toComponentParameters(this.fitted) } : null;
-  }
-
-  /** Whether the lower bound's change fell below tol in the best run. */
-  get converged(): boolean {
-    return this.runState.converged;
-  }
-
-  /** Iterations run by the best initialisation. */
-  get nIter(): number {
-    return this.runState.nIter;
-  }
-
-  /**
-   * scikit-learn's `lower_bound_`: mean log-likelihood per sample at the last E-step. Known after
-   * `fit` only: a model loaded from a file or made from parameters has none (an error, never
-   * -Infinity).
-   */
-  get lowerBound(): number {
-    const { lowerBound } = this.runState;
-    if (!Number.isFinite(lowerBound)) {
-      throw usageError(
-        'lowerBound is known after fit(X) only (this GaussianMixture was loaded from a model or not fitted); use score(X)',
-      );
-    }
-    return lowerBound;
-  }
-
-  /** One record per iteration of the best initialisation (frozen, the same array until the next step or fit). */
-  get history(): readonly IterationRecord[] {
-    const state = this.runState;
-    return this.results.get('history', state, () => frozenRecords(state.history));
-  }
-
-  /** Number of features D seen by fit. */
-  get nFeatures(): number {
-    return this.params().nFeatures;
-  }
-
-  // The results below are read-only and made once per fit (or step): the same object on every access.
-
-  /** Mixture weights, length K. */
-  get weights(): Float64Array {
-    return this.shown('weights', (p) => readOnlyArray(Float64Array.from(p.weights)));
-  }
-
-  /** Component means, K x D (frozen, `data` read-only). */
-  get means(): Matrix64 {
-    return this.shown(
-      'means',
-      (p) => new Matrix64(Float64Array.from(p.means), p.nComponents, p.nFeatures, true),
-    );
-  }
-
-  /**
-   * Covariances in scikit-learn's shapes, flat row-major: full K x D x D, tied D x D, diag K x D,
-   * spherical K.
-   */
-  get covariances(): Float64Array {
-    return this.shown('covariances', (p) => readOnlyArray(covariancesAsArray(p)));
-  }
-
-  /** Inverses of the covariances, in their shapes (scikit-learn's `precisions_`). */
-  get precisions(): Float64Array {
-    return this.shown('precisions', (p) =>
-      readOnlyArray(precisionsOf(p, plainArray(this.covariances), false)),
-    );
-  }
-
-  /** Upper Cholesky factors U of the precisions (= U Uᵀ), in the covariances' shapes (`precisions_cholesky_`). */
-  get precisionsCholesky(): Float64Array {
-    return this.shown('precisionsCholesky', (p) =>
-      readOnlyArray(precisionsOf(p, plainArray(this.covariances), true)),
-    );
-  }
-
-  /** The result `key` of the current parameters, made on its first access. */
-  private shown<T>(key: string, make: (p: GmmParameters) => T): T {
-    const p = this.params();
-    return this.results.get(key, p, () => make(p));
-  }
-
-  /** The current parameters (packed covariances), for model files and warm starts. */
-  get parameters(): GmmParameters {
-    return this.params();
-  }
-
-  /** Most likely component of each sample. */
-  async predict(x: DataInput): Promise<Int32Array> {
-    return (await this.evaluate(x, { responsibilities: false, labels: true })).labels!;
-  }
-
-  /** Responsibilities p(k | x_n), N x K. */
-  async predictProba(x: DataInput): Promise<Matrix64> {
-    const result = await this.evaluate(x, { responsibilities: true });
-    return new Matrix64(result.responsibilities!, result.logLikelihood.length, this.params().nComponents);
-  }
-
-  /** log p(x_n) under the model, per sample. */
-  async scoreSamples(x: DataInput): Promise<Float64Array> {
-    return (await this.evaluate(x, { responsibilities: false })).logLikelihood;
-  }
-
-  /** Mean log-likelihood per sample (weighted by `options.sampleWeight` when given). */
-  async score(x: DataInput, options: WeightOptions = {}): Promise<number> {
-    return (await this.weightedLogLikelihood(x, options)).mean;
+  protected mixtureOf(p: GmmParameters): GmmParameters {
+    return p;
   }
 
   /**
@@ -412,58 +217,10 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     return { bic: deviance + p * Math.log(total), aic: deviance + 2 * p };
   }
 
-  private async weightedLogLikelihood(
-    x: DataInput,
-    options: WeightOptions,
-  ): Promise<{ mean: number; total: number }> {
-    checkOptionKeys('score options', options, WEIGHT_OPTIONS);
-    if (isRowSource(x)) {
-      // Each chunk with its own weights; the sums add up in float64.
-      const parts = await this.mapChunks(x, this.params().nComponents, async (c) =>
-        this.weightedLogLikelihood(c.matrix, { sampleWeight: c.weights }),
-      );
-      const total = parts.reduce((t, p) => t + p.total, 0);
-      return { mean: parts.reduce((t, p) => t + p.mean * p.total, 0) / total, total };
-    }
-    if (isGpuRows(x)) {
-      if (options.sampleWeight != null) throw usageError('sampleWeight cannot be given with a GPUBuffer');
-      const ll = await this.scoreSamples(x);
-      return { mean: ll.reduce((a, v) => a + v, 0) / ll.length, total: ll.length };
-    }
-    const m = toMatrix(x);
-    const weights = sampleWeights(options.sampleWeight, m.rows);
-    const ll = await this.scoreSamples(m);
-    let s = 0;
-    for (let n = 0; n < ll.length; n++) {
-      const w = weights ? weights[n] : 1;
-      if (w !== 0) s += w * ll[n];
-    }
-    const total = weightTotal(weights, m.rows);
-    return { mean: s / total, total };
-  }
-
   /** Number of free parameters of the model. */
   freeParameters(): number {
     const p = this.params();
     return freeParameterCount(p.covarianceType, p.nComponents, p.nFeatures);
-  }
-
-  /** Draws n samples from the fitted mixture (seeded), with the component of each. */
-  sample(n: number): { x: Matrix64; labels: Int32Array } {
-    return this.sampleChunks(n, n).next().value as { x: Matrix64; labels: Int32Array };
-  }
-
-  /** The rows of `sample(n)`, drawn at most `chunkRows` at a time: for n too large to hold at once. */
-  *sampleChunks(n: number, chunkRows: number): Generator<{ x: Matrix64; labels: Int32Array }> {
-    checkSampleSize(n, chunkRows);
-    const p = this.params();
-    for (const { x, labels } of sampleMixtureChunks(
-      p,
-      n,
-      new Random(this.options.seed ^ 0x5bd1e995),
-      chunkRows,
-    ))
-      yield { x: new Matrix64(x, labels.length, p.nFeatures), labels };
   }
 
   /** Takes another model's fitted parameters and fit record (not its backend). */
@@ -471,61 +228,5 @@ export class GaussianMixture extends IterativeModel<IterationRecord> {
     this.fitted = other.params();
     this.runState = { ...other.runState };
     this.fitLabels = other.fitLabels;
-  }
-
-  /** The running fit's EM run; gone when the model was disposed during the fit. */
-  private liveRun(): EmRun {
-    if (!this.run) throw disposedDuringFit();
-    return this.run;
-  }
-
-  protected override onSamplesReleased(): void {
-    this.run = null;
-  }
-
-  private params(): GmmParameters {
-    if (!this.fitted) throw usageError('this GaussianMixture is not fitted yet; call fit(X) first');
-    return this.fitted;
-  }
-
-  private async evaluate(x: DataInput, options: EStepOptions): Promise<EStepResult> {
-    const p = this.params();
-    if (isRowSource(x)) {
-      const parts = await this.mapChunks(x, p.nComponents, (c) => this.evaluate(c.matrix, options));
-      return {
-        logLikelihood: concatResults(
-          parts.map((r) => r.logLikelihood),
-          Float64Array,
-        ),
-        responsibilities: options.responsibilities
-          ? concatResults(
-              parts.map((r) => r.responsibilities!),
-              Float64Array,
-            )
-          : null,
-        labels: options.labels
-          ? concatResults(
-              parts.map((r) => r.labels!),
-              Int32Array,
-            )
-          : null,
-      };
-    }
-    if (isGpuRows(x)) {
-      this.checkFeatures(x.cols);
-      return this.withGpuRows(x, (data) => data.eStep(toComponentParameters(p), options));
-    }
-    const m = toMatrix(x);
-    this.checkFeatures(m.cols);
-    return this.withSamples(m, (data) => data.eStep(toComponentParameters(p), options));
-  }
-
-  private checkFeatures(cols: number): void {
-    const d = this.params().nFeatures;
-    if (cols !== d) {
-      throw dataError(
-        `X has ${cols} features but the model was fitted with ${d}; pass data with ${d} columns`,
-      );
-    }
   }
 }

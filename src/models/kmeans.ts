@@ -23,7 +23,7 @@ import {
   type SampleWeightInput,
   type WeightOptions,
 } from '../data/weights.js';
-import { disposedDuringFit, IterativeModel } from './model-base.js';
+import { IterativeModel } from './model-base.js';
 import { frozenRecords, Matrix64 } from './results.js';
 import { centresToJson, readModelJson } from './model-json.js';
 import { KMEANS_FORMAT } from './model-file.js';
@@ -95,6 +95,13 @@ export const KMEANS_FIT_OPTIONS = optionKeys<KMeansFitOptions>({
   sampleWeight: true,
 });
 
+/** What a fit keeps: restored when a fit fails, compared between restarts. */
+interface KMeansFit {
+  state: FitState | null;
+  nFeatures: number;
+  labels: Int32Array | null;
+}
+
 type Resolved = Required<Omit<KMeansOptions, 'device' | 'adapter' | 'maxGpuBytes'>> & GpuOptions;
 
 /**
@@ -102,18 +109,15 @@ type Resolved = Required<Omit<KMeansOptions, 'device' | 'adapter' | 'maxGpuBytes
  * per-cluster sums run on the backend (WebGPU or the float64 CPU reference); the centre update
  * runs in float64 on the host. Shaped like scikit-learn's `KMeans`.
  */
-export class KMeans extends IterativeModel<KMeansIteration> {
+export class KMeans extends IterativeModel<KMeansIteration, LloydRun, KMeansFit> {
   readonly options: Readonly<Resolved>;
   private state: FitState | null = null;
   private nFeaturesSeen = 0;
-  private run: LloydRun | null = null;
-  private rng: Random;
 
   constructor(options: KMeansOptions) {
     const resolved = resolveOptions(options);
-    super(resolved.backend, resolved, 'KMeans', 'kmeans', resolved.nClusters);
+    super(resolved.backend, resolved, 'KMeans', 'kmeans', resolved.nClusters, resolved.seed);
     this.options = resolved;
-    this.rng = new Random(this.options.seed);
   }
 
   /**
@@ -151,39 +155,30 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     return this.exclusive('fit()', async () => {
       // Samples left bound by initialize() were bound without this fit's signal: bind afresh.
       this.releaseOwnedSamples();
-      // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
-      this.rng = new Random(this.options.seed);
       // A row source: initialisation on its seeded sample, Lloyd passes over the whole of it.
       const k = this.options.nClusters;
       const seed = this.options.seed ^ STREAM_SEED;
       const stream = isRowSource(x) || isGpuRows(x) ? await this.openStream(x, k, seed, options) : null;
       const m = stream ? stream.scan.sample : toMatrix(x as MatrixInput);
       const weights = stream ? stream.scan.sampleWeights : sampleWeights(options.sampleWeight, m.rows);
-      let best: FitState | null = null;
       try {
-        for (let initIndex = 0; initIndex < this.options.nInit; initIndex++) {
-          await this.start(m, weights, options.signal, stream ?? undefined);
-          while (!this.liveRun().done) {
-            const record = await this.stepNow();
-            options.signal?.throwIfAborted();
-            options.onIteration?.({ ...record, initIndex });
-          }
-          const run = this.liveRun().state;
-          if (!best || run.inertia < best.inertia) best = run;
-        }
-        // The labels of the final centres (scikit-learn's labels_), on the samples still bound.
-        const centres = best!.centres;
-        this.fitLabels = stream
-          ? null
-          : (await this.withSamples(m, (data) => data.assign(centres, k, { allDistances: false }))).labels;
+        await this.restartLoop(
+          this.options.nInit,
+          options,
+          () => this.start(m, weights, options.signal, stream ?? undefined),
+          // The labels of the final centres (scikit-learn's labels_), on the samples still bound.
+          async (best) =>
+            stream
+              ? null
+              : (
+                  await this.withSamples(m, (data) =>
+                    data.assign(best.state!.centres, k, { allDistances: false }),
+                  )
+                ).labels,
+        );
       } finally {
-        // The samples are bound once for every restart, and freed with the fit.
-        this.run = null;
         stream?.data.dispose();
-        this.releaseOwnedSamples();
       }
-      this.state = best;
-      this.nFeaturesSeen = m.cols;
       return this;
     });
   }
@@ -206,19 +201,12 @@ export class KMeans extends IterativeModel<KMeansIteration> {
    * the run's centres (clusterCenters, predict, toJSON), as a mixture holds its parameters after
    * each step; `inertia` is known once the run is done.
    */
-  async step(): Promise<KMeansIteration> {
+  override async step(): Promise<KMeansIteration> {
     return this.exclusive('step()', async () => {
       const record = await this.stepNow();
-      const run = this.liveRun();
-      this.state = run.state;
-      this.nFeaturesSeen = run.centres.length / this.options.nClusters;
+      this.show(this.liveRun());
       return record;
     });
-  }
-
-  /** True when the stepwise fit has converged or run maxIter iterations. */
-  get done(): boolean {
-    return this.run?.done ?? true;
   }
 
   protected viewLabels(): ViewLabels | null {
@@ -244,7 +232,7 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     try {
       // Every limit of the backend for this K is checked here, before any seeding work.
       await data.prepare(k, 'kmeans');
-      const centres = await this.initialCentres(data, m, new Random(this.rng.fork()));
+      const centres = await this.initialCentres(data, m, this.nextInitStream());
       const tolAbs = this.options.tol * (stream?.scan.meanVariance ?? meanVariance(m, data.weights));
       const farthest = stream && ((c: Float64Array, n: number) => stream.farthest(c, k, n));
       this.run = new LloydRun(stream?.data ?? data, m, centres, k, this.options.maxIter, tolAbs, farthest);
@@ -254,28 +242,28 @@ export class KMeans extends IterativeModel<KMeansIteration> {
     }
   }
 
-  private async stepNow(): Promise<KMeansIteration> {
-    const run = this.run;
-    if (!run) throw usageError('step() needs initialize(X) first');
-    if (run.done)
-      throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
-    const record = await run.step();
-    if (this.run !== run) throw disposedDuringFit();
-    if (run.done) {
-      this.state = run.state;
-      this.nFeaturesSeen = run.centres.length / this.options.nClusters;
-    }
-    return record;
+  protected took(run: LloydRun): void {
+    // A fit shows its run once done: inertia is known then.
+    if (run.done) this.show(run);
   }
 
-  /** The running fit's Lloyd run; gone when the model was disposed during the fit. */
-  private liveRun(): LloydRun {
-    if (!this.run) throw disposedDuringFit();
-    return this.run;
+  private show(run: LloydRun): void {
+    this.state = run.state;
+    this.nFeaturesSeen = run.centres.length / this.options.nClusters;
   }
 
-  protected override onSamplesReleased(): void {
-    this.run = null;
+  protected saveFit(): KMeansFit {
+    return { state: this.state, nFeatures: this.nFeaturesSeen, labels: this.fitLabels };
+  }
+
+  protected restoreFit(saved: KMeansFit): void {
+    this.state = saved.state;
+    this.nFeaturesSeen = saved.nFeatures;
+    this.fitLabels = saved.labels;
+  }
+
+  protected objective(saved: KMeansFit): number {
+    return -saved.state!.inertia;
   }
 
   /** Cluster centres, K x D (frozen, `data` read-only; the same object until the next step or fit). */

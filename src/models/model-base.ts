@@ -4,6 +4,7 @@ import { LazyBackend, type GpuOptions } from '../backends/select.js';
 import type { BackendChoice, BackendName } from '../core/names.js';
 import type { Matrix, MatrixInput } from '../data/matrix.js';
 import { usageError, WebGpuEmError } from '../errors.js';
+import { Random } from '../core/random.js';
 import type { CheckedChunk, GpuRows, RowSource } from '../data/row-source.js';
 import { openGpuRows } from './gpu-rows.js';
 import { mapSource, openSource, type OpenedData } from './streamed-data.js';
@@ -19,12 +20,29 @@ export interface BoundSamples {
   readonly data: BoundData;
 }
 
+/** The progress callback and stop signal of a fit, as every model's fit options name them. */
+interface LoopOptions<Iteration> {
+  signal?: AbortSignal;
+  onIteration?: (record: Iteration & { initIndex: number }) => void;
+}
+
 /**
  * What every iterative model shares: the backend handle, the samples bound once per fit (every
- * restart and every pass of the fit reuses them), one fit at a time, `dispose`, and the stepwise
- * API (`initialize`, `step`, `done`) that `fit` is a loop over.
+ * restart and every pass of the fit reuses them), one fit at a time, `dispose`, the stepwise
+ * API (`initialize`, `step`, `done`) and the restart loop that `fit` is (keep the best restart,
+ * leave the model as it was when the fit fails). A model supplies its start, its run (one
+ * iteration per step) and what a fit of it keeps (`Saved`).
  */
-export abstract class IterativeModel<Iteration> {
+export abstract class IterativeModel<
+  Iteration,
+  Run extends {
+    /** True once the run has converged or run maxIter iterations. */
+    readonly done: boolean;
+    /** Runs one iteration. */
+    step(): Promise<Iteration>;
+  },
+  Saved,
+> {
   /** Created on first use; a model that only ever gets bound samples never creates one. */
   protected readonly backendHandle: LazyBackend;
   /** The samples of the fit in progress (or of the last initialize), and whether we bound them. */
@@ -39,6 +57,10 @@ export abstract class IterativeModel<Iteration> {
   protected fitLabels: Int32Array | null = null;
   /** The results handed out (read-only, one object each until the state they show changes). */
   protected readonly results = new ResultCache();
+  /** The stream each restart's initialisation forks from, reseeded by every fit. */
+  private rng: Random;
+  /** The run of the stepwise fit or restart in progress; dropped with the samples it runs on. */
+  protected run: Run | null = null;
 
   /**
    * Names of the features (the training data's columns), or null: saved by `toJSON()`, read by
@@ -55,8 +77,16 @@ export abstract class IterativeModel<Iteration> {
     private readonly purpose: DataUse,
     /** K: the backend's limits for it are checked before the samples are uploaded. */
     private readonly components: number,
+    /** The seed of the initialisations' stream. */
+    private readonly seed: number,
   ) {
     this.backendHandle = new LazyBackend(backend, gpu);
+    this.rng = new Random(seed);
+  }
+
+  /** The generator of the next initialisation: the next fork of the seeded stream. */
+  protected nextInitStream(): Random {
+    return new Random(this.rng.fork());
   }
 
   /**
@@ -66,10 +96,86 @@ export abstract class IterativeModel<Iteration> {
   abstract initialize(x: MatrixInput): Promise<void>;
 
   /** Runs one iteration of the fit started by {@link initialize}. */
-  abstract step(): Promise<Iteration>;
+  async step(): Promise<Iteration> {
+    return this.exclusive('step()', () => this.stepNow());
+  }
 
   /** True when the stepwise fit has converged or run maxIter iterations (and before any). */
-  abstract get done(): boolean;
+  get done(): boolean {
+    return this.run?.done ?? true;
+  }
+
+  /** One step of the current run; the model then takes the run's state ({@link took}). */
+  protected async stepNow(): Promise<Iteration> {
+    const run = this.run;
+    if (!run) throw usageError('step() needs initialize(X) first');
+    if (run.done)
+      throw usageError('the fit is done (converged or maxIter reached); call initialize(X) again');
+    const record = await run.step();
+    // dispose() during the step dropped the run: what it computed belongs to no model.
+    if (this.run !== run) throw disposedDuringFit();
+    this.took(run);
+    return record;
+  }
+
+  /** Takes what the model shows of `run` after one of its steps. */
+  protected abstract took(run: Run): void;
+
+  /** What a fit changes: saved before it (restored when it fails) and after each restart. */
+  protected abstract saveFit(): Saved;
+
+  /** Puts back what {@link saveFit} saved. */
+  protected abstract restoreFit(saved: Saved): void;
+
+  /** How good a restart's fit is: the highest wins (the first of equals). */
+  protected abstract objective(saved: Saved): number;
+
+  /**
+   * The fit: `restarts` runs, each begun by `start` and stepped until done, the best kept, then
+   * the labels of the training samples under it (null: none). The signal is checked before each
+   * step and after it (no iteration is reported once aborted). A fit that fails or is aborted
+   * leaves the model as it was; the samples it bound are freed either way.
+   */
+  protected async restartLoop(
+    restarts: number,
+    options: LoopOptions<Iteration>,
+    start: () => Promise<void>,
+    labels: (best: Saved) => Promise<Int32Array | null>,
+  ): Promise<void> {
+    const { signal, onIteration } = options;
+    // Every fit draws its initialisations from the seed afresh: refitting gives the same result.
+    this.rng = new Random(this.seed);
+    const previous = this.saveFit();
+    let best: Saved | null = null;
+    try {
+      for (let initIndex = 0; initIndex < restarts; initIndex++) {
+        await start();
+        while (!this.liveRun().done) {
+          signal?.throwIfAborted();
+          const record = await this.stepNow();
+          signal?.throwIfAborted();
+          onIteration?.({ ...record, initIndex });
+        }
+        const fit = this.saveFit();
+        if (best === null || this.objective(fit) > this.objective(best)) best = fit;
+      }
+      this.restoreFit(best!);
+      this.fitLabels = await labels(best!);
+    } catch (error) {
+      this.restoreFit(previous);
+      throw error;
+    } finally {
+      // The samples are bound once for every restart, and freed with the fit.
+      this.run = null;
+      this.releaseOwnedSamples();
+    }
+  }
+
+  /** The running fit's run; gone when the model was disposed during the fit. */
+  protected liveRun(): Run {
+    if (!this.run) throw disposedDuringFit();
+    return this.run;
+  }
 
   /**
    * The bound samples and each one's label as buffers on the model's GPU device, for a renderer
@@ -173,16 +279,14 @@ export abstract class IterativeModel<Iteration> {
     if (this.samples?.owned) this.samples.data.dispose();
     this.samples = null;
     this.generation++;
-    this.onSamplesReleased();
+    // The run that used the samples goes with them.
+    this.run = null;
   }
 
   /** Frees the samples if this model bound them; samples it was given stay for the next call. */
   protected releaseOwnedSamples(): void {
     if (this.samples?.owned) this.releaseSamples();
   }
-
-  /** Called when the bound samples go: a model drops the run that used them. */
-  protected onSamplesReleased(): void {}
 
   /**
    * Runs `pass` on `matrix` bound to the backend: the fit's samples when `matrix` is theirs,

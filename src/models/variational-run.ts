@@ -1,7 +1,6 @@
-import type { BoundData, ComponentParameters } from '../backends/backend.js';
+import type { BoundData } from '../backends/backend.js';
 import type { CovarianceType } from '../core/names.js';
-import { WebGpuEmError } from '../errors.js';
-import { shiftsFor } from './gmm-parameters.js';
+import { MixtureRun } from './mixture-run.js';
 import {
   posteriorWeights,
   variationalComponentParameters,
@@ -35,64 +34,30 @@ export interface VariationalIterationRecord {
   readonly weights: Float64Array;
 }
 
+/** A variational run: each step one E-step with the posterior's expectations and its update. */
+export type VariationalRun = MixtureRun<VariationalPosterior, { readonly weights: Float64Array }>;
+
 /**
- * One variational run from an initial posterior. Each `step()` is one E-step with the posterior's
- * expectations (by the backend, as the same sufficient statistics as EM's plus sum r log r) and
- * one M-step and lower bound (here, in float64). Knows nothing of how the backend computes.
+ * One variational run from an initial posterior. Each step's E-step gives the same sufficient
+ * statistics as EM's plus sum r log r; the update is the posterior's M-step, and the objective
+ * the evidence lower bound after it.
  */
-export class VariationalRun {
-  posterior: VariationalPosterior;
-  /** The E-step's per-component parameters under the current posterior (also what renderView labels by). */
-  componentParams: ComponentParameters;
-  nIter = 0;
-  lowerBound = -Infinity;
-  converged = false;
-  readonly history: VariationalIterationRecord[] = [];
-
-  constructor(
-    private readonly data: BoundData,
-    initial: VariationalPosterior,
-    private readonly priors: VariationalPriors,
-    private readonly settings: VariationalSettings,
-  ) {
-    this.posterior = initial;
-    this.componentParams = variationalComponentParameters(initial);
-  }
-
-  /** True once converged or after maxIter iterations. */
-  get done(): boolean {
-    return this.converged || this.nIter >= this.settings.maxIter;
-  }
-
-  async step(): Promise<VariationalIterationRecord> {
-    const started = performance.now();
-    const shifts = shiftsFor(this.posterior);
-    const stats = await this.data.sufficientStatistics(this.componentParams, shifts);
-    const { regCovar, covarianceType } = this.settings;
-    const next = variationalMStep(stats, shifts, this.priors, regCovar, covarianceType);
-    const lowerBound = variationalLowerBound(next, stats.respLogRespSum);
-    if (!Number.isFinite(lowerBound)) {
-      throw new WebGpuEmError(
-        'numerical',
-        `the lower bound became ${lowerBound} at iteration ${this.nIter + 1}; ` +
-          'scale the input data or increase regCovar',
-      );
-    }
-    this.componentParams = variationalComponentParameters(next);
-    this.posterior = next;
-    const change = lowerBound - this.lowerBound;
-    this.lowerBound = lowerBound;
-    this.nIter += 1;
-    this.converged = Math.abs(change) < this.settings.tol;
-    const record: VariationalIterationRecord = {
-      iteration: this.nIter,
-      lowerBound,
-      change,
-      seconds: (performance.now() - started) / 1000,
-      jitteredComponents: next.jittered ?? 0,
-      weights: posteriorWeights(next),
-    };
-    this.history.push(record);
-    return record;
-  }
+export function variationalRun(
+  data: BoundData,
+  initial: VariationalPosterior,
+  priors: VariationalPriors,
+  settings: VariationalSettings,
+): VariationalRun {
+  const { regCovar, covarianceType } = settings;
+  return new MixtureRun(data, initial, settings, {
+    objective: 'the lower bound',
+    componentParameters: variationalComponentParameters,
+    next(stats, shifts, check) {
+      const params = variationalMStep(stats, shifts, priors, regCovar, covarianceType);
+      const lowerBound = variationalLowerBound(params, stats.respLogRespSum);
+      check(lowerBound);
+      return { params, lowerBound };
+    },
+    extra: (params) => ({ weights: posteriorWeights(params) }),
+  });
 }
