@@ -1,4 +1,4 @@
-import { yieldIfDue } from '../backends/cpu/turns.js';
+import { yieldIfDue } from '../core/turns.js';
 import { family } from '../core/families.js';
 import { packedIndex, packedSize } from '../core/linalg.js';
 import type { CovarianceType } from '../core/names.js';

@@ -1,4 +1,4 @@
-import { yieldIfDue } from '../backends/cpu/turns.js';
+import { yieldIfDue } from '../core/turns.js';
 import type { BoundData } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { farthestSamples, lloydUpdate } from './shard-statistics.js';

@@ -1,4 +1,4 @@
-import { yieldIfDue } from '../backends/cpu/turns.js';
+import { yieldIfDue } from '../core/turns.js';
 import type { BoundData, ComponentParameters, SufficientStatistics } from '../backends/backend.js';
 import { WebGpuEmError } from '../errors.js';
 import { shiftsFor } from './gmm-parameters.js';

@@ -117,18 +117,18 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   });
 
   const columns = readColumns(p, obj.columns, D);
-  if (format === KMEANS_FORMAT) {
-    return {
-      format,
-      nComponents: K,
-      nFeatures: D,
-      means,
-      weights: null,
-      covariances: null,
-      covarianceType: null,
-      columns,
-    };
-  }
+  // A k-means model, or a mixture given by its means alone.
+  const meansOnly: ModelSpec = {
+    format,
+    nComponents: K,
+    nFeatures: D,
+    means,
+    weights: null,
+    covariances: null,
+    covarianceType: null,
+    columns,
+  };
+  if (format === KMEANS_FORMAT) return meansOnly;
 
   // gmm
   const covType = obj.covarianceType;
@@ -139,18 +139,7 @@ export function parseModel(json: unknown, source = '<model>'): ModelSpec {
   }
   const hasWeights = obj.weights !== undefined;
   const hasCov = obj.covariances !== undefined;
-  if (!hasWeights && !hasCov) {
-    return {
-      format,
-      nComponents: K,
-      nFeatures: D,
-      means,
-      weights: null,
-      covariances: null,
-      covarianceType: null,
-      columns,
-    };
-  }
+  if (!hasWeights && !hasCov) return meansOnly;
   if (!hasWeights || !hasCov) {
     const missing = hasWeights ? 'covariances' : 'weights';
     throw dataError(

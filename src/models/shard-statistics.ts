@@ -150,7 +150,7 @@ export class StatisticsShard {
     this.checkFeatures(p.nFeatures);
     const shifts = shiftsFor(p);
     const { nComponents: k, nFeatures: d } = p;
-    const second = family(p.covarianceType).statistics === 'diagonal' ? d : (d * (d + 1)) / 2;
+    const second = family(p.covarianceType).secondMoments(d);
     const s = this.data
       ? await this.data.sufficientStatistics(toComponentParameters(p), shifts)
       : {
@@ -184,25 +184,18 @@ export class StatisticsShard {
   async kmeans(centres: ArrayLike<number> | ArrayLike<ArrayLike<number>>): Promise<KMeansShardStatistics> {
     const c = flatCentres(centres, this.matrix.cols);
     const k = c.length / this.matrix.cols;
-    if (!this.data) {
-      return {
-        format: STATISTICS_FORMAT,
-        kind: 'kmeans',
-        nClusters: k,
-        nFeatures: this.matrix.cols,
-        parameterHash: kmeansHash(c, k, this.matrix.cols),
-        shifts: c,
-        rows: this.matrix.rows,
-        weightSum: 0,
-        inertia: 0,
-        changed: 0,
-        counts: new Float64Array(k),
-        firstMoment: new Float64Array(c.length),
-        farthest: { distances: new Float64Array(0), samples: new Float64Array(0) },
-      };
-    }
-    const s = await this.data.kmeansStatistics(c, k);
-    const a = await this.data.assign(c, k, { allDistances: false });
+    // A shard of weight 0 (bound to no backend) adds nothing: zero sums, no farthest samples.
+    const s = this.data
+      ? await this.data.kmeansStatistics(c, k)
+      : { inertia: 0, changed: 0, counts: new Float64Array(k), firstMoment: new Float64Array(c.length) };
+    const farthest = this.data
+      ? farthestSamples(
+          this.matrix,
+          this.data.weights,
+          (await this.data.assign(c, k, { allDistances: false })).minDistances,
+          k,
+        )
+      : { distances: new Float64Array(0), samples: new Float64Array(0) };
     return {
       format: STATISTICS_FORMAT,
       kind: 'kmeans',
@@ -211,12 +204,12 @@ export class StatisticsShard {
       parameterHash: kmeansHash(c, k, this.matrix.cols),
       shifts: c,
       rows: this.matrix.rows,
-      weightSum: weightTotal(this.data.weights, this.data.rows),
+      weightSum: this.data ? weightTotal(this.data.weights, this.data.rows) : 0,
       inertia: s.inertia,
       changed: s.changed,
       counts: Float64Array.from(s.counts),
       firstMoment: Float64Array.from(s.firstMoment),
-      farthest: farthestSamples(this.matrix, this.data.weights, a.minDistances, k),
+      farthest,
     };
   }
 

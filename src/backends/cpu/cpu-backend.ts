@@ -4,7 +4,7 @@ import type { Matrix } from '../../data/matrix.js';
 import { WebGpuEmError } from '../../errors.js';
 import { lastPositive } from '../sampling.js';
 import { toSampleWeights, weightTotal } from '../../data/weights.js';
-import { turnDue, yieldTurn } from './turns.js';
+import { turnDue, yieldTurn } from '../../core/turns.js';
 import type {
   Assignments,
   BindOptions,
