@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything webgpu-em needs on a fresh Debian (bookworm) machine: Node dependencies,
 # a WebGPU-capable software Vulkan driver when Dawn finds no adapter, Chromium for the
-# browser tests, and Dask (python3-distributed) for the distributed EM tests.
+# browser tests, Dask (python3-distributed) for the distributed EM tests, and what gpustat
+# needs to compile the kernels with AMD's compiler (spirv-tools, gcc, the Vulkan headers, Mesa 25).
 # With --with-sklearn it also installs Debian's python3-sklearn, and with --with-torch Debian's
 # python3-torch, which `npm run bench` times side by side. Safe to run again; it skips what is
 # already there.
@@ -38,6 +39,21 @@ fi
 
 adapter_found() { node scripts/probe-adapter.mjs >/dev/null 2>&1; }
 
+# Mesa 25's Vulkan drivers (lavapipe, and RADV with its null device) from bookworm-backports.
+install_mesa_backports() {
+  local src=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$src" ] && ! grep -q 'bookworm-backports' "$src"; then
+    log "enabling bookworm-backports for a newer Mesa"
+    as_root sed -i 's/^Suites: bookworm bookworm-updates$/& bookworm-backports/' "$src"
+    apt_updated=0
+  elif [ ! -f "$src" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' | as_root tee /etc/apt/sources.list.d/backports.list >/dev/null
+    apt_updated=0
+  fi
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
+}
+
 if adapter_found; then
   log "WebGPU adapter: $(node scripts/probe-adapter.mjs 2>/dev/null)"
 else
@@ -46,17 +62,9 @@ else
     exit 1
   fi
   # bookworm's own Mesa 22.3 lavapipe is refused by Dawn; backports has Mesa 25.
-  src=/etc/apt/sources.list.d/debian.sources
-  if [ -f "$src" ] && ! grep -q 'bookworm-backports' "$src"; then
-    log "enabling bookworm-backports for a newer Mesa"
-    as_root sed -i 's/^Suites: bookworm bookworm-updates$/& bookworm-backports/' "$src"
-  elif [ ! -f "$src" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    echo 'deb http://deb.debian.org/debian bookworm-backports main' | as_root tee /etc/apt/sources.list.d/backports.list >/dev/null
-  fi
   log "installing the lavapipe software Vulkan driver (mesa-vulkan-drivers from bookworm-backports)"
   apt_install libvulkan1
-  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
+  install_mesa_backports
   if adapter_found; then
     log "WebGPU adapter: $(node scripts/probe-adapter.mjs 2>/dev/null)"
   else
@@ -83,6 +91,28 @@ if ! /usr/bin/python3 -c 'import distributed' 2>/dev/null; then
     apt_install python3-distributed
   else
     log "no python3-distributed and no apt-get: the Dask driver's tests need it (CI=true fails without it)"
+  fi
+fi
+
+# gpustat (scripts/gpustat/: `npm run kernels:stats`, test/kernel-stats.test.ts) compiles the
+# kernels with AMD's compiler on a machine without a GPU: spirv-as, a C compiler and the Vulkan
+# headers for its vkstats, and Mesa 25's RADV, whose null device (RADV_FORCE_FAMILY) needs no
+# hardware, beside lavapipe; installed whatever adapter WebGPU uses here.
+mesa_major() { dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | sed 's/^[0-9]*://; s/\..*//'; }
+if ! command -v spirv-as >/dev/null || ! command -v cc >/dev/null || [ ! -f /usr/include/vulkan/vulkan.h ]; then
+  if command -v apt-get >/dev/null; then
+    log "installing spirv-tools, gcc and the Vulkan headers for gpustat"
+    apt_install spirv-tools libvulkan-dev gcc
+  else
+    log "no apt-get: gpustat needs spirv-as, cc and the Vulkan headers (CI=true fails without them)"
+  fi
+fi
+if [ "$(mesa_major)" = "" ] || [ "$(mesa_major)" -lt 25 ] || [ ! -f /usr/share/vulkan/icd.d/radeon_icd.json ]; then
+  if command -v apt-get >/dev/null; then
+    log "installing Mesa 25's Vulkan drivers for gpustat (mesa-vulkan-drivers from bookworm-backports)"
+    install_mesa_backports
+  else
+    log "no apt-get: gpustat needs Mesa 25's RADV and lavapipe (CI=true fails without them)"
   fi
 fi
 

@@ -5,14 +5,28 @@
 // log_const_k = log w_k + log det M_k - D/2 log(2 pi), computed on the host in float64. The per-sample log-likelihood is the
 // log-sum-exp over k (max subtracted first, so far-away samples give no 0/0) and the
 // responsibilities are exp(log p_k - lse).
+//
+// What it writes, by override: RESP the responsibilities (K per row) into `resp`, which also holds
+// the log-densities between the loops over k; LOGLIK the log-likelihood into `loglik`; LABELS
+// the most probable component into `labels`: the first k of largest responsibility (the values
+// RESP would write, compared in order, so the host's argmax of `resp` picks the same), with bit
+// 31 set when the log-likelihood is not finite. Without RESP no N x K buffer exists: the
+// log-densities wait in workgroup memory, one column of K per lane (LP_TILE = WORKGROUP x K
+// floats), or where that does not fit (LP_TILE = 1) are computed again, the same bits each time.
+// The host binds a 4-byte placeholder to each output it does not ask for.
 
 override D: u32;
 override K: u32;
 override DIAG: bool = false;
+override RESP: bool = true;
+override LOGLIK: bool = true;
+override LABELS: bool = false;
+override WORKGROUP: u32 = 64u;
+override LP_TILE: u32 = 1u;
 // Largest D of full and tied covariances (their row and difference live in private arrays); diag
 // and spherical read the row from storage and take any D.
 const MAX_D: u32 = 128u;
-const WORKGROUP: u32 = 64u;
+const NOT_FINITE: u32 = 0x80000000u;
 
 //!include chunk.wgsl
 
@@ -22,6 +36,9 @@ const WORKGROUP: u32 = 64u;
 @group(0) @binding(2) var<storage, read> comp: array<f32>;
 @group(0) @binding(3) var<storage, read_write> resp: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loglik: array<f32>;
+@group(0) @binding(5) var<storage, read_write> labels: array<u32>;
+
+var<workgroup> lp_tile: array<f32, LP_TILE>;
 
 fn precision_size() -> u32 {
   if (DIAG) {
@@ -60,6 +77,32 @@ fn log_component(x_row: ptr<function, array<f32, MAX_D>>, k: u32) -> f32 {
   return log_const - 0.5 * maha;
 }
 
+fn log_density(row: u32, k: u32, x_row: ptr<function, array<f32, MAX_D>>) -> f32 {
+  if (DIAG) {
+    return log_component_diag(row, k);
+  }
+  return log_component(x_row, k);
+}
+
+// log p_k of this lane's row, kept from the first loop over k.
+fn keep(row: u32, lane: u32, k: u32, lp: f32) {
+  if (RESP) {
+    resp[row * K + k] = lp;
+  } else if (LP_TILE >= WORKGROUP * K) {
+    lp_tile[k * WORKGROUP + lane] = lp;
+  }
+}
+
+fn kept(row: u32, lane: u32, k: u32, x_row: ptr<function, array<f32, MAX_D>>) -> f32 {
+  if (RESP) {
+    return resp[row * K + k];
+  }
+  if (LP_TILE >= WORKGROUP * K) {
+    return lp_tile[k * WORKGROUP + lane];
+  }
+  return log_density(row, k, x_row);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = (wid.y * chunk.grid_width + wid.x) * WORKGROUP + lid;
@@ -74,22 +117,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   var max_lp = -3.0e38;
   for (var k = 0u; k < K; k++) {
-    var lp: f32;
-    if (DIAG) {
-      lp = log_component_diag(row, k);
-    } else {
-      lp = log_component(&x_row, k);
-    }
-    resp[row * K + k] = lp;
+    let lp = log_density(row, k, &x_row);
+    keep(row, lid, k, lp);
     max_lp = max(max_lp, lp);
   }
   var total = 0.0;
   for (var k = 0u; k < K; k++) {
-    total += exp(resp[row * K + k] - max_lp);
+    total += exp(kept(row, lid, k, &x_row) - max_lp);
   }
   let lse = max_lp + log(total);
+  var best = 0u;
+  var best_r = 0.0;
   for (var k = 0u; k < K; k++) {
-    resp[row * K + k] = exp(resp[row * K + k] - lse);
+    let r = exp(kept(row, lid, k, &x_row) - lse);
+    if (RESP) {
+      resp[row * K + k] = r;
+    }
+    if (k == 0u || r > best_r) {
+      best = k;
+      best_r = r;
+    }
   }
-  loglik[row] = lse;
+  if (LOGLIK) {
+    loglik[row] = lse;
+  }
+  if (LABELS) {
+    let finite = (bitcast<u32>(lse) & 0x7f800000u) != 0x7f800000u;
+    labels[row] = select(best | NOT_FINITE, best, finite);
+  }
 }

@@ -18,7 +18,8 @@
 // i (i + 1) / 2 + j (with DIAG: (i, i) at i, (D, i) at D + i, (D, D) at 2 D); entry K * PAIRS
 // is the sum of w_t log p(x_t), entry K * PAIRS + 1 that of w_t sum_k r_tk log r_tk.
 //
-// Precision: the sums of a tile (TILE rows) are added to the block's sums (two levels); blocks
+// Precision: the sums of a tile (TILE rows) are added to the block's sums (two levels), which
+// wait in the block's own slot of `partials` between tiles (registers hold one level only); blocks
 // are combined by reduce_partials.wgsl in a fixed order, so the same input gives the same bits.
 
 override K: u32;
@@ -58,7 +59,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let factors = K * D + k * PRECISION;
   let log_const = comp[K * D + K * PRECISION + k];
   let shifts = K * D + K * PRECISION + K + k * D;
+  // The block's sums wait either in registers (declare_sums) or, on a GPU, in the block's slot of
+  // `partials` (zero_sums), so that no lane holds two sets of PAIRS sums (fused-kernel.ts).
+  let out = (chunk.block_offset + block) * (K * PAIRS + 2u);
+  let base = out + k * PAIRS;
   //!generate declare_sums
+  if (lid < K) {
+    //!generate zero_sums
+  }
   var loglik = 0.0;
   var rlogr = 0.0;
 
@@ -138,13 +146,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let r = tile_p[t * WORKGROUP + lid] * tile_scale[t];
       //!generate accumulate
     }
-    //!generate add_tile_sums
+    if (lid < K) {
+      //!generate add_tile_sums
+    }
     workgroupBarrier();
   }
 
-  let out = (chunk.block_offset + block) * (K * PAIRS + 2u);
   if (lid < K) {
-    let base = out + lid * PAIRS;
     //!generate write_sums
   }
   loglik_lanes[lid] = loglik;

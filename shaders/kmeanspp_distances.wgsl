@@ -11,9 +11,9 @@ const WORKGROUP: u32 = 64u;
 const ROWS_PER_THREAD: u32 = 4u;
 
 struct Step {
-  row_offset: u32,   // first row of this chunk in the whole data set
-  row_count: u32,    // rows in this chunk
-  block_offset: u32, // this chunk's first block in thread_sums (WORKGROUP sums per block)
+  row_offset: u32,   // first row of this dispatch's rows in the whole data set
+  row_count: u32,    // rows of this dispatch (a slice of a chunk; x is bound from its first row)
+  block_offset: u32, // this slice's first block in thread_sums (WORKGROUP sums per block)
   first: u32,        // 1 for the first centre: no previous distances
   weighted: u32,     // 1 when row_weights holds one weight per row (global rows)
   _pad0: u32,
@@ -30,8 +30,17 @@ struct Step {
 @group(0) @binding(6) var<storage, read> row_weights: array<f32>;
 
 @compute @workgroup_size(WORKGROUP)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let block = wid.x;
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  // Past maxComputeWorkgroupsPerDimension blocks the dispatch folds into 2-D rows of groups.x
+  // workgroups; the last row's spare workgroups have no block (and no sums) of their own.
+  let block = wid.y * groups.x + wid.x;
+  if (block * WORKGROUP * ROWS_PER_THREAD >= step.row_count) {
+    return;
+  }
   // D and the row count as values the compiler cannot see: LLVM-based adapters (lavapipe)
   // unroll loops of constant trip count, which for small D costs a second of compilation at the
   // first dispatch and gains nothing.

@@ -1,11 +1,9 @@
-// Each row's label for a renderer, written into a buffer of one u32 per row of a chunk: the most
-// probable component from the E-step's responsibilities (K per row; ties: the lowest), or, with
-// FROM_TAGS, the cluster of a k-means label tag ((cluster + 1) with the changed flag in bit 31;
-// 0 before any pass). A row without a label gets 0xffffffff. The rows are the labels buffer's
-// length; the dispatch may be folded into two dimensions (num_workgroups gives its width).
+// Each row's label for a renderer, written into a buffer of one u32 per row of a chunk: the
+// cluster of a k-means label tag ((cluster + 1) with the changed flag in bit 31; 0 before any
+// pass). A row without a label gets 0xffffffff. (A mixture's labels are written by the E-step
+// itself, gmm_estep.wgsl with LABELS.) The rows are the labels buffer's length; the dispatch may
+// be folded into two dimensions (num_workgroups gives its width).
 
-override K: u32 = 1u;
-override FROM_TAGS: bool = false;
 const WORKGROUP: u32 = 64u;
 const UNLABELLED: u32 = 0xffffffffu;
 
@@ -22,19 +20,6 @@ fn main(
   if (row >= arrayLength(&labels)) {
     return;
   }
-  if (FROM_TAGS) {
-    let tag = source[row] & 0x7fffffffu;
-    labels[row] = select(tag - 1u, UNLABELLED, tag == 0u);
-    return;
-  }
-  var best = 0u;
-  var best_r = bitcast<f32>(source[row * K]);
-  for (var k = 1u; k < K; k++) {
-    let r = bitcast<f32>(source[row * K + k]);
-    if (r > best_r) {
-      best = k;
-      best_r = r;
-    }
-  }
-  labels[row] = best;
+  let tag = source[row] & 0x7fffffffu;
+  labels[row] = select(tag - 1u, UNLABELLED, tag == 0u);
 }

@@ -12,6 +12,12 @@ export type {
   InitMethod,
 } from './models/gaussian-mixture.js';
 export { Matrix64 } from './models/results.js';
+export { GAUSSIAN_MIXTURE_SCHEMA } from './models/gaussian-mixture-options.js';
+export { BAYESIAN_MIXTURE_SCHEMA } from './models/bayesian-mixture-options.js';
+export { KMEANS_SCHEMA } from './models/kmeans-options.js';
+export { SELECTION_SCHEMA } from './models/model-selection.js';
+export { defaultOf } from './core/option-schema.js';
+export type { CliForm, OptionDef, OptionSchema, OptionsOf, ResolvedOf } from './core/option-schema.js';
 export type { IterationRecord } from './models/em.js';
 export { BayesianGaussianMixture } from './models/bayesian-mixture.js';
 export type {
@@ -26,6 +32,9 @@ export type { InitialLabels } from './models/init-labels.js';
 export { covariancesAsArray, type GmmParameters } from './models/gmm-parameters.js';
 export { toMatrix } from './data/matrix.js';
 export type { Matrix, MatrixInput } from './data/matrix.js';
+export type { MatrixLike, MeansInput } from './models/means-input.js';
+export { readNpyBlob } from './io/npy-blob.js';
+export type { NpyBlobOptions } from './io/npy-blob.js';
 export { WebGpuEmError } from './errors.js';
 export type { ErrorKind } from './errors.js';
 export { createBackend, DEFAULT_MAX_GPU_BYTES } from './backends/select.js';

@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { GMM } from '../src/cli/gmm.js';
 import { main } from '../src/cli/main.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { GaussianMixture } from '../src/index.js';
@@ -53,6 +54,29 @@ describe('webgpu-em gmm', () => {
     expect(out.lowerBound).toBeGreaterThan(-1.5);
     expect(out.lowerBound).toBeLessThan(-1.0);
     expect(out.model.columns).toEqual(['sepal_length', 'sepal_width', 'petal_length', 'petal_width']);
+  });
+
+  it('a fit asks for its training labels only with --labels, and the result is otherwise the same', async () => {
+    const dir = tempDir();
+    const [model, labels] = [join(dir, 'model.json'), join(dir, 'labels.txt')];
+    const fit = vi.spyOn(GMM, 'fit');
+    try {
+      const common = ['gmm', iris, '-k', '3', '--json', '--seed', '1', '--backend', 'webgpu'];
+      const plain = await cli(...common);
+      const labelled = await cli(...common, '--out', model, '--labels', labels);
+      expect([plain.code, labelled.code]).toEqual([0, 0]);
+      // The runner passes the model's fit option `labels`: the labels pass runs for --labels only.
+      expect(fit.mock.calls.map((call) => call[2].labels)).toEqual([false, true]);
+      const [a, b] = [JSON.parse(plain.stdout), JSON.parse(labelled.stdout)];
+      for (const r of [a, b]) delete r.seconds;
+      expect(b).toEqual(a);
+      const saved = GaussianMixture.fromJSON(readFileSync(model, 'utf8'), { backend: 'webgpu' });
+      const written = readFileSync(labels, 'utf8').trim().split('\n').map(Number);
+      expect(written).toEqual(Array.from(await saved.predict(irisMatrix())));
+      saved.dispose();
+    } finally {
+      fit.mockRestore();
+    }
   });
 
   it('--out and --labels write files; --init-model restarts from exactly that model', async () => {

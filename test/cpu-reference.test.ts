@@ -130,7 +130,7 @@ describe('CPU reference backend', () => {
     expect(maxAbsDiff(stats.nk, nk)).toBeLessThan(1e-9);
     expect(maxAbsDiff(stats.firstMoment, first)).toBeLessThan(1e-8);
     const e = await bound.eStep(cp, { responsibilities: true });
-    expect(e.logLikelihood.reduce((s, v) => s + v, 0)).toBeCloseTo(ll, 8);
+    expect(e.logLikelihood!.reduce((s, v) => s + v, 0)).toBeCloseTo(ll, 8);
   });
 
   it('M-step recovers the weighted mean and covariance whatever the shift', async () => {

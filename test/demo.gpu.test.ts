@@ -15,6 +15,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adjustedRandIndex, generate } from '../demo/src/data.js';
 import { GaussianMixture } from '../src/index.js';
+import { encodeNpy } from '../src/io/npy.js';
 import { launchChromium } from './helpers/chromium.js';
 
 const repo = new URL('..', import.meta.url).pathname;
@@ -302,6 +303,47 @@ describe('the demo, built, in headless Chromium', () => {
       await page.setInputFiles('#file', bad);
       await page.waitForFunction(() => document.getElementById('error')!.textContent !== '');
       expect(await text(page, 'error')).toBe("line 4, column 2: 'abc' is not a number");
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('loads a Fortran-order .npy through the file input as its C-order copy', async () => {
+    const { page, errors } = await open();
+    try {
+      await state(page, 'ready');
+      await page.selectOption('#algorithm', 'kmeans');
+      await page.fill('#k', '3');
+      const [rows, cols] = [300, 2];
+      const c = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) {
+        c[i * cols] = (i % 3) * 10 + Math.sin(i);
+        c[i * cols + 1] = (i % 3) * -7 + Math.cos(i * 1.3);
+      }
+      // The same values column-major, under NumPy's header for them (the same length: 'True ').
+      const f = encodeNpy(c, rows, cols);
+      const text = new TextDecoder().decode(f.subarray(10, 80));
+      f.set(new TextEncoder().encode(text.replace("'fortran_order': False", "'fortran_order': True ")), 10);
+      const t = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = c[i * cols + j];
+      f.set(new Uint8Array(t.buffer), f.length - t.byteLength);
+      writeFileSync(join(work, 'c-order.npy'), encodeNpy(c, rows, cols));
+      writeFileSync(join(work, 'f-order.npy'), f);
+      const fit = async (name: string) => {
+        await page.setInputFiles('#file', join(work, name));
+        await page.waitForFunction(
+          (n) => document.getElementById('data-info')!.textContent!.startsWith(`${n}: 300 rows × 2 features`),
+          name,
+        );
+        await state(page, 'ready');
+        await page.click('#run');
+        await state(page, 'done');
+        return downloaded(page, 'download-labels');
+      };
+      const fromC = await fit('c-order.npy');
+      expect(fromC.trim().split('\n')).toHaveLength(rows + 1);
+      expect(await fit('f-order.npy')).toBe(fromC);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeBlobs } from '../src/data/synthetic.js';
-import { nonRawFormat } from '../src/io/files.js';
+import { nonRawFormat } from '../src/io/raw-float32.js';
 import { parseCsv } from '../src/io/csv.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { GaussianMixture, StatisticsShard } from '../src/index.js';

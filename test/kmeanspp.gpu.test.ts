@@ -5,8 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import type { SeedingState } from '../src/backends/backend.js';
+import { uploadSamples } from '../src/backends/webgpu/sample-chunks.js';
+import {
+  GpuSeedingState,
+  KMeansPPSeeding,
+  readDistances,
+  type ReadDistances,
+} from '../src/backends/webgpu/seeding.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
-import type { GpuContext } from '../src/gpu/context.js';
+import { GpuContext } from '../src/gpu/context.js';
 import { gpuAllocations } from '../src/index.js';
 import { kmeansPlusPlus } from '../src/models/init.js';
 import { Random } from '../src/core/random.js';
@@ -55,5 +63,67 @@ describe('k-means++ with GPU distances', () => {
     bound.dispose();
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(a.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('k-means++ dispatches: 2-D grids and slices within the budget', () => {
+  /** A device of this process whose context reports `overrides` as its limits (the real limits stay). */
+  async function contextWithLimits(overrides: Partial<GPUSupportedLimits>): Promise<GpuContext> {
+    const ctx = await GpuContext.acquire({ exclusive: true });
+    const limits: Record<string, number> = {};
+    for (const key in ctx.limits) limits[key] = ctx.limits[key as keyof GPUSupportedLimits] as number;
+    Object.defineProperty(ctx, 'limits', { value: { ...limits, ...overrides } });
+    return ctx;
+  }
+
+  it('more blocks than maxComputeWorkgroupsPerDimension fold into a 2-D grid, same centres', async () => {
+    // 40,000 rows are 157 blocks of 256: past a limit of 16 workgroups along one dimension (the
+    // 1-D dispatch threw there, as it did past 65,535 blocks on a real adapter).
+    const x = makeBlobs({ n: 40_000, d: 6, k: 12, spread: 50, seed: 3 });
+    const cpu = await kmeansPlusPlus(await new CpuBackend().bindData(x), x, 12, new Random(5));
+    const ctx = await contextWithLimits({ maxComputeWorkgroupsPerDimension: 16 });
+    try {
+      const backend = await WebGpuBackend.create({ device: ctx.device });
+      const bound = await backend.bindData(x);
+      const g = await kmeansPlusPlus(bound, x, 12, new Random(5));
+      bound.dispose();
+      expect(Array.from(g)).toEqual(Array.from(cpu));
+    } finally {
+      ctx.release();
+    }
+  });
+
+  it('a small budget cuts a pass into slices of whole blocks: the same sums, bit for bit', async () => {
+    const x = makeBlobs({ n: 40_000, d: 6, k: 5, seed: 4 });
+    const chunks = await uploadSamples(gpu, x);
+    const read: ReadDistances = (distances, first, count) => readDistances(gpu, distances, first, count);
+    const whole = await KMeansPPSeeding.create(gpu, chunks, x.rows, x.cols, null);
+    // 6 multiply-adds a row: 768 rows (three blocks) a dispatch, 53 dispatches and submissions.
+    const small = await KMeansPPSeeding.create(gpu, chunks, x.rows, x.cols, null, {
+      madds: 5000,
+      bytes: 2 ** 31,
+    });
+    try {
+      expect(whole.dispatches).toBe(1);
+      expect(small.dispatches).toBe(53);
+      let a: SeedingState | null = null;
+      let b: SeedingState | null = null;
+      for (const row of [7, 20_000, 39_999]) {
+        const candidate = Float64Array.from(x.data.subarray(row * 6, row * 6 + 6));
+        const na: SeedingState = await whole.pass(candidate, a as GpuSeedingState | null, read);
+        const nb: SeedingState = await small.pass(candidate, b as GpuSeedingState | null, read);
+        a?.release();
+        b?.release();
+        [a, b] = [na, nb];
+        expect(nb.potential).toBe(na.potential);
+        for (const u of [0, 0.3, 0.999]) expect(await nb.sample(u)).toBe(await na.sample(u));
+      }
+      a?.release();
+      b?.release();
+    } finally {
+      whole.dispose();
+      small.dispose();
+      gpu.destroyBuffers(chunks.map((c) => c.data));
+    }
   });
 });

@@ -257,18 +257,32 @@ describe('the fused kernel', () => {
     }
   });
 
-  it('generated code writes every sum of the entry layout exactly once', async () => {
+  it('generated code writes every sum of the entry layout exactly once, in both shapes', async () => {
     for (const [kind, d] of [
       ['full', 1],
       ['full', 5],
       ['diagonal', 6],
     ] as const) {
-      const writes = fusedKernelParts(d, kind).write_sums.split('\n');
-      const entries = writes.map((l) => Number(/base \+ (\d+)u/.exec(l)![1])).sort((a, b) => a - b);
-      expect(entries).toEqual(Array.from({ length: statsPerComponent(d, kind) }, (_, i) => i));
-      const source = await fusedKernelSource(d, kind);
-      expect(source).not.toMatch(/^\s*\/\/!generate \w+$/m);
-      expect(source).toMatch(new RegExp(`const D: u32 = ${d}u;`));
+      // The GPU shape adds each tile's sums into the block's slot; the software shape writes its
+      // registers once at the end: either way each entry of the layout once per line kind.
+      const parts = {
+        gpu: fusedKernelParts(d, kind, 'gpu'),
+        software: fusedKernelParts(d, kind, 'software'),
+      };
+      for (const lines of [parts.gpu.add_tile_sums, parts.software.write_sums]) {
+        const entries = lines
+          .split('\n')
+          .map((l) => Number(/base \+ (\d+)u/.exec(l)![1]))
+          .sort((a, b) => a - b);
+        expect(entries).toEqual(Array.from({ length: statsPerComponent(d, kind) }, (_, i) => i));
+      }
+      expect(parts.gpu.write_sums).toBe('');
+      expect(parts.software.zero_sums).toBe('');
+      for (const shape of ['gpu', 'software'] as const) {
+        const source = await fusedKernelSource(d, kind, shape);
+        expect(source).not.toMatch(/^\s*\/\/!generate \w+$/m);
+        expect(source).toMatch(new RegExp(`const D: u32 = ${d}u;`));
+      }
     }
   });
 });

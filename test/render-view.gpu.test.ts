@@ -1,11 +1,11 @@
 /**
- * The render view: the bound samples and each row's label on the model's device, written by
- * row_labels.wgsl without a read-back. Its labels are read back here (the test's own copy) and
- * held against predict(X), the host's argmax of the same E-step (mixtures) or the last Lloyd
- * pass's assignment (k-means, equal to predict once no label changes).
+ * The render view: the bound samples and each row's label on the model's device, written without
+ * a read-back (a mixture's by the E-step, k-means' by row_labels.wgsl). Its labels are read back
+ * here (the test's own copy) and held against predict(X) and the argmax of predictProba(X)
+ * (mixtures) or the last Lloyd pass's assignment (k-means, equal to predict once no label changes).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../src/gpu/context.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GpuContext } from '../src/gpu/context.js';
 import { GaussianMixture, KMeans, type Matrix, type RenderView } from '../src/index.js';
 import { BufferUsage, MapMode } from '../src/gpu/constants.js';
 import { makeBlobs } from './helpers/data.js';
@@ -31,6 +31,17 @@ async function viewLabels(view: RenderView): Promise<Uint32Array> {
     await read.mapAsync(MapMode.READ);
     out.set(new Uint32Array(read.getMappedRange().slice(0)), c.firstRow);
     read.destroy();
+  }
+  return out;
+}
+
+/** Index of the largest of each row's K values (ties: the lowest). */
+function argmaxRows(values: ArrayLike<number>, k: number): number[] {
+  const out: number[] = [];
+  for (let o = 0; o < values.length; o += k) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (values[o + c] > values[o + best]) best = c;
+    out.push(best);
   }
   return out;
 }
@@ -70,10 +81,28 @@ describe('renderView', () => {
         await expectSamples(view, x);
         const labels = await viewLabels(view);
         expect(Array.from(labels)).toEqual(Array.from(await gmm.predict(x)));
+        // The labels the host took from the responsibilities before they were taken on the GPU.
+        if (i === 0) expect(Array.from(labels)).toEqual(argmaxRows((await gmm.predictProba(x)).data, 5));
         await gmm.step();
       }
     });
   }
+
+  it('a fused fit and its view keep no N x K responsibilities on the device', async () => {
+    const [n, k] = [120_000, 5];
+    const x = makeBlobs({ n, d: 3, k, spread: 4, seed: 9 });
+    using gmm = new GaussianMixture({ nComponents: k, backend: 'webgpu', seed: 2 });
+    const made = vi.spyOn(GpuContext.prototype, 'createBuffer');
+    try {
+      await gmm.initialize(x);
+      await gmm.step();
+      const view = (await gmm.renderView())!;
+      expect((await viewLabels(view)).every((l) => l < k)).toBe(true);
+      expect(Math.max(...made.mock.calls.map(([, size]) => size))).toBeLessThan(n * k * 4);
+    } finally {
+      made.mockRestore();
+    }
+  });
 
   it('data scaled for float32 (|x| ~ 2^40): the view says the scale, the labels are unchanged', async () => {
     const base = makeBlobs({ n: 20_000, d: 2, k: 4, spread: 5, seed: 5 });

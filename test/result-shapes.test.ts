@@ -7,7 +7,9 @@ import {
   Matrix64,
   WebGpuEmError,
   type CovarianceType,
+  type GaussianMixtureOptions,
 } from '../src/index.js';
+import type { MeansInput } from '../src/models/means-input.js';
 import { makeBlobs } from './helpers/data.js';
 
 const cpu = { backend: 'cpu' as const };
@@ -219,5 +221,59 @@ describe('result shapes', () => {
       [1, 2],
       [3, 4],
     ]);
+  });
+});
+
+describe('a fitted model’s matrices as the start of another fit', () => {
+  /** KMeans's init option from a means input (a matrix or nested rows). */
+  const kmeansInit = (means: MeansInput) => ({ means });
+
+  it('KMeans starts from a mixture’s means (a Matrix64) as from the same rows', async () => {
+    const gmm = await fitted();
+    const fromMatrix = new KMeans({ nClusters: K, init: kmeansInit(gmm.means), ...cpu });
+    await fromMatrix.fit(x);
+    const fromRows = new KMeans({ nClusters: K, init: { means: gmm.means.toArray() }, ...cpu });
+    await fromRows.fit(x);
+    expect(fromMatrix.clusterCenters.toArray()).toEqual(fromRows.clusterCenters.toArray());
+    expect(fromMatrix.inertia).toBe(fromRows.inertia);
+    // Any { data, rows, cols } is a matrix; a fitted KMeans is a start as it was.
+    const plain = { data: Array.from(gmm.means.data), rows: K, cols: D };
+    const fromPlain = new KMeans({ nClusters: K, init: kmeansInit(plain), ...cpu });
+    await fromPlain.fit(x);
+    expect(fromPlain.clusterCenters.toArray()).toEqual(fromRows.clusterCenters.toArray());
+    const fromModel = new KMeans({ nClusters: K, init: fromRows, maxIter: 1, ...cpu });
+    await fromModel.fit(x);
+    expect(fromModel.clusterCenters.toArray()).toEqual(fromRows.clusterCenters.toArray());
+  });
+
+  it('GaussianMixture starts from means, or a whole model, given as a Matrix64', async () => {
+    const gmm = await fitted();
+    const start = async (init: GaussianMixtureOptions['init']) => {
+      const m = new GaussianMixture({ nComponents: K, init, maxIter: 3, ...cpu });
+      await m.fit(x);
+      return [m.means.toArray(), Array.from(m.covariances), m.lowerBound];
+    };
+    expect(await start({ means: gmm.means })).toEqual(await start({ means: gmm.means.toArray() }));
+    const whole = { weights: gmm.weights, covariances: gmm.covariances };
+    expect(await start({ means: gmm.means, ...whole })).toEqual(
+      await start({ means: gmm.means.toArray(), ...whole }),
+    );
+    const again = GaussianMixture.fromParameters({ means: gmm.means, ...whole }, cpu);
+    expect(again.means.toArray()).toEqual(gmm.means.toArray());
+  });
+
+  it('refuses a matrix of another shape, naming both shapes', async () => {
+    const gmm = await fitted();
+    const flat = { data: gmm.means.data, rows: 1, cols: K * D };
+    await expect(new KMeans({ nClusters: K, init: kmeansInit(flat), ...cpu }).fit(x)).rejects.toThrow(
+      /init\.means is a 1 x 9 matrix but nClusters x nFeatures = 3 x 3/,
+    );
+    await expect(
+      new GaussianMixture({ nComponents: K, init: { means: flat }, ...cpu }).fit(x),
+    ).rejects.toThrow(/init\.means is a 1 x 9 matrix but nComponents x nFeatures = 3 x 3/);
+    const short = { data: gmm.means.data.slice(1), rows: K, cols: D };
+    await expect(new KMeans({ nClusters: K, init: kmeansInit(short), ...cpu }).fit(x)).rejects.toThrow(
+      /init\.means\.data has 8 values but rows x cols = 3 x 3 = 9/,
+    );
   });
 });

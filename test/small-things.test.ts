@@ -13,7 +13,13 @@ import type { RowChunk } from '../src/data/row-source.js';
 import { parseCsv } from '../src/io/csv.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { openDataSource } from '../src/io/row-files.js';
-import { BayesianGaussianMixture, GaussianMixture, KMeans, WebGpuEmError } from '../src/index.js';
+import {
+  BayesianGaussianMixture,
+  GaussianMixture,
+  KMeans,
+  readNpyBlob,
+  WebGpuEmError,
+} from '../src/index.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin/webgpu-em.js');
@@ -330,6 +336,60 @@ describe('Fortran-order .npy files', () => {
     expect(await errorOf(() => streamed(join(work, 'nan.npy'), 2 * cols * 4))).toMatch(
       /row 5 \(0-based\), column 2 \(0-based\)/,
     );
+  });
+
+  /** The bytes as a File (a browser's file input gives one) when named, else as a Blob. */
+  const asBlob = (bytes: Uint8Array, name?: string) => {
+    const part = bytes as Uint8Array<ArrayBuffer>;
+    return name ? new File([part], name) : new Blob([part]);
+  };
+
+  it.each(['<f4', '<f8', '<i2'] as const)(
+    '%s: read from a Blob in pieces (the demo reads a File so), the values of the C-order file',
+    async (descr) => {
+      const reference = parseNpy(npyFile(descr, false), 'c.npy');
+      for (const fortran of [false, true]) {
+        const fractions: number[] = [];
+        const shapes: number[][] = [];
+        // 5-byte pieces: a row a piece in C order, one or two values of a column in Fortran order
+        // (a piece is never less than a row or a value).
+        const m = await readNpyBlob(asBlob(npyFile(descr, fortran), 'f.npy'), {
+          pieceBytes: 5,
+          onShape: (r, c) => shapes.push([r, c]),
+          onProgress: (f) => fractions.push(f),
+        });
+        expect([m.rows, m.cols]).toEqual([rows, cols]);
+        expect(Array.from(m.data)).toEqual(Array.from(reference.data));
+        expect(shapes).toEqual([[rows, cols]]);
+        expect(fractions.at(-1)).toBe(1);
+        expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+      }
+    },
+  );
+
+  it('from a Blob: the errors of parseNpy, the File’s name in them; onShape refuses before the values', async () => {
+    const bytes = npyFile('<f4', true);
+    new DataView(bytes.buffer).setFloat32(bytes.length - rows * cols * 4 + (2 * rows + 5) * 4, NaN, true);
+    expect(await errorOf(() => readNpyBlob(asBlob(bytes, 'nan.npy'), { pieceBytes: 8 }))).toMatch(
+      /^data: nan\.npy: non-finite value NaN at row 5 \(0-based\), column 2 \(0-based\)/,
+    );
+    const cut = npyFile('<f8', false).slice(0, -1);
+    expect(await errorOf(() => readNpyBlob(asBlob(cut)))).toMatch(/^data: <input>: truncated \.npy file/);
+    let progressed = false;
+    const big = readNpyBlob(asBlob(npyFile('<f4', true)), {
+      onShape: () => {
+        throw new Error('too large for this page');
+      },
+      onProgress: () => (progressed = true),
+    });
+    await expect(big).rejects.toThrow('too large for this page');
+    expect(progressed).toBe(false);
+    // A 1-D array is one column with `vector`, refused without.
+    const vector = encodeNpy(Float32Array.of(1, 2, 3), 3, 1);
+    const text = new TextDecoder().decode(vector.subarray(10, 80));
+    vector.set(new TextEncoder().encode(text.replace('(3, 1)', '(3,)  ')), 10);
+    expect(Array.from((await readNpyBlob(asBlob(vector), { vector: true })).data)).toEqual([1, 2, 3]);
+    expect(await errorOf(() => readNpyBlob(asBlob(vector)))).toMatch(/a 1-D array/);
   });
 
   it('the command line fits a Fortran-order file as its C-order copy', () => {

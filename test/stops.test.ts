@@ -14,9 +14,13 @@ import {
   WebGpuEmError,
 } from '../src/index.js';
 import type { SampleChunk } from '../src/backends/webgpu/sample-chunks.js';
+import { kmeansWorkPerRow } from '../src/backends/webgpu/kmeans-passes.js';
 import { mixtureWorkPerRow, rowsPerSubmission } from '../src/backends/webgpu/mixture-passes.js';
 import {
   chunkRowsWithin,
+  rowSlices,
+  rowsWithinBudget,
+  SLICE_ROW_ALIGN,
   SUBMISSION_MIN_ROWS,
   SUBMISSION_WORK,
   submissionGroups,
@@ -210,24 +214,61 @@ describe('bounded GPU submissions: the budget and the grouping', () => {
     ({ adapterInfo: { isFallbackAdapter } }) as unknown as GPUDevice;
   const chunk = (rows: number) => ({ rows }) as SampleChunk;
 
-  it('a software adapter gets the small budget, a GPU the large one', () => {
+  it('a software adapter gets the small budget, a GPU the large one, within 50 GFLOP and 2 GB', () => {
     expect(submissionWork(device(true))).toBe(SUBMISSION_WORK.software);
     expect(submissionWork(device(false))).toBe(SUBMISSION_WORK.gpu);
-    expect(SUBMISSION_WORK.gpu).toBeGreaterThan(SUBMISSION_WORK.software);
+    expect(SUBMISSION_WORK.gpu.madds).toBeGreaterThan(SUBMISSION_WORK.software.madds);
+    for (const budget of Object.values(SUBMISSION_WORK)) {
+      expect(2 * budget.madds).toBeLessThanOrEqual(50e9);
+      expect(budget.bytes).toBeLessThanOrEqual(2 ** 31);
+    }
   });
 
-  it('chunks are grouped in order, each group within the budget or a single chunk', () => {
-    const groups = submissionGroups([chunk(10), chunk(10), chunk(25), chunk(5), chunk(5)], 2, 40);
+  it('chunks are grouped in order, each group within both measures of the budget or a single chunk', () => {
+    const budget = { madds: 40, bytes: 1e9 };
+    const groups = submissionGroups(
+      [chunk(10), chunk(10), chunk(25), chunk(5), chunk(5)],
+      { madds: 2, bytes: 1 },
+      budget,
+    );
     expect(groups).toEqual([[0, 1], [2], [3, 4]]);
-    expect(submissionGroups([chunk(100), chunk(1)], 1, 10)).toEqual([[0], [1]]);
+    expect(
+      submissionGroups([chunk(100), chunk(1)], { madds: 1, bytes: 1 }, { madds: 10, bytes: 10 }),
+    ).toEqual([[0], [1]]);
+    // The bytes bind where the multiply-adds would not.
+    expect(
+      submissionGroups([chunk(10), chunk(10), chunk(10)], { madds: 1, bytes: 8 }, { madds: 1e9, bytes: 160 }),
+    ).toEqual([[0, 1], [2]]);
   });
 
   it('rows per chunk keep one chunk within the budget, with a floor', () => {
     const perRow = mixtureWorkPerRow(16, 8, 'full');
-    const rows = rowsPerSubmission(16, 8, 'full', SUBMISSION_WORK.software);
-    expect(rows * perRow).toBeLessThanOrEqual(SUBMISSION_WORK.software);
-    expect((rows + 1) * perRow).toBeGreaterThan(SUBMISSION_WORK.software);
-    expect(rowsPerSubmission(4096, 128, 'full', SUBMISSION_WORK.software)).toBe(SUBMISSION_MIN_ROWS);
+    const budget = SUBMISSION_WORK.software;
+    const rows = rowsPerSubmission(16, 8, 'full', budget);
+    expect(rows * perRow.madds).toBeLessThanOrEqual(budget.madds);
+    expect(rows * perRow.bytes).toBeLessThanOrEqual(budget.bytes);
+    expect((rows + 1) * perRow.madds).toBeGreaterThan(budget.madds);
+    expect(rowsPerSubmission(4096, 128, 'full', budget)).toBe(SUBMISSION_MIN_ROWS);
+    // Few multiply-adds a row: the 2 GB of traffic bind (k-means of 2 features on a GPU).
+    const light = kmeansWorkPerRow(2, 2);
+    const gpuRows = rowsWithinBudget(light, SUBMISSION_WORK.gpu);
+    expect(gpuRows * light.bytes).toBeLessThanOrEqual(2 ** 31);
+    expect(gpuRows * light.madds).toBeLessThan(SUBMISSION_WORK.gpu.madds / 10);
+  });
+
+  it('a per-row pass is cut into slices of the chunks, from multiples of the alignment', () => {
+    const slices = rowSlices([chunk(300), chunk(64), chunk(1)], 150);
+    expect(slices).toEqual([
+      { chunk: 0, first: 0, rows: 128 },
+      { chunk: 0, first: 128, rows: 128 },
+      { chunk: 0, first: 256, rows: 44 },
+      { chunk: 1, first: 0, rows: 64 },
+      { chunk: 2, first: 0, rows: 1 },
+    ]);
+    expect(slices.every((s) => s.first % SLICE_ROW_ALIGN === 0)).toBe(true);
+    // Never below one alignment step, and whole blocks where a kernel asks for them.
+    expect(rowSlices([chunk(100)], 1).map((s) => s.rows)).toEqual([64, 36]);
+    expect(rowSlices([chunk(1000)], 600, 256).map((s) => s.first)).toEqual([0, 512]);
   });
 
   it('never more chunks than the partial sums allow: then fewer, longer submissions', () => {

@@ -4,7 +4,11 @@
  * the page ask this table and nothing else.
  */
 import {
+  BAYESIAN_MIXTURE_SCHEMA,
   BayesianGaussianMixture,
+  defaultOf,
+  GAUSSIAN_MIXTURE_SCHEMA,
+  KMEANS_SCHEMA,
   COVARIANCE_TYPES,
   covarianceMatrices,
   GMM_INIT_METHODS,
@@ -18,6 +22,13 @@ import {
   type VariationalIterationRecord,
   type WeightConcentrationPriorType,
 } from 'webgpu-em';
+
+/** The controls' starting values: the library's own defaults, read from the model's option schema. */
+function libraryDefaults(
+  schema: typeof GAUSSIAN_MIXTURE_SCHEMA | typeof BAYESIAN_MIXTURE_SCHEMA | typeof KMEANS_SCHEMA,
+) {
+  return { maxIter: defaultOf(schema, 'maxIter'), tol: defaultOf(schema, 'tol') };
+}
 
 /** A component with less weight than this counts as switched off: greyed, not outlined, not counted. */
 export const ACTIVE_WEIGHT = 0.01;
@@ -93,7 +104,7 @@ function mixture(type: CovarianceType): Algorithm {
     id: `gmm-${type}`,
     label: `Gaussian mixture, ${type} covariance`,
     inits: GMM_INIT_METHODS,
-    defaults: { maxIter: 100, tol: 1e-3 },
+    defaults: libraryDefaults(GAUSSIAN_MIXTURE_SCHEMA),
     objective: 'mean log-likelihood',
     bicCovariance: type,
     create(s, where) {
@@ -148,7 +159,7 @@ function bayesian(type: CovarianceType): Algorithm {
     id: `bgmm-${type}`,
     label: `Bayesian mixture, ${type} covariance`,
     inits: GMM_INIT_METHODS,
-    defaults: { maxIter: 100, tol: 1e-3, k: 10 },
+    defaults: { ...libraryDefaults(BAYESIAN_MIXTURE_SCHEMA), k: 10 },
     objective: 'lower bound (total)',
     // K is an upper bound here: the posterior switches off the components the data does not need.
     bicCovariance: null,
@@ -204,7 +215,7 @@ const kmeans: Algorithm = {
   id: 'kmeans',
   label: 'k-means (Lloyd)',
   inits: KMEANS_INIT_METHODS,
-  defaults: { maxIter: 300, tol: 1e-4 },
+  defaults: libraryDefaults(KMEANS_SCHEMA),
   objective: 'minus the mean squared distance',
   bicCovariance: null,
   create(s, where) {

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
 from .cli import CliError, Runner
+from .options import check, default
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def fit_gmm(
     client,
     shards: Sequence[ShardLike],
     n_components: int,
-    covariance_type: str = "full",
+    covariance_type: Optional[str] = None,
     init: Optional[ModelLike] = None,
-    max_iter: int = 100,
-    tol: float = 1e-3,
-    seed: int = 0,
+    max_iter: Optional[int] = None,
+    tol: Optional[float] = None,
+    seed: Optional[int] = None,
     *,
     reg_covar: Optional[float] = None,
     runner: Optional[Runner] = None,
@@ -78,10 +79,14 @@ def fit_gmm(
     lower_bound)`` after each iteration.
 
     Returns the result object ``webgpu-em gmm --json`` prints: ``model`` (``webgpu-em/gmm@1``),
-    ``converged``, ``nIter``, ``lowerBound``, ``nSamples``, and ``history`` (lower bounds)."""
-    _check_loop(n_components, max_iter, tol)
+    ``converged``, ``nIter``, ``lowerBound``, ``nSamples``, and ``history`` (lower bounds).
+    Options left as None take the library's defaults (``options.schema.json``)."""
+    model = "GaussianMixture"
+    covariance_type = _given(model, "covarianceType", covariance_type, "covariance_type")
+    n_components, max_iter, tol, seed = _loop(model, n_components, max_iter, tol, seed)
     extra = ["--covariance", covariance_type]
     if reg_covar is not None:
+        check(model, "regCovar", reg_covar, "reg_covar")
         extra += ["--reg-covar", repr(float(reg_covar))]
     return _Fit(client, shards, runner, retries, "gmm", n_components, seed, extra).run(
         init, max_iter, tol, reg_covar, callback, covariance_type
@@ -93,9 +98,9 @@ def fit_kmeans(
     shards: Sequence[ShardLike],
     n_clusters: int,
     init: Optional[ModelLike] = None,
-    max_iter: int = 300,
-    tol: float = 1e-4,
-    seed: int = 0,
+    max_iter: Optional[int] = None,
+    tol: Optional[float] = None,
+    seed: Optional[int] = None,
     *,
     runner: Optional[Runner] = None,
     retries: int = 3,
@@ -107,20 +112,27 @@ def fit_kmeans(
     kmeans --seed`` on one shard chosen by ``seed``, one Lloyd step. Stops when no centre moved
     or the inertia fell by less than ``tol`` relative (the workers keep no labels between
     iterations, so Lloyd's label count is not available). Returns ``model``, ``converged``,
-    ``nIter``, ``inertia``, ``nSamples`` and ``history`` (inertias)."""
-    _check_loop(n_clusters, max_iter, tol)
+    ``nIter``, ``inertia``, ``nSamples`` and ``history`` (inertias). Options left as None take
+    the library's defaults (``options.schema.json``)."""
+    n_clusters, max_iter, tol, seed = _loop("KMeans", n_clusters, max_iter, tol, seed, "nClusters")
     return _Fit(client, shards, runner, retries, "kmeans", n_clusters, seed, []).run(
         init, max_iter, tol, None, callback, None
     )
 
 
-def _check_loop(k, max_iter, tol):
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"the number of components must be an integer >= 1, got {k!r}")
-    if not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    if not (tol >= 0):
-        raise ValueError(f"tol must be >= 0, got {tol!r}")
+def _given(model: str, name: str, value, python_name: str):
+    """The value given, checked, or the library's default."""
+    return default(model, name) if value is None else check(model, name, value, python_name)
+
+
+def _loop(model: str, k, max_iter, tol, seed, k_name: str = "nComponents"):
+    check(model, k_name, k, "the number of components")
+    return (
+        k,
+        _given(model, "maxIter", max_iter, "max_iter"),
+        _given(model, "tol", tol, "tol"),
+        _given(model, "seed", seed, "seed"),
+    )
 
 
 def _stats_task(runner: Runner, model_text: str, shard: Shard) -> tuple:

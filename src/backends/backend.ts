@@ -4,21 +4,30 @@ import type { ComponentParameters, SufficientStatistics } from '../core/statisti
 
 export type { ComponentParameters, SufficientStatistics };
 
-/** What an E-step should return besides the per-sample log-likelihoods. */
+/** What an E-step should return: the per-sample log-likelihoods, and what else is asked. */
 export interface EStepOptions {
   /** The N x K responsibilities. */
   readonly responsibilities: boolean;
-  /** The most likely component of each sample (computed per chunk, without keeping N x K). */
+  /** The most likely component of each sample (computed on the backend, without keeping N x K). */
   readonly labels?: boolean;
+  /**
+   * false: the log-likelihoods are not needed (labels alone, say), and a backend may leave them
+   * out (null). Default true.
+   */
+  readonly logLikelihood?: boolean;
 }
 
 /** Per-sample results of an E-step. */
 export interface EStepResult {
-  /** log p(x_n | theta), length N. */
-  readonly logLikelihood: Float64Array;
+  /** log p(x_n | theta), length N; null only when the options said `logLikelihood: false` and the backend left them out. */
+  readonly logLikelihood: Float64Array | null;
   /** r_nk, N x K row-major; present when asked for. */
   readonly responsibilities: Float64Array | null;
-  /** Most likely component of each sample (ties: the lowest); present when asked. */
+  /**
+   * Most likely component of each sample (the argmax of its responsibilities; ties: the lowest);
+   * present when asked. A sample whose log-likelihood is not finite gets -1 when the
+   * log-likelihoods were left out (the caller's check sees it there otherwise).
+   */
   readonly labels: Int32Array | null;
 }
 
@@ -105,7 +114,7 @@ export interface BoundData {
 
 /**
  * What a render view's labels come from: a mixture's most probable component under `params`
- * (one E-step pass and an argmax on the GPU), or the clusters of the last k-means pass with K
+ * (one E-step pass that takes the argmax on the GPU), or the clusters of the last k-means pass with K
  * clusters (the assignment the current centres were computed from; unlabelled before any pass).
  */
 export type ViewLabels =
@@ -118,7 +127,10 @@ export interface RenderChunk {
   readonly rows: number;
   /** rows x cols float32, row-major (divided by the view's `scale`); STORAGE usage. */
   readonly samples: GPUBuffer;
-  /** One u32 per row: the component or cluster, 0xffffffff for none yet; STORAGE usage. */
+  /**
+   * One u32 per row: the component or cluster, 0xffffffff for none yet (k-means before its first
+   * pass); bit 31 set on a mixture's row whose log-likelihood is not finite. STORAGE usage.
+   */
   readonly labels: GPUBuffer;
 }
 

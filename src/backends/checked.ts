@@ -150,8 +150,11 @@ export class CheckedBoundData implements BoundData {
     this.capacity(p.nComponents, p.covarianceType);
     const r = await this.call(() => this.inner.eStep(this.scaledParameters(p), options));
     const shift = p.nFeatures * this.logScale;
-    if (shift !== 0) for (let n = 0; n < r.logLikelihood.length; n++) r.logLikelihood[n] -= shift;
-    this.check('per-sample log-likelihoods', [r.logLikelihood, r.responsibilities]);
+    const ll = r.logLikelihood;
+    if (ll && shift !== 0) for (let n = 0; n < ll.length; n++) ll[n] -= shift;
+    this.check('per-sample log-likelihoods', [ll, r.responsibilities]);
+    // Labels without log-likelihoods: -1 marks a sample whose log-likelihood is not finite.
+    if (!ll && r.labels?.includes(-1)) this.check('per-sample log-likelihoods', [], NaN);
     return r;
   }
 

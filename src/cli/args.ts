@@ -2,25 +2,34 @@ import { nearest } from '../core/names.js';
 import { usageError } from '../errors.js';
 
 /**
- * Where `--help` takes an option's default from: `{ option }` names the library option it sets
- * (its default is read from the library's resolved options, see Command.defaults), a function
- * computes it from the library's constants, and text says what it depends on ("the data's mean").
+ * An option's default as `--help` shows it: text (a value, or what it depends on: "the data's
+ * mean"), or a function that computes it from the library's constants.
  */
-export type OptionDefault = { readonly option: string } | (() => string) | string;
+export type OptionDefault = (() => string) | string;
 
-/** One option of a command: its flags, whether it takes a value, how to check it, and its help. */
+/**
+ * One option of a command: its flags, whether it takes a value, how to check it, and its help.
+ * A model's options are made from its option schema (schema-flags.ts); the name is then the
+ * library option's.
+ */
 export interface OptionSpec {
   readonly name: string;
   readonly flags: readonly string[];
-  readonly value?: 'string' | 'integer' | 'number';
+  /** What it takes: text, an integer, a number, or numbers written comma-separated. */
+  readonly value?: 'string' | 'integer' | 'number' | 'numbers';
   readonly choices?: readonly string[];
   readonly min?: number;
+  readonly max?: number;
+  /** A number it must exceed. */
+  readonly above?: number;
   /** One line for `--help`: what it does. */
   readonly help: string;
   readonly default?: OptionDefault;
+  /** scikit-learn's name of the option: `--random-state` then suggests its flag. */
+  readonly sklearn?: string;
 }
 
-export type ParsedOptions = Record<string, string | number | boolean | undefined>;
+export type ParsedOptions = Record<string, string | number | boolean | number[] | undefined>;
 
 /** A command line parsed against a command's options. */
 export interface ParsedArgs {
@@ -37,10 +46,11 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgs {
   const byFlag = new Map<string, OptionSpec>();
   for (const s of specs) for (const f of s.flags) byFlag.set(f, s);
+  const foreign = Object.fromEntries(specs.flatMap((s) => (s.sklearn ? [[s.sklearn, s.flags.at(-1)!]] : [])));
   const options: ParsedOptions = {};
   const positionals: string[] = [];
   const unknown = (flag: string, where = '') => {
-    const near = nearest(flag, [...byFlag.keys()]);
+    const near = nearest(flag, [...byFlag.keys()], foreign);
     return usageError(`unknown option ${flag}${where}; ${near ? `did you mean ${near}? ` : ''}see --help`);
   };
   const take = (flag: string, spec: OptionSpec, inline: string | undefined, i: number): number => {
@@ -92,7 +102,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
 
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
-function convert(flag: string, spec: OptionSpec, raw: string): string | number {
+function convert(flag: string, spec: OptionSpec, raw: string): string | number | number[] {
   if (spec.choices && !spec.choices.includes(raw)) {
     const near = nearest(raw, spec.choices);
     throw usageError(
@@ -100,12 +110,28 @@ function convert(flag: string, spec: OptionSpec, raw: string): string | number {
     );
   }
   if (spec.value === 'string') return raw;
+  if (spec.value === 'numbers') return numberList(flag, raw);
   const n = Number(raw);
   // Decimal only: Number() also reads '0x10', '0b11' and '0o7', which nobody means for -k or --tol.
   if (!DECIMAL.test(raw) || !Number.isFinite(n))
     throw usageError(`${flag} needs a number, got '${raw}'; write it in decimal (e.g. 3, 0.5, 1e-3)`);
   if (spec.value === 'integer' && !Number.isInteger(n))
     throw usageError(`${flag} needs an integer, got '${raw}'`);
+  if (spec.min !== undefined && spec.max !== undefined && !(n >= spec.min && n <= spec.max)) {
+    const what = spec.value === 'integer' ? 'an integer' : 'a number';
+    throw usageError(`${flag} must be ${what} from ${spec.min} to ${spec.max}, got ${raw}`);
+  }
   if (spec.min !== undefined && n < spec.min) throw usageError(`${flag} must be >= ${spec.min}, got ${raw}`);
+  if (spec.above !== undefined && !(n > spec.above))
+    throw usageError(`${flag} must be > ${spec.above}, got ${raw}`);
   return n;
+}
+
+/** Comma-separated finite numbers (`0,1.5,-2`). */
+function numberList(flag: string, text: string): number[] {
+  const cells = text.split(',').map((cell) => cell.trim());
+  if (cells.some((cell) => !DECIMAL.test(cell) || !Number.isFinite(Number(cell)))) {
+    throw usageError(`${flag} takes comma-separated finite numbers, got '${text.slice(0, 60)}'`);
+  }
+  return cells.map(Number);
 }

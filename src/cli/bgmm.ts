@@ -1,16 +1,9 @@
 import type { Matrix } from '../data/matrix.js';
-import {
-  DEFAULT_COVARIANCE_TYPE,
-  GMM_INIT_METHODS,
-  type CovarianceType,
-  type InitMethod,
-} from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
+import { BAYESIAN_MIXTURE_SCHEMA } from '../models/bayesian-mixture-options.js';
 import { BayesianGaussianMixture } from '../models/bayesian-mixture.js';
-import type { WeightConcentrationPriorType } from '../models/variational.js';
-import { fitOptions } from './common.js';
-import type { ParsedOptions } from './args.js';
 import type { FitCommand } from './fit.js';
+import { schemaOptions } from './schema-flags.js';
 
 /** Weight above which `bgmm` counts a component as used. */
 const USED_WEIGHT = 0.01;
@@ -20,46 +13,28 @@ export const BGMM: FitCommand<BayesianGaussianMixture> = {
   name: 'bgmm',
   streamable: false,
   objective: 'lower bound',
-  check(o) {
-    numberList(o, 'meanPrior', '--mean-prior');
-    numberList(o, 'covariancePrior', '--covariance-prior');
-  },
   async create(input) {
     const { o } = input;
-    const k = o.k as number | undefined;
-    if (k === undefined) throw new WebGpuEmError('usage', 'bgmm needs -k KMAX (the most components)');
+    const given = schemaOptions(o, BAYESIAN_MIXTURE_SCHEMA);
+    if (given.nComponents === undefined)
+      throw new WebGpuEmError('usage', 'bgmm needs -k KMAX (the most components)');
+    // The variational fit does not stream, so it takes no device-memory budget.
     if (o.maxGpuMemory !== undefined)
       throw new WebGpuEmError('usage', '--max-gpu-memory: bgmm reads its data in memory; leave it out');
-    // The variational fit does not stream, so it takes no device-memory budget.
-    const { maxGpuBytes: _inMemory, ...fit } = fitOptions(o);
-    const covarianceType = (o.covariance as CovarianceType | undefined) ?? DEFAULT_COVARIANCE_TYPE;
-    const covariancePrior = numberList(o, 'covariancePrior', '--covariance-prior');
-    const meanPrior = numberList(o, 'meanPrior', '--mean-prior');
     const model = new BayesianGaussianMixture({
-      nComponents: k,
-      covarianceType,
-      ...fit,
-      init: input.initLabels
-        ? { labels: input.initLabels }
-        : ((o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0]),
-      ...defined({
-        weightConcentrationPriorType: o.weightConcentrationPriorType as
-          WeightConcentrationPriorType | undefined,
-        weightConcentrationPrior: o.weightConcentrationPrior as number | undefined,
-        meanPrecisionPrior: o.meanPrecisionPrior as number | undefined,
-        degreesOfFreedomPrior: o.degreesOfFreedomPrior as number | undefined,
-        meanPrior,
-        // The prior's values in scikit-learn's shape, flat (full and tied: D x D row-major).
-        covariancePrior,
-      }),
+      ...given,
+      nComponents: given.nComponents,
+      ...(input.initLabels ? { init: { labels: input.initLabels } } : {}),
     });
-    const what = `components: at most ${k} (${covarianceType}, ${model.options.weightConcentrationPriorType})`;
+    const { nComponents: k, covarianceType, weightConcentrationPriorType } = model.options;
+    const what = `components: at most ${k} (${covarianceType}, ${weightConcentrationPriorType})`;
     return { model, what };
   },
-  fit: (model, data, { signal, sampleWeight, progress }) =>
+  fit: (model, data, { signal, sampleWeight, labels, progress }) =>
     model.fit(data as Matrix, {
       signal,
       sampleWeight,
+      labels,
       onIteration: (r) => progress({ ...r, value: r.lowerBound }),
     }),
   report(model) {
@@ -84,22 +59,3 @@ export const BGMM: FitCommand<BayesianGaussianMixture> = {
     };
   },
 };
-
-/** A comma-separated list of finite numbers, or undefined when the option is absent. */
-function numberList(o: ParsedOptions, name: string, flag: string): number[] | undefined {
-  const text = o[name] as string | undefined;
-  if (text === undefined) return undefined;
-  const values = text.split(',').map((cell) => Number(cell.trim()));
-  if (values.some((v, i) => !Number.isFinite(v) || text.split(',')[i].trim() === '')) {
-    throw new WebGpuEmError(
-      'usage',
-      `${flag} takes comma-separated finite numbers, got '${text.slice(0, 60)}'`,
-    );
-  }
-  return values;
-}
-
-/** The entries whose value is defined (the model's defaults apply to the others). */
-function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

@@ -1,14 +1,13 @@
-import { CRITERIA, nearest } from '../core/names.js';
+import { nearest } from '../core/names.js';
 import { usageError } from '../errors.js';
 import { parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
 import { BGMM } from './bgmm.js';
 import { COMMAND_TABLE, type CommandName } from './command-table.js';
 import type { Run } from './common.js';
-import { bayesianDefaults, kmeansDefaults, mixtureDefaults } from './defaults.js';
 import { runFit } from './fit.js';
 import { GMM } from './gmm.js';
 import { commandHelpText, usageText, type CommandHelp } from './help.js';
-import { INFO_BACKEND, runInfo } from './info.js';
+import { runInfo } from './info.js';
 import { KMEANS } from './kmeans.js';
 import { runMstep } from './mstep.js';
 import { runPredict } from './predict.js';
@@ -50,7 +49,6 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
     about: 'Fits a Gaussian mixture with EM; --out saves the model for predict, score and sample.',
     example: 'webgpu-em gmm data.csv -k 3 --out model.json --labels labels.txt',
     options: GMM_OPTIONS,
-    defaults: mixtureDefaults,
     run: (args, run) => runFit(GMM, args, run),
   },
   bgmm: {
@@ -60,22 +58,18 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
       'posterior (webgpu-em/bgmm@1) for predict, score and sample. --tol applies to the lower bound, a total.',
     example: 'webgpu-em bgmm data.csv -k 10 --weight-concentration-prior 0.01 --out model.json',
     options: BGMM_OPTIONS,
-    defaults: bayesianDefaults,
     run: (args, run) => runFit(BGMM, args, run),
   },
   kmeans: {
     about: "Fits k-means (Lloyd's algorithm); --out saves the centres for predict.",
     example: 'webgpu-em kmeans data.npy -k 8 --out centres.json',
     options: KMEANS_OPTIONS,
-    defaults: kmeansDefaults,
     run: (args, run) => runFit(KMEANS, args, run),
   },
   select: {
     about: 'Fits a mixture for each K (and covariance type) and keeps the best by BIC or AIC.',
     example: 'webgpu-em select data.csv --k-range 1..8 --covariance full,diag --out best.json',
     options: SELECT_OPTIONS,
-    // The candidates are GaussianMixtures; the criterion's default is the first of CRITERIA.
-    defaults: () => ({ ...mixtureDefaults(), criterion: CRITERIA[0] }),
     run: runSelect,
   },
   predict: {
@@ -86,7 +80,6 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
     example:
       'webgpu-em predict model.json new.csv --out labels.txt\n  cat new.csv | webgpu-em predict model.json - --proba > proba.csv',
     options: PREDICT_OPTIONS,
-    defaults: mixtureDefaults,
     run: runPredict,
   },
   score: {
@@ -95,14 +88,12 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
       'mean squared distance to the nearest centre); --per-sample FILE writes one value a row.',
     example: 'webgpu-em score model.json test.csv --per-sample loglik.csv',
     options: SCORE_OPTIONS,
-    defaults: mixtureDefaults,
     run: runScore,
   },
   sample: {
     about: "Draws N rows from a saved mixture (seeded), as CSV with the model's column names, or .npy.",
     example: 'webgpu-em sample model.json -n 1000 --seed 7 --out synthetic.csv',
     options: SAMPLE_OPTIONS,
-    defaults: mixtureDefaults,
     run: runSample,
   },
   stats: {
@@ -111,7 +102,6 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
       'hash of the parameters): the worker side of EM over many machines; mstep merges them.',
     example: 'webgpu-em stats model.json shard-07.npy --out stats-07.json',
     options: STATS_OPTIONS,
-    defaults: mixtureDefaults,
     run: runStats,
   },
   mstep: {
@@ -120,7 +110,6 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
       'M-step: the next model, saved as the fit commands save theirs, with the lower bound.',
     example: 'webgpu-em mstep stats-*.json --model model.json --out next.json',
     options: MSTEP_OPTIONS,
-    defaults: mixtureDefaults,
     run: runMstep,
   },
   info: {
@@ -129,7 +118,6 @@ const DEFINITIONS: { readonly [N in CommandName]: Definition } = {
       'file, describes the model.',
     example: 'webgpu-em info\n  webgpu-em info model.json',
     options: INFO_OPTIONS,
-    defaults: () => ({ backend: INFO_BACKEND }),
     run: runInfo,
   },
   help: {

@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { readFile, realpath } from 'node:fs/promises';
-import type { BackendChoice } from '../core/names.js';
 import type { Matrix } from '../data/matrix.js';
 import { printable, WebGpuEmError } from '../errors.js';
 import {
@@ -18,7 +17,7 @@ import type { ModelSpec } from '../models/model-file.js';
 import type { OutputContents } from '../io/outputs.js';
 import type { ByteSink } from '../io/bounded-writer.js';
 import { isRowSource, type RowChunk, type RowSource } from '../data/row-source.js';
-import { commandData, gpuMemory, streamedOutput, withWeights } from './stream-data.js';
+import { commandData, streamedOutput, withWeights } from './stream-data.js';
 import type { ParsedArgs, ParsedOptions } from './args.js';
 
 // What every command shares: reading its input, checking its outputs, writing its result.
@@ -256,10 +255,11 @@ export async function initModel(
       `${o.initModel}: the model has ${spec.nFeatures} features but ${dataPath} has ${matrix.cols} columns; use a model made for this data`,
     );
   }
-  if (o.k !== undefined && o.k !== spec.nComponents) {
+  const k = o.nComponents ?? o.nClusters;
+  if (k !== undefined && k !== spec.nComponents) {
     throw new WebGpuEmError(
       'usage',
-      `-k ${o.k} contradicts ${o.initModel}, which has ${spec.nComponents} components; drop -k or use another model`,
+      `-k ${k} contradicts ${o.initModel}, which has ${spec.nComponents} components; drop -k or use another model`,
     );
   }
   return spec;
@@ -358,20 +358,6 @@ export async function report(
   if (r.warning !== null && !o.quiet) run.streams.stderr(`webgpu-em: warning: ${r.warning}\n`);
   const lines = [header(result.backend, result.adapter, matrix, r.what), ...r.body(result.seconds)];
   return finish(o, run, outputs, result, labels, lines.join('\n') + '\n');
-}
-
-/** The options every fit command shares, as the model constructors take them. */
-export function fitOptions(o: ParsedOptions) {
-  return {
-    maxIter: o.maxIter as number | undefined,
-    tol: o.tol as number | undefined,
-    nInit: o.nInit as number | undefined,
-    seed: o.seed as number | undefined,
-    backend: o.backend as BackendChoice | undefined,
-    adapter: o.adapter as string | undefined,
-    maxGpuBytes: gpuMemory(o),
-    ...(o.regCovar !== undefined ? { regCovar: o.regCovar as number } : {}),
-  };
 }
 
 /** A fitted model as the CLI saves it: the model file, the data's column names, the producer. */

@@ -49,7 +49,11 @@ export interface FitCommand<M extends FitModel> {
   readonly check?: (o: ParsedOptions) => void;
   /** The model to fit, and what the report's header says it is ('components: 3 (full)'). */
   create(input: FitInput, run: Run): Promise<{ model: M; what: string }>;
-  /** Fits it, each iteration's objective and change to `progress`. */
+  /**
+   * Fits it, each iteration's objective and change to `progress`; `labels` is the model's fit
+   * option of that name (keep the training samples' labels: one more pass over the data, made
+   * only for --labels on data in memory).
+   */
   fit(
     model: M,
     data: Matrix | RowSource,
@@ -57,6 +61,7 @@ export interface FitCommand<M extends FitModel> {
       signal: AbortSignal;
       sampleWeight: Float64Array | null;
       progress: (r: ProgressRecord) => void;
+      labels: boolean;
     },
   ): Promise<unknown>;
   report(model: M): FitReport;
@@ -73,6 +78,9 @@ export async function runFit<M extends FitModel>(
     const { model, what } = await command.create(input, run);
     try {
       const { o } = input;
+      // The training samples' labels only for --labels; a stream's are written chunk by chunk
+      // after the fit, by report().
+      const keepLabels = Boolean(o.labels) && !input.streamed;
       const progress = new Progress(
         run,
         o,
@@ -86,6 +94,7 @@ export async function runFit<M extends FitModel>(
           signal: run.signal,
           sampleWeight: input.sampleWeight,
           progress: (r) => progress.update(r),
+          labels: keepLabels,
         });
       } finally {
         progress.end();
@@ -94,7 +103,7 @@ export async function runFit<M extends FitModel>(
       const names = featureNames(input.columnNames, input.shape.cols);
       return await report(run, input, model, {
         fields: { model: await modelJson(model, input.columnNames), ...r.fields },
-        labels: input.streamed ? undefined : model.labels.slice(), // a plain copy: read at full speed as it is written
+        labels: keepLabels ? model.labels.slice() : undefined, // a plain copy: read at full speed as it is written
         what,
         warning: r.warning,
         body: (seconds) => [

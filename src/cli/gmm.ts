@@ -1,16 +1,11 @@
 import { family } from '../core/families.js';
-import {
-  DEFAULT_COVARIANCE_TYPE,
-  GMM_INIT_METHODS,
-  type CovarianceType,
-  type InitMethod,
-} from '../core/names.js';
+import { defaultOf } from '../core/option-schema.js';
 import { WebGpuEmError } from '../errors.js';
+import { GAUSSIAN_MIXTURE_SCHEMA, type GaussianMixtureOptions } from '../models/gaussian-mixture-options.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
-import type { InitialModel } from '../models/init.js';
-import type { InitialLabels } from '../models/init-labels.js';
-import { fitOptions, initModel } from './common.js';
+import { initModel } from './common.js';
 import type { FitCommand } from './fit.js';
+import { schemaOptions } from './schema-flags.js';
 
 /** `gmm <data> -k K`: a Gaussian mixture fitted with EM. */
 export const GMM: FitCommand<GaussianMixture> = {
@@ -19,11 +14,9 @@ export const GMM: FitCommand<GaussianMixture> = {
   objective: 'lower bound',
   async create(input, run) {
     const { o, dataPath, shape } = input;
-    let init: InitMethod | InitialModel | InitialLabels = input.initLabels
-      ? { labels: input.initLabels }
-      : ((o.init as InitMethod | undefined) ?? GMM_INIT_METHODS[0]);
-    let k = o.k as number | undefined;
-    let covarianceType = o.covariance as CovarianceType | undefined;
+    const given = schemaOptions(o, GAUSSIAN_MIXTURE_SCHEMA);
+    let { nComponents: k, covarianceType, init } = given;
+    if (input.initLabels) init = { labels: input.initLabels };
     const spec = await initModel(o, dataPath, shape, run);
     if (spec) {
       if (spec.covariances && spec.covarianceType) {
@@ -41,7 +34,7 @@ export const GMM: FitCommand<GaussianMixture> = {
         weights: spec.weights,
         covariances:
           spec.covariances &&
-          family(covarianceType ?? DEFAULT_COVARIANCE_TYPE).fromFullMatrices(
+          family(covarianceType ?? defaultOf(GAUSSIAN_MIXTURE_SCHEMA, 'covarianceType')).fromFullMatrices(
             spec.covariances,
             k,
             spec.nFeatures,
@@ -50,14 +43,15 @@ export const GMM: FitCommand<GaussianMixture> = {
     }
     if (k === undefined)
       throw new WebGpuEmError('usage', 'gmm needs -k K (the number of components) or --init-model FILE');
-    covarianceType ??= DEFAULT_COVARIANCE_TYPE;
-    const model = new GaussianMixture({ nComponents: k, covarianceType, ...fitOptions(o), init });
-    return { model, what: `components: ${k} (${covarianceType})` };
+    const options: GaussianMixtureOptions = { ...given, nComponents: k, covarianceType, init };
+    const model = new GaussianMixture(options);
+    return { model, what: `components: ${k} (${model.options.covarianceType})` };
   },
-  fit: (gmm, data, { signal, sampleWeight, progress }) =>
+  fit: (gmm, data, { signal, sampleWeight, labels, progress }) =>
     gmm.fit(data, {
       signal,
       sampleWeight,
+      labels,
       onIteration: (r) => progress({ ...r, value: r.lowerBound }),
     }),
   report: (gmm) => ({

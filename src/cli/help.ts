@@ -11,8 +11,6 @@ export interface CommandHelp {
   readonly about: string;
   readonly example: string;
   readonly options: readonly OptionSpec[];
-  /** The library's resolved options of the command's model, which `{ option }` defaults name. */
-  readonly defaults?: () => Readonly<Record<string, unknown>>;
 }
 
 /** Where a flag's help starts. */
@@ -36,10 +34,9 @@ export function usageText(commands: readonly CommandHelp[]): string {
 
 /** A command's help: its usage, what it does, an example, and every flag. */
 export function commandHelpText(c: CommandHelp): string {
-  const defaults = c.defaults?.() ?? {};
   const flags = c.options.flatMap((o) => {
     const left = `  ${o.flags.join(', ')}${metavar(o)}`;
-    const shown = defaultOf(o, defaults);
+    const shown = defaultOf(o);
     const right = `${o.help}${shown === null ? '' : ` (default ${shown})`}`;
     return left.length < HELP_COLUMN
       ? [`${left.padEnd(HELP_COLUMN)}${right}`]
@@ -54,18 +51,13 @@ export function commandHelpText(c: CommandHelp): string {
 function metavar(o: OptionSpec): string {
   if (!o.value) return '';
   if (o.choices) return ` ${o.choices.join('|')}`;
+  if (o.value === 'numbers') return ' A,B,...';
   return o.value === 'string' ? ' VALUE' : ` ${o.value.toUpperCase()}`;
 }
 
 /** An option's default as the help shows it, or null when it has none. */
-export function defaultOf(o: OptionSpec, defaults: Readonly<Record<string, unknown>>): string | null {
+export function defaultOf(o: OptionSpec): string | null {
   const d = o.default;
   if (d === undefined) return null;
-  if (typeof d === 'string') return d;
-  if (typeof d === 'function') return d();
-  const value = defaults[d.option];
-  if (typeof value === 'number')
-    return value !== 0 && Math.abs(value) < 1e-2 ? value.toExponential() : String(value);
-  if (typeof value === 'string') return value;
-  return null;
+  return typeof d === 'function' ? d() : d;
 }

@@ -1,8 +1,9 @@
-import { KMEANS_INIT_METHODS, type KMeansInit } from '../core/names.js';
 import { WebGpuEmError } from '../errors.js';
+import { KMEANS_SCHEMA } from '../models/kmeans-options.js';
 import { KMeans } from '../models/kmeans.js';
-import { fitOptions, initModel } from './common.js';
+import { initModel } from './common.js';
 import type { FitCommand } from './fit.js';
+import { schemaOptions } from './schema-flags.js';
 
 /** `kmeans <data> -k K`: k-means by Lloyd's algorithm. */
 export const KMEANS: FitCommand<KMeans> = {
@@ -12,21 +13,19 @@ export const KMEANS: FitCommand<KMeans> = {
   async create(input, run) {
     const { o, dataPath, shape } = input;
     const spec = await initModel(o, dataPath, shape, run);
-    const k = spec ? spec.nComponents : (o.k as number | undefined);
+    const given = schemaOptions(o, KMEANS_SCHEMA);
+    const k = spec ? spec.nComponents : given.nClusters;
     if (k === undefined)
       throw new WebGpuEmError('usage', 'kmeans needs -k K (the number of clusters) or --init-model FILE');
-    const model = new KMeans({
-      nClusters: k,
-      init: spec ? { means: spec.means } : ((o.init as KMeansInit | undefined) ?? KMEANS_INIT_METHODS[0]),
-      ...fitOptions(o),
-    });
+    const model = new KMeans({ ...given, nClusters: k, ...(spec ? { init: { means: spec.means } } : {}) });
     return { model, what: `clusters: ${k}` };
   },
-  fit(km, data, { signal, sampleWeight, progress }) {
+  fit(km, data, { signal, sampleWeight, labels, progress }) {
     let previous = Infinity;
     return km.fit(data, {
       signal,
       sampleWeight,
+      labels,
       onIteration: (r) => {
         progress({ ...r, value: r.inertia, change: r.iteration === 1 ? Infinity : r.inertia - previous });
         previous = r.inertia;

@@ -4,7 +4,8 @@ import { readModelJson, readStatisticsJson } from '../io/files.js';
 import { GMM_FORMAT, KMEANS_FORMAT } from '../models/model-file.js';
 import { loadModel, mergeableStatistics, type LoadedModel } from '../models/formats.js';
 import { GaussianMixture } from '../models/gaussian-mixture.js';
-import { mixtureDefaults } from './defaults.js';
+import { defaultOf } from '../core/option-schema.js';
+import { GAUSSIAN_MIXTURE_SCHEMA } from '../models/gaussian-mixture-options.js';
 import { KMeans } from '../models/kmeans.js';
 import {
   checkMergeable,
@@ -64,7 +65,9 @@ export async function runMstep(args: ParsedArgs, run: Run): Promise<number> {
     const seconds = () => ((performance.now() - started) / 1000).toFixed(3);
     if (merged.kind === 'mixture') {
       const regCovar =
-        (o.regCovar as number | undefined) ?? modelStats?.regCovar ?? mixtureDefaults().regCovar;
+        (o.regCovar as number | undefined) ??
+        modelStats?.regCovar ??
+        defaultOf(GAUSSIAN_MIXTURE_SCHEMA, 'regCovar');
       const { parameters, lowerBound } = mixtureMStep(merged, { regCovar });
       const { covarianceType, nComponents: k, nFeatures: d } = parameters;
       const gmm = GaussianMixture.fromParameters(

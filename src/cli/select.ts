@@ -1,16 +1,12 @@
-import {
-  COVARIANCE_TYPES,
-  CRITERIA,
-  DEFAULT_COVARIANCE_TYPE,
-  type CovarianceType,
-  type Criterion,
-} from '../core/names.js';
+import { COVARIANCE_TYPES, type CovarianceType, type Criterion } from '../core/names.js';
+import { defaultOf } from '../core/option-schema.js';
 import type { Matrix } from '../data/matrix.js';
 import { WebGpuEmError } from '../errors.js';
-import { selectGaussianMixture } from '../models/model-selection.js';
+import { SELECTION_SCHEMA, selectGaussianMixture } from '../models/model-selection.js';
 import type { ParsedArgs } from './args.js';
-import { commandInput, fitOptions, modelJson, report, type Run } from './common.js';
+import { commandInput, modelJson, report, type Run } from './common.js';
 import { Progress } from './progress.js';
+import { schemaOptions } from './schema-flags.js';
 
 /** Most component counts `select --k-range` may try. */
 export const MAX_K_CANDIDATES = 1000;
@@ -25,9 +21,10 @@ export async function runSelect(args: ParsedArgs, run: Run): Promise<number> {
     (o) => {
       if (!o.kRange) throw new WebGpuEmError('usage', 'select needs --k-range, e.g. --k-range 1..10');
       ks = parseKRange(o.kRange as string);
-      types = ((o.covariance as string | undefined) ?? DEFAULT_COVARIANCE_TYPE)
-        .split(',')
-        .map((t) => t.trim()) as CovarianceType[];
+      const given = o.covarianceTypes as string | undefined;
+      types = given
+        ? (given.split(',').map((t) => t.trim()) as CovarianceType[])
+        : [...defaultOf(SELECTION_SCHEMA, 'covarianceTypes')];
       for (const t of types) {
         if (!COVARIANCE_TYPES.includes(t)) {
           throw new WebGpuEmError(
@@ -48,12 +45,13 @@ export async function runSelect(args: ParsedArgs, run: Run): Promise<number> {
       `--k-range goes up to K = ${largest} but the data has ${matrix.rows} samples; K can be at most the number of samples`,
     );
   }
-  const criterion = (o.criterion as Criterion | undefined) ?? CRITERIA[0];
+  const criterion = (o.criterion as Criterion | undefined) ?? defaultOf(SELECTION_SCHEMA, 'criterion');
   const total = ks.length * types.length;
   const progress = new Progress(run, o, 'select', criterion.toUpperCase(), total, 1, 'candidate');
   let done = 0;
   let previous = Infinity;
   const { scores, best, model } = await selectGaussianMixture(matrix, {
+    ...schemaOptions(o, SELECTION_SCHEMA),
     nComponents: ks,
     covarianceTypes: types,
     criterion,
@@ -64,7 +62,6 @@ export async function runSelect(args: ParsedArgs, run: Run): Promise<number> {
       progress.update({ iteration: ++done, initIndex: 0, value, change: value - previous });
       previous = value;
     },
-    ...fitOptions(o),
   }).finally(() => progress.end());
   try {
     const fields = {

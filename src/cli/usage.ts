@@ -1,18 +1,17 @@
-import {
-  BACKEND_CHOICES,
-  COVARIANCE_TYPES,
-  CRITERIA,
-  GMM_INIT_METHODS,
-  KMEANS_INIT_METHODS,
-} from '../core/names.js';
+import { COVARIANCE_TYPES } from '../core/names.js';
 import { DEFAULT_MAX_GPU_BYTES } from '../backends/select.js';
 import { DEFAULT_MAX_INPUT_BYTES, formatBytes } from '../io/files.js';
-import { WEIGHT_CONCENTRATION_PRIOR_TYPES } from '../models/variational.js';
+import { BAYESIAN_MIXTURE_SCHEMA } from '../models/bayesian-mixture-options.js';
+import { GAUSSIAN_MIXTURE_SCHEMA } from '../models/gaussian-mixture-options.js';
+import { KMEANS_SCHEMA } from '../models/kmeans-options.js';
+import { SELECTION_SCHEMA } from '../models/model-selection.js';
 import type { OptionSpec } from './args.js';
+import { flagOf, schemaFlags, shownDefault } from './schema-flags.js';
+import { INFO_BACKEND } from './info.js';
 
-// The options of every command, each with its one line of help. Choices come from the tables in
-// core/names.ts; a default is the library's (`{ option }`: read from the model's resolved
-// options when the help is shown) or a library constant's, never written here again.
+// The options of every command, each with its one line of help. A model's options are made from
+// its option schema (flag, range, help and default written there once); the rest are the CLI's
+// own: how data is read and results written.
 
 const QUIET: OptionSpec = {
   name: 'quiet',
@@ -81,28 +80,8 @@ export const DATA_OPTIONS: OptionSpec[] = [
   HELP,
 ];
 
-const BACKEND: OptionSpec = {
-  name: 'backend',
-  flags: ['--backend'],
-  value: 'string',
-  choices: BACKEND_CHOICES,
-  help: 'where the work runs: auto takes WebGPU when an adapter exists, else the CPU',
-  default: { option: 'backend' },
-};
-const ADAPTER: OptionSpec = {
-  name: 'adapter',
-  flags: ['--adapter'],
-  value: 'string',
-  help: 'the Dawn adapter to use, by name (webgpu-em info lists them)',
-  default: '$WEBGPU_EM_ADAPTER or the first',
-};
-const SEED: OptionSpec = {
-  name: 'seed',
-  flags: ['--seed'],
-  value: 'integer',
-  help: 'seed of every random choice (0 to 4294967295)',
-  default: { option: 'seed' },
-};
+const BACKEND = flagOf('backend', GAUSSIAN_MIXTURE_SCHEMA.backend);
+const ADAPTER = flagOf('adapter', GAUSSIAN_MIXTURE_SCHEMA.adapter);
 const WEIGHTS: OptionSpec = {
   name: 'weights',
   flags: ['--weights'],
@@ -110,39 +89,8 @@ const WEIGHTS: OptionSpec = {
   help: 'one weight per data row (text, one a line, or a 1-D .npy); 0 drops a row',
 };
 
-/** The iterations of every fit command. */
-const LOOP_OPTIONS: OptionSpec[] = [
-  {
-    name: 'maxIter',
-    flags: ['--max-iter'],
-    value: 'integer',
-    min: 1,
-    help: 'most iterations per initialisation',
-    default: { option: 'maxIter' },
-  },
-  {
-    name: 'tol',
-    flags: ['--tol'],
-    value: 'number',
-    min: 0,
-    help: 'stop when the objective changes by less (0 runs exactly --max-iter)',
-    default: { option: 'tol' },
-  },
-  {
-    name: 'nInit',
-    flags: ['--n-init'],
-    value: 'integer',
-    min: 1,
-    help: 'initialisations; the best one is kept',
-    default: { option: 'nInit' },
-  },
-];
-
 /** What every fit command shares after its own options: the run, the outputs, the data. */
 const RUN_OPTIONS: OptionSpec[] = [
-  SEED,
-  BACKEND,
-  ADAPTER,
   WEIGHTS,
   {
     name: 'out',
@@ -160,32 +108,6 @@ const RUN_OPTIONS: OptionSpec[] = [
   ...DATA_OPTIONS,
 ];
 
-const REG_COVAR: OptionSpec = {
-  name: 'regCovar',
-  flags: ['--reg-covar'],
-  value: 'number',
-  min: 0,
-  help: 'added to covariance diagonals',
-  default: { option: 'regCovar' },
-};
-
-const GMM_INIT: OptionSpec = {
-  name: 'init',
-  flags: ['--init'],
-  value: 'string',
-  choices: GMM_INIT_METHODS,
-  help: 'how EM starts',
-  default: { option: 'init' },
-};
-
-const COVARIANCE: OptionSpec = {
-  name: 'covariance',
-  flags: ['--covariance'],
-  value: 'string',
-  choices: COVARIANCE_TYPES,
-  help: 'the covariance family',
-  default: { option: 'covarianceType' },
-};
 const INIT_LABELS: OptionSpec = {
   name: 'initLabels',
   flags: ['--init-labels'],
@@ -193,16 +115,12 @@ const INIT_LABELS: OptionSpec = {
   help: 'start from these labels, one integer in [0, K) per data row',
 };
 
+/** A model given by file, whose K -k must then agree with. */
+const INIT_MODEL_K = 'K of --init-model';
+
 export const GMM_OPTIONS: OptionSpec[] = [
-  {
-    name: 'k',
-    flags: ['-k', '--n-components'],
-    value: 'integer',
-    min: 1,
-    help: 'number of components',
-    default: 'K of --init-model',
-  },
-  COVARIANCE,
+  { ...flagOf('nComponents', GAUSSIAN_MIXTURE_SCHEMA.nComponents), default: INIT_MODEL_K },
+  ...schemaFlags(GAUSSIAN_MIXTURE_SCHEMA, 'covarianceType'),
   {
     name: 'initModel',
     flags: ['--init-model'],
@@ -210,95 +128,48 @@ export const GMM_OPTIONS: OptionSpec[] = [
     help: 'start from the model in FILE (a k-means model: its means)',
   },
   INIT_LABELS,
-  GMM_INIT,
-  ...LOOP_OPTIONS,
-  REG_COVAR,
+  ...schemaFlags(
+    GAUSSIAN_MIXTURE_SCHEMA,
+    'init',
+    'maxIter',
+    'tol',
+    'nInit',
+    'regCovar',
+    'seed',
+    'backend',
+    'adapter',
+  ),
   ...RUN_OPTIONS,
 ];
 
 export const BGMM_OPTIONS: OptionSpec[] = [
-  {
-    name: 'k',
-    flags: ['-k', '--n-components'],
-    value: 'integer',
-    min: 1,
-    help: 'the most components; those the data does not need get weight near 0',
-  },
-  COVARIANCE,
+  ...schemaFlags(BAYESIAN_MIXTURE_SCHEMA, 'nComponents', 'covarianceType'),
   INIT_LABELS,
-  {
-    name: 'weightConcentrationPriorType',
-    flags: ['--weight-concentration-prior-type'],
-    value: 'string',
-    choices: WEIGHT_CONCENTRATION_PRIOR_TYPES,
-    help: "the weights' prior",
-    default: { option: 'weightConcentrationPriorType' },
-  },
-  {
-    name: 'weightConcentrationPrior',
-    flags: ['--weight-concentration-prior'],
-    value: 'number',
-    help: "gamma_0 of the weights' prior (smaller: fewer components)",
-    default: '1/KMAX',
-  },
-  {
-    name: 'meanPrecisionPrior',
-    flags: ['--mean-precision-prior'],
-    value: 'number',
-    help: "beta_0, the precision of the means' prior",
-    default: { option: 'meanPrecisionPrior' },
-  },
-  {
-    name: 'meanPrior',
-    flags: ['--mean-prior'],
-    value: 'string',
-    help: 'm_0, D values A,B,...',
-    default: "the data's mean",
-  },
-  {
-    name: 'degreesOfFreedomPrior',
-    flags: ['--degrees-of-freedom-prior'],
-    value: 'number',
-    help: 'nu_0, greater than D - 1',
-    default: 'D',
-  },
-  {
-    name: 'covariancePrior',
-    flags: ['--covariance-prior'],
-    value: 'string',
-    help: 'W_0^-1: D x D values (full, tied), D (diag) or one (spherical)',
-    default: "the data's covariance",
-  },
-  GMM_INIT,
-  ...LOOP_OPTIONS,
-  REG_COVAR,
+  ...schemaFlags(
+    BAYESIAN_MIXTURE_SCHEMA,
+    'weightConcentrationPriorType',
+    'weightConcentrationPrior',
+    'meanPrecisionPrior',
+    'meanPrior',
+    'degreesOfFreedomPrior',
+    'covariancePrior',
+    'init',
+    'maxIter',
+    'tol',
+    'nInit',
+    'regCovar',
+    'seed',
+    'backend',
+    'adapter',
+  ),
   ...RUN_OPTIONS,
 ];
 
 export const KMEANS_OPTIONS: OptionSpec[] = [
-  {
-    name: 'k',
-    flags: ['-k', '--n-clusters'],
-    value: 'integer',
-    min: 1,
-    help: 'number of clusters',
-    default: 'K of --init-model',
-  },
-  {
-    name: 'init',
-    flags: ['--init'],
-    value: 'string',
-    choices: KMEANS_INIT_METHODS,
-    help: 'how the centres start',
-    default: { option: 'init' },
-  },
+  { ...flagOf('nClusters', KMEANS_SCHEMA.nClusters), default: INIT_MODEL_K },
+  flagOf('init', KMEANS_SCHEMA.init),
   { name: 'initModel', flags: ['--init-model'], value: 'string', help: 'start from the means in FILE' },
-  // k-means' tolerance is on the centres' shift, not on the objective.
-  ...LOOP_OPTIONS.map((o) =>
-    o.name === 'tol'
-      ? { ...o, help: 'stop when the centres shift by less, relative to the data variance' }
-      : o,
-  ),
+  ...schemaFlags(KMEANS_SCHEMA, 'maxIter', 'tol', 'nInit', 'seed', 'backend', 'adapter'),
   ...RUN_OPTIONS,
 ];
 
@@ -310,23 +181,24 @@ export const SELECT_OPTIONS: OptionSpec[] = [
     help: 'component counts to try: A..B, or a list 1,2,4,8',
   },
   {
-    name: 'covariance',
+    name: 'covarianceTypes',
     flags: ['--covariance'],
     value: 'string',
     help: `covariance types to try: a list of ${COVARIANCE_TYPES.join(', ')}`,
-    default: { option: 'covarianceType' },
+    default: shownDefault(SELECTION_SCHEMA.covarianceTypes.default),
   },
-  {
-    name: 'criterion',
-    flags: ['--criterion'],
-    value: 'string',
-    choices: CRITERIA,
-    help: 'what picks the winner (lower is better)',
-    default: { option: 'criterion' },
-  },
-  GMM_INIT,
-  ...LOOP_OPTIONS,
-  REG_COVAR,
+  ...schemaFlags(
+    SELECTION_SCHEMA,
+    'criterion',
+    'init',
+    'maxIter',
+    'tol',
+    'nInit',
+    'regCovar',
+    'seed',
+    'backend',
+    'adapter',
+  ),
   ...RUN_OPTIONS,
 ];
 
@@ -368,7 +240,10 @@ export const MSTEP_OPTIONS: OptionSpec[] = [
     value: 'string',
     help: 'the model the statistics were computed under: others are refused',
   },
-  { ...REG_COVAR, help: "added to covariance diagonals (with --model: the model's)" },
+  {
+    ...flagOf('regCovar', GAUSSIAN_MIXTURE_SCHEMA.regCovar),
+    help: "added to covariance diagonals (with --model: the model's)",
+  },
   {
     name: 'out',
     flags: ['--out'],
@@ -382,13 +257,22 @@ export const MSTEP_OPTIONS: OptionSpec[] = [
 
 export const SAMPLE_OPTIONS: OptionSpec[] = [
   { name: 'n', flags: ['-n', '--n-samples'], value: 'integer', min: 1, help: 'rows to draw' },
-  { ...SEED, help: 'seed of the draws: the same seed gives the same rows' },
+  {
+    ...flagOf('seed', GAUSSIAN_MIXTURE_SCHEMA.seed),
+    help: 'seed of the draws: the same seed gives the same rows',
+  },
   { name: 'out', flags: ['--out'], value: 'string', help: 'write to FILE (.npy by its name)', default: '-' },
   QUIET,
   VERBOSE,
   HELP,
 ];
 
-export const INFO_OPTIONS: OptionSpec[] = [BACKEND, ADAPTER, JSON_OUTPUT, VERBOSE, HELP];
+export const INFO_OPTIONS: OptionSpec[] = [
+  { ...BACKEND, default: INFO_BACKEND },
+  ADAPTER,
+  JSON_OUTPUT,
+  VERBOSE,
+  HELP,
+];
 
 export const HELP_OPTIONS: OptionSpec[] = [HELP];

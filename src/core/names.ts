@@ -87,33 +87,25 @@ export function checkOptionKeys(what: string, options: object, known: readonly s
 }
 
 /**
- * Names brought from scikit-learn (options, and words for our values) and the name each is
- * here: suggestions read them as ours, so `random_state` (or `randomState`, `--random-state`)
- * suggests `seed` and `'diagonal'` suggests `'diag'`. Case, '_' and '-' are ignored.
+ * Words for our values that users bring from elsewhere, and the value each is here: `'diagonal'`
+ * suggests `'diag'`. (Options' own scikit-learn names are in each model's option schema.)
  */
-export const FOREIGN_NAMES: Readonly<Record<string, string>> = {
-  random_state: 'seed',
-  n_components: 'nComponents',
-  n_clusters: 'nClusters',
-  max_iter: 'maxIter',
-  n_init: 'nInit',
-  reg_covar: 'regCovar',
-  covariance_type: 'covarianceType',
-  warm_start: 'warmStart',
-  init_params: 'init',
-  diagonal: 'diag',
-};
+const VALUE_ALIASES: Readonly<Record<string, string>> = { diagonal: 'diag' };
 
 const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
-const FOREIGN = new Map(Object.entries(FOREIGN_NAMES).map(([theirs, ours]) => [norm(theirs), ours]));
 
 /**
  * The known name closest to `name` (case, '_' and '-' ignored, so `max_iter` finds `maxIter`),
- * or null when none is within a third of its length in edits. A name of {@link FOREIGN_NAMES}
- * is looked up as ours first.
+ * or null when none is within a third of its length in edits. A name of `foreign` (another
+ * library's name for one of ours, e.g. `random_state` for `seed`) is looked up as ours first.
  */
-export function nearest(name: string, known: readonly string[]): string | null {
-  const ours = FOREIGN.get(norm(name));
+export function nearest(
+  name: string,
+  known: readonly string[],
+  foreign: Readonly<Record<string, string>> = {},
+): string | null {
+  const byNorm = new Map(Object.entries({ ...VALUE_ALIASES, ...foreign }).map(([t, o]) => [norm(t), o]));
+  const ours = byNorm.get(norm(name));
   return (ours !== undefined && closest(ours, known)) || closest(name, known);
 }
 

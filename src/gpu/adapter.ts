@@ -13,6 +13,17 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/**
+ * Dawn's instances in this process, one per set of flags (the adapter's name), kept for the next
+ * device. Each new instance enumerates the adapters again, and Dawn prints two warnings
+ * (`maxDynamic...BuffersPerPipelineLayout artificially reduced`) at every enumeration of a driver
+ * that reports more dynamic buffers than it allows (lavapipe: 1,000,000; Dawn's cap: 16): from
+ * native code, with no option to silence them. One instance prints them once per process
+ * instead of once per device opened. Holding it also keeps it from the garbage collector while
+ * a device made from it lives (see context.ts).
+ */
+const dawnInstances = new Map<string, GPU>();
+
 /** A device webgpu-em created, with the instance that must outlive it and a line naming the adapter. */
 export interface OpenedDevice {
   readonly device: GPUDevice;
@@ -100,8 +111,14 @@ async function findGpu(adapterName: string | undefined): Promise<GPU> {
   const dawn = await loadDawn();
   const name = adapterName ?? process.env.WEBGPU_EM_ADAPTER;
   const flags = name ? [`adapter=${name}`] : [];
+  const key = flags.join('\n');
   try {
-    return dawn.create(flags);
+    let gpu = dawnInstances.get(key);
+    if (!gpu) {
+      gpu = dawn.create(flags);
+      dawnInstances.set(key, gpu);
+    }
+    return gpu;
   } catch (e) {
     throw new WebGpuEmError('gpu', `no WebGPU adapter named '${name}': ${(e as Error).message}`);
   }

@@ -3,8 +3,11 @@ import * as path from 'node:path';
 import type { RowChunk, RowSource } from '../data/row-source.js';
 import { dataError, usageError } from '../errors.js';
 import { parseCsv, type CsvContinuation } from './csv.js';
-import { checkRawFormat, regularInput, type ReadOptions } from './files.js';
-import { isNpy, npyColumnInto, npyValues, parseNpyHeader, type NpyHeader } from './npy.js';
+import type { ReadOptions } from './files.js';
+import { checkRawFormat } from './raw-float32.js';
+import { regularInput } from './read-bytes.js';
+import { isNpy, parseNpyHeader, type NpyHeader } from './npy-header.js';
+import { npyColumnInto, npyValues } from './npy-values.js';
 import { readError } from './os-files.js';
 
 // Data files read a block at a time, as row sources: every pass reads the file again, so host

@@ -1,21 +1,19 @@
-import type { GpuOptions } from '../backends/select.js';
 import { covariancePriorFromArray, family, priorDims, priorLength } from '../core/families.js';
+import { GMM_INIT_METHODS, type CovarianceType } from '../core/names.js';
 import {
-  BACKEND_CHOICES,
-  checkChoice,
-  checkOptionKeys,
-  COVARIANCE_TYPES,
-  GMM_INIT_METHODS,
-  optionKeys,
-  type BackendChoice,
-  type CovarianceType,
-  type InitMethod,
-} from '../core/names.js';
+  choice,
+  integer,
+  number,
+  resolveSchema,
+  value,
+  type OptionsOf,
+  type ResolvedOf,
+} from '../core/option-schema.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError, usageError } from '../errors.js';
 import { columnMeans, dataCovariance } from './init-sums.js';
 import type { InitialLabels } from './init-labels.js';
-import { checkLoopOptions } from './options.js';
+import { MIXTURE_SCHEMA, mixtureInit, RUN_SCHEMA } from './options.js';
 import {
   WEIGHT_CONCENTRATION_PRIOR_TYPES,
   type VariationalPriors,
@@ -24,147 +22,100 @@ import {
 
 export type { WeightConcentrationPriorType };
 
-/**
- * Options of {@link BayesianGaussianMixture}, named, defaulted and meant as in scikit-learn,
- * except `init` ('kmeans++' here, 'kmeans' there) and `seed` (0; scikit-learn's None draws anew).
- */
-export interface BayesianGaussianMixtureOptions {
+/** A prior's value must be above 0. */
+const positive = (help: string, sklearn: string, defaultText?: string) =>
+  number({ above: 0, help, sklearn, defaultText });
+
+/** Every option of {@link BayesianGaussianMixture}, declared once (see core/option-schema.ts). */
+export const BAYESIAN_MIXTURE_SCHEMA = {
   /** The most components K (>= 1); the posterior leaves the ones the data does not need near weight 0. */
-  nComponents: number;
-  /** Covariance family: 'full' (default), 'tied', 'diag' or 'spherical'. */
-  covarianceType?: CovarianceType;
-  /** Stop when the lower bound (a total over the samples) changes by less than this; default 1e-3. */
-  tol?: number;
-  /** Added to every sample covariance's diagonal; default 1e-6. */
-  regCovar?: number;
-  /** Most iterations per initialisation; default 100. */
-  maxIter?: number;
-  /** Number of initialisations; the one with the best lower bound is kept. Default 1. */
-  nInit?: number;
+  nComponents: integer({
+    required: true,
+    min: 1,
+    cli: { flags: ['-k', '--n-components'] },
+    help: 'the most components; those the data does not need get weight near 0',
+    sklearn: 'n_components',
+  }),
+  ...MIXTURE_SCHEMA,
   /**
    * Initial responsibilities: 'kmeans++' (default: each sample's nearest k-means++ centre),
    * 'kmeans' (a k-means run's clusters, scikit-learn's default), 'random', 'random-from-data',
    * or `{ labels }` (one label in [0, K) per sample: the same start as scikit-learn given those
    * labels as one-hot responsibilities).
    */
-  init?: InitMethod | InitialLabels;
-  /** 'dirichlet_process' (default: stick breaking, components in order of use) or 'dirichlet_distribution'. */
-  weightConcentrationPriorType?: WeightConcentrationPriorType;
+  init: {
+    ...mixtureInit<InitialLabels>(' or { labels }'),
+    /** What it takes besides a method: `{ labels }`. */
+    check: (v: unknown) => {
+      if (!v || typeof v !== 'object' || !('labels' in v))
+        throw usageError(`init must be one of ${GMM_INIT_METHODS.join(', ')} or { labels }`);
+    },
+  },
+  /** 'dirichlet_process' (stick breaking, components in order of use) or 'dirichlet_distribution'. */
+  weightConcentrationPriorType: choice()(WEIGHT_CONCENTRATION_PRIOR_TYPES, {
+    default: 'dirichlet_process',
+    cli: { flags: ['--weight-concentration-prior-type'] },
+    help: "the weights' prior",
+    sklearn: 'weight_concentration_prior_type',
+  }),
   /** gamma_0 of the weights' prior (> 0); default 1 / nComponents. Small values switch components off. */
-  weightConcentrationPrior?: number;
-  /** beta_0, the precision of the means' prior (> 0); default 1. */
-  meanPrecisionPrior?: number;
+  weightConcentrationPrior: {
+    ...positive(
+      "gamma_0 of the weights' prior (smaller: fewer components)",
+      'weight_concentration_prior',
+      '1/K',
+    ),
+    cli: { flags: ['--weight-concentration-prior'] },
+  },
+  /** beta_0, the precision of the means' prior (> 0). */
+  meanPrecisionPrior: number({
+    above: 0,
+    default: 1,
+    cli: { flags: ['--mean-precision-prior'] },
+    help: "beta_0, the precision of the means' prior",
+    sklearn: 'mean_precision_prior',
+  }),
   /** m_0, the means' prior (D values); default the data's mean. */
-  meanPrior?: ArrayLike<number>;
+  meanPrior: value<ArrayLike<number>>()({
+    defaultText: "the data's mean",
+    cli: { flags: ['--mean-prior'], list: true },
+    help: 'm_0, D values A,B,...',
+    sklearn: 'mean_prior',
+  }),
   /** nu_0, the Wishart prior's degrees of freedom (> D - 1); default D. */
-  degreesOfFreedomPrior?: number;
+  degreesOfFreedomPrior: {
+    ...positive('nu_0, greater than D - 1', 'degrees_of_freedom_prior', 'D'),
+    cli: { flags: ['--degrees-of-freedom-prior'] },
+  },
   /**
    * The covariance prior W_0^-1: full and tied a D x D matrix (nested or flat), diag D values,
    * spherical a number (or a list of one); default the data's covariance (ddof 1), its diagonal
    * or its mean variance.
    */
-  covariancePrior?: number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
-  /** Each fit() after the first continues from the current posterior (nInit ignored). Default false. */
-  warmStart?: boolean;
-  /** Seed of every random choice. Default 0. */
-  seed?: number;
-  /** 'auto' (default) uses WebGPU when an adapter exists, else the float64 CPU backend. */
-  backend?: BackendChoice;
-  /** A GPUDevice to use instead of creating one (it is not destroyed by dispose()). */
-  device?: GPUDevice;
-  /** Node only: the Dawn adapter to use, by name. */
-  adapter?: string;
-}
+  covariancePrior: value<number | ArrayLike<number> | ArrayLike<ArrayLike<number>>>()({
+    defaultText: "the data's covariance",
+    cli: { flags: ['--covariance-prior'], list: true },
+    help: 'W_0^-1: D x D values (full, tied), D (diag) or one (spherical)',
+    sklearn: 'covariance_prior',
+  }),
+  ...RUN_SCHEMA,
+} as const;
 
-/** Every option's name, held to the interface by the compiler; unknown keys are refused. */
-export const BAYESIAN_MIXTURE_OPTIONS = optionKeys<BayesianGaussianMixtureOptions>({
-  nComponents: true,
-  covarianceType: true,
-  tol: true,
-  regCovar: true,
-  maxIter: true,
-  nInit: true,
-  init: true,
-  weightConcentrationPriorType: true,
-  weightConcentrationPrior: true,
-  meanPrecisionPrior: true,
-  meanPrior: true,
-  degreesOfFreedomPrior: true,
-  covariancePrior: true,
-  warmStart: true,
-  seed: true,
-  backend: true,
-  device: true,
-  adapter: true,
-});
+/**
+ * Options of {@link BayesianGaussianMixture}, named, defaulted and meant as in scikit-learn,
+ * except `init` ('kmeans++' here, 'kmeans' there) and `seed` (0; scikit-learn's None draws anew).
+ * Each option's default and range: docs/options.md.
+ */
+// An interface (not a type alias) so that the API reference lists each option with its doc comment.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface BayesianGaussianMixtureOptions extends OptionsOf<typeof BAYESIAN_MIXTURE_SCHEMA> {}
 
 /** The options with defaults filled in; the priors that default to the data's stay undefined. */
-export type ResolvedBayesianOptions = Required<
-  Omit<
-    BayesianGaussianMixtureOptions,
-    | 'device'
-    | 'adapter'
-    | 'weightConcentrationPrior'
-    | 'meanPrior'
-    | 'degreesOfFreedomPrior'
-    | 'covariancePrior'
-  >
-> &
-  Pick<
-    BayesianGaussianMixtureOptions,
-    'weightConcentrationPrior' | 'meanPrior' | 'degreesOfFreedomPrior' | 'covariancePrior'
-  > &
-  GpuOptions;
-
-const positiveOption = (name: string, v: number | undefined) => {
-  if (v !== undefined && (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)))
-    throw usageError(`${name} must be a finite number > 0, got ${String(v)}`);
-};
+export type ResolvedBayesianOptions = ResolvedOf<typeof BAYESIAN_MIXTURE_SCHEMA>;
 
 /** Fills in the defaults and checks every option; each mistake is a usage error naming it. */
 export function resolveBayesianOptions(o: BayesianGaussianMixtureOptions): ResolvedBayesianOptions {
-  if (!o || typeof o !== 'object')
-    throw usageError('BayesianGaussianMixture needs an options object: { nComponents }');
-  checkOptionKeys('BayesianGaussianMixture', o, BAYESIAN_MIXTURE_OPTIONS);
-  const r: ResolvedBayesianOptions = {
-    nComponents: o.nComponents,
-    covarianceType: o.covarianceType ?? COVARIANCE_TYPES[0],
-    tol: o.tol ?? 1e-3,
-    regCovar: o.regCovar ?? 1e-6,
-    maxIter: o.maxIter ?? 100,
-    nInit: o.nInit ?? 1,
-    init: o.init ?? GMM_INIT_METHODS[0],
-    weightConcentrationPriorType: o.weightConcentrationPriorType ?? WEIGHT_CONCENTRATION_PRIOR_TYPES[0],
-    weightConcentrationPrior: o.weightConcentrationPrior,
-    meanPrecisionPrior: o.meanPrecisionPrior ?? 1,
-    meanPrior: o.meanPrior,
-    degreesOfFreedomPrior: o.degreesOfFreedomPrior,
-    covariancePrior: o.covariancePrior,
-    warmStart: o.warmStart ?? false,
-    seed: o.seed ?? 0,
-    backend: o.backend ?? BACKEND_CHOICES[0],
-    device: o.device,
-    adapter: o.adapter,
-  };
-  if (!Number.isInteger(r.nComponents) || r.nComponents < 1) {
-    throw usageError(`nComponents must be an integer >= 1, got ${r.nComponents}`);
-  }
-  checkChoice('covarianceType', r.covarianceType, COVARIANCE_TYPES);
-  checkChoice(
-    'weightConcentrationPriorType',
-    r.weightConcentrationPriorType,
-    WEIGHT_CONCENTRATION_PRIOR_TYPES,
-  );
-  if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar))
-    throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
-  positiveOption('weightConcentrationPrior', r.weightConcentrationPrior);
-  positiveOption('meanPrecisionPrior', r.meanPrecisionPrior);
-  positiveOption('degreesOfFreedomPrior', r.degreesOfFreedomPrior);
-  checkLoopOptions(r);
-  if (typeof r.init === 'string') checkChoice('init', r.init, GMM_INIT_METHODS, ' or { labels }');
-  else if (!r.init || typeof r.init !== 'object' || !('labels' in r.init))
-    throw usageError(`init must be one of ${GMM_INIT_METHODS.join(', ')} or { labels }`);
-  return r;
+  return resolveSchema('BayesianGaussianMixture', BAYESIAN_MIXTURE_SCHEMA, o);
 }
 
 /**

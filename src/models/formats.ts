@@ -6,7 +6,9 @@ import { BayesianGaussianMixture } from './bayesian-mixture.js';
 import { GaussianMixture } from './gaussian-mixture.js';
 import { KMeans } from './kmeans.js';
 import { plainArray, type Matrix64 } from './results.js';
-import { kmeansHash, mixtureHash, type ShardStatistics, type StatisticsShard } from './shard-statistics.js';
+import { kmeansHash, mixtureHash } from './parameter-hash.js';
+import type { StatisticsShard } from './shard-statistics.js';
+import type { ShardStatistics } from './statistics-records.js';
 
 // Every model format in one place: predict, score, sample and info ask this table, so a new
 // kind of model plugs into them by adding its entry.

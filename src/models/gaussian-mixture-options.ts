@@ -1,22 +1,11 @@
-import type { GpuOptions } from '../backends/select.js';
-import {
-  BACKEND_CHOICES,
-  checkChoice,
-  checkOptionKeys,
-  COVARIANCE_TYPES,
-  GMM_INIT_METHODS,
-  optionKeys,
-  type BackendChoice,
-  type CovarianceType,
-  type InitMethod,
-} from '../core/names.js';
-import { usageError } from '../errors.js';
+import { optionKeys, type CovarianceType, type InitMethod } from '../core/names.js';
+import { integer, resolveSchema, type OptionsOf, type ResolvedOf } from '../core/option-schema.js';
 import { WEIGHT_OPTIONS, type SampleWeightInput, type WeightOptions } from '../data/weights.js';
 import type { IterationRecord } from './em.js';
 import type { GmmParameters } from './gmm-parameters.js';
 import type { InitialLabels } from './init-labels.js';
 import type { InitialModel } from './init.js';
-import { checkGpuBytes, checkLoopOptions } from './options.js';
+import { GPU_BYTES_SCHEMA, MIXTURE_SCHEMA, mixtureInit, RUN_SCHEMA } from './options.js';
 
 export type { CovarianceType, InitMethod };
 
@@ -25,23 +14,17 @@ export interface FittedMixture {
   readonly parameters: GmmParameters;
 }
 
-/**
- * Options of {@link GaussianMixture}, named and defaulted as in scikit-learn, except `init`
- * ('kmeans++' here, 'kmeans' there) and `seed` (0; scikit-learn's None draws anew).
- */
-export interface GaussianMixtureOptions {
+/** Every option of {@link GaussianMixture}, declared once (see core/option-schema.ts). */
+export const GAUSSIAN_MIXTURE_SCHEMA = {
   /** Number of mixture components K (>= 1). */
-  nComponents: number;
-  /** Covariance family: 'full' (default), 'tied', 'diag' or 'spherical', as in scikit-learn. */
-  covarianceType?: CovarianceType;
-  /** Stop when the lower bound changes by less than this; default 1e-3. 0 runs exactly maxIter iterations. */
-  tol?: number;
-  /** Most EM iterations per initialisation; default 100. */
-  maxIter?: number;
-  /** Added to every covariance diagonal, for numerical stability; default 1e-6. */
-  regCovar?: number;
-  /** Number of initialisations; the one with the best lower bound is kept. Default 1. */
-  nInit?: number;
+  nComponents: integer({
+    required: true,
+    min: 1,
+    cli: { flags: ['-k', '--n-components'] },
+    help: 'number of components',
+    sklearn: 'n_components',
+  }),
+  ...MIXTURE_SCHEMA,
   /**
    * Initialisation: 'kmeans++' (default: k-means++ centres, then each sample's nearest), 'kmeans'
    * (a k-means run's clusters, scikit-learn's default), 'random' (random responsibilities),
@@ -49,43 +32,19 @@ export interface GaussianMixtureOptions {
    * one label in [0, K) per sample, the M-step of those hard assignments (to compare runs from
    * the same start exactly).
    */
-  init?: InitMethod | InitialModel | FittedMixture | InitialLabels;
-  /**
-   * When true, each fit() after the first continues from the current parameters (nInit is then
-   * ignored), as scikit-learn's warm_start. Default false.
-   */
-  warmStart?: boolean;
-  /** Seed of every random choice; the same seed gives the same result. Default 0. */
-  seed?: number;
-  /** 'auto' (default) uses WebGPU when an adapter exists, else the float64 CPU backend. */
-  backend?: BackendChoice;
-  /** A GPUDevice to use instead of creating one (it is not destroyed by dispose()). */
-  device?: GPUDevice;
-  /** Node only: the Dawn adapter to use, by name. */
-  adapter?: string;
-  /**
-   * Device memory a streamed fit's chunks may take (two in flight); default 256 MiB, or the
-   * adapter's largest buffer when smaller. See docs/large-data.md.
-   */
-  maxGpuBytes?: number;
-}
+  init: mixtureInit<InitialModel | FittedMixture | InitialLabels>(' or a model'),
+  ...RUN_SCHEMA,
+  ...GPU_BYTES_SCHEMA,
+} as const;
 
-/** Every option's name, held to the interface by the compiler; unknown keys are refused. */
-export const GAUSSIAN_MIXTURE_OPTIONS = optionKeys<GaussianMixtureOptions>({
-  nComponents: true,
-  covarianceType: true,
-  tol: true,
-  maxIter: true,
-  regCovar: true,
-  nInit: true,
-  init: true,
-  warmStart: true,
-  seed: true,
-  backend: true,
-  device: true,
-  adapter: true,
-  maxGpuBytes: true,
-});
+/**
+ * Options of {@link GaussianMixture}, named, defaulted and meant as in scikit-learn, except
+ * `init` ('kmeans++' here, 'kmeans' there) and `seed` (0; scikit-learn's None draws anew). Each
+ * option's default and range: docs/options.md.
+ */
+// An interface (not a type alias) so that the API reference lists each option with its doc comment.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface GaussianMixtureOptions extends OptionsOf<typeof GAUSSIAN_MIXTURE_SCHEMA> {}
 
 /** Options of {@link GaussianMixture.fit}. */
 export interface FitOptions {
@@ -117,38 +76,9 @@ export const FIT_OPTIONS = optionKeys<FitOptions>({
 export { WEIGHT_OPTIONS, type WeightOptions };
 
 /** The options with their defaults filled in. */
-export type ResolvedMixtureOptions = Required<
-  Omit<GaussianMixtureOptions, 'device' | 'adapter' | 'maxGpuBytes'>
-> &
-  GpuOptions;
+export type ResolvedMixtureOptions = ResolvedOf<typeof GAUSSIAN_MIXTURE_SCHEMA>;
 
 /** Fills in the defaults and checks every option; each mistake is a usage error naming it. */
 export function resolveMixtureOptions(o: GaussianMixtureOptions): ResolvedMixtureOptions {
-  if (!o || typeof o !== 'object')
-    throw usageError('GaussianMixture needs an options object: { nComponents }');
-  checkOptionKeys('GaussianMixture', o, GAUSSIAN_MIXTURE_OPTIONS);
-  const r: ResolvedMixtureOptions = {
-    nComponents: o.nComponents,
-    covarianceType: o.covarianceType ?? COVARIANCE_TYPES[0],
-    warmStart: o.warmStart ?? false,
-    tol: o.tol ?? 1e-3,
-    maxIter: o.maxIter ?? 100,
-    regCovar: o.regCovar ?? 1e-6,
-    nInit: o.nInit ?? 1,
-    init: o.init ?? GMM_INIT_METHODS[0],
-    seed: o.seed ?? 0,
-    backend: o.backend ?? BACKEND_CHOICES[0],
-    device: o.device,
-    adapter: o.adapter,
-    maxGpuBytes: checkGpuBytes(o.maxGpuBytes),
-  };
-  if (!Number.isInteger(r.nComponents) || r.nComponents < 1) {
-    throw usageError(`nComponents must be an integer >= 1, got ${r.nComponents}`);
-  }
-  checkChoice('covarianceType', r.covarianceType, COVARIANCE_TYPES);
-  if (!(r.regCovar >= 0) || !Number.isFinite(r.regCovar))
-    throw usageError(`regCovar must be a finite number >= 0, got ${r.regCovar}`);
-  checkLoopOptions(r);
-  if (typeof r.init === 'string') checkChoice('init', r.init, GMM_INIT_METHODS, ' or a model');
-  return r;
+  return resolveSchema('GaussianMixture', GAUSSIAN_MIXTURE_SCHEMA, o);
 }

@@ -17,6 +17,7 @@ import {
 } from './gaussian-mixture-options.js';
 import { freeParameterCount, toComponentParameters, type GmmParameters } from './gmm-parameters.js';
 import { readInitialModel, type InitialModel } from './init.js';
+import { meansColumns } from './means-input.js';
 import { initialParameters } from './mixture-start.js';
 import { MixtureModel } from './mixture-model.js';
 import { loadingFrom, mixtureFromJson, mixtureToJson } from './model-json.js';
@@ -67,11 +68,7 @@ export class GaussianMixture extends MixtureModel<IterationRecord, GmmParameters
   ): GaussianMixture {
     const k = model.weights?.length ?? 0;
     if (k < 1) throw usageError('fromParameters needs weights (length K >= 1), means and covariances');
-    const firstMean = (model.means as ArrayLike<unknown>)[0];
-    const d =
-      typeof firstMean === 'number'
-        ? model.means.length / k
-        : ((firstMean as ArrayLike<number> | undefined)?.length ?? 0);
+    const d = meansColumns(model.means, k);
     if (!Number.isInteger(d) || d < 1) throw dataError('fromParameters: means must be K x D with D >= 1');
     const read = readInitialModel(model, k, d, options.covarianceType ?? DEFAULT_COVARIANCE_TYPE);
     if (!('params' in read))

@@ -8,6 +8,7 @@ import { covariancesFromArray, type GmmParameters } from './gmm-parameters.js';
 import type { Random } from '../core/random.js';
 import { weightTotal } from '../data/weights.js';
 import { labelSums, nearestCentres, parametersFromSums } from './init-sums.js';
+import { meansArray, type MeansInput } from './means-input.js';
 
 /**
  * Parameters to start EM from, as users write them: flat row-major arrays or nested arrays.
@@ -15,8 +16,8 @@ import { labelSums, nearestCentres, parametersFromSums } from './init-sums.js';
  * sample's nearest mean.
  */
 export interface InitialModel {
-  /** K x D. */
-  readonly means: ArrayLike<number> | ArrayLike<ArrayLike<number>>;
+  /** K x D: flat, nested, or a matrix such as a fitted model's `means`. */
+  readonly means: MeansInput;
   /** K. */
   readonly weights?: ArrayLike<number> | null;
   /** Covariances in the family's scikit-learn shape: full K x D x D, tied D x D, diag K x D, spherical K. */
@@ -164,7 +165,7 @@ export function readInitialModel(
   d: number,
   type: CovarianceType = DEFAULT_COVARIANCE_TYPE,
 ): { centres: Float64Array } | { params: GmmParameters } {
-  const means = flatten(model.means, 'init.means');
+  const means = flatten(meansArray(model.means, k, d, 'init.means', 'nComponents x nFeatures'), 'init.means');
   if (means.length !== k * d) {
     throw dataError(
       `the initial model has ${means.length} mean values but nComponents x nFeatures = ${k} x ${d} = ${k * d}; ` +

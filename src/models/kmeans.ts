@@ -1,99 +1,28 @@
 import type { Assignments, BoundData, ViewLabels } from '../backends/backend.js';
-import type { GpuOptions } from '../backends/select.js';
-import {
-  BACKEND_CHOICES,
-  checkChoice,
-  checkOptionKeys,
-  KMEANS_INIT_METHODS,
-  optionKeys,
-  type BackendChoice,
-  type KMeansInit,
-} from '../core/names.js';
+import { checkOptionKeys, type KMeansInit } from '../core/names.js';
 import { Random } from '../core/random.js';
 import { toMatrix, type Matrix, type MatrixInput } from '../data/matrix.js';
 import { isGpuRows, isRowSource, type DataInput } from '../data/row-source.js';
 import { concatResults, STREAM_SEED, type OpenedData } from './streamed-data.js';
 import { dataError, usageError } from '../errors.js';
 import { kmeansPlusPlus, randomFromDataCentres } from './init.js';
+import { isMatrixLike, meansArray, type MeansInput } from './means-input.js';
 import { LloydRun, type FitState, type KMeansIteration } from './lloyd.js';
-import {
-  positiveRows,
-  sampleWeights,
-  WEIGHT_OPTIONS,
-  type SampleWeightInput,
-  type WeightOptions,
-} from '../data/weights.js';
+import { positiveRows, sampleWeights, WEIGHT_OPTIONS, type WeightOptions } from '../data/weights.js';
 import { IterativeModel } from './model-base.js';
 import { frozenRecords, Matrix64 } from './results.js';
 import { centresToJson, readModelJson } from './model-json.js';
 import { KMEANS_FORMAT } from './model-file.js';
-import { checkGpuBytes, checkLoopOptions } from './options.js';
+import {
+  KMEANS_FIT_OPTIONS,
+  resolveKMeansOptions,
+  type KMeansFitOptions,
+  type KMeansOptions,
+  type ResolvedKMeansOptions,
+} from './kmeans-options.js';
 
-export type { KMeansInit };
+export type { KMeansInit, KMeansFitOptions, KMeansOptions };
 export type { KMeansIteration };
-
-/**
- * Options of {@link KMeans}, named and defaulted as in scikit-learn, except `nInit` (1 for every
- * `init`; scikit-learn's 'auto' runs 10 for 'random') and `seed` (0; scikit-learn's None draws anew).
- */
-export interface KMeansOptions {
-  /** Number of clusters K (>= 1). */
-  nClusters: number;
-  /** 'kmeans++' (default), 'random' (K distinct samples), centres `{ means }` (K x D), or a fitted KMeans. */
-  init?: KMeansInit | { means: ArrayLike<number> | ArrayLike<ArrayLike<number>> } | KMeans;
-  /** Most Lloyd iterations per initialisation; default 300. */
-  maxIter?: number;
-  /**
-   * Stop when the squared centre shift, summed over centres, is at most tol times the mean
-   * per-feature variance of the data, or when no label changed (scikit-learn's rules, the
-   * second even with tol 0); default 1e-4.
-   */
-  tol?: number;
-  /** Initialisations; the one with the lowest inertia wins. Default 1. */
-  nInit?: number;
-  /** Seed of every random choice; default 0. */
-  seed?: number;
-  /** 'auto' (default), 'webgpu' or 'cpu'. */
-  backend?: BackendChoice;
-  device?: GPUDevice;
-  adapter?: string;
-  /** Device memory a streamed fit's chunks may take; default 256 MiB (see docs/large-data.md). */
-  maxGpuBytes?: number;
-}
-
-/** Every option's name, held to the interface by the compiler; unknown keys are refused. */
-export const KMEANS_OPTIONS = optionKeys<KMeansOptions>({
-  nClusters: true,
-  init: true,
-  maxIter: true,
-  tol: true,
-  nInit: true,
-  seed: true,
-  backend: true,
-  device: true,
-  adapter: true,
-  maxGpuBytes: true,
-});
-
-/** Options of {@link KMeans.fit}. */
-export interface KMeansFitOptions {
-  /** Aborts the fit between passes of the backend. */
-  signal?: AbortSignal;
-  /** Called after every iteration. */
-  onIteration?: (r: KMeansIteration & { initIndex: number }) => void;
-  /**
-   * One weight per sample (finite, >= 0): an integer weight gives the fit of that sample
-   * repeated that many times, a zero weight the fit without it (centres, inertia, k-means++).
-   */
-  sampleWeight?: SampleWeightInput | null;
-}
-
-/** Every fit option's name; unknown keys are refused. */
-export const KMEANS_FIT_OPTIONS = optionKeys<KMeansFitOptions>({
-  signal: true,
-  onIteration: true,
-  sampleWeight: true,
-});
 
 /** What a fit keeps: restored when a fit fails, compared between restarts. */
 interface KMeansFit {
@@ -102,20 +31,18 @@ interface KMeansFit {
   labels: Int32Array | null;
 }
 
-type Resolved = Required<Omit<KMeansOptions, 'device' | 'adapter' | 'maxGpuBytes'>> & GpuOptions;
-
 /**
  * k-means (hard EM, Lloyd's algorithm): the assignment to the nearest centre and the
  * per-cluster sums run on the backend (WebGPU or the float64 CPU reference); the centre update
  * runs in float64 on the host. Shaped like scikit-learn's `KMeans`.
  */
 export class KMeans extends IterativeModel<KMeansIteration, LloydRun, KMeansFit> {
-  readonly options: Readonly<Resolved>;
+  readonly options: ResolvedKMeansOptions;
   private state: FitState | null = null;
   private nFeaturesSeen = 0;
 
   constructor(options: KMeansOptions) {
-    const resolved = resolveOptions(options);
+    const resolved = resolveKMeansOptions(options);
     super(resolved.backend, resolved, 'KMeans', 'kmeans', resolved.nClusters, resolved.seed);
     this.options = resolved;
   }
@@ -168,7 +95,7 @@ export class KMeans extends IterativeModel<KMeansIteration, LloydRun, KMeansFit>
           () => this.start(m, weights, options.signal, stream ?? undefined),
           // The labels of the final centres (scikit-learn's labels_), on the samples still bound.
           async (best) =>
-            stream
+            stream || options.labels === false
               ? null
               : (
                   await this.withSamples(m, (data) =>
@@ -366,8 +293,12 @@ export class KMeans extends IterativeModel<KMeansIteration, LloydRun, KMeansFit>
 
   private async initialCentres(bound: BoundData, m: Matrix, rng: Random): Promise<Float64Array> {
     const { init, nClusters: k } = this.options;
-    if (init instanceof KMeans) return centresOf(init.clusterCenters.data, k, m.cols);
-    if (typeof init === 'object') return centresOf(init.means, k, m.cols);
+    if (typeof init === 'object') {
+      // A fitted KMeans's clusterCenters is a matrix: its shape is checked as given means' is.
+      if ('means' in init) return centresOf(init.means, k, m.cols);
+      const fitted = init.clusterCenters;
+      return centresOf(isMatrixLike(fitted) ? fitted : fitted.data, k, m.cols, 'init.clusterCenters');
+    }
     return init === 'random'
       ? randomFromDataCentres(m, k, rng, bound.weights)
       : kmeansPlusPlus(bound, m, k, rng);
@@ -379,11 +310,9 @@ export class KMeans extends IterativeModel<KMeansIteration, LloydRun, KMeansFit>
   }
 }
 
-function centresOf(
-  means: ArrayLike<number> | ArrayLike<ArrayLike<number>>,
-  k: number,
-  d: number,
-): Float64Array {
+/** Given centres as K x D float64, checked finite (a matrix's shape is checked as K x D too). */
+function centresOf(given: MeansInput, k: number, d: number, what = 'init.means'): Float64Array {
+  const means = meansArray(given, k, d, what, 'nClusters x nFeatures');
   const flat: number[] = [];
   for (let r = 0; r < means.length; r++) {
     const row = means[r];
@@ -418,27 +347,4 @@ function meanVariance(m: Matrix, weights: Float64Array | null): number {
     total += v / wsum;
   }
   return total / m.cols;
-}
-
-function resolveOptions(o: KMeansOptions): Resolved {
-  if (!o || typeof o !== 'object') throw usageError('KMeans needs an options object: { nClusters }');
-  checkOptionKeys('KMeans', o, KMEANS_OPTIONS);
-  const r: Resolved = {
-    nClusters: o.nClusters,
-    init: o.init ?? KMEANS_INIT_METHODS[0],
-    maxIter: o.maxIter ?? 300,
-    tol: o.tol ?? 1e-4,
-    nInit: o.nInit ?? 1,
-    seed: o.seed ?? 0,
-    backend: o.backend ?? BACKEND_CHOICES[0],
-    device: o.device,
-    adapter: o.adapter,
-    maxGpuBytes: checkGpuBytes(o.maxGpuBytes),
-  };
-  if (!Number.isInteger(r.nClusters) || r.nClusters < 1) {
-    throw usageError(`nClusters must be an integer >= 1, got ${r.nClusters}`);
-  }
-  checkLoopOptions(r);
-  if (typeof r.init === 'string') checkChoice('init', r.init, KMEANS_INIT_METHODS, ' or centres');
-  return r;
 }

@@ -1,7 +1,7 @@
 import { yieldIfDue } from '../core/turns.js';
 import type { BoundData } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
-import { farthestSamples, lloydUpdate } from './shard-statistics.js';
+import { farthestSamples, lloydUpdate } from './statistics-m-step.js';
 
 // One Lloyd run (k-means' hard EM) on bound samples: the assignment and sums on the backend, the
 // centre update and the relocation of empty clusters in float64 on the host.

@@ -53,6 +53,9 @@ interface RunOf<P, Iteration> {
 
 const NO_RUN = { converged: false, nIter: 0, lowerBound: -Infinity, history: [] } as const;
 
+/** An E-step for the labels alone: the backend takes the argmax and reads back 4 bytes a sample. */
+const LABELS_ONLY: EStepOptions = { responsibilities: false, labels: true, logLikelihood: false };
+
 /**
  * What the Gaussian mixtures share (their parameters P, a maximum-likelihood set or a
  * posterior): the start, the fit record, the results in scikit-learn's shapes, the E-step
@@ -162,9 +165,7 @@ export abstract class MixtureModel<
   /** The labels of the training samples under `p`, on the samples still bound (`fit_predict`). */
   protected async labelsUnder(matrix: Matrix, p: P): Promise<Int32Array> {
     const params = this.componentParameters(p);
-    const r = await this.withSamples(matrix, (data) =>
-      data.eStep(params, { responsibilities: false, labels: true }),
-    );
+    const r = await this.withSamples(matrix, (data) => data.eStep(params, LABELS_ONLY));
     return r.labels!;
   }
 
@@ -263,13 +264,14 @@ export abstract class MixtureModel<
 
   /** Most likely component of each sample. */
   async predict(x: DataInput): Promise<Int32Array> {
-    return (await this.evaluate(x, { responsibilities: false, labels: true })).labels!;
+    return (await this.evaluate(x, LABELS_ONLY)).labels!;
   }
 
   /** Responsibilities p(k | x_n), N x K. */
   async predictProba(x: DataInput): Promise<Matrix64> {
-    const result = await this.evaluate(x, { responsibilities: true });
-    return new Matrix64(result.responsibilities!, result.logLikelihood.length, this.params().nComponents);
+    const k = this.params().nComponents;
+    const result = await this.evaluate(x, { responsibilities: true, logLikelihood: false });
+    return new Matrix64(result.responsibilities!, result.responsibilities!.length / k, k);
   }
 
   /**
@@ -277,7 +279,7 @@ export abstract class MixtureModel<
    * log sum_k exp(E[log pi_k] + E[log N(x | mu_k, Lambda_k)]) (not a predictive density).
    */
   async scoreSamples(x: DataInput): Promise<Float64Array> {
-    return (await this.evaluate(x, { responsibilities: false })).logLikelihood;
+    return (await this.evaluate(x, { responsibilities: false })).logLikelihood!;
   }
 
   /** Mean of {@link scoreSamples} (weighted by `options.sampleWeight` when given). */
@@ -341,10 +343,13 @@ export abstract class MixtureModel<
     if (isRowSource(x)) {
       const parts = await this.mapChunks(x, p.nComponents, (c) => this.evaluate(c.matrix, options));
       return {
-        logLikelihood: concatResults(
-          parts.map((r) => r.logLikelihood),
-          Float64Array,
-        ),
+        logLikelihood:
+          options.logLikelihood === false
+            ? null
+            : concatResults(
+                parts.map((r) => r.logLikelihood!),
+                Float64Array,
+              ),
         responsibilities: options.responsibilities
           ? concatResults(
               parts.map((r) => r.responsibilities!),

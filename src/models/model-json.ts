@@ -1,3 +1,5 @@
+import { defaultOf } from '../core/option-schema.js';
+import { GAUSSIAN_MIXTURE_SCHEMA } from './gaussian-mixture-options.js';
 import { covariancePriorFromArray, family, priorLength } from '../core/families.js';
 import type { CovarianceType } from '../core/names.js';
 import { dataError, usageError, WebGpuEmError } from '../errors.js';
@@ -241,7 +243,7 @@ function savedRegCovar(o: unknown, source: string): number | undefined {
   if (saved === undefined || saved === null) return undefined;
   if (typeof saved !== 'number' || !Number.isFinite(saved) || saved < 0) {
     throw dataError(
-      `${source}: regCovar is ${typeof saved === 'string' ? JSON.stringify(saved.slice(0, 40)) : String(saved)}; it must be a finite number >= 0 (or left out for 1e-6)`,
+      `${source}: regCovar is ${typeof saved === 'string' ? JSON.stringify(saved.slice(0, 40)) : String(saved)}; it must be a finite number >= 0 (or left out for ${defaultOf(GAUSSIAN_MIXTURE_SCHEMA, 'regCovar')})`,
     );
   }
   return saved;

@@ -1,19 +1,18 @@
 import { LazyBackend } from '../backends/select.js';
 import {
   checkChoice,
-  checkOptionKeys,
   COVARIANCE_TYPES,
   CRITERIA,
-  BACKEND_CHOICES,
   DEFAULT_COVARIANCE_TYPE,
   optionKeys,
   type CovarianceType,
-  type Criterion,
 } from '../core/names.js';
+import { choice, resolveSchema, value, type OptionsOf } from '../core/option-schema.js';
 import { toMatrix, type MatrixInput } from '../data/matrix.js';
 import { sampleWeights, type SampleWeightInput } from '../data/weights.js';
 import { usageError } from '../errors.js';
-import { GAUSSIAN_MIXTURE_OPTIONS, type GaussianMixtureOptions } from './gaussian-mixture-options.js';
+import { GAUSSIAN_MIXTURE_SCHEMA } from './gaussian-mixture-options.js';
+import { mixtureInit } from './options.js';
 import { GaussianMixture } from './gaussian-mixture.js';
 
 /** One candidate of {@link selectGaussianMixture}. */
@@ -27,17 +26,43 @@ export interface CandidateScore {
   readonly nIter: number;
 }
 
-/** Options of {@link selectGaussianMixture}: the fit options, less what the search varies. */
-export interface SelectionOptions extends Omit<
-  GaussianMixtureOptions,
-  'nComponents' | 'covarianceType' | 'init'
-> {
+// The mixture's options, less what the search varies.
+const { nComponents: _k, covarianceType: _type, init: _init, ...CANDIDATE_SCHEMA } = GAUSSIAN_MIXTURE_SCHEMA;
+
+/** Every option of {@link selectGaussianMixture} but its callbacks, declared once. */
+export const SELECTION_SCHEMA = {
   /** Component counts to try, e.g. [1, 2, ..., 10]. */
-  nComponents: readonly number[];
-  /** Families to try; default ['full']. */
-  covarianceTypes?: readonly CovarianceType[];
-  /** What picks the winner (lower is better); default 'bic'. */
-  criterion?: Criterion;
+  nComponents: value<readonly number[]>()({
+    required: true,
+    help: 'component counts to try',
+    check: (ks) => {
+      if (!Array.isArray(ks) || ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1))
+        throw usageError('nComponents must be a non-empty list of integers >= 1, e.g. [1, 2, 3]');
+    },
+  }),
+  /** Families to try. */
+  covarianceTypes: value<readonly CovarianceType[]>()({
+    default: [DEFAULT_COVARIANCE_TYPE],
+    help: 'covariance types to try',
+    check: (types) => {
+      if (!Array.isArray(types) || types.length === 0)
+        throw usageError(`covarianceTypes must be a non-empty list of ${COVARIANCE_TYPES.join(', ')}`);
+      for (const t of types) checkChoice('covariance type', t, COVARIANCE_TYPES);
+    },
+  }),
+  /** What picks the winner (lower is better). */
+  criterion: choice()(CRITERIA, {
+    default: 'bic',
+    cli: { flags: ['--criterion'] },
+    help: 'what picks the winner (lower is better)',
+  }),
+  /** How each candidate starts: a method by name (a model would fix K). */
+  init: mixtureInit<never>(''),
+  ...CANDIDATE_SCHEMA,
+} as const;
+
+/** Options of {@link selectGaussianMixture}: the fit options, less what the search varies. */
+export interface SelectionOptions extends OptionsOf<typeof SELECTION_SCHEMA> {
   /** Called after each candidate is fitted. */
   onCandidate?: (score: CandidateScore) => void;
   /** Stops the search (between passes of the backend). */
@@ -46,18 +71,12 @@ export interface SelectionOptions extends Omit<
   sampleWeight?: SampleWeightInput | null;
 }
 
-/** Every option's name: the mixture's, less what the search varies, and the search's own. */
-const SELECTION_OPTIONS = [
-  ...GAUSSIAN_MIXTURE_OPTIONS.filter((k) => !['nComponents', 'covarianceType', 'init'].includes(k)),
-  ...optionKeys<Omit<SelectionOptions, keyof GaussianMixtureOptions>>({
-    covarianceTypes: true,
-    criterion: true,
-    onCandidate: true,
-    signal: true,
-    sampleWeight: true,
-  }),
-  'nComponents',
-];
+/** The options that are not settings of the search. */
+const SELECTION_CALLS = optionKeys<Omit<SelectionOptions, keyof typeof SELECTION_SCHEMA>>({
+  onCandidate: true,
+  signal: true,
+  sampleWeight: true,
+});
 
 /**
  * Fits a Gaussian mixture for every (K, covariance type) and picks the one with the lowest BIC
@@ -69,27 +88,17 @@ export async function selectGaussianMixture(
   x: MatrixInput,
   options: SelectionOptions,
 ): Promise<{ scores: CandidateScore[]; best: CandidateScore; model: GaussianMixture }> {
-  if (!options || typeof options !== 'object')
-    throw usageError('selectGaussianMixture needs options: { nComponents }');
-  checkOptionKeys('selectGaussianMixture', options, SELECTION_OPTIONS);
   const {
     nComponents: ks,
-    covarianceTypes = [DEFAULT_COVARIANCE_TYPE],
-    criterion = 'bic',
-    onCandidate,
-    signal,
-    sampleWeight,
+    covarianceTypes,
+    criterion,
     ...fitOptions
-  } = options;
-  if (!Array.isArray(ks) || ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1)) {
-    throw usageError('nComponents must be a non-empty list of integers >= 1, e.g. [1, 2, 3]');
-  }
-  for (const t of covarianceTypes) checkChoice('covariance type', t, COVARIANCE_TYPES);
-  checkChoice('criterion', criterion, CRITERIA);
+  } = resolveSchema('selectGaussianMixture', SELECTION_SCHEMA, options, SELECTION_CALLS);
+  const { onCandidate, signal, sampleWeight } = options;
   const m = toMatrix(x);
   const weights = sampleWeights(sampleWeight, m.rows);
   // One backend and one upload for every candidate; 'auto' still falls back for this data set.
-  const shared = new LazyBackend(fitOptions.backend ?? BACKEND_CHOICES[0], fitOptions);
+  const shared = new LazyBackend(fitOptions.backend, fitOptions);
   const scores: CandidateScore[] = [];
   let best: { score: CandidateScore; model: GaussianMixture } | null = null;
   try {

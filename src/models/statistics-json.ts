@@ -1,7 +1,7 @@
 import { family } from '../core/families.js';
 import { checkChoice, COVARIANCE_TYPES, type CovarianceType } from '../core/names.js';
 import { dataError, WebGpuEmError } from '../errors.js';
-import { STATISTICS_FORMAT, type ShardStatistics } from './shard-statistics.js';
+import { STATISTICS_FORMAT, type ShardStatistics } from './statistics-records.js';
 
 // Mergeable statistics as versioned JSON (`webgpu-em/stats@1`), read back with every field checked.
 

@@ -14,13 +14,13 @@ import { Random } from '../core/random.js';
 import type { Matrix } from '../data/matrix.js';
 import { joinedChunks, sourceChunks, type CheckedChunk, type RowSource } from '../data/row-source.js';
 import { dataError, usageError } from '../errors.js';
+import { farthestSamples } from './statistics-m-step.js';
+import { mergeStatistics } from './statistics-merge.js';
 import {
-  farthestSamples,
-  mergeStatistics,
   STATISTICS_FORMAT,
   type KMeansShardStatistics,
   type MixtureShardStatistics,
-} from './shard-statistics.js';
+} from './statistics-records.js';
 
 // Out-of-core EM: data that is read chunk by chunk on every pass. Each chunk is bound to the
 // backend, evaluated, and its statistics merged in float64 (mergeStatistics); the next chunk is
@@ -251,10 +251,13 @@ export class StreamedData implements BoundData {
       true,
     );
     return {
-      logLikelihood: concat(
-        parts.map((r) => r.logLikelihood),
-        Float64Array,
-      ),
+      logLikelihood:
+        options.logLikelihood === false
+          ? null
+          : concat(
+              parts.map((r) => r.logLikelihood!),
+              Float64Array,
+            ),
       responsibilities: options.responsibilities
         ? concat(
             parts.map((r) => r.responsibilities!),

@@ -15,6 +15,7 @@ import {
   statsKindOf,
   statsLayout,
 } from './layout.js';
+import { SLICE_ROW_ALIGN } from './submissions.js';
 
 /** The adapter limits the kernels' buffers and dispatches depend on. */
 export type CapacityLimits = Pick<
@@ -102,7 +103,8 @@ export function gpuRequirements(
   const scratch = blocked?.scratch ?? 0;
   const out: GpuRequirement[] = [
     bytes(componentLayout(k, d, kind).length * 4, 'component parameters in one binding'),
-    bytes(k * 4, 'responsibilities per row'),
+    // predictProba's responsibilities go in slices of rows from a multiple of SLICE_ROW_ALIGN.
+    bytes(SLICE_ROW_ALIGN * k * 4, `responsibilities of ${SLICE_ROW_ALIGN} rows`),
     bytes((layout.entries + scratch) * 4, 'sums in one binding', sumsLimit, sumsName),
   ];
   if (!blocked) {

@@ -2,6 +2,7 @@ import type { GpuContext } from '../../gpu/context.js';
 import { loadShader } from '../../gpu/shader-source.js';
 import { FUSED_KERNEL, bindingTypes, type KernelConstants } from './kernels.js';
 import { statsPerComponent, type StatsKind } from './layout.js';
+import { kernelShape, type KernelShape } from './variants.js';
 
 /**
  * The straight-line parts of shaders/gmm_fused.wgsl for one (D, family). The kernel's lanes hold
@@ -10,7 +11,11 @@ import { statsPerComponent, type StatsKind } from './layout.js';
  * index into them is a compile-time constant, so the loops over features and pairs are unrolled
  * here rather than left to the driver.
  */
-export function fusedKernelParts(d: number, kind: StatsKind): Record<string, string> {
+export function fusedKernelParts(
+  d: number,
+  kind: StatsKind,
+  shape: KernelShape = 'gpu',
+): Record<string, string> {
   const diag = kind === 'diagonal';
   const dv = Math.ceil(d / 4);
   const precision = diag ? d : (d * (d + 1)) / 2;
@@ -80,20 +85,41 @@ export function fusedKernelParts(d: number, kind: StatsKind): Record<string, str
     ].join('\n'),
     load_density_parameters: densityParameters,
     load_shifts: shiftParameters,
-    declare_sums: sums.map(([s]) => `var g_s${s} = 0.0;`).join('\n'),
+    ...blockSums(shape, sums),
     log_density: logDensity,
     declare_tile_sums: sums.map(([s]) => `var g_p${s} = 0.0;`).join('\n'),
     accumulate,
-    add_tile_sums: sums.map(([s]) => `g_s${s} += g_p${s};`).join('\n'),
-    write_sums: sums.map(([s, e]) => `partials[base + ${e}u] = g_s${s};`).join('\n'),
+  };
+}
+
+/**
+ * Where a block's sums wait between tiles. On a GPU, in the block's slot of `partials`: each lane
+ * then holds one set of sums, not two (full D = 16 held 2 x 153 and spilled 106 VGPRs on RDNA3;
+ * docs/kernel-stats.md). On a CPU emulation, in registers: there a lane's strided loads and
+ * stores are gathers, and the slot made full D = 16 1.4x slower on lavapipe (bench/NOTES.md).
+ * The same additions in the same order either way: the same bits.
+ */
+function blockSums(shape: KernelShape, sums: ReadonlyArray<[string, number]>): Record<string, string> {
+  if (shape === 'software')
+    return {
+      declare_sums: sums.map(([s]) => `var g_s${s} = 0.0;`).join('\n'),
+      zero_sums: '',
+      add_tile_sums: sums.map(([s]) => `g_s${s} += g_p${s};`).join('\n'),
+      write_sums: sums.map(([s, e]) => `partials[base + ${e}u] = g_s${s};`).join('\n'),
+    };
+  return {
+    declare_sums: '',
+    zero_sums: `for (var e = 0u; e < PAIRS; e++) {\n  partials[base + e] = 0.0;\n}`,
+    add_tile_sums: sums.map(([s, e]) => `partials[base + ${e}u] += g_p${s};`).join('\n'),
+    write_sums: '',
   };
 }
 
 const GENERATE = /^([ \t]*)\/\/!generate (\w+)\r?$/gm;
 
 /** shaders/gmm_fused.wgsl with its `//!generate` lines expanded for (D, family). */
-export async function fusedKernelSource(d: number, kind: StatsKind): Promise<string> {
-  const parts = fusedKernelParts(d, kind);
+export async function fusedKernelSource(d: number, kind: StatsKind, shape: KernelShape): Promise<string> {
+  const parts = fusedKernelParts(d, kind, shape);
   const template = await loadShader(FUSED_KERNEL.file);
   return template.replace(GENERATE, (_, indent: string, name: string) => {
     const part = parts[name];
@@ -122,10 +148,11 @@ export function fusedPipeline(
     byKey = new Map();
     cache.set(ctx.device, byKey);
   }
-  const key = `${FUSED_KERNEL.file}|${kind}|D=${d}|${JSON.stringify(constants)}`;
+  const shape = kernelShape(ctx.device);
+  const key = `${FUSED_KERNEL.file}|${kind}|${shape}|D=${d}|${JSON.stringify(constants)}`;
   let pipeline = byKey.get(key);
   if (!pipeline) {
-    const built = fusedKernelSource(d, kind).then(async (code) => {
+    const built = fusedKernelSource(d, kind, shape).then(async (code) => {
       const module = await ctx.shaderModule(`${FUSED_KERNEL.file} (${kind}, D=${d})`, code);
       return ctx.guard(key, () =>
         ctx.device.createComputePipelineAsync({

@@ -11,6 +11,8 @@ import {
   CHUNK_UNIFORM,
   REDUCE_UNIFORM,
   SEEDING_STEP_UNIFORM,
+  estepTile,
+  type StatsKind,
   type UniformStruct,
 } from './layout.js';
 
@@ -37,17 +39,22 @@ export interface Kernel {
 
 const kernel = <const K extends Kernel>(k: K): K => k;
 
+/**
+ * The E-step, one thread per row: responsibilities, log-likelihoods and labels as its RESP,
+ * LOGLIK and LABELS ask (mixture-passes.ts `estepKernel` sets every constant).
+ */
 export const ESTEP_KERNEL = kernel({
   file: 'gmm_estep.wgsl',
-  overrides: ['D', 'K', 'DIAG'],
+  overrides: ['D', 'K', 'DIAG', 'RESP', 'LOGLIK', 'LABELS', 'WORKGROUP', 'LP_TILE'],
   bindings: [
     { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
     { name: 'comp', type: 'read-only-storage' },
     { name: 'resp', type: 'storage' },
     { name: 'loglik', type: 'storage' },
+    { name: 'labels', type: 'storage' },
   ],
-  workgroupSize: ESTEP_WORKGROUP,
+  workgroupSize: 'override',
 });
 
 export const STATS_KERNEL = kernel({
@@ -179,10 +186,10 @@ export const KMEANSPP_KERNEL = kernel({
   workgroupSize: SEEDING_WORKGROUP,
 });
 
-/** Each row's label for a renderer: the argmax of its responsibilities, or a k-means tag decoded. */
+/** Each row's label for a renderer from a k-means tag (a mixture's come from the E-step's LABELS). */
 export const ROW_LABELS_KERNEL = kernel({
   file: 'row_labels.wgsl',
-  overrides: ['K', 'FROM_TAGS'],
+  overrides: [],
   bindings: [
     { name: 'source', type: 'read-only-storage' },
     { name: 'labels', type: 'storage' },
@@ -223,6 +230,43 @@ export function kernelPipeline<K extends Kernel>(
   constants: KernelConstants<K>,
 ): Promise<GPUComputePipeline> {
   return ctx.pipeline(k.file, constants as Record<string, number>, bindingTypes(k));
+}
+
+/** What a pass of gmm_estep.wgsl writes: its RESP, LOGLIK and LABELS. */
+export interface EStepOutputs {
+  /** The N x K responsibilities (the log-densities wait in them). */
+  readonly resp: boolean;
+  readonly loglik: boolean;
+  /** Each row's most probable component, bit 31 set where its log-likelihood is not finite. */
+  readonly labels: boolean;
+}
+
+/**
+ * The E-step pipeline writing `out` for K components of D features and its workgroup size:
+ * without responsibilities the log-densities wait in workgroup memory ({@link estepTile}). Every
+ * constant is set, so that the statistics pass and the per-row passes share a compiled pipeline.
+ */
+export async function estepKernel(
+  ctx: GpuContext,
+  d: number,
+  k: number,
+  kind: StatsKind,
+  out: EStepOutputs,
+): Promise<{ pipeline: GPUComputePipeline; workgroup: number }> {
+  const { workgroup, tile } = out.resp
+    ? { workgroup: ESTEP_WORKGROUP, tile: 1 }
+    : estepTile(k, ctx.limits.maxComputeWorkgroupStorageSize);
+  const pipeline = await kernelPipeline(ctx, ESTEP_KERNEL, {
+    D: d,
+    K: k,
+    DIAG: kind === 'diagonal' ? 1 : 0,
+    RESP: out.resp ? 1 : 0,
+    LOGLIK: out.loglik ? 1 : 0,
+    LABELS: out.labels ? 1 : 0,
+    WORKGROUP: workgroup,
+    LP_TILE: tile,
+  });
+  return { pipeline, workgroup };
 }
 
 /** A bind group for `pipeline` (built from kernel `k`) with each binding's buffer given by name. */

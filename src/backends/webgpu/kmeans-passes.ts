@@ -30,7 +30,14 @@ import {
   PARTIALS_BUDGET_BYTES,
 } from './layout.js';
 import { largestChunk, type SampleChunk } from './sample-chunks.js';
-import { groupTimestamps, submissionGroups, submissionWork, submitInGroups } from './submissions.js';
+import {
+  groupTimestamps,
+  rowsWithinBudget,
+  submissionGroups,
+  submissionWork,
+  submitInGroups,
+  type RowCost,
+} from './submissions.js';
 import type { PassTiming } from './timing.js';
 
 /**
@@ -53,9 +60,12 @@ export function maxKMeansChunks(limits: GPUSupportedLimits, k: number, d: number
   return Math.max(1, Math.floor(kmeansPartialBlocks(limits, kmeansStatsEntries(k, d)) / 2));
 }
 
-/** Multiply-adds of a Lloyd pass per row: the distances to K centres, then the row's sums. */
-export function kmeansWorkPerRow(k: number, d: number): number {
-  return k * d + d;
+/**
+ * Multiply-adds and memory traffic of a Lloyd pass per row: the distances to K centres, then the
+ * row's sums (the row read by both kernels; its label read, written, read; its distance; its weight).
+ */
+export function kmeansWorkPerRow(k: number, d: number): RowCost {
+  return { madds: k * d + d, bytes: 4 * (2 * d + 5) };
 }
 
 /**
@@ -358,15 +368,20 @@ export class KMeansPasses {
 
   /**
    * N x K direct-form squared distances to the centres assign() has just uploaded, in slices of
-   * rows that fit one binding.
+   * rows that fit one binding and the submission budget (one dispatch and one read-back each).
    */
   private async allDistances(rows: number): Promise<Float64Array> {
     const { ctx, k, d } = this;
     const pipeline = await kernelPipeline(ctx, KMEANS_DISTANCES_KERNEL, { D: d, K: k });
     const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    const perRow = { madds: k * d, bytes: 4 * (d + k) };
     const sliceRows = Math.max(
       1,
-      Math.min(rows, Math.floor(ctx.limits.maxStorageBufferBindingSize / (k * 4))),
+      Math.min(
+        rows,
+        Math.floor(ctx.limits.maxStorageBufferBindingSize / (k * 4)),
+        rowsWithinBudget(perRow, submissionWork(ctx.device)),
+      ),
     );
     const out = new Float64Array(rows * k);
     const scratch = ctx.createBuffer(

@@ -240,8 +240,24 @@ export function fusedLayout(
   if (tile * bytesPerRow + 4 * workgroup > limits.maxComputeWorkgroupStorageSize) return null;
   return { workgroup, tile };
 }
-/** Threads per workgroup of the E-step (its WORKGROUP). */
+/** Threads per workgroup of the E-step (its WORKGROUP by default, and always when it writes responsibilities). */
 export const ESTEP_WORKGROUP = 64;
+/** Fewest lanes of an E-step workgroup that keeps its rows' log-densities in workgroup memory. */
+export const ESTEP_MIN_TILE_WORKGROUP = 8;
+
+/**
+ * Where gmm_estep.wgsl keeps a row's K log-densities when it writes no responsibilities (labels
+ * or log-likelihoods only): in workgroup memory, K floats per lane (`tile` = workgroup x K), with
+ * as many lanes, 64 down to 8, as fit the adapter's workgroup memory; past that (K > 512 with
+ * 16 KiB) no tile (`tile` 1): they are computed again, three times the E-step's multiply-adds.
+ */
+export function estepTile(k: number, maxWorkgroupBytes: number): { workgroup: number; tile: number } {
+  let workgroup = ESTEP_WORKGROUP;
+  while (workgroup > ESTEP_MIN_TILE_WORKGROUP && workgroup * k * 4 > maxWorkgroupBytes) workgroup >>= 1;
+  return workgroup * k * 4 <= maxWorkgroupBytes
+    ? { workgroup, tile: workgroup * k }
+    : { workgroup: ESTEP_WORKGROUP, tile: 1 };
+}
 /** Threads per workgroup of reduce_partials.wgsl. */
 export const REDUCE_WORKGROUP = 64;
 /** Threads per workgroup of kmeanspp_distances.wgsl. */

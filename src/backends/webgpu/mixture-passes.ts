@@ -1,26 +1,51 @@
 import { BufferUsage } from '../../gpu/constants.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { EStepOptions, EStepResult, SufficientStatistics } from '../backend.js';
-import { packChunkUniforms, statsPerComponent, type StatsKind } from './layout.js';
-import type { MixtureWorkspace, StatsWorkspace } from './mixture-workspace.js';
-import { largestChunk, type SampleChunk } from './sample-chunks.js';
+import { ESTEP_KERNEL, estepKernel, kernelBindGroup, type EStepOutputs } from './kernels.js';
+import {
+  CHUNK_UNIFORM,
+  dispatchGrid,
+  estepTile,
+  packChunkUniforms,
+  statsPerComponent,
+  uniformSlot,
+  uniformSlotStride,
+  type StatsKind,
+} from './layout.js';
+import type { ChunkEStep, MixtureWorkspace, StatsWorkspace } from './mixture-workspace.js';
+import type { SampleChunk } from './sample-chunks.js';
 import {
   groupTimestamps,
+  rowSlices,
   rowsWithinBudget,
   submissionGroups,
   submissionWork,
   submitInGroups,
+  type RowCost,
+  type RowSlice,
+  type WorkBudget,
 } from './submissions.js';
 import type { PassTiming } from './timing.js';
 
-/** Multiply-adds of the E-step and the statistics per row, for K components of D features. */
-export function mixtureWorkPerRow(k: number, d: number, kind: StatsKind): number {
-  const estep = kind === 'diagonal' ? d : (d * (d + 1)) / 2 + d;
-  return k * (estep + statsPerComponent(d, kind));
+/** Multiply-adds of the E-step per row and component. */
+function estepMadds(d: number, kind: StatsKind): number {
+  return kind === 'diagonal' ? d : (d * (d + 1)) / 2 + d;
 }
 
-/** Rows per chunk that keep one chunk's E-step and statistics within `budget` multiply-adds. */
-export function rowsPerSubmission(k: number, d: number, kind: StatsKind, budget: number): number {
+/**
+ * Multiply-adds and memory traffic of the E-step and the statistics per row, for K components of
+ * D features; the traffic is the two-kernel path's (the row read twice; the responsibilities
+ * written, read twice and rewritten by the E-step, read by the sums; log-likelihoods; weights).
+ */
+export function mixtureWorkPerRow(k: number, d: number, kind: StatsKind): RowCost {
+  return {
+    madds: k * (estepMadds(d, kind) + statsPerComponent(d, kind)),
+    bytes: 4 * (2 * d + 5 * k + 3),
+  };
+}
+
+/** Rows per chunk that keep one chunk's E-step and statistics within `budget`. */
+export function rowsPerSubmission(k: number, d: number, kind: StatsKind, budget: WorkBudget): number {
   return rowsWithinBudget(mixtureWorkPerRow(k, d, kind), budget);
 }
 
@@ -37,8 +62,8 @@ export async function runStatistics(
   s: StatsWorkspace,
   packed: Float32Array,
   timer: PassTiming | null,
-  /** Multiply-adds per row ({@link mixtureWorkPerRow}): sizes the submissions. */
-  workPerRow: number,
+  /** Work per row ({@link mixtureWorkPerRow}): sizes the submissions. */
+  workPerRow: RowCost,
   stop: () => void = () => {},
 ): Promise<Float32Array> {
   const groups = submissionGroups(chunks, workPerRow, submissionWork(ctx.device));
@@ -49,7 +74,7 @@ export async function runStatistics(
       timestampWrites: groupTimestamps(timer?.writes, place),
     });
     for (const i of group) {
-      if (!s.fused) encodeEStep(pass, w, i);
+      if (s.estep) encodeEStep(pass, s.estep, i);
       pass.setPipeline(s.statsPipeline);
       pass.setBindGroup(0, s.statsGroups[i]);
       pass.dispatchWorkgroups(s.statsBlocks[i], s.entryGroups);
@@ -101,9 +126,126 @@ export function unpackStatistics(
   };
 }
 
+/** Records the two-kernel pass's E-step of chunk `i`: its responsibilities and log-likelihoods for the sums kernel. */
+export function encodeEStep(pass: GPUComputePassEncoder, e: ChunkEStep, i: number): void {
+  pass.setPipeline(e.pipeline);
+  pass.setBindGroup(0, e.groups[i]);
+  pass.dispatchWorkgroups(...e.grids[i]);
+}
+
+/** Where one slice of a per-row E-step writes: a binding for each output it asks for. */
+type OutputBindings = { readonly [O in keyof EStepOutputs]?: GPUBufferBinding };
+
 /**
- * The E-step alone (gmm_estep.wgsl) over N rows: per-row log-likelihoods and, as asked, the
- * N x K responsibilities and the most probable component of each row.
+ * An E-step pass over every row (gmm_estep.wgsl writing `out`), in slices (rowSlices) of at most
+ * the rows whose work and traffic fit one submission and, with responsibilities, one binding:
+ * one dispatch each, with its own Chunk uniform, its samples bound from the slice's first row.
+ */
+class EStepRows {
+  private constructor(
+    private readonly ctx: GpuContext,
+    private readonly chunks: readonly SampleChunk[],
+    private readonly w: MixtureWorkspace,
+    private readonly pipeline: GPUComputePipeline,
+    readonly slices: readonly RowSlice[],
+    private readonly grids: ReadonlyArray<[number, number]>,
+    readonly cost: RowCost,
+    private readonly uniforms: GPUBuffer,
+    private readonly uniformStride: number,
+    /** Distinct 4-byte ranges for the outputs not written (two writable bindings may not share one). */
+    private readonly unused: GPUBuffer,
+  ) {}
+
+  static async create(
+    ctx: GpuContext,
+    chunks: readonly SampleChunk[],
+    w: MixtureWorkspace,
+    out: EStepOutputs,
+    budget: WorkBudget,
+  ): Promise<EStepRows> {
+    const { k, d, kind } = w;
+    const { pipeline, workgroup } = await estepKernel(ctx, d, k, kind, out);
+    // Without responsibilities and without a tile the log-densities are computed three times.
+    const recomputed = !out.resp && estepTile(k, ctx.limits.maxComputeWorkgroupStorageSize).tile === 1;
+    const cost = estepRowCost(k, d, kind, out, recomputed);
+    let maxRows = rowsWithinBudget(cost, budget);
+    if (out.resp) maxRows = Math.min(maxRows, Math.floor(ctx.limits.maxStorageBufferBindingSize / (k * 4)));
+    const slices = rowSlices(chunks, maxRows);
+    const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    const grids = slices.map((s) => dispatchGrid(Math.ceil(s.rows / workgroup), maxPerDim));
+    const uniformStride = uniformSlotStride(ctx.limits);
+    return ctx.createGuarded('creating an E-step pass', (make) => {
+      const uniforms = make(
+        'E-step slice uniforms',
+        uniformStride * slices.length,
+        BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      );
+      const unused = make('E-step outputs not asked for', 3 * 256, BufferUsage.STORAGE);
+      const rows = slices.map((s) => ({ firstRow: chunks[s.chunk].firstRow + s.first, rows: s.rows }));
+      ctx.write(
+        uniforms,
+        packChunkUniforms(
+          rows,
+          uniformStride,
+          grids.map(([width]) => width),
+          null,
+        ),
+      );
+      return new EStepRows(ctx, chunks, w, pipeline, slices, grids, cost, uniforms, uniformStride, unused);
+    });
+  }
+
+  /** Rows of the longest slice: the size of per-slice outputs. */
+  get maxRows(): number {
+    return Math.max(...this.slices.map((s) => s.rows));
+  }
+
+  /** Records slice `i`'s dispatch, writing into `outputs` (each from the slice's first row). */
+  encode(pass: GPUComputePassEncoder, i: number, outputs: OutputBindings): void {
+    const { ctx, w } = this;
+    const s = this.slices[i];
+    const c = this.chunks[s.chunk];
+    const bytesPerRow = w.d * 4;
+    const none = (slot: number): GPUBufferBinding => ({ buffer: this.unused, offset: slot * 256, size: 4 });
+    const group = kernelBindGroup(ctx, ESTEP_KERNEL, this.pipeline, `E-step, slice ${i}`, {
+      chunk: uniformSlot(this.uniforms, this.uniformStride, i, CHUNK_UNIFORM),
+      x: { buffer: c.data, offset: s.first * bytesPerRow, size: s.rows * bytesPerRow },
+      comp: w.comp,
+      resp: outputs.resp ?? none(0),
+      loglik: outputs.loglik ?? none(1),
+      labels: outputs.labels ?? none(2),
+    });
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(...this.grids[i]);
+  }
+
+  dispose(): void {
+    this.ctx.destroyBuffers([this.uniforms, this.unused]);
+  }
+}
+
+/** Multiply-adds and memory traffic per row of an E-step pass writing `out`. */
+export function estepRowCost(
+  k: number,
+  d: number,
+  kind: StatsKind,
+  out: EStepOutputs,
+  recomputed = false,
+): RowCost {
+  const outputs = (out.resp ? 4 * k : 0) + (out.loglik ? 1 : 0) + (out.labels ? 1 : 0);
+  return { madds: k * estepMadds(d, kind) * (recomputed ? 3 : 1), bytes: 4 * (d + outputs) };
+}
+
+/** A label word of gmm_estep.wgsl: bit 31 marks a row whose log-likelihood is not finite. */
+const NOT_FINITE = 0x80000000;
+
+/**
+ * The E-step alone over N rows, as `options` ask: per-row log-likelihoods (unless
+ * `logLikelihood: false`), the N x K responsibilities, each row's most probable component
+ * (argmaxed on the GPU: 4 bytes a row; -1 for a row whose log-likelihood is not finite when the
+ * log-likelihoods are left out). Run and read back in slices within the submission budget (and
+ * one binding); `stop` is asked before each.
  */
 export async function runEStep(
   ctx: GpuContext,
@@ -112,88 +254,124 @@ export async function runEStep(
   w: MixtureWorkspace,
   packed: Float32Array,
   options: EStepOptions,
+  stop: () => void = () => {},
+  budget: WorkBudget = submissionWork(ctx.device),
 ): Promise<EStepResult> {
   const k = w.k;
-  const logLikelihood = new Float64Array(n);
-  const responsibilities = options.responsibilities ? new Float64Array(n * k) : null;
-  const labels = options.labels ? new Int32Array(n) : null;
-  const width = responsibilities || labels ? k : 0;
-  writeEStepInputs(ctx, chunks, w, packed);
-  await runPerRow(ctx, chunks, w, width, (first, perRow, scalar) => {
-    logLikelihood.set(scalar, first);
-    if (!perRow) return;
-    responsibilities?.set(perRow, first * k);
-    if (labels) for (let r = 0; r < scalar.length; r++) labels[first + r] = argMax(perRow, r * k, k);
-  });
+  const out: EStepOutputs = {
+    resp: options.responsibilities,
+    labels: options.labels === true,
+    loglik: options.logLikelihood !== false || !(options.responsibilities || options.labels),
+  };
+  const responsibilities = out.resp ? new Float64Array(n * k) : null;
+  const logLikelihood = out.loglik ? new Float64Array(n) : null;
+  const labels = out.labels ? new Int32Array(n) : null;
+  const rowsPass = await EStepRows.create(ctx, chunks, w, out, budget);
+  const made: GPUBuffer[] = [];
+  try {
+    const rows = rowsPass.maxRows;
+    const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+    const output = (what: string, floats: number) => {
+      const b = ctx.createBuffer(what, rows * floats * 4, storage);
+      made.push(b);
+      return b;
+    };
+    const resp = out.resp ? output('responsibilities', k) : null;
+    const loglik = out.loglik ? output('log-likelihoods', 1) : null;
+    const labelWords = out.labels ? output('labels', 1) : null;
+    // One read-back per slice: its responsibilities, then log-likelihoods, then labels.
+    const parts = [
+      resp && { buffer: resp, floats: k },
+      loglik && { buffer: loglik, floats: 1 },
+      labelWords && { buffer: labelWords, floats: 1 },
+    ].filter((p) => p !== null);
+    const width = parts.reduce((a, p) => a + p.floats, 0);
+    const staging = ctx.createBuffer(
+      'per-row read-back',
+      rows * width * 4,
+      BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    );
+    made.push(staging);
+    ctx.write(w.comp, packed);
+    for (const [i, s] of rowsPass.slices.entries()) {
+      stop();
+      await ctx.guard('a per-sample pass', () => {
+        const encoder = ctx.device.createCommandEncoder({ label: `per-sample pass, slice ${i}` });
+        const pass = encoder.beginComputePass({ label: `per-sample pass, slice ${i}` });
+        const at = (buffer: GPUBuffer | null, floats: number) =>
+          buffer ? { buffer, offset: 0, size: s.rows * floats * 4 } : undefined;
+        rowsPass.encode(pass, i, { resp: at(resp, k), loglik: at(loglik, 1), labels: at(labelWords, 1) });
+        pass.end();
+        let offset = 0;
+        for (const p of parts) {
+          encoder.copyBufferToBuffer(p.buffer, 0, staging, offset, s.rows * p.floats * 4);
+          offset += s.rows * p.floats * 4;
+        }
+        ctx.device.queue.submit([encoder.finish()]);
+      });
+      const values = await ctx.guard('reading per-sample results', () =>
+        ctx.readFloats(staging, s.rows * width),
+      );
+      const first = chunks[s.chunk].firstRow + s.first;
+      let at = 0;
+      if (responsibilities) {
+        responsibilities.set(values.subarray(0, s.rows * k), first * k);
+        at += s.rows * k;
+      }
+      if (logLikelihood) {
+        logLikelihood.set(values.subarray(at, at + s.rows), first);
+        at += s.rows;
+      }
+      if (labels) {
+        const words = new Uint32Array(values.buffer, values.byteOffset + at * 4, s.rows);
+        for (let r = 0; r < s.rows; r++) {
+          const word = words[r];
+          labels[first + r] = word & NOT_FINITE ? -1 : word;
+        }
+      }
+    }
+  } finally {
+    ctx.destroyBuffers(made);
+    rowsPass.dispose();
+  }
   return { logLikelihood, responsibilities, labels };
 }
 
 /**
- * Writes what the E-step kernel reads: the `comp` buffer and, unless the statistics workspace
- * wrote the same rows and grid widths with its blocks, each chunk's Chunk uniform.
+ * Each row's most probable component under `packed` (the labels {@link runEStep} reads back),
+ * written on the GPU into `targets[c]`, one u32 per row of chunk c: nothing is read back. The
+ * slices go in submissions within the budget; `stop` is asked before each.
  */
-export function writeEStepInputs(
+export async function writeLabels(
   ctx: GpuContext,
   chunks: readonly SampleChunk[],
   w: MixtureWorkspace,
   packed: Float32Array,
-): void {
-  if (!w.stats) {
-    const gridWidths = w.estepGrid.map(([g]) => g);
-    ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, null));
-  }
-  ctx.write(w.comp, packed);
-}
-
-/** Records the E-step of chunk `i` into `pass`: its responsibilities and log-likelihoods land in `w.resp`, `w.loglik`. */
-export function encodeEStep(pass: GPUComputePassEncoder, w: MixtureWorkspace, i: number): void {
-  pass.setPipeline(w.estep);
-  pass.setBindGroup(0, w.estepGroups[i]);
-  pass.dispatchWorkgroups(...w.estepGrid[i]);
-}
-
-/**
- * Runs the E-step kernel chunk by chunk, handing `consume` each chunk's scalar output (loglik
- * binding) and, when `width` > 0, its `width` values per row (resp binding). Reading back per
- * chunk keeps every read-back within one binding's size.
- */
-async function runPerRow(
-  ctx: GpuContext,
-  chunks: readonly SampleChunk[],
-  w: MixtureWorkspace,
-  width: number,
-  consume: (firstRow: number, perRow: Float32Array | null, scalar: Float32Array) => void,
+  targets: readonly GPUBuffer[],
+  stop: () => void = () => {},
+  budget: WorkBudget = submissionWork(ctx.device),
 ): Promise<void> {
-  const read = BufferUsage.MAP_READ | BufferUsage.COPY_DST;
-  const maxRows = largestChunk(chunks);
-  const perRowOut = width > 0 ? ctx.createBuffer('per-row read-back', maxRows * width * 4, read) : null;
-  const scalarOut = ctx.createBuffer('per-row scalar read-back', maxRows * 4, read);
+  const rowsPass = await EStepRows.create(
+    ctx,
+    chunks,
+    w,
+    { resp: false, loglik: false, labels: true },
+    budget,
+  );
   try {
-    for (const [i, c] of chunks.entries()) {
-      await ctx.guard('a per-sample pass', () => {
-        const encoder = ctx.device.createCommandEncoder({ label: `per-sample pass, chunk ${i}` });
-        const pass = encoder.beginComputePass({ label: `per-sample pass, chunk ${i}` });
-        encodeEStep(pass, w, i);
-        pass.end();
-        if (perRowOut) encoder.copyBufferToBuffer(w.resp, 0, perRowOut, 0, c.rows * width * 4);
-        encoder.copyBufferToBuffer(w.loglik, 0, scalarOut, 0, c.rows * 4);
-        ctx.device.queue.submit([encoder.finish()]);
-      });
-      const scalar = await ctx.guard('reading per-sample results', () => ctx.readFloats(scalarOut, c.rows));
-      const perRow = perRowOut
-        ? await ctx.guard('reading per-sample results', () => ctx.readFloats(perRowOut, c.rows * width))
-        : null;
-      consume(c.firstRow, perRow, scalar);
-    }
+    const groups = submissionGroups(rowsPass.slices, rowsPass.cost, budget);
+    await submitInGroups(ctx, 'labelling the rows', groups, stop, (encoder, group, place) => {
+      if (place.first) ctx.write(w.comp, packed);
+      const pass = encoder.beginComputePass({ label: 'labels' });
+      for (const i of group) {
+        const s = rowsPass.slices[i];
+        rowsPass.encode(pass, i, {
+          labels: { buffer: targets[s.chunk], offset: s.first * 4, size: s.rows * 4 },
+        });
+      }
+      pass.end();
+    });
   } finally {
-    ctx.destroyBuffer(perRowOut);
-    ctx.destroyBuffer(scalarOut);
+    rowsPass.dispose();
   }
-}
-
-/** Index of the largest of values[offset .. offset + k); ties: the lowest. */
-function argMax(values: ArrayLike<number>, offset: number, k: number): number {
-  let best = 0;
-  for (let c = 1; c < k; c++) if (values[offset + c] > values[offset + best]) best = c;
-  return best;
 }

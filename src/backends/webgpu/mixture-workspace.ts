@@ -4,6 +4,7 @@ import type { GpuContext } from '../../gpu/context.js';
 import { fusedPipeline } from './fused-kernel.js';
 import {
   ESTEP_KERNEL,
+  estepKernel,
   FUSED_KERNEL,
   REDUCE_KERNEL,
   STATS_FULL_KERNEL,
@@ -39,16 +40,17 @@ const MIN_ROWS_PER_BLOCK = 256;
 /** Blocks the fused kernel aims for: enough to spread over many cores, few enough to amortise setup. */
 const FUSED_BLOCKS = 256;
 
-/** Buffers and bind groups of a mixture with K components over fixed chunks, made on first use. */
+/**
+ * What every pass of a mixture with K components of D features shares over fixed chunks, made on
+ * first use: the component parameters and the uniform slots of the statistics pass. Per-row
+ * passes (mixture-passes.ts `runEStep`) make their own outputs; only the two-kernel statistics
+ * pass keeps N x K responsibilities (in its {@link StatsWorkspace}).
+ */
 export interface MixtureWorkspace {
   readonly k: number;
+  readonly d: number;
   readonly kind: StatsKind;
   readonly comp: GPUBuffer;
-  readonly resp: GPUBuffer;
-  readonly loglik: GPUBuffer;
-  readonly estep: GPUComputePipeline;
-  readonly estepGroups: GPUBindGroup[];
-  readonly estepGrid: Array<[number, number]>;
   /** A Chunk uniform per chunk, then the Reduce uniform (written by the statistics workspace). */
   readonly uniforms: GPUBuffer;
   readonly uniformStride: number;
@@ -57,10 +59,19 @@ export interface MixtureWorkspace {
   stats: StatsWorkspace | null;
 }
 
+/** The E-step of the two-kernel statistics pass: the chunk's responsibilities and log-likelihoods for the sums kernel. */
+export interface ChunkEStep {
+  readonly pipeline: GPUComputePipeline;
+  readonly groups: GPUBindGroup[];
+  readonly grids: Array<[number, number]>;
+}
+
 /** What an EM iteration adds to the E-step workspace: the statistics kernel and the reduction. */
 export interface StatsWorkspace {
   /** True when gmm_fused.wgsl does the E-step and the sums in one pass (no per-row kernel). */
   readonly fused: boolean;
+  /** The E-step before the sums kernel (null when fused). */
+  readonly estep: ChunkEStep | null;
   readonly stride: number;
   readonly out: GPUBuffer;
   readonly staging: GPUBuffer;
@@ -73,7 +84,7 @@ export interface StatsWorkspace {
   readonly reduceGroup: GPUBindGroup;
   /** The reduction's dispatch, 2-D past the per-dimension limit. */
   readonly reduceGrid: [number, number];
-  /** Its own buffers (partials, sums, read-back, row weights), freed together. */
+  /** Its own buffers (partials, sums, read-back, responsibilities, row weights), freed together. */
   readonly buffers: GPUBuffer[];
 }
 
@@ -83,57 +94,42 @@ export function destroyMixtureWorkspace(ctx: GpuContext, w: MixtureWorkspace): v
   if (w.stats) ctx.destroyBuffers(w.stats.buffers);
 }
 
-/** The E-step's buffers, pipeline and per-chunk bind groups for K components of D features. */
-export async function createMixtureWorkspace(
+/** The component buffer and uniform slots for K components of D features over these chunks. */
+export function createMixtureWorkspace(
   ctx: GpuContext,
   chunks: readonly SampleChunk[],
   d: number,
   k: number,
   kind: StatsKind,
 ): Promise<MixtureWorkspace> {
-  const estep = await kernelPipeline(ctx, ESTEP_KERNEL, { D: d, K: k, DIAG: kind === 'diagonal' ? 1 : 0 });
   const uniformStride = uniformSlotStride(ctx.limits);
-  const maxRows = largestChunk(chunks);
-  const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  return ctx.createGuarded('creating the E-step workspace', (make, buffers) => {
-    const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+  return ctx.createGuarded('creating the mixture workspace', (make, buffers) => {
     const comp = make(
       'component parameters',
       componentLayout(k, d, kind).length * 4,
       BufferUsage.STORAGE | BufferUsage.COPY_DST,
     );
-    const resp = make('responsibilities', maxRows * k * 4, storage);
-    const loglik = make('log-likelihoods', maxRows * 4, storage);
     const uniforms = make(
       'chunk uniforms',
       uniformStride * (chunks.length + 1),
       BufferUsage.UNIFORM | BufferUsage.COPY_DST,
     );
-    const estepGrid = chunks.map((c) => dispatchGrid(Math.ceil(c.rows / ESTEP_WORKGROUP), maxPerDim));
-    const estepGroups = chunks.map((c, i) =>
-      kernelBindGroup(ctx, ESTEP_KERNEL, estep, `${estep.label} bindings, chunk ${i}`, {
-        chunk: uniformSlot(uniforms, uniformStride, i, CHUNK_UNIFORM),
-        x: c.data,
-        comp,
-        resp,
-        loglik,
-      }),
-    );
-    return {
-      k,
-      kind,
-      comp,
-      resp,
-      loglik,
-      estep,
-      estepGroups,
-      estepGrid,
-      uniforms,
-      uniformStride,
-      buffers,
-      stats: null,
-    };
+    return { k, d, kind, comp, uniforms, uniformStride, buffers, stats: null };
   });
+}
+
+/**
+ * Whether the statistics pass of K components over N samples is the fused kernel (no N x K
+ * responsibilities), as {@link createStatsWorkspace} decides it.
+ */
+export function statsAreFused(
+  limits: GPUSupportedLimits,
+  n: number,
+  d: number,
+  k: number,
+  kind: StatsKind,
+): boolean {
+  return n * k >= FUSED_MIN_WORK && fusedLayout(d, k, kind, limits) !== null;
 }
 
 /** Blocks of `stride` partial sums that fit in one binding beside `scratch` floats (the blocked kernel's row). */
@@ -169,7 +165,7 @@ export async function createStatsWorkspace(
   const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
   const stride = layout.entries;
   const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const fused = n * k >= FUSED_MIN_WORK ? fusedLayout(d, k, w.kind, ctx.limits) : null;
+  const fused = statsAreFused(ctx.limits, n, d, k, w.kind) ? fusedLayout(d, k, w.kind, ctx.limits) : null;
   // Full and tied sums of wide data as blocks of outer products (sufficient_stats_full.wgsl):
   // 2.2x faster per iteration at D = 32, but 0.9 s more to compile cold than
   // sufficient_stats.wgsl, which stays for the small problems below the fused kernel.
@@ -231,18 +227,44 @@ export async function createStatsWorkspace(
         });
   const reducePipeline = await kernelPipeline(ctx, REDUCE_KERNEL, {});
   const reduceDispatch = reduceGrid(stride, maxPerDim);
+  const estepPipeline = fused
+    ? null
+    : (await estepKernel(ctx, d, k, w.kind, { resp: true, loglik: true, labels: false })).pipeline;
+  const estepGrids = chunks.map((c) => dispatchGrid(Math.ceil(c.rows / ESTEP_WORKGROUP), maxPerDim));
   return ctx.createGuarded('creating the statistics workspace', (make, buffers) => {
     const partials = make('partial sums', (totalBlocks * stride + scratch) * 4, BufferUsage.STORAGE);
     const out = make('sufficient statistics', stride * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
     const staging = make('statistics read-back', stride * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
     const rowWeights = weights ?? make('row weights (none)', 4, BufferUsage.STORAGE);
-    const gridWidths = w.estepGrid.map(([width]) => width);
+    const chunkUniform = (i: number) => uniformSlot(w.uniforms, w.uniformStride, i, CHUNK_UNIFORM);
+    // The two-kernel path: the E-step's N x K responsibilities and log-likelihoods, per chunk.
+    let estep: ChunkEStep | null = null;
+    let resp: GPUBuffer | null = null;
+    let loglik: GPUBuffer | null = null;
+    if (estepPipeline) {
+      const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+      resp = make('responsibilities', largestChunk(chunks) * k * 4, storage);
+      loglik = make('log-likelihoods', largestChunk(chunks) * 4, storage);
+      const noLabels = make('labels (none)', 4, BufferUsage.STORAGE);
+      const groups = chunks.map((c, i) =>
+        kernelBindGroup(ctx, ESTEP_KERNEL, estepPipeline, `${estepPipeline.label} bindings, chunk ${i}`, {
+          chunk: chunkUniform(i),
+          x: c.data,
+          comp: w.comp,
+          resp: resp!,
+          loglik: loglik!,
+          labels: noLabels,
+        }),
+      );
+      estep = { pipeline: estepPipeline, groups, grids: estepGrids };
+    }
+    const gridWidths = estepGrids.map(([width]) => width);
     const blocks = { rowsPerBlock, perChunk: statsBlocks, stride, reduceWidth: reduceDispatch[0] };
     ctx.write(w.uniforms, packChunkUniforms(chunks, w.uniformStride, gridWidths, blocks, weights !== null));
     const statsGroups = chunks.map((c, i) => {
       const label = `${statsPipeline.label} bindings, chunk ${i}`;
       const common = {
-        chunk: uniformSlot(w.uniforms, w.uniformStride, i, CHUNK_UNIFORM),
+        chunk: chunkUniform(i),
         x: c.data,
         comp: w.comp,
         row_weights: rowWeights,
@@ -251,8 +273,8 @@ export async function createStatsWorkspace(
       if (fused) return kernelBindGroup(ctx, FUSED_KERNEL, statsPipeline, label, common);
       return kernelBindGroup(ctx, blocked ? STATS_FULL_KERNEL : STATS_KERNEL, statsPipeline, label, {
         ...common,
-        resp: w.resp,
-        loglik: w.loglik,
+        resp: resp!,
+        loglik: loglik!,
       });
     });
     const reduceGroup = kernelBindGroup(ctx, REDUCE_KERNEL, reducePipeline, 'reduce bindings', {
@@ -262,6 +284,7 @@ export async function createStatsWorkspace(
     });
     return {
       fused: fused !== null,
+      estep,
       stride,
       out,
       staging,

@@ -5,23 +5,18 @@ import { kernelBindGroup, kernelPipeline, ROW_LABELS_KERNEL } from './kernels.js
 import { dispatchGrid, ROW_LABELS_WORKGROUP } from './layout.js';
 import type { SampleChunk } from './sample-chunks.js';
 
-/** Where one chunk's labels come from: responsibilities (K per row) or k-means tags. */
-export interface LabelSource {
-  readonly buffer: GPUBuffer;
-  /** Records what must run before the labels pass reads `buffer` (the E-step of the chunk). */
-  readonly before?: (pass: GPUComputePassEncoder) => void;
-}
-
 /**
- * One u32 label per row of the bound samples, kept for a renderer: row_labels.wgsl writes them
- * from each chunk's responsibilities (argmax) or k-means tags, on the GPU. Made for one set of
- * chunks; a re-chunking replaces it.
+ * One u32 label per row of the bound samples, kept for a renderer, written on the GPU: a
+ * mixture's by the E-step itself (mixture-passes.ts `writeLabels`: the argmax of each row's
+ * responsibilities, no N x K buffer), k-means' from its label tags by row_labels.wgsl. Made for
+ * one set of chunks; a re-chunking replaces it.
  */
 export class RowLabels {
   private constructor(
     private readonly ctx: GpuContext,
     readonly chunks: readonly SampleChunk[],
-    private readonly buffers: GPUBuffer[],
+    /** One u32 per row of each chunk. */
+    readonly buffers: readonly GPUBuffer[],
   ) {}
 
   static async create(ctx: GpuContext, chunks: readonly SampleChunk[]): Promise<RowLabels> {
@@ -33,24 +28,19 @@ export class RowLabels {
     return new RowLabels(ctx, chunks, buffers);
   }
 
-  /**
-   * Writes every chunk's labels from `source(i)`: with `fromTags` a k-means tag per row, else
-   * `k` float32 responsibilities per row. One submission; nothing is read back.
-   */
-  async write(source: (chunk: number) => LabelSource, k: number, fromTags: boolean): Promise<RenderChunk[]> {
+  /** Writes every chunk's labels from its k-means label tags (one per row). One submission; nothing is read back. */
+  async writeFromTags(tags: readonly GPUBuffer[]): Promise<void> {
     const ctx = this.ctx;
-    const pipeline = await kernelPipeline(ctx, ROW_LABELS_KERNEL, { K: k, FROM_TAGS: fromTags ? 1 : 0 });
+    const pipeline = await kernelPipeline(ctx, ROW_LABELS_KERNEL, {});
     await ctx.guard('labelling the rows for rendering', () => {
       const encoder = ctx.device.createCommandEncoder({ label: 'render labels' });
       const pass = encoder.beginComputePass({ label: 'render labels' });
+      pass.setPipeline(pipeline);
       this.chunks.forEach((c, i) => {
-        const from = source(i);
-        from.before?.(pass);
-        pass.setPipeline(pipeline);
         pass.setBindGroup(
           0,
           kernelBindGroup(ctx, ROW_LABELS_KERNEL, pipeline, `render labels, chunk ${i}`, {
-            source: from.buffer,
+            source: tags[i],
             labels: this.buffers[i],
           }),
         );
@@ -60,6 +50,10 @@ export class RowLabels {
       pass.end();
       ctx.device.queue.submit([encoder.finish()]);
     });
+  }
+
+  /** The chunks with their samples and labels, for the view. */
+  renderChunks(): RenderChunk[] {
     return this.chunks.map((c, i) => ({
       firstRow: c.firstRow,
       rows: c.rows,
@@ -69,6 +63,6 @@ export class RowLabels {
   }
 
   dispose(): void {
-    this.ctx.destroyBuffers(this.buffers);
+    this.ctx.destroyBuffers([...this.buffers]);
   }
 }

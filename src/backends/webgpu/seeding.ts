@@ -7,14 +7,35 @@ import { KMEANSPP_KERNEL, kernelBindGroup, kernelPipeline } from './kernels.js';
 import {
   SEEDING_STEP_UNIFORM,
   SEEDING_WORKGROUP,
+  dispatchGrid,
   packUniform,
   uniformSlot,
   uniformSlotStride,
 } from './layout.js';
 import type { RowWeights, SampleChunk } from './sample-chunks.js';
+import {
+  rowSlices,
+  rowsWithinBudget,
+  submissionGroups,
+  submissionWork,
+  submitInGroups,
+  type RowCost,
+  type RowSlice,
+  type WorkBudget,
+} from './submissions.js';
 
 /** Rows per thread of kmeanspp_distances.wgsl. */
 const SEEDING_ROWS_PER_THREAD = 4;
+/** Rows of one block of kmeanspp_distances.wgsl (one workgroup): the unit of the host's sums. */
+const SEEDING_BLOCK_ROWS = SEEDING_WORKGROUP * SEEDING_ROWS_PER_THREAD;
+
+/**
+ * Multiply-adds and memory traffic of a k-means++ pass per row: the distance to the candidate
+ * (the row read), the previous distance read, the new one written, the weight read.
+ */
+export function seedingWorkPerRow(d: number): RowCost {
+  return { madds: d, bytes: 4 * (d + 3) };
+}
 
 /** How a seeding state reads its distances back: readDistances, run in turn with the data's other calls. */
 export type ReadDistances = (distances: GPUBuffer, first: number, count: number) => Promise<Float32Array>;
@@ -22,13 +43,16 @@ export type ReadDistances = (distances: GPUBuffer, first: number, count: number)
 /**
  * k-means++ seeding on the GPU for fixed chunks: kmeanspp_distances.wgsl updates each sample's
  * distance to its nearest chosen centre for a candidate and sums them per thread; the host adds
- * each block's sums in float64 and draws from them.
+ * each block's sums in float64 and draws from them. A pass is one dispatch per slice of a chunk
+ * (slices within the submission budget, each a 2-D grid past the per-dimension limit), in
+ * submissions of at most the budget.
  */
 export class KMeansPPSeeding {
   private constructor(
     private readonly ctx: GpuContext,
     private readonly chunks: readonly SampleChunk[],
     private readonly rows: number,
+    private readonly d: number,
     private readonly pipeline: GPUComputePipeline,
     private readonly uniformStride: number,
     private readonly uniforms: GPUBuffer,
@@ -37,10 +61,15 @@ export class KMeansPPSeeding {
     private readonly noDistances: GPUBuffer,
     private readonly blockSums: GPUBuffer,
     private readonly staging: GPUBuffer,
-    /** Per chunk: its first block and its number of blocks. */
-    private readonly chunkBlocks: Array<[number, number]>,
+    /** The dispatches of a pass: rows of a chunk, from a multiple of a block. */
+    private readonly slices: readonly RowSlice[],
+    /** Per slice: its first block and its number of blocks. */
+    private readonly sliceBlocks: ReadonlyArray<readonly [number, number]>,
+    /** Per slice: its dispatch. */
+    private readonly grids: ReadonlyArray<[number, number]>,
     /** Per block: its first global row and its number of rows. */
     private readonly blockRows: Array<[number, number]>,
+    private readonly budget: WorkBudget,
     /** Every buffer above, freed together. */
     private readonly buffers: GPUBuffer[],
     /** Sample weights (owned by the bound data), or null. */
@@ -54,6 +83,8 @@ export class KMeansPPSeeding {
     n: number,
     d: number,
     weights: RowWeights | null,
+    /** What one submission (and so one dispatch) may hold; the device's by default. */
+    budget: WorkBudget = submissionWork(ctx.device),
   ): Promise<KMeansPPSeeding> {
     if (n * 4 > ctx.limits.maxStorageBufferBindingSize) {
       throw new WebGpuEmError(
@@ -63,22 +94,23 @@ export class KMeansPPSeeding {
       );
     }
     const pipeline = await kernelPipeline(ctx, KMEANSPP_KERNEL, { D: d });
-    const rowsPerBlock = SEEDING_WORKGROUP * SEEDING_ROWS_PER_THREAD;
-    const chunkBlocks: Array<[number, number]> = [];
+    // Slices start at a multiple of a block (so at a multiple of SLICE_ROW_ALIGN rows).
+    const slices = rowSlices(chunks, rowsWithinBudget(seedingWorkPerRow(d), budget), SEEDING_BLOCK_ROWS);
+    const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    const sliceBlocks: Array<[number, number]> = [];
     const blockRows: Array<[number, number]> = [];
-    for (const c of chunks) {
-      const blocks = Math.ceil(c.rows / rowsPerBlock);
-      chunkBlocks.push([blockRows.length, blocks]);
+    for (const s of slices) {
+      const blocks = Math.ceil(s.rows / SEEDING_BLOCK_ROWS);
+      const first = chunks[s.chunk].firstRow + s.first;
+      sliceBlocks.push([blockRows.length, blocks]);
       for (let b = 0; b < blocks; b++) {
-        blockRows.push([c.firstRow + b * rowsPerBlock, Math.min(rowsPerBlock, c.rows - b * rowsPerBlock)]);
+        blockRows.push([
+          first + b * SEEDING_BLOCK_ROWS,
+          Math.min(SEEDING_BLOCK_ROWS, s.rows - b * SEEDING_BLOCK_ROWS),
+        ]);
       }
     }
-    if (chunkBlocks.some(([, blocks]) => blocks > ctx.limits.maxComputeWorkgroupsPerDimension)) {
-      throw new WebGpuEmError(
-        'gpu',
-        'too many samples in one chunk for a k-means++ dispatch; use init random',
-      );
-    }
+    const grids = sliceBlocks.map(([, blocks]) => dispatchGrid(blocks, maxPerDim));
     const uniformStride = uniformSlotStride(ctx.limits);
     const threadSums = blockRows.length * SEEDING_WORKGROUP * 4;
     return ctx.createGuarded(
@@ -88,33 +120,49 @@ export class KMeansPPSeeding {
           ctx,
           chunks,
           n,
+          d,
           pipeline,
           uniformStride,
           make(
             'k-means++ uniforms',
-            uniformStride * chunks.length,
+            uniformStride * slices.length,
             BufferUsage.UNIFORM | BufferUsage.COPY_DST,
           ),
           make('k-means++ candidate', d * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST),
           make('k-means++ no distances', 4, BufferUsage.STORAGE),
           make('k-means++ thread sums', threadSums, BufferUsage.STORAGE | BufferUsage.COPY_SRC),
           make('k-means++ thread sums read-back', threadSums, BufferUsage.MAP_READ | BufferUsage.COPY_DST),
-          chunkBlocks,
+          slices,
+          sliceBlocks,
+          grids,
           blockRows,
+          budget,
           buffers,
           weights,
         ),
     );
   }
 
+  /** Dispatches per pass (slices of the chunks). */
+  get dispatches(): number {
+    return this.slices.length;
+  }
+
+  /** Each dispatch's grid of workgroups. */
+  get dispatchGrids(): ReadonlyArray<readonly [number, number]> {
+    return this.grids;
+  }
+
   /**
    * Distances to the nearest of the centres so far and `candidate` (from `base`'s, or the
-   * candidate's alone for the first centre), on the GPU, and their sums per block.
+   * candidate's alone for the first centre), on the GPU, and their sums per block. `stop` is
+   * asked before each submission: when it throws, the pass ends after the one in flight.
    */
   async pass(
     candidate: Float64Array,
     base: GpuSeedingState | null,
     read: ReadDistances,
+    stop: () => void = () => {},
   ): Promise<SeedingState> {
     const { ctx } = this;
     const blockCount = this.blockRows.length;
@@ -124,29 +172,34 @@ export class KMeansPPSeeding {
       BufferUsage.STORAGE | BufferUsage.COPY_SRC,
     );
     try {
-      const uniforms = new Uint32Array((this.uniformStride / 4) * this.chunks.length);
-      this.chunks.forEach((c, i) => {
+      const uniforms = new Uint32Array((this.uniformStride / 4) * this.slices.length);
+      this.slices.forEach((s, i) => {
         const step = {
-          row_offset: c.firstRow,
-          row_count: c.rows,
-          block_offset: this.chunkBlocks[i][0],
+          row_offset: this.chunks[s.chunk].firstRow + s.first,
+          row_count: s.rows,
+          block_offset: this.sliceBlocks[i][0],
           first: base ? 0 : 1,
           weighted: this.weights ? 1 : 0,
         };
         uniforms.set(packUniform(SEEDING_STEP_UNIFORM, step), (i * this.uniformStride) / 4);
       });
-      await ctx.guard('a k-means++ pass', () => {
-        ctx.write(this.uniforms, uniforms);
-        ctx.write(this.candidate, Float32Array.from(candidate));
-        const encoder = ctx.device.createCommandEncoder({ label: 'k-means++ pass' });
+      const groups = submissionGroups(this.slices, seedingWorkPerRow(this.d), this.budget);
+      await submitInGroups(ctx, 'a k-means++ pass', groups, stop, (encoder, group, place) => {
+        if (place.first) {
+          ctx.write(this.uniforms, uniforms);
+          ctx.write(this.candidate, Float32Array.from(candidate));
+        }
         const pass = encoder.beginComputePass({ label: 'k-means++ distances' });
         pass.setPipeline(this.pipeline);
-        this.chunks.forEach((c, i) => {
+        for (const i of group) {
+          const s = this.slices[i];
+          const c = this.chunks[s.chunk];
+          const rowBytes = this.d * 4;
           pass.setBindGroup(
             0,
-            kernelBindGroup(ctx, KMEANSPP_KERNEL, this.pipeline, `k-means++ bindings, chunk ${i}`, {
+            kernelBindGroup(ctx, KMEANSPP_KERNEL, this.pipeline, `k-means++ bindings, slice ${i}`, {
               step: uniformSlot(this.uniforms, this.uniformStride, i, SEEDING_STEP_UNIFORM),
-              x: c.data,
+              x: { buffer: c.data, offset: s.first * rowBytes, size: s.rows * rowBytes },
               candidate: this.candidate,
               closest: base ? base.distances : this.noDistances,
               trial,
@@ -155,11 +208,12 @@ export class KMeansPPSeeding {
               row_weights: this.weights?.buffer ?? this.noDistances,
             }),
           );
-          pass.dispatchWorkgroups(this.chunkBlocks[i][1]);
-        });
+          pass.dispatchWorkgroups(...this.grids[i]);
+        }
         pass.end();
-        encoder.copyBufferToBuffer(this.blockSums, 0, this.staging, 0, blockCount * SEEDING_WORKGROUP * 4);
-        ctx.device.queue.submit([encoder.finish()]);
+        if (place.last) {
+          encoder.copyBufferToBuffer(this.blockSums, 0, this.staging, 0, blockCount * SEEDING_WORKGROUP * 4);
+        }
       });
       const threadSums = await ctx.guard('reading k-means++ sums', () =>
         ctx.readFloats(this.staging, blockCount * SEEDING_WORKGROUP),

@@ -1,26 +1,45 @@
 import type { GpuContext } from '../../gpu/context.js';
-import type { SampleChunk } from './sample-chunks.js';
 
 /**
- * Most multiply-adds one submission of a pass may hold: a pass is split into submissions of at
- * most this much (or one chunk), so that an abort or a dispose() stops it after the submission in
- * flight instead of after minutes of work that can no longer be recalled. About a second on a
- * software adapter (2^28); on a GPU 2^36, tens of milliseconds on a discrete GPU and well under
- * the seconds after which an operating system resets a GPU that does not answer, yet enough rows
- * per dispatch to fill it.
+ * What one submission of a pass may hold: multiply-adds and bytes of memory traffic. A pass is
+ * split into submissions (and its rows into dispatches) of at most this much, so that an abort
+ * or a dispose() stops it after the submission in flight instead of after minutes of work that
+ * can no longer be recalled, and so that no dispatch runs long enough for an operating system to
+ * reset the GPU (Windows does after 2 s; a small integrated GPU does about 1 TFLOP/s and 50 GB/s,
+ * so at most 50 GFLOP and 2 GB a dispatch). The same two numbers measure a row of a pass
+ * ({@link RowCost}).
  */
-export const SUBMISSION_WORK = { software: 2 ** 28, gpu: 2 ** 36 } as const;
+export interface WorkBudget {
+  /** Multiply-adds (2 FLOP each). */
+  readonly madds: number;
+  /** Bytes read or written in device memory. */
+  readonly bytes: number;
+}
+
+/** What one row costs a pass, in the units of a {@link WorkBudget}. */
+export type RowCost = WorkBudget;
+
+/**
+ * The budgets: about a second on a software adapter (2^28 multiply-adds); on a GPU 2^34
+ * (34 GFLOP, tens of milliseconds on a discrete GPU) and 2 GiB of traffic, under the 50 GFLOP and
+ * 2 GB that a small GPU runs in well under 2 s, yet enough rows per dispatch to fill a large one.
+ */
+export const SUBMISSION_WORK = {
+  software: { madds: 2 ** 28, bytes: 2 ** 31 },
+  gpu: { madds: 2 ** 34, bytes: 2 ** 31 },
+} as const satisfies Record<string, WorkBudget>;
 /** Fewest rows a chunk is cut to for the submission budget (so that huge K·D² makes no swarm of chunks). */
 export const SUBMISSION_MIN_ROWS = 64;
 
 /** The submission budget of a device: software adapters (`isFallbackAdapter`) get the small one. */
-export function submissionWork(device: GPUDevice): number {
+export function submissionWork(device: GPUDevice): WorkBudget {
   return device.adapterInfo?.isFallbackAdapter === true ? SUBMISSION_WORK.software : SUBMISSION_WORK.gpu;
 }
 
-/** Rows per chunk that keep one chunk's work within `budget` multiply-adds (at least SUBMISSION_MIN_ROWS). */
-export function rowsWithinBudget(workPerRow: number, budget: number): number {
-  return Math.max(SUBMISSION_MIN_ROWS, Math.floor(budget / Math.max(1, workPerRow)));
+/** Rows whose cost stays within `budget` in both of its measures (at least SUBMISSION_MIN_ROWS). */
+export function rowsWithinBudget(perRow: RowCost, budget: WorkBudget): number {
+  const rows = Math.min(budget.madds / Math.max(1, perRow.madds), budget.bytes / Math.max(1, perRow.bytes));
+  return Math.max(SUBMISSION_MIN_ROWS, Math.floor(rows));
 }
 
 /**
@@ -32,24 +51,65 @@ export function chunkRowsWithin(rows: number, withinBudget: number, maxChunks: n
   return Math.max(withinBudget, Math.ceil(rows / Math.max(1, maxChunks)));
 }
 
-/** Consecutive chunks grouped into submissions of at most `budget` multiply-adds (one chunk at least). */
+/**
+ * Consecutive units of rows (chunks, or the slices of a per-row pass) grouped into submissions
+ * whose cost stays within `budget` (one unit at least).
+ */
 export function submissionGroups(
-  chunks: readonly SampleChunk[],
-  workPerRow: number,
-  budget: number,
+  units: readonly { readonly rows: number }[],
+  perRow: RowCost,
+  budget: WorkBudget,
 ): number[][] {
   const groups: number[][] = [];
-  let work = Infinity;
-  chunks.forEach((c, i) => {
-    const w = c.rows * workPerRow;
-    if (work + w > budget) {
+  let madds = Infinity;
+  let bytes = Infinity;
+  units.forEach((c, i) => {
+    const m = c.rows * perRow.madds;
+    const b = c.rows * perRow.bytes;
+    if (madds + m > budget.madds || bytes + b > budget.bytes) {
       groups.push([]);
-      work = 0;
+      madds = 0;
+      bytes = 0;
     }
     groups[groups.length - 1].push(i);
-    work += w;
+    madds += m;
+    bytes += b;
   });
   return groups;
+}
+
+/**
+ * Rows a slice of a per-row pass starts at a multiple of: a chunk's samples are bound from
+ * `first` x D x 4 bytes (and per-row outputs from `first` x 4), and a storage binding's offset
+ * must be a multiple of minStorageBufferOffsetAlignment, at most 256 bytes.
+ */
+export const SLICE_ROW_ALIGN = 64;
+
+/** Rows [first, first + rows) of chunk `chunk` (rows of that chunk's buffer): one dispatch. */
+export interface RowSlice {
+  readonly chunk: number;
+  readonly first: number;
+  readonly rows: number;
+}
+
+/**
+ * Every chunk cut into slices of at most `maxRows` rows (rounded down to a multiple of `align`,
+ * itself a multiple of SLICE_ROW_ALIGN; at least `align`), in order: the dispatches of a per-row
+ * pass, each within the budget its `maxRows` came from.
+ */
+export function rowSlices(
+  chunks: readonly { readonly rows: number }[],
+  maxRows: number,
+  align = SLICE_ROW_ALIGN,
+): RowSlice[] {
+  const step = Math.max(align, Math.floor(maxRows / align) * align);
+  const slices: RowSlice[] = [];
+  chunks.forEach((c, chunk) => {
+    for (let first = 0; first < c.rows; first += step) {
+      slices.push({ chunk, first, rows: Math.min(step, c.rows - first) });
+    }
+  });
+  return slices;
 }
 
 /** Where a group of chunks falls in its pass: the first writes the inputs, the last reduces and copies out. */

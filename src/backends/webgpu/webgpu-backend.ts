@@ -21,19 +21,19 @@ import type {
 import { maxFeatures, packComponents, statsKindOf, type StatsKind } from './layout.js';
 import { KMeansPasses, kmeansWorkPerRow, maxKMeansChunks } from './kmeans-passes.js';
 import {
-  encodeEStep,
   mixtureWorkPerRow,
   rowsPerSubmission,
   runEStep,
   runStatistics,
   unpackStatistics,
-  writeEStepInputs,
+  writeLabels,
 } from './mixture-passes.js';
 import {
   createMixtureWorkspace,
   maxStatsChunks,
   createStatsWorkspace,
   destroyMixtureWorkspace,
+  statsAreFused,
   type MixtureWorkspace,
   type StatsWorkspace,
 } from './mixture-workspace.js';
@@ -48,7 +48,7 @@ import {
 import { GpuSeedingState, KMeansPPSeeding, readDistances } from './seeding.js';
 import { chunkRowsWithin, rowsWithinBudget, submissionWork } from './submissions.js';
 import { PassTimer } from './timing.js';
-import { RowLabels, type LabelSource } from './render-view.js';
+import { RowLabels } from './render-view.js';
 
 /** E-step and sufficient statistics on WebGPU compute shaders (kernels in shaders/). */
 export class WebGpuBackend implements MixtureBackend {
@@ -219,7 +219,15 @@ class GpuBoundData implements BoundData {
     return this.serial(async () => {
       this.checkParameters(p);
       const w = await this.ensureWorkspace(p.nComponents, statsKindOf(p));
-      return runEStep(this.ctx, this.chunks, this.rows, w, packComponents(p, null), options);
+      return runEStep(
+        this.ctx,
+        this.chunks,
+        this.rows,
+        w,
+        packComponents(p, null),
+        options,
+        this.throwIfStopped,
+      );
     });
   }
 
@@ -242,8 +250,11 @@ class GpuBoundData implements BoundData {
         this.cols,
         this.rowWeights,
       );
-      return this.seeding.pass(candidate, base as GpuSeedingState | null, (distances, first, count) =>
-        this.serial(() => readDistances(this.ctx, distances, first, count)),
+      return this.seeding.pass(
+        candidate,
+        base as GpuSeedingState | null,
+        (distances, first, count) => this.serial(() => readDistances(this.ctx, distances, first, count)),
+        this.throwIfStopped,
       );
     });
   }
@@ -254,27 +265,35 @@ class GpuBoundData implements BoundData {
 
   renderView(labels: ViewLabels): Promise<RenderView> {
     return this.serial(async () => {
-      let source: (chunk: number) => LabelSource;
-      let k: number;
+      // The labels of the samples as they are chunked now: made once, replaced after a re-chunking.
+      const labelled = async (): Promise<RowLabels> => {
+        if (this.rowLabels?.chunks !== this.chunks) {
+          this.rowLabels?.dispose();
+          this.rowLabels = null;
+          this.rowLabels = await RowLabels.create(this.ctx, this.chunks);
+        }
+        return this.rowLabels;
+      };
+      let view: RowLabels;
       if (labels.kind === 'kmeans') {
         const passes = await this.ensureKMeans(labels.k);
-        source = (i) => ({ buffer: passes.tags[i] });
-        k = labels.k;
+        view = await labelled();
+        await view.writeFromTags(passes.tags);
       } else {
         const p = labels.params;
         this.checkParameters(p);
         const w = await this.ensureWorkspace(p.nComponents, statsKindOf(p));
-        writeEStepInputs(this.ctx, this.chunks, w, packComponents(p, null));
-        source = (i) => ({ buffer: w.resp, before: (pass) => encodeEStep(pass, w, i) });
-        k = p.nComponents;
+        view = await labelled();
+        const packed = packComponents(p, null);
+        await writeLabels(this.ctx, this.chunks, w, packed, view.buffers, this.throwIfStopped);
       }
-      if (this.rowLabels?.chunks !== this.chunks) {
-        this.rowLabels?.dispose();
-        this.rowLabels = null;
-        this.rowLabels = await RowLabels.create(this.ctx, this.chunks);
-      }
-      const chunks = await this.rowLabels.write(source, k, labels.kind === 'kmeans');
-      return { device: this.ctx.device, rows: this.rows, cols: this.cols, scale: 1, chunks };
+      return {
+        device: this.ctx.device,
+        rows: this.rows,
+        cols: this.cols,
+        scale: 1,
+        chunks: view.renderChunks(),
+      };
     });
   }
 
@@ -357,22 +376,36 @@ class GpuBoundData implements BoundData {
     this.workspace = null;
   }
 
-  /** The E-step workspace for K components of a family (one at a time: another replaces it). */
-  private async ensureWorkspace(k: number, kind: StatsKind): Promise<MixtureWorkspace> {
-    if (this.workspace?.k === k && this.workspace.kind === kind) return this.workspace;
+  /**
+   * The mixture workspace for K components of a family (one at a time: another replaces it).
+   * Rows per chunk are capped by the data buffers and by the work one submission may hold (so
+   * that a stop is honoured after it), as far as the blocks of partial sums leave room for that
+   * many chunks; with `responsibilities` (the two-kernel statistics pass, whose E-step keeps a
+   * chunk's N x K responsibilities for the sums kernel) also by one binding of them.
+   */
+  private async ensureWorkspace(
+    k: number,
+    kind: StatsKind,
+    responsibilities = false,
+  ): Promise<MixtureWorkspace> {
+    const byResponsibilities = responsibilities
+      ? Math.floor(this.ctx.limits.maxStorageBufferBindingSize / (k * 4))
+      : this.rows;
+    if (
+      this.workspace?.k === k &&
+      this.workspace.kind === kind &&
+      !this.chunks.some((c) => c.rows > byResponsibilities)
+    ) {
+      return this.workspace;
+    }
     checkFeatures(this.cols, kind === 'diagonal' ? 'diag' : 'full');
     this.releaseWorkspace();
-    // Rows per chunk are capped by the data buffers, by the N x K responsibility scratch, and
-    // by the work one submission may hold (so that a stop is honoured after it), as far as the
-    // blocks of partial sums leave room for that many chunks.
     const byWork = chunkRowsWithin(
       this.rows,
       rowsPerSubmission(k, this.cols, kind, submissionWork(this.ctx.device)),
       maxStatsChunks(this.ctx.limits, this.cols, k, kind),
     );
-    await this.limitChunkRows(
-      Math.min(this.rows, Math.floor(this.ctx.limits.maxStorageBufferBindingSize / (k * 4)), byWork),
-    );
+    await this.limitChunkRows(Math.min(this.rows, byResponsibilities, byWork));
     this.workspace = await createMixtureWorkspace(this.ctx, this.chunks, this.cols, k, kind);
     return this.workspace;
   }
@@ -397,7 +430,9 @@ class GpuBoundData implements BoundData {
     k: number,
     kind: StatsKind,
   ): Promise<{ workspace: MixtureWorkspace; stats: StatsWorkspace }> {
-    const workspace = await this.ensureWorkspace(k, kind);
+    // Only the two-kernel pass keeps N x K responsibilities (a chunk's, for its sums kernel).
+    const fused = statsAreFused(this.ctx.limits, this.rows, this.cols, k, kind);
+    const workspace = await this.ensureWorkspace(k, kind, !fused);
     workspace.stats ??= await createStatsWorkspace(
       this.ctx,
       this.chunks,
