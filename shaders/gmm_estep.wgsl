@@ -23,6 +23,10 @@ override LOGLIK: bool = true;
 override LABELS: bool = false;
 override WORKGROUP: u32 = 64u;
 override LP_TILE: u32 = 1u;
+// Full and tied: the row and its difference from each mean in private arrays (a CPU emulation,
+// where they are stack memory), or read from storage as the sums go (a GPU, where arrays indexed
+// at run time live in scratch memory: 32 KB a wave on RDNA3).
+override PRIVATE_ROW: bool = true;
 // Largest D of full and tied covariances (their row and difference live in private arrays); diag
 // and spherical read the row from storage and take any D.
 const MAX_D: u32 = 128u;
@@ -57,10 +61,29 @@ fn log_component_diag(row: u32, k: u32) -> f32 {
   return comp[K * D + K * D + k] - 0.5 * maha;
 }
 
-fn log_component(x_row: ptr<function, array<f32, MAX_D>>, k: u32) -> f32 {
+// ||M_k (x - mu_k)||^2 with x - mu_k formed as the sums go: no private array. The factor and the
+// mean are read at the same address by every lane (one broadcast load), the row from the cache.
+fn maha_streamed(row: u32, k: u32) -> f32 {
+  let chol_base = K * D + k * precision_size();
+  var maha = 0.0;
+  for (var i = 0u; i < D; i++) {
+    let at = chol_base + i * (i + 1u) / 2u;
+    var y = 0.0;
+    for (var j = 0u; j <= i; j++) {
+      y = fma(comp[at + j], x[row * D + j] - comp[k * D + j], y);
+    }
+    maha = fma(y, y, maha);
+  }
+  return maha;
+}
+
+fn log_component(row: u32, x_row: ptr<function, array<f32, MAX_D>>, k: u32) -> f32 {
   let packed = precision_size();
   let chol_base = K * D + k * packed;
   let log_const = comp[K * D + K * packed + k];
+  if (!PRIVATE_ROW) {
+    return log_const - 0.5 * maha_streamed(row, k);
+  }
   var diff: array<f32, MAX_D>;
   for (var i = 0u; i < D; i++) {
     diff[i] = (*x_row)[i] - comp[k * D + i];
@@ -81,7 +104,7 @@ fn log_density(row: u32, k: u32, x_row: ptr<function, array<f32, MAX_D>>) -> f32
   if (DIAG) {
     return log_component_diag(row, k);
   }
-  return log_component(x_row, k);
+  return log_component(row, x_row, k);
 }
 
 // log p_k of this lane's row, kept from the first loop over k.
@@ -110,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   var x_row: array<f32, MAX_D>;
-  if (!DIAG) {
+  if (!DIAG && PRIVATE_ROW) {
     for (var i = 0u; i < D; i++) {
       x_row[i] = x[row * D + i];
     }

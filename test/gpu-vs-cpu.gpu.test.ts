@@ -19,7 +19,7 @@ import { estepRowCost } from '../src/backends/webgpu/mixture-passes.js';
 import { rowsWithinBudget, submissionWork } from '../src/backends/webgpu/submissions.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import { GpuContext } from '../src/gpu/context.js';
-import { GaussianMixture, gpuAllocations } from '../src/index.js';
+import { GaussianMixture, gpuAllocations, KMeans } from '../src/index.js';
 import { shiftsFor, toComponentParameters } from '../src/models/gmm-parameters.js';
 import { COVARIANCE_TYPES, type CovarianceType } from '../src/core/names.js';
 import type { SufficientStatistics } from '../src/core/statistics.js';
@@ -194,9 +194,10 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
   });
 
   // Each kernel variant runs here (WEBGPU_EM_KERNELS forces the GPU shape on this CPU emulation):
-  // the fused kernel keeps a block's sums in registers (software) or in its slot of the partials
-  // (GPU); the additions are the same, so the bits must be too, and both agree with the reference.
-  it("the fused kernel's GPU shape gives the software shape's bits", async () => {
+  // the fused kernel's GPU shape keeps a block's sums in its slot of the partial sums (not in
+  // registers), in smaller tiles and more blocks; each shape agrees with the reference and gives
+  // the same bits for the same input.
+  it("the fused kernel's GPU shape agrees with the reference, as the software shape does", async () => {
     const cases: Array<[{ n: number; d: number; k: number; offset?: number }, CovarianceType]> = [
       [{ n: 70_000, d: 8, k: 8, offset: 1e3 }, 'full'],
       [{ n: 32_000, d: 24, k: 16 }, 'diag'],
@@ -211,26 +212,80 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
           await WebGpuBackend.create({ device: gpu.device })
         ).bindData(x, { purpose: type });
         try {
-          return await bound.sufficientStatistics(params, shiftsFor(init));
+          return [
+            await bound.sufficientStatistics(params, shiftsFor(init)),
+            await bound.sufficientStatistics(params, shiftsFor(init)),
+          ];
         } finally {
           bound.dispose();
           delete process.env.WEBGPU_EM_KERNELS;
         }
       };
-      const [software, gpuShape] = [await run('software'), await run('gpu')];
-      expect(gpuShape.logLikelihoodSum).toBe(software.logLikelihoodSum);
-      expect(gpuShape.respLogRespSum).toBe(software.respLogRespSum);
-      expect(Array.from(gpuShape.nk)).toEqual(Array.from(software.nk));
-      expect(Array.from(gpuShape.firstMoment)).toEqual(Array.from(software.firstMoment));
-      expect(Array.from(gpuShape.secondMoment)).toEqual(Array.from(software.secondMoment));
       const cpu = await (await new CpuBackend().bindData(x)).sufficientStatistics(params, shiftsFor(init));
-      expect(Math.abs(cpu.logLikelihoodSum - gpuShape.logLikelihoodSum)).toBeLessThan(
-        1e-5 * Math.abs(cpu.logLikelihoodSum),
-      );
-      expect(maxAbsDiff(cpu.secondMoment, gpuShape.secondMoment)).toBeLessThan(
-        1e-4 * maxAbs(cpu.secondMoment),
-      );
+      for (const forced of ['software', 'gpu'] as const) {
+        const [g, again] = await run(forced);
+        expect(Array.from(again.secondMoment), forced).toEqual(Array.from(g.secondMoment));
+        expect(again.logLikelihoodSum, forced).toBe(g.logLikelihoodSum);
+        const relLl = Math.abs(cpu.logLikelihoodSum - g.logLikelihoodSum) / Math.abs(cpu.logLikelihoodSum);
+        expect(relLl, forced).toBeLessThan(1e-5);
+        expectEntropyAgrees(cpu, g, shape.n);
+        expect(maxAbsDiff(cpu.nk, g.nk), forced).toBeLessThan(1e-4 * shape.n);
+        expect(maxAbsDiff(cpu.firstMoment, g.firstMoment), forced).toBeLessThan(
+          1e-4 * maxAbs(cpu.firstMoment) + 1e-3,
+        );
+        expect(maxAbsDiff(cpu.secondMoment, g.secondMoment), forced).toBeLessThan(
+          1e-4 * maxAbs(cpu.secondMoment),
+        );
+      }
     }
+  });
+
+  it("the E-step's and k-means' GPU shapes give the software shapes' results", async () => {
+    const withShape = async <T>(forced: 'gpu' | 'software', f: () => Promise<T>): Promise<T> => {
+      process.env.WEBGPU_EM_KERNELS = forced;
+      try {
+        return await f();
+      } finally {
+        delete process.env.WEBGPU_EM_KERNELS;
+      }
+    };
+    // Full covariances: the row and its differences in private arrays, or read as the sums go.
+    const x = makeBlobs({ n: 3000, d: 16, k: 4, offset: 1e3, seed: 21 });
+    const cpu = new GaussianMixture({ nComponents: 4, backend: 'cpu', maxIter: 5, seed: 3 });
+    await cpu.fit(x);
+    const apply = (forced: 'gpu' | 'software') =>
+      withShape(forced, async () => {
+        const m = GaussianMixture.fromJSON(cpu.toJSON(), onGpu());
+        try {
+          return {
+            proba: (await m.predictProba(x)).data,
+            ll: await m.scoreSamples(x),
+            labels: await m.predict(x),
+          };
+        } finally {
+          m.dispose();
+        }
+      });
+    const [software, gpuShape] = [await apply('software'), await apply('gpu')];
+    expect(Array.from(gpuShape.proba)).toEqual(Array.from(software.proba));
+    expect(Array.from(gpuShape.ll)).toEqual(Array.from(software.ll));
+    expect(Array.from(gpuShape.labels)).toEqual(Array.from(software.labels));
+    const reference = await cpu.scoreSamples(x);
+    expect(maxAbsDiff(reference, gpuShape.ll)).toBeLessThan(1e-4 * Math.max(1, maxAbs(reference)));
+    // k-means: the plain assignment kernel against the subgroup one (where the device has them).
+    const km = (forced: 'gpu' | 'software') =>
+      withShape(forced, async () => {
+        const m = new KMeans({ nClusters: 6, maxIter: 4, seed: 2, ...onGpu() });
+        try {
+          await m.fit(x);
+          return { centres: m.clusterCenters.data, labels: m.labels, inertia: m.inertia };
+        } finally {
+          m.dispose();
+        }
+      });
+    const [kmSoftware, kmGpu] = [await km('software'), await km('gpu')];
+    expect(Array.from(kmGpu.labels)).toEqual(Array.from(kmSoftware.labels));
+    expect(Array.from(kmGpu.centres)).toEqual(Array.from(kmSoftware.centres));
   });
 
   it('a diag fit of 384-wide data offset by 1e4 runs on the GPU and agrees', async () => {

@@ -18,36 +18,7 @@ import { mesaVersion, missingTools, type RadvStats } from '../scripts/gpustat/ra
  * creates the pipeline (`npm run kernels:dump` names it after the first; its index.json lists
  * every one). Remove a line when its kernel is fixed; never add one.
  */
-const KNOWN_SPILLS: Readonly<Record<string, { spilledVgprs: number; scratch: number }>> = {
-  'gmm_estep.full-d8-k32-predict': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d8-k32-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d8-k32-score': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d8-k32-small': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d16-k32-predict': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d16-k32-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d16-k32-score': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d16-k32-small': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d32-k32': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d32-k32-predict': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d32-k32-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d32-k32-score': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d64-k32': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d64-k32-predict': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d64-k32-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d64-k32-score': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d128-k32': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d128-k32-predict': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d128-k32-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d128-k32-score': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d16-k256-predict': { spilledVgprs: 0, scratch: 16384 },
-  'gmm_estep.full-d16-k256-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.full-d16-k256-score': { spilledVgprs: 0, scratch: 16384 },
-  'gmm_estep.full-d16-k256-small': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.bgmm-full-d8-k16-predict': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.bgmm-full-d8-k16-proba': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.bgmm-full-d8-k16-score': { spilledVgprs: 0, scratch: 32768 },
-  'gmm_estep.bgmm-full-d8-k16-small': { spilledVgprs: 0, scratch: 32768 },
-};
+const KNOWN_SPILLS: Readonly<Record<string, { spilledVgprs: number; scratch: number }>> = {};
 /** The Mesa the figures above were recorded with (named in the failures: another ACO may differ). */
 const RECORDED_WITH = '25.0.7';
 

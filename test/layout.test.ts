@@ -8,6 +8,7 @@ import {
   ESTEP_WORKGROUP,
   FUSED_MAX_COMPONENTS,
   FUSED_MAX_FEATURES,
+  FUSED_TILE_ROWS,
   KMEANS_ROWS,
   KMEANS_SUMS_WORKGROUP,
   KMEANS_TILE,
@@ -241,10 +242,16 @@ describe('the fused kernel', () => {
   const limits = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 };
 
   it('takes the sizes it can hold in one workgroup, and leaves the rest to the two-kernel path', () => {
-    for (const kind of ['full', 'diagonal'] as const) {
+    for (const [kind, shape] of [
+      ['full', 'software'],
+      ['diagonal', 'software'],
+      ['full', 'gpu'],
+      ['diagonal', 'gpu'],
+    ] as const) {
       for (const d of [1, 3, 8, FUSED_MAX_FEATURES[kind]]) {
         for (const k of [1, 7, 16, FUSED_MAX_COMPONENTS]) {
-          const l = fusedLayout(d, k, kind, limits)!;
+          const l = fusedLayout(d, k, kind, limits, shape)!;
+          expect(l.tile).toBeLessThanOrEqual(FUSED_TILE_ROWS[shape][kind]);
           expect(l.workgroup % 8).toBe(0);
           expect(l.workgroup).toBeGreaterThanOrEqual(k);
           const bytes = l.tile * (16 * Math.ceil(d / 4) + 4 * l.workgroup + 4) + 4 * l.workgroup;

@@ -1,4 +1,5 @@
 import type { GpuContext } from '../../gpu/context.js';
+import { kernelShape } from './variants.js';
 import {
   ESTEP_WORKGROUP,
   KMEANS_SUMS_WORKGROUP,
@@ -45,7 +46,7 @@ const kernel = <const K extends Kernel>(k: K): K => k;
  */
 export const ESTEP_KERNEL = kernel({
   file: 'gmm_estep.wgsl',
-  overrides: ['D', 'K', 'DIAG', 'RESP', 'LOGLIK', 'LABELS', 'WORKGROUP', 'LP_TILE'],
+  overrides: ['D', 'K', 'DIAG', 'RESP', 'LOGLIK', 'LABELS', 'WORKGROUP', 'LP_TILE', 'PRIVATE_ROW'],
   bindings: [
     { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
@@ -130,7 +131,8 @@ export const KMEANS_ASSIGN_SUBGROUPS_KERNEL = kernel({
 
 /**
  * The k-means assignment kernel for a device, chosen once, when the pipeline is created: the
- * subgroup one on a CPU emulation (the adapter's `isFallbackAdapter`, e.g. lavapipe) with the
+ * subgroup one on a CPU emulation (kernel shape 'software', variants.ts: the adapter's
+ * `isFallbackAdapter`, e.g. lavapipe, unless WEBGPU_EM_KERNELS says otherwise) with the
  * `subgroups` feature and subgroups of at least the 8 lanes a centre tile spreads over; else the
  * plain one. A GPU serves a load every lane makes at one address as one broadcast, so there the
  * eight shuffles per feature would replace two cheap loads: unmeasured, so not taken.
@@ -138,9 +140,8 @@ export const KMEANS_ASSIGN_SUBGROUPS_KERNEL = kernel({
 export function kmeansAssignKernel(
   device: GPUDevice,
 ): typeof KMEANS_ASSIGN_KERNEL | typeof KMEANS_ASSIGN_SUBGROUPS_KERNEL {
-  const info = device.adapterInfo;
-  const wide = (info?.subgroupMinSize ?? 0) >= KMEANS_TILE;
-  return device.features.has('subgroups') && wide && info?.isFallbackAdapter === true
+  const wide = (device.adapterInfo?.subgroupMinSize ?? 0) >= KMEANS_TILE;
+  return device.features.has('subgroups') && wide && kernelShape(device) === 'software'
     ? KMEANS_ASSIGN_SUBGROUPS_KERNEL
     : KMEANS_ASSIGN_KERNEL;
 }
@@ -265,6 +266,8 @@ export async function estepKernel(
     LABELS: out.labels ? 1 : 0,
     WORKGROUP: workgroup,
     LP_TILE: tile,
+    // Full and tied rows in private arrays only on a CPU emulation: a GPU puts them in scratch.
+    PRIVATE_ROW: kernelShape(ctx.device) === 'software' ? 1 : 0,
   });
   return { pipeline, workgroup };
 }

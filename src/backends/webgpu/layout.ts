@@ -1,3 +1,4 @@
+import type { KernelShape } from './variants.js';
 import type { ComponentParameters, DataUse } from '../backend.js';
 import { isDiagonal } from '../../core/families.js';
 import type { CovarianceType } from '../../core/names.js';
@@ -217,8 +218,17 @@ export const FUSED_MAX_FEATURES = { full: 16, diagonal: 32 } as const;
 export const FUSED_MIN_WORK = 500_000;
 /** Most components of the fused kernel: one lane each in one workgroup. */
 export const FUSED_MAX_COMPONENTS = 256;
-/** Rows of a fused tile at most (fewer when workgroup memory is short). */
-export const FUSED_TILE_ROWS = 32;
+/**
+ * Rows of a fused tile at most (fewer when workgroup memory is short), by kernel shape. A GPU
+ * keeps its SIMDs full with smaller tiles: a tile's rows and log-densities take workgroup
+ * memory, which bounds the waves per SIMD (RDNA3, K = 32: diag D = 32 goes from 3 waves at 32
+ * rows to 9 at 8, full D = 16 from 4 to 7 at 16; docs/kernel-stats.md). A CPU emulation runs
+ * one workgroup per core and keeps the 32 measured there.
+ */
+export const FUSED_TILE_ROWS = {
+  software: { full: 32, diagonal: 32 },
+  gpu: { full: 16, diagonal: 8 },
+} as const satisfies Record<KernelShape, Record<StatsKind, number>>;
 
 /**
  * The fused kernel's shape for D, K and a family: one lane per component (K rounded up to a
@@ -230,12 +240,13 @@ export function fusedLayout(
   k: number,
   kind: StatsKind,
   limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+  shape: KernelShape = 'software',
 ): { workgroup: number; tile: number } | null {
   if (d > FUSED_MAX_FEATURES[kind] || k > FUSED_MAX_COMPONENTS) return null;
   const workgroup = Math.ceil(k / 8) * 8;
   if (workgroup > limits.maxComputeInvocationsPerWorkgroup) return null;
   const bytesPerRow = 16 * Math.ceil(d / 4) + 4 * workgroup + 4;
-  let tile = FUSED_TILE_ROWS;
+  let tile: number = FUSED_TILE_ROWS[shape][kind];
   while (tile > 1 && tile * bytesPerRow + 4 * workgroup > limits.maxComputeWorkgroupStorageSize) tile >>= 1;
   if (tile * bytesPerRow + 4 * workgroup > limits.maxComputeWorkgroupStorageSize) return null;
   return { workgroup, tile };

@@ -1,3 +1,4 @@
+import { kernelShape, type KernelShape } from './variants.js';
 import { WebGpuEmError } from '../../errors.js';
 import { BufferUsage } from '../../gpu/constants.js';
 import type { GpuContext } from '../../gpu/context.js';
@@ -37,8 +38,13 @@ import { largestChunk, type SampleChunk } from './sample-chunks.js';
 
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
 const MIN_ROWS_PER_BLOCK = 256;
-/** Blocks the fused kernel aims for: enough to spread over many cores, few enough to amortise setup. */
-const FUSED_BLOCKS = 256;
+/**
+ * Blocks the fused kernel aims for, by kernel shape: enough to spread over the cores (a CPU
+ * emulation's few, or a large GPU's hundreds of compute units, several workgroups each), few
+ * enough to amortise loading a block's parameters and to keep the partial sums' reduction small
+ * against the pass over the rows (at most MIN_ROWS_PER_BLOCK rows a block in any case).
+ */
+const FUSED_BLOCKS = { software: 256, gpu: 2048 } as const satisfies Record<KernelShape, number>;
 
 /**
  * What every pass of a mixture with K components of D features shares over fixed chunks, made on
@@ -129,6 +135,7 @@ export function statsAreFused(
   k: number,
   kind: StatsKind,
 ): boolean {
+  // The tile shrinks to fit, so whether a layout exists does not depend on the kernel shape.
   return n * k >= FUSED_MIN_WORK && fusedLayout(d, k, kind, limits) !== null;
 }
 
@@ -165,7 +172,10 @@ export async function createStatsWorkspace(
   const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
   const stride = layout.entries;
   const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const fused = statsAreFused(ctx.limits, n, d, k, w.kind) ? fusedLayout(d, k, w.kind, ctx.limits) : null;
+  const shape = kernelShape(ctx.device);
+  const fused = statsAreFused(ctx.limits, n, d, k, w.kind)
+    ? fusedLayout(d, k, w.kind, ctx.limits, shape)
+    : null;
   // Full and tied sums of wide data as blocks of outer products (sufficient_stats_full.wgsl):
   // 2.2x faster per iteration at D = 32, but 0.9 s more to compile cold than
   // sufficient_stats.wgsl, which stays for the small problems below the fused kernel.
@@ -202,7 +212,7 @@ export async function createStatsWorkspace(
     chunks.length < maxBlocks ? Math.ceil(n / (maxBlocks - chunks.length)) : 1,
     Math.ceil(largestChunk(chunks) / maxPerDim),
     // The fused kernel: about FUSED_BLOCKS blocks, each long enough to amortise loading its parameters.
-    fused ? Math.ceil(n / FUSED_BLOCKS) : 0,
+    fused ? Math.ceil(n / FUSED_BLOCKS[shape]) : 0,
   );
   rowsPerBlock = Math.ceil(rowsPerBlock / STATS_TILE_ROWS) * STATS_TILE_ROWS;
   const statsBlocks = chunks.map((c) => Math.ceil(c.rows / rowsPerBlock));
