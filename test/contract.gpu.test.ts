@@ -178,6 +178,9 @@ const MODELS: Entry[] = [
   gaussianMixture('diag'),
   gaussianMixture('spherical'),
   bayesianMixture('full'),
+  bayesianMixture('tied'),
+  bayesianMixture('diag'),
+  bayesianMixture('spherical'),
   kmeans,
 ];
 

@@ -115,6 +115,9 @@ const INIT_LABELS: OptionSpec = {
   help: 'start from these labels, one integer in [0, K) per data row',
 };
 
+/** The flags every mixture command takes after its own, in the order its help lists them. */
+const MIXTURE_RUN = ['init', 'maxIter', 'tol', 'nInit', 'regCovar', 'seed', 'backend', 'adapter'] as const;
+
 /** A model given by file, whose K -k must then agree with. */
 const INIT_MODEL_K = 'K of --init-model';
 
@@ -128,17 +131,7 @@ export const GMM_OPTIONS: OptionSpec[] = [
     help: 'start from the model in FILE (a k-means model: its means)',
   },
   INIT_LABELS,
-  ...schemaFlags(
-    GAUSSIAN_MIXTURE_SCHEMA,
-    'init',
-    'maxIter',
-    'tol',
-    'nInit',
-    'regCovar',
-    'seed',
-    'backend',
-    'adapter',
-  ),
+  ...schemaFlags(GAUSSIAN_MIXTURE_SCHEMA, ...MIXTURE_RUN),
   ...RUN_OPTIONS,
 ];
 
@@ -153,14 +146,7 @@ export const BGMM_OPTIONS: OptionSpec[] = [
     'meanPrior',
     'degreesOfFreedomPrior',
     'covariancePrior',
-    'init',
-    'maxIter',
-    'tol',
-    'nInit',
-    'regCovar',
-    'seed',
-    'backend',
-    'adapter',
+    ...MIXTURE_RUN,
   ),
   ...RUN_OPTIONS,
 ];
@@ -187,18 +173,7 @@ export const SELECT_OPTIONS: OptionSpec[] = [
     help: `covariance types to try: a list of ${COVARIANCE_TYPES.join(', ')}`,
     default: shownDefault(SELECTION_SCHEMA.covarianceTypes.default),
   },
-  ...schemaFlags(
-    SELECTION_SCHEMA,
-    'criterion',
-    'init',
-    'maxIter',
-    'tol',
-    'nInit',
-    'regCovar',
-    'seed',
-    'backend',
-    'adapter',
-  ),
+  ...schemaFlags(SELECTION_SCHEMA, 'criterion', ...MIXTURE_RUN),
   ...RUN_OPTIONS,
 ];
 
