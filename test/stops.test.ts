@@ -14,7 +14,7 @@ import {
   WebGpuEmError,
 } from '../src/index.js';
 import type { SampleChunk } from '../src/backends/webgpu/sample-chunks.js';
-import { kmeansWorkPerRow } from '../src/backends/webgpu/kmeans-passes.js';
+import { kmeansWorkPerRow } from '../src/backends/webgpu/kmeans-budget.js';
 import { mixtureWorkPerRow, rowsPerSubmission } from '../src/backends/webgpu/mixture-passes.js';
 import {
   chunkRowsWithin,

@@ -256,3 +256,22 @@ describe('layers', () => {
     ).toEqual([]);
   });
 });
+
+describe('file sizes', () => {
+  it('no source file in src/ is over 450 lines (generated code aside)', () => {
+    const root = resolve(dirname(new URL(import.meta.url).pathname), '..', 'src');
+    const long: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.generated.ts')) {
+          const lines = readFileSync(path, 'utf8').split('\n').length - 1;
+          if (lines > 450) long.push(`${relative(root, path)}: ${lines} lines`);
+        }
+      }
+    };
+    walk(root);
+    expect(long).toEqual([]);
+  });
+});

@@ -11,6 +11,7 @@ import {
   fullStatsLayout,
   kmeansCentreFloats,
   kmeansStatsEntries,
+  maxFeatures,
   reduceGrid,
   statsKindOf,
   statsLayout,
@@ -166,5 +167,17 @@ export function checkGpuCapacity(limits: CapacityLimits, k: number, d: number, u
     'gpu',
     `K = ${k} components of D = ${d} features (${what}) need ${unmet.what}, over the adapter's ${unmet.limitName} ` +
       `(${fits}); use fewer components or features, or backend: 'cpu' (webgpu-em info shows the limits)`,
+  );
+}
+
+/** The per-use limit on D, as a one-line error. */
+export function checkFeatures(d: number, use: DataUse): void {
+  const max = maxFeatures(use);
+  if (d <= max) return;
+  const what = use === 'kmeans' ? 'k-means' : `'${use}' mixture`;
+  throw new WebGpuEmError(
+    'gpu',
+    `the webgpu backend's ${what} kernels take at most ${max} features, the data has ${d}; ` +
+      "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
   );
 }

@@ -27,8 +27,8 @@ import {
   packKMeansCentres,
   packChunkUniforms,
   packU32Struct,
-  PARTIALS_BUDGET_BYTES,
 } from './layout.js';
+import { KMEANS_ROWS_PER_BLOCK, kmeansPartialBlocks, kmeansWorkPerRow } from './kmeans-budget.js';
 import { largestChunk, type SampleChunk } from './sample-chunks.js';
 import {
   groupTimestamps,
@@ -36,37 +36,8 @@ import {
   submissionGroups,
   submissionWork,
   submitInGroups,
-  type RowCost,
 } from './submissions.js';
 import type { PassTiming } from './timing.js';
-
-/**
- * Rows one statistics workgroup sums. Large blocks keep the per-block set-up (zeroing and
- * writing K x (D + 1) sums) and the reduction small; float32 sums of 1024 rows stay within
- * about 1e-6 relative in practice (the error grows with the square root of the count).
- */
-const ROWS_PER_BLOCK = 1024;
-
-/** Blocks of `stride` partial sums that fit in one binding. */
-function kmeansPartialBlocks(limits: GPUSupportedLimits, stride: number): number {
-  return Math.floor(Math.min(limits.maxStorageBufferBindingSize, PARTIALS_BUDGET_BYTES) / (stride * 4));
-}
-
-/**
- * The most chunks of samples a k-means pass for K clusters can take: each chunk starts a block
- * of partial sums, and half the blocks that fit are left for the rows' own blocks.
- */
-export function maxKMeansChunks(limits: GPUSupportedLimits, k: number, d: number): number {
-  return Math.max(1, Math.floor(kmeansPartialBlocks(limits, kmeansStatsEntries(k, d)) / 2));
-}
-
-/**
- * Multiply-adds and memory traffic of a Lloyd pass per row: the distances to K centres, then the
- * row's sums (the row read by both kernels; its label read, written, read; its distance; its weight).
- */
-export function kmeansWorkPerRow(k: number, d: number): RowCost {
-  return { madds: k * d + d, bytes: 4 * (2 * d + 5) };
-}
 
 /**
  * k-means passes on the GPU for one K: the tiled assignment (kmeans_assign.wgsl, or its subgroup
@@ -143,7 +114,7 @@ export class KMeansPasses {
     const largest = largestChunk(chunks);
     const total = chunks.reduce((a, c) => a + c.rows, 0);
     const rowsPerBlock = Math.max(
-      ROWS_PER_BLOCK,
+      KMEANS_ROWS_PER_BLOCK,
       Math.ceil(total / Math.max(1, maxBlocks - chunks.length)),
       Math.ceil(largest / maxPerDim),
     );

@@ -7,7 +7,6 @@ import type {
   Assignments,
   BoundData,
   BindOptions,
-  DataUse,
   KMeansStatistics,
   ComponentParameters,
   EStepOptions,
@@ -18,8 +17,10 @@ import type {
   SufficientStatistics,
   ViewLabels,
 } from '../backend.js';
-import { maxFeatures, packComponents, statsKindOf, type StatsKind } from './layout.js';
-import { KMeansPasses, kmeansWorkPerRow, maxKMeansChunks } from './kmeans-passes.js';
+import { checkFeatures } from './capacity.js';
+import { packComponents, statsKindOf, type StatsKind } from './layout.js';
+import { kmeansWorkPerRow, maxKMeansChunks } from './kmeans-budget.js';
+import { KMeansPasses } from './kmeans-passes.js';
 import {
   mixtureWorkPerRow,
   rowsPerSubmission,
@@ -107,18 +108,6 @@ export class WebGpuBackend implements MixtureBackend {
   dispose(): void {
     if (this.ownsContext) this.context.release();
   }
-}
-
-/** The per-use limit on D, as a one-line error. */
-function checkFeatures(d: number, use: DataUse): void {
-  const max = maxFeatures(use);
-  if (d <= max) return;
-  const what = use === 'kmeans' ? 'k-means' : `'${use}' mixture`;
-  throw new WebGpuEmError(
-    'gpu',
-    `the webgpu backend's ${what} kernels take at most ${max} features, the data has ${d}; ` +
-      "reduce the dimension (e.g. PCA) or use backend: 'cpu'",
-  );
 }
 
 /**
