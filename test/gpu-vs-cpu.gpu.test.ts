@@ -270,6 +270,21 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
     expect(Array.from(gpuShape.proba)).toEqual(Array.from(software.proba));
     expect(Array.from(gpuShape.ll)).toEqual(Array.from(software.ll));
     expect(Array.from(gpuShape.labels)).toEqual(Array.from(software.labels));
+    // K = 40: the GPU shape computes the log-densities again (no tile), the software shape tiles.
+    const many = new GaussianMixture({ nComponents: 40, covarianceType: 'diag', backend: 'cpu', maxIter: 2 });
+    await many.fit(x);
+    const labelsOf = (forced: 'gpu' | 'software') =>
+      withShape(forced, async () => {
+        const m = GaussianMixture.fromJSON(many.toJSON(), onGpu());
+        try {
+          return { labels: await m.predict(x), ll: await m.scoreSamples(x) };
+        } finally {
+          m.dispose();
+        }
+      });
+    const [manySoftware, manyGpu] = [await labelsOf('software'), await labelsOf('gpu')];
+    expect(Array.from(manyGpu.labels)).toEqual(Array.from(manySoftware.labels));
+    expect(Array.from(manyGpu.ll)).toEqual(Array.from(manySoftware.ll));
     const reference = await cpu.scoreSamples(x);
     expect(maxAbsDiff(reference, gpuShape.ll)).toBeLessThan(1e-4 * Math.max(1, maxAbs(reference)));
     // k-means: the plain assignment kernel against the subgroup one (where the device has them).

@@ -256,7 +256,7 @@ export async function estepKernel(
 ): Promise<{ pipeline: GPUComputePipeline; workgroup: number }> {
   const { workgroup, tile } = out.resp
     ? { workgroup: ESTEP_WORKGROUP, tile: 1 }
-    : estepTile(k, ctx.limits.maxComputeWorkgroupStorageSize);
+    : estepTile(k, ctx.limits.maxComputeWorkgroupStorageSize, kernelShape(ctx.device));
   const pipeline = await kernelPipeline(ctx, ESTEP_KERNEL, {
     D: d,
     K: k,

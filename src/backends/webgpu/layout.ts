@@ -258,17 +258,33 @@ export const ESTEP_MIN_TILE_WORKGROUP = 8;
 
 /**
  * Where gmm_estep.wgsl keeps a row's K log-densities when it writes no responsibilities (labels
- * or log-likelihoods only): in workgroup memory, K floats per lane (`tile` = workgroup x K), with
- * as many lanes, 64 down to 8, as fit the adapter's workgroup memory; past that (K > 512 with
- * 16 KiB) no tile (`tile` 1): they are computed again, three times the E-step's multiply-adds.
+ * or log-likelihoods only): in workgroup memory, K floats per lane (`tile` = workgroup x K), or
+ * nowhere (`tile` 1): they are computed again, three times the E-step's multiply-adds. On a CPU
+ * emulation (one workgroup per core) as many lanes as fit, 64 down to 8, and past that (K > 512
+ * with 16 KiB) no tile. On a GPU the tile's memory bounds the waves per SIMD: one wave of 32
+ * lanes with at most ESTEP_GPU_TILE_BYTES (8 waves on RDNA3 at K = 32, against 4 for 64 lanes),
+ * else no tile (16 waves at three times the work; docs/kernel-stats.md).
  */
-export function estepTile(k: number, maxWorkgroupBytes: number): { workgroup: number; tile: number } {
+export function estepTile(
+  k: number,
+  maxWorkgroupBytes: number,
+  shape: KernelShape = 'software',
+): { workgroup: number; tile: number } {
+  if (shape === 'gpu') {
+    const lanes = ESTEP_GPU_TILE_LANES;
+    return lanes * k * 4 <= Math.min(ESTEP_GPU_TILE_BYTES, maxWorkgroupBytes)
+      ? { workgroup: lanes, tile: lanes * k }
+      : { workgroup: ESTEP_WORKGROUP, tile: 1 };
+  }
   let workgroup = ESTEP_WORKGROUP;
   while (workgroup > ESTEP_MIN_TILE_WORKGROUP && workgroup * k * 4 > maxWorkgroupBytes) workgroup >>= 1;
   return workgroup * k * 4 <= maxWorkgroupBytes
     ? { workgroup, tile: workgroup * k }
     : { workgroup: ESTEP_WORKGROUP, tile: 1 };
 }
+/** A GPU's E-step tile: one wave of lanes, and at most this much workgroup memory. */
+const ESTEP_GPU_TILE_LANES = 32;
+const ESTEP_GPU_TILE_BYTES = 4096;
 /** Threads per workgroup of reduce_partials.wgsl. */
 export const REDUCE_WORKGROUP = 64;
 /** Threads per workgroup of kmeanspp_distances.wgsl. */

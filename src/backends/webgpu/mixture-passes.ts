@@ -1,3 +1,4 @@
+import { kernelShape } from './variants.js';
 import { BufferUsage } from '../../gpu/constants.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { EStepOptions, EStepResult, SufficientStatistics } from '../backend.js';
@@ -166,7 +167,9 @@ class EStepRows {
     const { k, d, kind } = w;
     const { pipeline, workgroup } = await estepKernel(ctx, d, k, kind, out);
     // Without responsibilities and without a tile the log-densities are computed three times.
-    const recomputed = !out.resp && estepTile(k, ctx.limits.maxComputeWorkgroupStorageSize).tile === 1;
+    const recomputed =
+      !out.resp &&
+      estepTile(k, ctx.limits.maxComputeWorkgroupStorageSize, kernelShape(ctx.device)).tile === 1;
     const cost = estepRowCost(k, d, kind, out, recomputed);
     let maxRows = rowsWithinBudget(cost, budget);
     if (out.resp) maxRows = Math.min(maxRows, Math.floor(ctx.limits.maxStorageBufferBindingSize / (k * 4)));
