@@ -197,10 +197,14 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
   // the fused kernel's GPU shape keeps a block's sums in its slot of the partial sums (not in
   // registers), in smaller tiles and more blocks; each shape agrees with the reference and gives
   // the same bits for the same input.
-  it("the fused kernel's GPU shape agrees with the reference, as the software shape does", async () => {
+  it("the statistics kernels' GPU shapes agree with the reference, as the software shapes do", async () => {
     const cases: Array<[{ n: number; d: number; k: number; offset?: number }, CovarianceType]> = [
+      // The fused kernel (N x K >= 500k).
       [{ n: 70_000, d: 8, k: 8, offset: 1e3 }, 'full'],
       [{ n: 32_000, d: 24, k: 16 }, 'diag'],
+      // The two-kernel path, whose GPU tiles are smaller (16 and 8 rows here).
+      [{ n: 6000, d: 8, k: 32, offset: 1e3 }, 'diag'],
+      [{ n: 3000, d: 64, k: 4 }, 'spherical'],
     ];
     for (const [shape, type] of cases) {
       const x = makeBlobs({ ...shape, seed: shape.d + 3 });

@@ -39,6 +39,24 @@ import { largestChunk, type SampleChunk } from './sample-chunks.js';
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
 const MIN_ROWS_PER_BLOCK = 256;
 /**
+ * sufficient_stats.wgsl's layout by kernel shape. On a GPU the tile's rows and responsibilities
+ * in workgroup memory bound the waves per SIMD (RDNA3, diag D = 8 K = 32: 5 waves with a 32-row
+ * tile of 5.6 KB, 9 within 3 KB; docs/kernel-stats.md), so the tile shrinks to fit
+ * STATS_GPU_TILE_BYTES, but to no fewer than STATS_GPU_MIN_TILE rows (each tile costs two
+ * barriers). A CPU emulation keeps the largest tile that fits.
+ */
+function statsTile(d: number, k: number, maxBytes: number, kind: StatsKind, shape: KernelShape) {
+  const largest = statsLayout(d, k, maxBytes, kind);
+  if (shape !== 'gpu') return largest;
+  const small = statsLayout(d, k, Math.min(maxBytes, STATS_GPU_TILE_BYTES), kind);
+  if (small.tile >= STATS_GPU_MIN_TILE || largest.tile <= STATS_GPU_MIN_TILE)
+    return small.tile >= largest.tile ? largest : small;
+  return statsLayout(d, k, 4 * STATS_GPU_MIN_TILE * (d + 1 + largest.kSpan), kind);
+}
+const STATS_GPU_TILE_BYTES = 3072;
+const STATS_GPU_MIN_TILE = 8;
+
+/**
  * Blocks the fused kernel aims for, by kernel shape: enough to spread over the cores (a CPU
  * emulation's few, or a large GPU's hundreds of compute units, several workgroups each), few
  * enough to amortise loading a block's parameters and to keep the partial sums' reduction small
@@ -169,10 +187,10 @@ export async function createStatsWorkspace(
   weights: GPUBuffer | null,
 ): Promise<StatsWorkspace> {
   const k = w.k;
-  const layout = statsLayout(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind);
+  const shape = kernelShape(ctx.device);
+  const layout = statsTile(d, k, ctx.limits.maxComputeWorkgroupStorageSize, w.kind, shape);
   const stride = layout.entries;
   const maxPerDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const shape = kernelShape(ctx.device);
   const fused = statsAreFused(ctx.limits, n, d, k, w.kind)
     ? fusedLayout(d, k, w.kind, ctx.limits, shape)
     : null;
