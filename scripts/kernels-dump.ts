@@ -102,7 +102,13 @@ function parameters(covarianceType: CovarianceType, d: number, k: number): Compo
  */
 function steps(plan: Plan, data: BoundData): Array<[string, () => Promise<unknown>]> {
   const { use, d, k } = plan;
-  const seed = async () => (await data.seedingPass(new Float64Array(d), null)).release();
+  // k-means++ as src/models/init.ts calls it: the first centre, then a step of 2 + ln K candidates.
+  const seed = async () => {
+    const { state } = await data.seedingStep([new Float64Array(d)], null);
+    const trials = Array.from({ length: 2 + Math.floor(Math.log(k)) }, () => new Float64Array(d));
+    (await data.seedingStep(trials, state)).state.release();
+    state.release();
+  };
   if (use === 'kmeans') {
     const centres = new Float64Array(k * d);
     return [

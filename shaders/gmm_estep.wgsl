@@ -27,6 +27,13 @@ override LP_TILE: u32 = 1u;
 // where they are stack memory), or read from storage as the sums go (a GPU, where arrays indexed
 // at run time live in scratch memory: 32 KB a wave on RDNA3).
 override PRIVATE_ROW: bool = true;
+// Diag and spherical: the first loop over k takes the components in blocks of COMPONENT_BLOCK, each
+// row value loaded once per block and feeding its components' sums (a GPU). Otherwise (a CPU
+// emulation) one component at a time, where a GPU compiler keeps the whole row in registers
+// across the components (D = 128: 192 VGPRs, 4 waves per SIMD on RDNA3). The same sums in the
+// same order either way: the same bits.
+override BLOCKED_DIAG: bool = false;
+const COMPONENT_BLOCK: u32 = 8u;
 // Largest D of full and tied covariances (their row and difference live in private arrays); diag
 // and spherical read the row from storage and take any D.
 const MAX_D: u32 = 128u;
@@ -59,6 +66,32 @@ fn log_component_diag(row: u32, k: u32) -> f32 {
     maha = fma(y, y, maha);
   }
   return comp[K * D + K * D + k] - 0.5 * maha;
+}
+
+// log p_k of components k0 .. k0 + COMPONENT_BLOCK - 1 (those past K repeat the last) for a
+// diagonal precision, as log_component_diag computes each.
+fn log_components_diag(row: u32, k0: u32) -> array<f32, COMPONENT_BLOCK> {
+  var maha: array<f32, COMPONENT_BLOCK>;
+  for (var b = 0u; b < COMPONENT_BLOCK; b++) {
+    maha[b] = 0.0;
+  }
+  // The loop's end as a value the compiler cannot see (every row here is below row_count): a GPU
+  // compiler unrolls a short loop of constant trip count, and its 2 x COMPONENT_BLOCK uniform
+  // loads a feature then fill the scalar registers (hundreds spilled at D = 8 to 40).
+  let end = select(D, 0u, row >= chunk.row_count);
+  for (var i = 0u; i < end; i++) {
+    let v = x[row * D + i];
+    for (var b = 0u; b < COMPONENT_BLOCK; b++) {
+      let k = min(k0 + b, K - 1u);
+      let y = (v - comp[k * D + i]) * comp[K * D + k * D + i];
+      maha[b] = fma(y, y, maha[b]);
+    }
+  }
+  var lp: array<f32, COMPONENT_BLOCK>;
+  for (var b = 0u; b < COMPONENT_BLOCK; b++) {
+    lp[b] = comp[K * D + K * D + min(k0 + b, K - 1u)] - 0.5 * maha[b];
+  }
+  return lp;
 }
 
 // ||M_k (x - mu_k)||^2 with x - mu_k formed as the sums go: no private array. The factor and the
@@ -139,10 +172,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   var max_lp = -3.0e38;
-  for (var k = 0u; k < K; k++) {
-    let lp = log_density(row, k, &x_row);
-    keep(row, lid, k, lp);
-    max_lp = max(max_lp, lp);
+  if (DIAG && BLOCKED_DIAG) {
+    for (var k0 = 0u; k0 < K; k0 += COMPONENT_BLOCK) {
+      let lps = log_components_diag(row, k0);
+      for (var b = 0u; b < COMPONENT_BLOCK; b++) {
+        if (k0 + b < K) {
+          keep(row, lid, k0 + b, lps[b]);
+          max_lp = max(max_lp, lps[b]);
+        }
+      }
+    }
+  } else {
+    for (var k = 0u; k < K; k++) {
+      let lp = log_density(row, k, &x_row);
+      keep(row, lid, k, lp);
+      max_lp = max(max_lp, lp);
+    }
   }
   var total = 0.0;
   for (var k = 0u; k < K; k++) {

@@ -20,7 +20,8 @@ override D: u32;
 override K: u32;
 // Lanes: K rounded up to a multiple of 8.
 override WORKGROUP: u32 = 32u;
-// Rows per tile: a multiple of WORKGROUP.
+// Rows per tile: a multiple of WORKGROUP on a CPU emulation, fewer on a GPU (the tile's memory
+// bounds the waves per SIMD).
 override TILE: u32 = 64u;
 
 //!include chunk.wgsl
@@ -34,8 +35,10 @@ override TILE: u32 = 64u;
 @group(0) @binding(5) var<storage, read> row_weights: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
-// Row t: (x_0 .. x_{D-1}, 1, 0 ..) as (D + 4) / 4 vec4s.
-var<workgroup> tile_x: array<vec4<f32>, TILE * ((D + 4u) / 4u)>;
+// Row t: (x_0 .. x_{D-1}, 1, 0 ..) as (D + 4) / 4 vec4s; TILE rows rounded up to a multiple of
+// WORKGROUP slots, since the staging loop's last pass writes a whole workgroup's (zeros past the
+// tile's rows).
+var<workgroup> tile_x: array<vec4<f32>, (TILE * ((D + 4u) / 4u) + WORKGROUP - 1u) / WORKGROUP * WORKGROUP>;
 // Row t, component k at t * WORKGROUP + k: w_t r_tk.
 var<workgroup> tile_r: array<f32, TILE * WORKGROUP>;
 var<workgroup> loglik_lanes: array<f32, WORKGROUP>;

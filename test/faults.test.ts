@@ -439,7 +439,15 @@ describe('no silent garbage', () => {
         inertia: 1,
         changed: 0,
       }),
-      seedingPass: async () => ({ potential: 1, sample: async () => 0, release: () => {} }),
+      seedingStep: async () => ({
+        index: 0,
+        state: {
+          potential: 1,
+          sample: async () => 0,
+          samples: async (us) => us.map(() => 0),
+          release: () => {},
+        },
+      }),
       assign: async () => ({
         labels: Int32Array.of(0, 0),
         minDistances: Float64Array.of(0, 0),

@@ -202,9 +202,15 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
       // The fused kernel (N x K >= 500k).
       [{ n: 70_000, d: 8, k: 8, offset: 1e3 }, 'full'],
       [{ n: 32_000, d: 24, k: 16 }, 'diag'],
-      // The two-kernel path, whose GPU tiles are smaller (16 and 8 rows here).
+      // The two-kernel path, whose GPU tiles are smaller (16 and 8 rows here); the GPU's E-step
+      // takes diagonal components in blocks of 8 (K = 4: one block, half of it past K).
       [{ n: 6000, d: 8, k: 32, offset: 1e3 }, 'diag'],
       [{ n: 3000, d: 64, k: 4 }, 'spherical'],
+      // sufficient_stats.wgsl at D = 128: 7-row GPU tiles (within 4 KB), against 32 in software.
+      [{ n: 1500, d: 128, k: 4, offset: 1e3 }, 'diag'],
+      // sufficient_stats_full.wgsl (full, D > 16): 20-row GPU tiles for 40 lanes, against 40, so
+      // the staging loop's last pass writes past the tile's rows (D = 24: 7 vec4s a row).
+      [{ n: 3000, d: 24, k: 40, offset: 1e3 }, 'full'],
     ];
     for (const [shape, type] of cases) {
       const x = makeBlobs({ ...shape, seed: shape.d + 3 });
@@ -289,6 +295,36 @@ describe('the fused kernel, and wide data on the two-kernel path', () => {
     const [manySoftware, manyGpu] = [await labelsOf('software'), await labelsOf('gpu')];
     expect(Array.from(manyGpu.labels)).toEqual(Array.from(manySoftware.labels));
     expect(Array.from(manyGpu.ll)).toEqual(Array.from(manySoftware.ll));
+    // K = 12 diag: the GPU shape's components in blocks of 8 (the second half past K), the
+    // log-densities tiled; the same bits as one component at a time, and the reference's values.
+    const twelve = new GaussianMixture({
+      nComponents: 12,
+      covarianceType: 'diag',
+      backend: 'cpu',
+      maxIter: 2,
+    });
+    await twelve.fit(x);
+    const twelveOf = (forced: 'gpu' | 'software') =>
+      withShape(forced, async () => {
+        const m = GaussianMixture.fromJSON(twelve.toJSON(), onGpu());
+        try {
+          return {
+            labels: await m.predict(x),
+            ll: await m.scoreSamples(x),
+            proba: (await m.predictProba(x)).data,
+          };
+        } finally {
+          m.dispose();
+        }
+      });
+    const [twelveSoftware, twelveGpu] = [await twelveOf('software'), await twelveOf('gpu')];
+    expect(Array.from(twelveGpu.labels)).toEqual(Array.from(twelveSoftware.labels));
+    expect(Array.from(twelveGpu.ll)).toEqual(Array.from(twelveSoftware.ll));
+    expect(Array.from(twelveGpu.proba)).toEqual(Array.from(twelveSoftware.proba));
+    const twelveReference = await twelve.scoreSamples(x);
+    expect(maxAbsDiff(twelveReference, twelveGpu.ll)).toBeLessThan(
+      1e-4 * Math.max(1, maxAbs(twelveReference)),
+    );
     const reference = await cpu.scoreSamples(x);
     expect(maxAbsDiff(reference, gpuShape.ll)).toBeLessThan(1e-4 * Math.max(1, maxAbs(reference)));
     // k-means: the plain assignment kernel against the subgroup one (where the device has them).

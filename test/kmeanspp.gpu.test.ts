@@ -10,8 +10,8 @@ import { uploadSamples } from '../src/backends/webgpu/sample-chunks.js';
 import {
   GpuSeedingState,
   KMeansPPSeeding,
-  readDistances,
-  type ReadDistances,
+  readDistanceBlocks,
+  type ReadBlocks,
 } from '../src/backends/webgpu/seeding.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu-backend.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -96,7 +96,7 @@ describe('k-means++ dispatches: 2-D grids and slices within the budget', () => {
   it('a small budget cuts a pass into slices of whole blocks: the same sums, bit for bit', async () => {
     const x = makeBlobs({ n: 40_000, d: 6, k: 5, seed: 4 });
     const chunks = await uploadSamples(gpu, x);
-    const read: ReadDistances = (distances, first, count) => readDistances(gpu, distances, first, count);
+    const read: ReadBlocks = (distances, ranges) => readDistanceBlocks(gpu, distances, ranges);
     const whole = await KMeansPPSeeding.create(gpu, chunks, x.rows, x.cols, null);
     // 6 multiply-adds a row: 768 rows (three blocks) a dispatch, 53 dispatches and submissions.
     const small = await KMeansPPSeeding.create(gpu, chunks, x.rows, x.cols, null, {
@@ -110,8 +110,8 @@ describe('k-means++ dispatches: 2-D grids and slices within the budget', () => {
       let b: SeedingState | null = null;
       for (const row of [7, 20_000, 39_999]) {
         const candidate = Float64Array.from(x.data.subarray(row * 6, row * 6 + 6));
-        const na: SeedingState = await whole.pass(candidate, a as GpuSeedingState | null, read);
-        const nb: SeedingState = await small.pass(candidate, b as GpuSeedingState | null, read);
+        const [na]: SeedingState[] = await whole.step([candidate], a as GpuSeedingState | null, read);
+        const [nb]: SeedingState[] = await small.step([candidate], b as GpuSeedingState | null, read);
         a?.release();
         b?.release();
         [a, b] = [na, nb];

@@ -4,7 +4,6 @@ import { loadShader, setShaderLoader } from '../src/gpu/shader-source.js';
 import { expandIncludes } from '../src/gpu/wgsl-include.js';
 import { generatedKernels } from '../scripts/kernels.js';
 import {
-  CHUNK_FIELDS,
   ESTEP_WORKGROUP,
   FUSED_MAX_COMPONENTS,
   FUSED_MAX_FEATURES,
@@ -16,7 +15,6 @@ import {
   MAX_DIAGONAL_FEATURES,
   MAX_KMEANS_FEATURES,
   MAX_FULL_FEATURES,
-  REDUCE_FIELDS,
   REDUCE_WORKGROUP,
   ROW_LABELS_WORKGROUP,
   STATS_PER_THREAD,
@@ -25,12 +23,16 @@ import {
   componentLayout,
   fusedLayout,
   maxFeatures,
-  packChunkUniforms,
   packKMeansCentres,
-  packU32Struct,
   statsLayout,
   statsPerComponent,
 } from '../src/backends/webgpu/layout.js';
+import {
+  CHUNK_FIELDS,
+  REDUCE_FIELDS,
+  packChunkUniforms,
+  packU32Struct,
+} from '../src/backends/webgpu/uniforms.js';
 import { fusedKernelParts, fusedKernelSource } from '../src/backends/webgpu/fused-kernel.js';
 import { KERNELS, type BindingType } from '../src/backends/webgpu/kernels.js';
 
@@ -197,7 +199,7 @@ describe('host layouts match the WGSL declarations', () => {
 
   it('every kernel is a .wgsl file in shaders/ with a main entry point; parts are only included', () => {
     expect(shaderFiles.length).toBeGreaterThanOrEqual(3);
-    expect([...includedParts].sort()).toEqual(['chunk.wgsl', 'kmeans_assign_rows.wgsl']);
+    expect([...includedParts].sort()).toEqual(['chunk.wgsl', 'float64.wgsl', 'kmeans_assign_rows.wgsl']);
     for (const f of shaderFiles) {
       if (includedParts.has(f)) expect(shader(f)).not.toMatch(/@compute|fn main\(/);
       else expect(shader(f)).toMatch(/@compute @workgroup_size\(\w+\)\s*fn main\(/);

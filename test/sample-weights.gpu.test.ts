@@ -102,8 +102,8 @@ describe('weighted statistics on the GPU equal the float64 reference', () => {
       expect(g.changed).toBe(c.changed);
       expect(c.changed).toBe(16_000);
 
-      const cs = await cpuBound.seedingPass(centres.subarray(0, 8), null);
-      const gs = await bound.seedingPass(centres.subarray(0, 8), null);
+      const cs = (await cpuBound.seedingStep([centres.subarray(0, 8)], null)).state;
+      const gs = (await bound.seedingStep([centres.subarray(0, 8)], null)).state;
       expect(Math.abs(gs.potential - cs.potential) / cs.potential).toBeLessThan(1e-5);
       // The weighted draw lands on the same row (never one of weight zero) for most u; a draw
       // at a boundary may move by one row of float32 rounding, so compare distances to a row.

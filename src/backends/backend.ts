@@ -67,7 +67,26 @@ export interface SeedingState {
   readonly potential: number;
   /** The sample at which the running sum of distances first exceeds u * potential (u in [0, 1)). */
   sample(u: number): Promise<number>;
+  /** {@link sample} for each u in turn (the GPU reads the drawn blocks back together). */
+  samples(us: readonly number[]): Promise<number[]>;
   release(): void;
+}
+
+/** A k-means++ step's result: the candidate the greedy rule keeps, and its distances. */
+export interface SeedingStep {
+  /** Index of the kept candidate: the first of lowest potential. */
+  readonly index: number;
+  readonly state: SeedingState;
+}
+
+/**
+ * The greedy rule of k-means++: the first candidate of lowest potential (a later one wins only
+ * when strictly lower, so a NaN potential never displaces another).
+ */
+export function keptCandidate(potentials: readonly number[]): number {
+  let kept = 0;
+  for (let i = 1; i < potentials.length; i++) if (potentials[i] < potentials[kept]) kept = i;
+  return kept;
 }
 
 /** Samples resident on a backend (uploaded once, evaluated many times). */
@@ -92,10 +111,12 @@ export interface BoundData {
   /** One Lloyd pass: assignment to the nearest of K centres (K x D) and the per-centre sums. */
   kmeansStatistics(centres: Float64Array, k: number): Promise<KMeansStatistics>;
   /**
-   * Distances to the nearest of the centres chosen so far (`base`, or none) and `candidate`
-   * (D values): one step of k-means++ seeding.
+   * One step of k-means++ seeding: for each candidate (D values), the distances to the nearest
+   * of the centres chosen so far (`base`, or none) and the candidate; the one the greedy rule
+   * keeps (the first of lowest potential) comes back, the others are released (the GPU: one dispatch,
+   * the kept candidate's block sums read back with the potentials).
    */
-  seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState>;
+  seedingStep(candidates: readonly Float64Array[], base: SeedingState | null): Promise<SeedingStep>;
   /** Labels and squared distances to the nearest centre (and, when asked, to every centre). */
   assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments>;
   /**

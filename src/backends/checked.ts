@@ -10,6 +10,7 @@ import type {
   KMeansStatistics,
   RenderView,
   SeedingState,
+  SeedingStep,
   SufficientStatistics,
   ViewLabels,
 } from './backend.js';
@@ -170,9 +171,15 @@ export class CheckedBoundData implements BoundData {
     return out;
   }
 
-  async seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState> {
+  async seedingStep(candidates: readonly Float64Array[], base: SeedingState | null): Promise<SeedingStep> {
     const inner = base ? (base as CheckedSeedingState).inner : null;
-    const state = await this.call(() => this.inner.seedingPass(this.down(candidate), inner));
+    // Scaling by a power of two is exact: the inner backend's choice is the caller's.
+    const { index, state } = await this.call(() =>
+      this.inner.seedingStep(
+        candidates.map((c) => this.down(c)),
+        inner,
+      ),
+    );
     const wrapped = new CheckedSeedingState(state, state.potential * this.scale * this.scale);
     try {
       this.check('k-means++ distances', [], wrapped.potential);
@@ -180,7 +187,7 @@ export class CheckedBoundData implements BoundData {
       state.release();
       throw error;
     }
-    return wrapped;
+    return { index, state: wrapped };
   }
 
   async assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
@@ -272,6 +279,10 @@ class CheckedSeedingState implements SeedingState {
 
   sample(u: number): Promise<number> {
     return this.inner.sample(u);
+  }
+
+  samples(us: readonly number[]): Promise<number[]> {
+    return this.inner.samples(us);
   }
 
   release(): void {

@@ -36,7 +36,7 @@ export function usageText(commands: readonly CommandHelp[]): string {
 export function commandHelpText(c: CommandHelp): string {
   const flags = c.options.flatMap((o) => {
     const left = `  ${o.flags.join(', ')}${metavar(o)}`;
-    const shown = defaultOf(o);
+    const shown = flagDefault(o);
     const right = `${o.help}${shown === null ? '' : ` (default ${shown})`}`;
     return left.length < HELP_COLUMN
       ? [`${left.padEnd(HELP_COLUMN)}${right}`]
@@ -56,7 +56,7 @@ function metavar(o: OptionSpec): string {
 }
 
 /** An option's default as the help shows it, or null when it has none. */
-export function defaultOf(o: OptionSpec): string | null {
+export function flagDefault(o: OptionSpec): string | null {
   const d = o.default;
   if (d === undefined) return null;
   return typeof d === 'function' ? d() : d;

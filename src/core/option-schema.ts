@@ -126,7 +126,7 @@ export function value<T>() {
 }
 
 /** scikit-learn's names of a schema's options, to ours. */
-export function foreignNames(schema: OptionSchema): Record<string, string> {
+function foreignNames(schema: OptionSchema): Record<string, string> {
   return Object.fromEntries(
     Object.entries(schema).flatMap(([name, def]) =>
       [...(def.sklearn ? [def.sklearn] : []), ...(def.aliases ?? [])].map((theirs) => [theirs, name]),
@@ -135,7 +135,7 @@ export function foreignNames(schema: OptionSchema): Record<string, string> {
 }
 
 /** Refuses keys of `options` that the schema lacks, suggesting the nearest (scikit-learn's names too). */
-export function checkSchemaKeys(
+function checkSchemaKeys(
   what: string,
   options: object,
   schema: OptionSchema,
@@ -229,11 +229,6 @@ export function checkValue(name: string, def: OptionDef, v: unknown): void {
       def.check?.(v, name);
       return;
   }
-}
-
-/** The keys of a schema, as a list (the compiler holds it to the schema's names). */
-export function schemaKeys<S extends OptionSchema>(schema: S): ReadonlyArray<keyof S & string> {
-  return Object.keys(schema);
 }
 
 /** An option's default (for a caller that needs it before a model resolves its options). */

@@ -1,5 +1,5 @@
 import { WebGpuEmError } from '../errors.js';
-import type { BoundData, SeedingState } from '../backends/backend.js';
+import type { BoundData } from '../backends/backend.js';
 import type { Matrix } from '../data/matrix.js';
 import { dataError } from '../errors.js';
 import { family } from '../core/families.js';
@@ -78,30 +78,20 @@ export async function kmeansPlusPlus(
   const weights = bound.weights;
   const first = weightedRow(weights, n, rng.uniform());
   centres.set(row(first), 0);
-  let state = await bound.seedingPass(row(first), null);
+  let { state } = await bound.seedingStep([row(first)], null);
   const trials = 2 + Math.floor(Math.log(k));
-  let best: { row: number; state: SeedingState } | null = null;
   try {
     for (let c = 1; c < k; c++) {
-      best = null;
-      for (let t = 0; t < trials; t++) {
-        const candidate =
-          state.potential > 0 ? await state.sample(rng.uniform()) : weightedRow(weights, n, rng.uniform());
-        const next = await bound.seedingPass(row(candidate), state);
-        if (!best || next.potential < best.state.potential) {
-          best?.state.release();
-          best = { row: candidate, state: next };
-        } else {
-          next.release();
-        }
-      }
+      // The step's draws, all from the same state: the uniforms in the order one draw at a time took them.
+      const us = Array.from({ length: trials }, () => rng.uniform());
+      const candidates =
+        state.potential > 0 ? await state.samples(us) : us.map((u) => weightedRow(weights, n, u));
+      const kept = await bound.seedingStep(candidates.map(row), state);
       state.release();
-      state = best!.state;
-      centres.set(row(best!.row), c * d);
-      best = null;
+      state = kept.state;
+      centres.set(row(candidates[kept.index]), c * d);
     }
   } finally {
-    best?.state.release();
     state.release();
   }
   return centres;

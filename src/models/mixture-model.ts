@@ -22,7 +22,7 @@ import { checkMixtureSamples } from './mixture-start.js';
 import { IterativeModel } from './model-base.js';
 import { precisionsOf } from './precisions.js';
 import { frozenRecords, Matrix64, plainArray, readOnlyArray } from './results.js';
-import { concatResults } from './streamed-data.js';
+import { concatEStep } from './streamed-data.js';
 
 /** What a mixture's fit records beside its parameters. */
 interface RunState<Iteration> {
@@ -342,27 +342,7 @@ export abstract class MixtureModel<
     const p = this.params();
     if (isRowSource(x)) {
       const parts = await this.mapChunks(x, p.nComponents, (c) => this.evaluate(c.matrix, options));
-      return {
-        logLikelihood:
-          options.logLikelihood === false
-            ? null
-            : concatResults(
-                parts.map((r) => r.logLikelihood!),
-                Float64Array,
-              ),
-        responsibilities: options.responsibilities
-          ? concatResults(
-              parts.map((r) => r.responsibilities!),
-              Float64Array,
-            )
-          : null,
-        labels: options.labels
-          ? concatResults(
-              parts.map((r) => r.labels!),
-              Int32Array,
-            )
-          : null,
-      };
+      return concatEStep(parts, options);
     }
     if (isGpuRows(x)) {
       this.checkFeatures(x.cols);

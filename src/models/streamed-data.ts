@@ -6,7 +6,7 @@ import type {
   EStepOptions,
   EStepResult,
   KMeansStatistics,
-  SeedingState,
+  SeedingStep,
   SufficientStatistics,
 } from '../backends/backend.js';
 import type { LazyBackend } from '../backends/select.js';
@@ -250,27 +250,7 @@ export class StreamedData implements BoundData {
       (r) => void parts.push(r),
       true,
     );
-    return {
-      logLikelihood:
-        options.logLikelihood === false
-          ? null
-          : concat(
-              parts.map((r) => r.logLikelihood!),
-              Float64Array,
-            ),
-      responsibilities: options.responsibilities
-        ? concat(
-            parts.map((r) => r.responsibilities!),
-            Float64Array,
-          )
-        : null,
-      labels: options.labels
-        ? concat(
-            parts.map((r) => r.labels!),
-            Int32Array,
-          )
-        : null,
-    };
+    return concatEStep(parts, options);
   }
 
   async assign(centres: Float64Array, k: number, options: { allDistances: boolean }): Promise<Assignments> {
@@ -281,16 +261,16 @@ export class StreamedData implements BoundData {
       true,
     );
     return {
-      labels: concat(
+      labels: concatResults(
         parts.map((r) => r.labels),
         Int32Array,
       ),
-      minDistances: concat(
+      minDistances: concatResults(
         parts.map((r) => r.minDistances),
         Float64Array,
       ),
       distances: options.allDistances
-        ? concat(
+        ? concatResults(
             parts.map((r) => r.distances!),
             Float64Array,
           )
@@ -298,7 +278,7 @@ export class StreamedData implements BoundData {
     };
   }
 
-  seedingPass(): Promise<SeedingState> {
+  seedingStep(): Promise<SeedingStep> {
     throw usageError(
       'k-means++ seeding runs on the initialisation sample of streamed data, not on the stream',
     );
@@ -369,7 +349,11 @@ export class StreamedData implements BoundData {
   }
 }
 
-function concat<A extends Float64Array | Int32Array>(parts: A[], kind: { new (n: number): A }): A {
+/** The per-row results of a source's chunks, end to end. */
+export function concatResults<A extends Float64Array | Int32Array>(
+  parts: A[],
+  kind: { new (n: number): A },
+): A {
   const out = new kind(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -430,10 +414,22 @@ export async function mapSource<T>(
   return out;
 }
 
-/** The per-row results of a source's chunks, end to end. */
-export function concatResults<A extends Float64Array | Int32Array>(
-  parts: A[],
-  kind: { new (n: number): A },
-): A {
-  return concat(parts, kind);
+/** The E-step results of a source's chunks, end to end: each output the options asked for. */
+export function concatEStep(parts: readonly EStepResult[], options: EStepOptions): EStepResult {
+  const joined = <A extends Float64Array | Int32Array>(
+    asked: boolean,
+    part: (r: EStepResult) => A | null,
+    kind: { new (n: number): A },
+  ): A | null =>
+    asked
+      ? concatResults(
+          parts.map((r) => part(r)!),
+          kind,
+        )
+      : null;
+  return {
+    logLikelihood: joined(options.logLikelihood !== false, (r) => r.logLikelihood, Float64Array),
+    responsibilities: joined(Boolean(options.responsibilities), (r) => r.responsibilities, Float64Array),
+    labels: joined(Boolean(options.labels), (r) => r.labels, Int32Array),
+  };
 }

@@ -15,8 +15,10 @@ import type {
   EStepResult,
   MixtureBackend,
   SeedingState,
+  SeedingStep,
   SufficientStatistics,
 } from '../backend.js';
+import { keptCandidate } from '../backend.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 /** Multiply-adds between clock reads. */
@@ -183,7 +185,21 @@ class CpuBoundData implements BoundData {
     return { labels, minDistances, distances };
   }
 
-  async seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState> {
+  async seedingStep(candidates: readonly Float64Array[], base: SeedingState | null): Promise<SeedingStep> {
+    // One candidate at a time, the loser released at once: two sets of distances at most.
+    let kept: SeedingStep | null = null;
+    for (const [index, candidate] of candidates.entries()) {
+      const state = await this.seedingPass(candidate, base);
+      if (kept && keptCandidate([kept.state.potential, state.potential]) === 0) state.release();
+      else {
+        kept?.state.release();
+        kept = { index, state };
+      }
+    }
+    return kept!;
+  }
+
+  private async seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<CpuSeedingState> {
     const d = this.cols;
     const previous = base ? (base as CpuSeedingState).distances : null;
     const distances = new Float64Array(this.rows);
@@ -215,6 +231,10 @@ class CpuSeedingState implements SeedingState {
       if (target < 0) return n;
     }
     return lastPositive(w ? this.distances.map((v, n) => v * w[n]) : this.distances);
+  }
+
+  async samples(us: readonly number[]): Promise<number[]> {
+    return Promise.all(us.map((u) => this.sample(u)));
   }
 
   release(): void {}

@@ -9,13 +9,17 @@ import {
   SEEDING_WORKGROUP,
   ROW_LABELS_WORKGROUP,
   STATS_WORKGROUP,
+  SEEDING_SELECT_WORKGROUP,
+  estepTile,
+  type StatsKind,
+} from './layout.js';
+import {
   CHUNK_UNIFORM,
   REDUCE_UNIFORM,
   SEEDING_STEP_UNIFORM,
-  estepTile,
-  type StatsKind,
+  SEEDING_SELECT_UNIFORM,
   type UniformStruct,
-} from './layout.js';
+} from './uniforms.js';
 
 /** How a kernel declares a binding: `var<uniform>`, `var<storage, read>`, `var<storage, read_write>`. */
 export type BindingType = 'uniform' | 'read-only-storage' | 'storage';
@@ -46,7 +50,18 @@ const kernel = <const K extends Kernel>(k: K): K => k;
  */
 export const ESTEP_KERNEL = kernel({
   file: 'gmm_estep.wgsl',
-  overrides: ['D', 'K', 'DIAG', 'RESP', 'LOGLIK', 'LABELS', 'WORKGROUP', 'LP_TILE', 'PRIVATE_ROW'],
+  overrides: [
+    'D',
+    'K',
+    'DIAG',
+    'RESP',
+    'LOGLIK',
+    'LABELS',
+    'WORKGROUP',
+    'LP_TILE',
+    'PRIVATE_ROW',
+    'BLOCKED_DIAG',
+  ],
   bindings: [
     { name: 'chunk', type: 'uniform', struct: CHUNK_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
@@ -178,13 +193,25 @@ export const KMEANSPP_KERNEL = kernel({
   bindings: [
     { name: 'step', type: 'uniform', struct: SEEDING_STEP_UNIFORM },
     { name: 'x', type: 'read-only-storage' },
-    { name: 'candidate', type: 'read-only-storage' },
+    { name: 'candidate_rows', type: 'read-only-storage' },
     { name: 'closest', type: 'read-only-storage' },
     { name: 'trial', type: 'storage' },
-    { name: 'thread_sums', type: 'storage' },
+    { name: 'block_sums', type: 'storage' },
     { name: 'row_weights', type: 'read-only-storage' },
   ],
   workgroupSize: SEEDING_WORKGROUP,
+});
+
+/** The end of a k-means++ step: potentials, the candidate kept and its block sums, for one read-back. */
+export const SEEDING_SELECT_KERNEL = kernel({
+  file: 'seeding_select.wgsl',
+  overrides: [],
+  bindings: [
+    { name: 'params', type: 'uniform', struct: SEEDING_SELECT_UNIFORM },
+    { name: 'block_sums', type: 'read-only-storage' },
+    { name: 'out', type: 'storage' },
+  ],
+  workgroupSize: SEEDING_SELECT_WORKGROUP,
 });
 
 /** Each row's label for a renderer from a k-means tag (a mixture's come from the E-step's LABELS). */
@@ -210,6 +237,7 @@ export const KERNELS: readonly Kernel[] = [
   KMEANS_SUMS_KERNEL,
   KMEANS_DISTANCES_KERNEL,
   KMEANSPP_KERNEL,
+  SEEDING_SELECT_KERNEL,
   ROW_LABELS_KERNEL,
 ];
 
@@ -268,6 +296,8 @@ export async function estepKernel(
     LP_TILE: tile,
     // Full and tied rows in private arrays only on a CPU emulation: a GPU puts them in scratch.
     PRIVATE_ROW: kernelShape(ctx.device) === 'software' ? 1 : 0,
+    // Diag and spherical components in blocks on a GPU, each row value loaded once per block.
+    BLOCKED_DIAG: kind === 'diagonal' && kernelShape(ctx.device) === 'gpu' ? 1 : 0,
   });
   return { pipeline, workgroup };
 }

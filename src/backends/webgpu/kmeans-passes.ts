@@ -11,23 +11,25 @@ import {
   kmeansAssignKernel,
 } from './kernels.js';
 import {
-  CHUNK_FIELDS,
-  CHUNK_UNIFORM,
-  uniformSlot,
-  uniformSlotStride,
   KMEANS_ROWS,
   KMEANS_SUMS_WORKGROUP,
   KMEANS_TILE,
   KMEANS_WORKGROUP,
-  REDUCE_FIELDS,
   reduceGrid,
   dispatchGrid,
   kmeansCentreFloats,
   kmeansStatsEntries,
   packKMeansCentres,
+} from './layout.js';
+import {
+  CHUNK_FIELDS,
+  CHUNK_UNIFORM,
+  uniformSlot,
+  uniformSlotStride,
+  REDUCE_FIELDS,
   packChunkUniforms,
   packU32Struct,
-} from './layout.js';
+} from './uniforms.js';
 import { KMEANS_ROWS_PER_BLOCK, kmeansPartialBlocks, kmeansWorkPerRow } from './kmeans-budget.js';
 import { largestChunk, type SampleChunk } from './sample-chunks.js';
 import {

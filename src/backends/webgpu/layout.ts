@@ -3,135 +3,8 @@ import type { ComponentParameters, DataUse } from '../backend.js';
 import { isDiagonal } from '../../core/families.js';
 import type { CovarianceType } from '../../core/names.js';
 
-/**
- * Host side of the structs the kernels read. The WGSL declarations in shaders/ list the same
- * fields in the same order; test/layout.test.ts checks that they agree.
- */
-
-/** A uniform struct of u32 fields: its WGSL name and its fields in declaration order. */
-export interface UniformStruct {
-  readonly struct: string;
-  readonly fields: readonly string[];
-}
-
-/** Values of a uniform struct's fields by name (padding fields are zero and not named). */
-export type UniformValues<U extends UniformStruct> = Record<
-  Exclude<U['fields'][number], `_pad${number}`>,
-  number
->;
-
-const uniformStruct = <const U extends UniformStruct>(u: U): U => u;
-
-/** Fields of the `Chunk` uniform (all u32), in declaration order. */
-export const CHUNK_FIELDS = [
-  'row_offset',
-  'row_count',
-  'rows_per_block',
-  'block_offset',
-  'has_row_weights',
-  'grid_width',
-  '_pad0',
-  '_pad1',
-] as const;
-
-/** The range of rows a dispatch covers (shaders/chunk.wgsl, shared by the per-row and statistics kernels). */
-export const CHUNK_UNIFORM = uniformStruct({ struct: 'Chunk', fields: CHUNK_FIELDS });
-
-export type ChunkUniform = UniformValues<typeof CHUNK_UNIFORM>;
-
-/** Fields of the `Reduce` uniform (all u32), in declaration order. */
-export const REDUCE_FIELDS = ['block_count', 'stride', 'grid_width', '_pad0'] as const;
-
-/** The blocks reduce_partials.wgsl combines. */
-export const REDUCE_UNIFORM = uniformStruct({ struct: 'Reduce', fields: REDUCE_FIELDS });
-
-/** One chunk's step of kmeanspp_distances.wgsl. */
-export const SEEDING_STEP_UNIFORM = uniformStruct({
-  struct: 'Step',
-  fields: ['row_offset', 'row_count', 'block_offset', 'first', 'weighted', '_pad0', '_pad1', '_pad2'],
-});
-
 /** Most bytes the per-block partial sums of one pass may take (mixtures and k-means alike). */
 export const PARTIALS_BUDGET_BYTES = 256 * 1024 * 1024;
-
-/** Packs a uniform of u32 fields; padding fields are zero. */
-export function packU32Struct<F extends readonly string[]>(
-  fields: F,
-  values: Record<string, number>,
-): Uint32Array {
-  return Uint32Array.from(fields, (name) => (name.startsWith('_pad') ? 0 : values[name]));
-}
-
-/** Packs one uniform struct in its field order. */
-export function packUniform<U extends UniformStruct>(u: U, values: UniformValues<U>): Uint32Array {
-  return packU32Struct(u.fields, values);
-}
-
-/**
- * Bytes between the uniform slots of one buffer: each slot is bound at its own offset, which
- * WebGPU wants aligned to minUniformBufferOffsetAlignment (256 on most adapters).
- */
-export const uniformSlotStride = (limits: { minUniformBufferOffsetAlignment: number }): number =>
-  Math.max(limits.minUniformBufferOffsetAlignment, 256);
-
-/** Slot `slot` of a buffer of uniform slots, `stride` bytes apart, bound as struct `u`. */
-export function uniformSlot(
-  buffer: GPUBuffer,
-  stride: number,
-  slot: number,
-  u: UniformStruct,
-): GPUBufferBinding {
-  return { buffer, offset: slot * stride, size: u.fields.length * 4 };
-}
-
-/** How a pass's statistics kernel splits chunks into blocks of partial sums. */
-export interface ChunkBlocks {
-  readonly rowsPerBlock: number;
-  /** Blocks of each chunk; chunk i's are numbered on from chunk i - 1's. */
-  readonly perChunk: readonly number[];
-  /** Sums per block (the reduction's stride). */
-  readonly stride: number;
-  /** Workgroups along x of the reduction's dispatch ({@link reduceGrid}). */
-  readonly reduceWidth: number;
-}
-
-/**
- * The uniform slots of a pass, `stride` bytes apart: the Chunk uniform of every chunk (its rows,
- * its dispatch's grid width and, with `blocks`, where its partial sums go), then with `blocks`
- * the Reduce uniform over all of them.
- */
-export function packChunkUniforms(
-  chunks: readonly { readonly firstRow: number; readonly rows: number }[],
-  stride: number,
-  gridWidths: readonly number[],
-  blocks: ChunkBlocks | null,
-  /** The row_weights binding holds one weight per row of the whole data set. */
-  weighted = false,
-): Uint32Array {
-  const data = new Uint32Array((stride / 4) * (chunks.length + (blocks ? 1 : 0)));
-  let blockOffset = 0;
-  chunks.forEach((c, i) => {
-    const u: ChunkUniform = {
-      row_offset: c.firstRow,
-      row_count: c.rows,
-      rows_per_block: blocks?.rowsPerBlock ?? 0,
-      block_offset: blockOffset,
-      has_row_weights: weighted ? 1 : 0,
-      grid_width: gridWidths[i],
-    };
-    data.set(packUniform(CHUNK_UNIFORM, u), (i * stride) / 4);
-    blockOffset += blocks?.perChunk[i] ?? 0;
-  });
-  if (blocks) {
-    const reduce = packUniform(REDUCE_UNIFORM, {
-      block_count: blockOffset,
-      stride: blocks.stride,
-      grid_width: blocks.reduceWidth,
-    });
-    data.set(reduce, (chunks.length * stride) / 4);
-  }
-  return data;
-}
 
 /** A dispatch of `count` workgroups, folded into 2-D when it exceeds the per-dimension limit. */
 export function dispatchGrid(count: number, maxPerDim: number): [number, number] {
@@ -173,22 +46,47 @@ export function statsLayout(d: number, k: number, maxWorkgroupBytes: number, kin
 export const STATS_FULL_TILE_ROWS = 64;
 
 /**
+ * Workgroup memory a GPU's sufficient_stats_full.wgsl tile may take per wave of 64 lanes: 4
+ * waves per SIMD on RDNA3 (128 KiB per 2 CUs of 4 SIMDs), the target for full covariances.
+ */
+export const STATS_FULL_GPU_WAVE_BYTES = 8192;
+/** Fewest rows of a GPU's sufficient_stats_full.wgsl tile (each tile adds its sums to memory once). */
+export const STATS_FULL_GPU_MIN_TILE = 8;
+
+/** Bytes of workgroup memory sufficient_stats_full.wgsl takes for a tile of rows. */
+export function fullStatsTileBytes(d: number, workgroup: number, tile: number): number {
+  // The rows as vec4s, rounded up to a multiple of the lanes (the staging loop's last pass).
+  const slots = Math.ceil((tile * Math.floor((d + 4) / 4)) / workgroup) * workgroup;
+  return 16 * slots + 4 * tile * workgroup + 4 * workgroup;
+}
+
+/**
  * How sufficient_stats_full.wgsl is laid out for D and K: one lane per component (K rounded up
  * to a SIMD width of 8), the largest tile of rows (a multiple of the lanes) whose samples and
  * responsibilities fit in workgroup memory, and the floats of scratch past the partial sums
- * that lanes past K write to; null when not even one row per lane fits.
+ * that lanes past K write to; null when not even one row per lane fits. On a GPU
+ * (`shape` 'gpu') the tile then halves, down to STATS_FULL_GPU_MIN_TILE rows, until it takes at
+ * most STATS_FULL_GPU_WAVE_BYTES per wave (RDNA3, K = 32: D = 32 from 3 waves per SIMD at 32 rows
+ * to 6 at 16, D = 64 from 2 to 4; docs/kernel-stats.md).
  */
 export function fullStatsLayout(
   d: number,
   k: number,
   limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+  shape: KernelShape = 'software',
 ): { workgroup: number; tile: number; scratch: number } | null {
   const workgroup = Math.ceil(k / 8) * 8;
   if (workgroup > limits.maxComputeInvocationsPerWorkgroup) return null;
-  const bytes = (tile: number) => tile * (16 * Math.floor((d + 4) / 4) + 4 * workgroup) + 4 * workgroup;
+  const bytes = (tile: number) => fullStatsTileBytes(d, workgroup, tile);
   let tile = Math.max(1, Math.floor(STATS_FULL_TILE_ROWS / workgroup)) * workgroup;
   while (tile > workgroup && bytes(tile) > limits.maxComputeWorkgroupStorageSize) tile -= workgroup;
   if (bytes(tile) > limits.maxComputeWorkgroupStorageSize) return null;
+  if (shape === 'gpu') {
+    // Waves of one workgroup: at least one per 64 lanes (RADV's wave64; wave32 only adds waves).
+    const budget = STATS_FULL_GPU_WAVE_BYTES * Math.ceil(workgroup / 64);
+    while (tile > STATS_FULL_GPU_MIN_TILE && bytes(tile) > budget)
+      tile = Math.max(STATS_FULL_GPU_MIN_TILE, tile >> 1);
+  }
   return { workgroup, tile, scratch: statsPerComponent(d, 'full') };
 }
 
@@ -289,6 +187,10 @@ const ESTEP_GPU_TILE_BYTES = 4096;
 export const REDUCE_WORKGROUP = 64;
 /** Threads per workgroup of kmeanspp_distances.wgsl. */
 export const SEEDING_WORKGROUP = 64;
+/** Most candidates of a k-means++ step one dispatch of kmeanspp_distances.wgsl takes (its MAX_CANDIDATES). */
+export const SEEDING_MAX_DISPATCH_CANDIDATES = 16;
+/** Threads per workgroup of seeding_select.wgsl: also the most candidates of a k-means++ step. */
+export const SEEDING_SELECT_WORKGROUP = 64;
 /** Threads per workgroup of row_labels.wgsl. */
 export const ROW_LABELS_WORKGROUP = 64;
 

@@ -3,16 +3,8 @@ import { BufferUsage } from '../../gpu/constants.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { EStepOptions, EStepResult, SufficientStatistics } from '../backend.js';
 import { ESTEP_KERNEL, estepKernel, kernelBindGroup, type EStepOutputs } from './kernels.js';
-import {
-  CHUNK_UNIFORM,
-  dispatchGrid,
-  estepTile,
-  packChunkUniforms,
-  statsPerComponent,
-  uniformSlot,
-  uniformSlotStride,
-  type StatsKind,
-} from './layout.js';
+import { dispatchGrid, estepTile, statsPerComponent, type StatsKind } from './layout.js';
+import { CHUNK_UNIFORM, packChunkUniforms, uniformSlot, uniformSlotStride } from './uniforms.js';
 import type { ChunkEStep, MixtureWorkspace, StatsWorkspace } from './mixture-workspace.js';
 import type { SampleChunk } from './sample-chunks.js';
 import {

@@ -14,26 +14,28 @@ import {
   kernelPipeline,
 } from './kernels.js';
 import {
-  CHUNK_UNIFORM,
   ESTEP_WORKGROUP,
   FUSED_MAX_FEATURES,
   FUSED_MIN_WORK,
   PARTIALS_BUDGET_BYTES,
-  REDUCE_UNIFORM,
   STATS_TILE_ROWS,
   STATS_WORKGROUP,
   componentLayout,
   dispatchGrid,
   fullStatsLayout,
   fusedLayout,
-  packChunkUniforms,
   reduceGrid,
   statsLayout,
   statsPerComponent,
-  uniformSlot,
-  uniformSlotStride,
   type StatsKind,
 } from './layout.js';
+import {
+  CHUNK_UNIFORM,
+  REDUCE_UNIFORM,
+  packChunkUniforms,
+  uniformSlot,
+  uniformSlotStride,
+} from './uniforms.js';
 import { largestChunk, type SampleChunk } from './sample-chunks.js';
 
 /** Fewest rows one statistics workgroup sums (amortises its setup). */
@@ -43,7 +45,9 @@ const MIN_ROWS_PER_BLOCK = 256;
  * in workgroup memory bound the waves per SIMD (RDNA3, diag D = 8 K = 32: 5 waves with a 32-row
  * tile of 5.6 KB, 9 within 3 KB; docs/kernel-stats.md), so the tile shrinks to fit
  * STATS_GPU_TILE_BYTES, but to no fewer than STATS_GPU_MIN_TILE rows (each tile costs two
- * barriers). A CPU emulation keeps the largest tile that fits.
+ * barriers) unless 8 rows take more than STATS_GPU_WAVE_BYTES: then as many rows as fit there,
+ * at least STATS_GPU_LEAST_TILE (D = 128: 7 rows, 8 waves, against 7 waves at 8 rows). A CPU
+ * emulation keeps the largest tile that fits.
  */
 function statsTile(d: number, k: number, maxBytes: number, kind: StatsKind, shape: KernelShape) {
   const largest = statsLayout(d, k, maxBytes, kind);
@@ -51,10 +55,19 @@ function statsTile(d: number, k: number, maxBytes: number, kind: StatsKind, shap
   const small = statsLayout(d, k, Math.min(maxBytes, STATS_GPU_TILE_BYTES), kind);
   if (small.tile >= STATS_GPU_MIN_TILE || largest.tile <= STATS_GPU_MIN_TILE)
     return small.tile >= largest.tile ? largest : small;
-  return statsLayout(d, k, 4 * STATS_GPU_MIN_TILE * (d + 1 + largest.kSpan), kind);
+  const bytesPerRow = 4 * (d + 1 + largest.kSpan);
+  const tile =
+    STATS_GPU_MIN_TILE * bytesPerRow <= STATS_GPU_WAVE_BYTES
+      ? STATS_GPU_MIN_TILE
+      : Math.max(STATS_GPU_LEAST_TILE, Math.floor(STATS_GPU_WAVE_BYTES / bytesPerRow));
+  return { ...largest, tile };
 }
 const STATS_GPU_TILE_BYTES = 3072;
 const STATS_GPU_MIN_TILE = 8;
+/** Workgroup memory of a one-wave workgroup at 8 waves per SIMD on RDNA3 (128 KiB per 2 CUs, 4 SIMDs). */
+const STATS_GPU_WAVE_BYTES = 4096;
+/** Fewest rows of a GPU tile: at 4, AMD's compiler unrolls the row loop and the registers double. */
+const STATS_GPU_LEAST_TILE = 5;
 
 /**
  * Blocks the fused kernel aims for, by kernel shape: enough to spread over the cores (a CPU
@@ -198,7 +211,9 @@ export async function createStatsWorkspace(
   // 2.2x faster per iteration at D = 32, but 0.9 s more to compile cold than
   // sufficient_stats.wgsl, which stays for the small problems below the fused kernel.
   const blocked =
-    !fused && w.kind === 'full' && d > FUSED_MAX_FEATURES.full ? fullStatsLayout(d, k, ctx.limits) : null;
+    !fused && w.kind === 'full' && d > FUSED_MAX_FEATURES.full
+      ? fullStatsLayout(d, k, ctx.limits, shape)
+      : null;
   const scratch = blocked?.scratch ?? 0;
   const maxBlocks = partialBlocks(ctx.limits, stride, scratch);
   if (maxBlocks < 1) {

@@ -14,9 +14,11 @@ import type {
   MixtureBackend,
   RenderView,
   SeedingState,
+  SeedingStep,
   SufficientStatistics,
   ViewLabels,
 } from '../backend.js';
+import { keptCandidate } from '../backend.js';
 import { checkFeatures } from './capacity.js';
 import { packComponents, statsKindOf, type StatsKind } from './layout.js';
 import { kmeansWorkPerRow, maxKMeansChunks } from './kmeans-budget.js';
@@ -46,7 +48,7 @@ import {
   type RowWeights,
   type SampleChunk,
 } from './sample-chunks.js';
-import { GpuSeedingState, KMeansPPSeeding, readDistances } from './seeding.js';
+import { GpuSeedingState, KMeansPPSeeding, readDistanceBlocks } from './seeding.js';
 import { chunkRowsWithin, rowsWithinBudget, submissionWork } from './submissions.js';
 import { PassTimer } from './timing.js';
 import { RowLabels } from './render-view.js';
@@ -230,7 +232,7 @@ class GpuBoundData implements BoundData {
     });
   }
 
-  seedingPass(candidate: Float64Array, base: SeedingState | null): Promise<SeedingState> {
+  seedingStep(candidates: readonly Float64Array[], base: SeedingState | null): Promise<SeedingStep> {
     return this.serial(async () => {
       this.seeding ??= await KMeansPPSeeding.create(
         this.ctx,
@@ -239,12 +241,15 @@ class GpuBoundData implements BoundData {
         this.cols,
         this.rowWeights,
       );
-      return this.seeding.pass(
-        candidate,
+      const states = await this.seeding.step(
+        candidates,
         base as GpuSeedingState | null,
-        (distances, first, count) => this.serial(() => readDistances(this.ctx, distances, first, count)),
+        (buffer, ranges) => this.serial(() => readDistanceBlocks(this.ctx, buffer, ranges)),
         this.throwIfStopped,
       );
+      const index = keptCandidate(states.map((s) => s.potential));
+      states.forEach((s, i) => i !== index && s.release());
+      return { index, state: states[index] };
     });
   }
 
